@@ -1,0 +1,121 @@
+"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.auth import Authenticator
+from api.settings import Settings
+from schema import build_schema
+from schema.context import Context
+from store.engine import create_engine
+from sync.clock import Clock, SystemClock
+
+log = logging.getLogger("rapport.api")
+
+
+class RapportGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI app with Rapport's per-request context."""
+
+    def __init__(
+        self, *, authenticator: Authenticator, engine: AsyncEngine, clock: Clock, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.authenticator = authenticator
+        self.engine = engine
+        self.clock = clock
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if isinstance(response, Response):
+            response.headers["x-request-id"] = request_id
+        return Context(
+            engine=self.engine,
+            clock=self.clock,
+            accounts=self.authenticator,
+            authorization=request.headers.get("authorization"),
+            request_id=request_id,
+        )
+
+
+def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> Starlette:
+    """Build the app; the engine and clients are created in its lifespan, not at import."""
+    clock = clock or SystemClock()
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    firebase = None
+    if settings.firebase_project_id:
+        from api.firebase import FirebaseVerifier
+
+        firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
+    authenticator = Authenticator(
+        engine=engine,
+        clock=clock,
+        signing_key=settings.signing_key(),
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+        cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
+        firebase=firebase,
+    )
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection_on,
+    )
+    graphql = RapportGraphQL(
+        schema=schema,
+        authenticator=authenticator,
+        engine=engine,
+        clock=clock,
+        graphql_ide="graphiql" if settings.playground_on else None,
+    )
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # any failure means "not ready"; say which
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            if firebase is not None:
+                firebase.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.authenticator = authenticator
+    return app

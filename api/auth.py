@@ -1,0 +1,272 @@
+"""Accounts and tokens: sign-up, sign-in, refresh rotation, sign-out and request authentication.
+
+Access tokens are short-lived HS256 JWTs naming the user and the sign-in session. Refresh
+tokens are random strings stored only as SHA-256 digests; each use spends the token and
+issues the next, and presenting a spent token again revokes the whole session (someone has
+a copy). Signing out revokes the session, which also ends its access tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+import anyio.to_thread
+import jwt
+import sqlalchemy as sa
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import EmailStr, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from uuid_utils.compat import uuid7
+
+from store import accounts
+from sync.clock import Clock
+from sync.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
+from sync.fields import MAX_NAME, check_time_zone
+
+ISSUER = "rapport"
+_email = TypeAdapter(EmailStr)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: the user and, for local tokens, the sign-in session."""
+
+    user_id: UUID
+    session_id: UUID | None
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    user: sa.RowMapping
+
+
+class IdTokenVerifier(Protocol):
+    async def verify(self, token: str) -> dict[str, Any]:
+        """Return the claims of a valid Firebase ID token, or raise ValueError."""
+        ...
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _check_sign_up(email: str, password: str, display_name: str, time_zone: str) -> str:
+    errors: list[FieldError] = []
+    normalized = email.strip().lower()
+    try:
+        normalized = _email.validate_python(normalized)
+    except PydanticValidationError:
+        errors.append(
+            FieldError("email", f"{email!r} is not an email address like ada@example.com")
+        )
+    if len(password) < 10:
+        errors.append(FieldError("password", "use at least 10 characters"))
+    elif len(password) > 256:
+        errors.append(FieldError("password", "use at most 256 characters"))
+    if len(display_name) > MAX_NAME:
+        errors.append(FieldError("displayName", f"use at most {MAX_NAME} characters"))
+    problem = check_time_zone(time_zone)
+    if problem is not None:
+        errors.append(FieldError("timeZone", problem))
+    if errors:
+        raise ValidationFailed(errors)
+    return normalized
+
+
+class Authenticator:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        clock: Clock,
+        signing_key: str,
+        access_ttl: timedelta,
+        refresh_ttl: timedelta,
+        cheap_hashing: bool = False,
+        firebase: IdTokenVerifier | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._key = signing_key
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+        params = profiles.CHEAPEST if cheap_hashing else profiles.RFC_9106_LOW_MEMORY
+        self._hasher = PasswordHasher.from_parameters(params)
+        # Verified when an email is unknown, so a wrong email costs as long as a wrong password.
+        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
+        self.firebase = firebase
+
+    async def _issue(self, user: sa.RowMapping, session_id: UUID, now: datetime) -> Tokens:
+        expires_at = now + self.access_ttl
+        claims = {
+            "iss": ISSUER,
+            "sub": str(user["id"]),
+            "sid": str(session_id),
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+        }
+        access = jwt.encode(claims, self._key, algorithm="HS256")
+        refresh = secrets.token_urlsafe(32)
+        async with self.engine.begin() as conn:
+            await accounts.insert_refresh_token(
+                conn, token_hash=_digest(refresh), session_id=session_id, now=now
+            )
+        return Tokens(access, refresh, expires_at, user)
+
+    async def _start_session(self, user: sa.RowMapping) -> Tokens:
+        now = self.clock.now()
+        session_id = uuid7()
+        async with self.engine.begin() as conn:
+            await accounts.insert_session(
+                conn,
+                session_id=session_id,
+                user_id=user["id"],
+                now=now,
+                expires_at=now + self.refresh_ttl,
+            )
+        return await self._issue(user, session_id, now)
+
+    async def sign_up(
+        self, *, email: str, password: str, display_name: str, time_zone: str
+    ) -> Tokens:
+        """Create a local account and sign it in."""
+        normalized = _check_sign_up(email, password, display_name, time_zone)
+        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        async with self.engine.begin() as conn:
+            user = await accounts.insert_user(
+                conn,
+                user_id=uuid7(),
+                now=self.clock.now(),
+                email=normalized,
+                password_hash=password_hash,
+                display_name=display_name.strip(),
+                time_zone=time_zone,
+            )
+        if user is None:
+            raise Conflict(f"An account for {normalized} already exists; sign in instead.")
+        return await self._start_session(user)
+
+    async def sign_in(self, *, email: str, password: str) -> Tokens:
+        """Check a password and start a session."""
+        async with self.engine.connect() as conn:
+            user = await accounts.find_user_by_email(conn, email=email.strip().lower())
+        stored = (
+            user["password_hash"] if user is not None and user["password_hash"] else self._decoy
+        )
+        try:
+            await anyio.to_thread.run_sync(self._hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            raise InvalidCredentials() from None
+        if user is None or stored is self._decoy:
+            raise InvalidCredentials()
+        return await self._start_session(user)
+
+    async def refresh(self, *, refresh_token: str) -> Tokens:
+        """Spend a refresh token and issue the next pair."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            claim = await accounts.claim_refresh_token(
+                conn, token_hash=_digest(refresh_token), now=now
+            )
+            if claim is not None and claim["used_at"] is not None:
+                # A spent token came back: a copy is in someone else's hands. End the session.
+                await accounts.revoke_session(conn, session_id=claim["session_id"], now=now)
+            user = (
+                None if claim is None else await accounts.get_user(conn, user_id=claim["user_id"])
+            )
+        if (
+            claim is None
+            or user is None
+            or claim["used_at"] is not None
+            or claim["revoked_at"] is not None
+            or claim["expires_at"] <= now
+        ):
+            raise InvalidCredentials("This refresh token is not valid any more; sign in again.")
+        return await self._issue(user, claim["session_id"], now)
+
+    async def sign_out(self, session_id: UUID | None) -> None:
+        """End a session: its refresh and access tokens stop working."""
+        if session_id is None:
+            return
+        async with self.engine.begin() as conn:
+            await accounts.revoke_session(conn, session_id=session_id, now=self.clock.now())
+
+    async def authenticate(self, authorization: str | None) -> Viewer:
+        """Return who an ``Authorization: Bearer …`` header names, or raise Unauthenticated."""
+        if not authorization:
+            raise Unauthenticated(
+                "Sign in first, then send the access token as 'Authorization: Bearer <token>'."
+            )
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        token = token.strip()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("The access token is malformed; sign in again.") from None
+        if header.get("alg") == "RS256" and self.firebase is not None:
+            return await self._authenticate_firebase(token)
+        return await self._authenticate_local(token)
+
+    async def _authenticate_local(self, token: str) -> Viewer:
+        try:
+            # Expiry is checked against the injected clock below, not the machine's.
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "sid"], "verify_exp": False},
+            )
+            user_id, session_id = UUID(claims["sub"]), UUID(claims["sid"])
+        except (jwt.PyJWTError, ValueError):
+            raise Unauthenticated("The access token is not valid; sign in again.") from None
+        now = self.clock.now()
+        if claims["exp"] <= now.timestamp():
+            raise Unauthenticated(
+                "The access token has expired; call refreshSession for a new one."
+            )
+        async with self.engine.connect() as conn:
+            active = await accounts.session_is_active(conn, session_id=session_id, now=now)
+        if not active:
+            raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")
+        return Viewer(user_id, session_id)
+
+    async def _authenticate_firebase(self, token: str) -> Viewer:
+        assert self.firebase is not None
+        try:
+            claims = await self.firebase.verify(token)
+        except ValueError as exc:
+            raise Unauthenticated(f"The Firebase ID token was refused: {exc}") from None
+        uid = str(claims["uid"])
+        async with self.engine.begin() as conn:
+            user = await accounts.find_user_by_firebase_uid(conn, uid=uid)
+            if user is None:
+                # First sight of this Firebase user: create their account.
+                user = await accounts.insert_user(
+                    conn,
+                    user_id=uuid7(),
+                    now=self.clock.now(),
+                    firebase_uid=uid,
+                    email=claims.get("email"),
+                    display_name=str(claims.get("name") or ""),
+                )
+            if user is None:
+                # Lost a race with a concurrent first request, or the email has a local account.
+                user = await accounts.find_user_by_firebase_uid(conn, uid=uid)
+        if user is None:
+            raise Unauthenticated(
+                "This Firebase account's email already belongs to a local account; sign in with it."
+            )
+        return Viewer(user["id"], None)

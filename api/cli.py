@@ -1,0 +1,135 @@
+"""The ``rapport`` command: serve, migrate, worker, seed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from api.settings import Settings
+
+app = typer.Typer(help="Rapport: the backend of a relationship app.", no_args_is_help=True)
+log = logging.getLogger("rapport")
+
+# Holds the embedded server for the life of the process; it stops when the process exits.
+_embedded: list[Any] = []
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+
+
+def database_url(settings: Settings) -> str:
+    """Return the configured database, or start the embedded one under the data directory."""
+    if settings.database_url:
+        return settings.database_url
+    from store.embedded import start_embedded
+
+    pg_dir = (settings.data_dir / "pg").resolve()
+    log.info("starting embedded PostgreSQL in %s", pg_dir)
+    url, server = start_embedded(pg_dir)
+    _embedded.append(server)
+    return url
+
+
+def migrate_database(url: str) -> None:
+    from store import migrate
+    from store.engine import create_engine
+
+    async def run() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) up to the newest."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    migrate_database(database_url(settings))
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default RAPPORT_PORT or 8000).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="API processes (default RAPPORT_WORKERS).")
+    ] = None,
+) -> None:
+    """Migrate, then serve the GraphQL API (and GraphiQL in development)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    url = database_url(settings)
+    migrate_database(url)
+    port = port or settings.port
+    workers = workers or settings.workers
+    base = f"http://{settings.host}:{port}"
+    typer.echo(
+        f"\nRapport is starting on {base}\n"
+        f"  GraphQL endpoint and playground: {base}/graphql\n"
+        f"  Health: {base}/healthz   Readiness: {base}/readyz\n"
+        "  Get a token: run the signUp mutation (see README.md, 'A first session'), then send\n"
+        "  'Authorization: Bearer <accessToken>' in the playground's Headers tab.\n"
+    )
+    # Worker processes read the database URL from the environment.
+    os.environ["RAPPORT_DATABASE_URL"] = url
+    uvicorn.run(
+        "api.main:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the notifications worker (not yet: push reminders arrive with a later release)."""
+    typer.echo("The notifications worker is not built yet; `rapport serve` runs the API alone.")
+
+
+@app.command()
+def seed(
+    contacts: Annotated[int, typer.Option(help="Contacts per user.")] = 200,
+    interactions: Annotated[int, typer.Option(help="Interactions per contact, on average.")] = 10,
+    users: Annotated[int, typer.Option(help="How many users to create.")] = 1,
+    email: Annotated[str, typer.Option(help="Email of the first user.")] = "demo@rapport.dev",
+    password: Annotated[str, typer.Option(help="Password of every seeded user.")] = "rapport-demo",  # noqa: S107
+    random_seed: Annotated[int, typer.Option(help="Seed for reproducible data.")] = 7,
+) -> None:
+    """Create users with realistic generated contacts and interactions."""
+    from api import seed as seeding
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    url = database_url(settings)
+    migrate_database(url)
+    created = asyncio.run(
+        seeding.seed_database(
+            url,
+            users=users,
+            contacts=contacts,
+            interactions=interactions,
+            email=email,
+            password=password,
+            random_seed=random_seed,
+        )
+    )
+    typer.echo(f"seeded {len(created)} user(s); sign in as {created[0]} with password {password!r}")

@@ -1,0 +1,18 @@
+"""The ASGI entry point for uvicorn worker processes."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def create_app_from_env() -> Starlette:
+    """Build the app from RAPPORT_* variables (``rapport serve`` sets the database URL)."""
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError(
+            "RAPPORT_DATABASE_URL is not set; start the service with `rapport serve`."
+        )
+    return create_app(settings, database_url=settings.database_url)

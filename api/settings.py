@@ -1,0 +1,59 @@
+"""Settings, read once from RAPPORT_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    data_dir: Path = Path(".rapport")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    secret_key: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_days: int = Field(default=30, ge=1)
+    # "cheapest" is for tests only: it makes hashing fast and weak.
+    password_hash_profile: Literal["rfc9106-low-memory", "cheapest"] = "rfc9106-low-memory"  # noqa: S105
+
+    firebase_project_id: str | None = None
+    firebase_cert_url: str | None = None
+
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_query_depth: int = Field(default=10, ge=2)
+    max_aliases: int = Field(default=15, ge=1)
+    max_tokens: int = Field(default=2000, ge=100)
+
+    @property
+    def playground_on(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env == "development"
+
+    @property
+    def introspection_on(self) -> bool:
+        return self.introspection if self.introspection is not None else self.env == "development"
+
+    def signing_key(self) -> str:
+        """Return the token signing key; in development, one kept under the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.env == "production":
+            raise RuntimeError("RAPPORT_SECRET_KEY must be set in production")
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,80 @@
+"""What every resolver receives: the engine, the clock, the authenticator and the loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schema import errors as gql_errors
+from schema.loaders import Loaders
+from sync import errors
+from sync.clock import Clock
+
+
+class Account(Protocol):
+    @property
+    def user_id(self) -> UUID: ...
+    @property
+    def session_id(self) -> UUID | None: ...
+
+
+class TokenPair(Protocol):
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def refresh_token(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def user(self) -> RowMapping: ...
+
+
+class Accounts(Protocol):
+    """The account service (``api.auth.Authenticator``), seen from the schema."""
+
+    async def sign_up(
+        self, *, email: str, password: str, display_name: str, time_zone: str
+    ) -> TokenPair: ...
+    async def sign_in(self, *, email: str, password: str) -> TokenPair: ...
+    async def refresh(self, *, refresh_token: str) -> TokenPair: ...
+    async def sign_out(self, session_id: UUID | None) -> None: ...
+    async def authenticate(self, authorization: str | None) -> Account: ...
+
+
+@dataclass
+class Context:
+    engine: AsyncEngine
+    clock: Clock
+    accounts: Accounts
+    authorization: str | None
+    request_id: str
+    max_page_size: int = 100
+    _viewer: Account | None = None
+    _loaders: Loaders | None = None
+    # Sibling root fields resolve concurrently; authenticate once for all of them.
+    _auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def viewer(self) -> Account:
+        """Return the signed-in account, or fail the field with UNAUTHENTICATED."""
+        async with self._auth_lock:
+            if self._viewer is None:
+                try:
+                    self._viewer = await self.accounts.authenticate(self.authorization)
+                except errors.Unauthenticated as exc:
+                    raise gql_errors.unauthenticated(exc) from None
+        return self._viewer
+
+    async def owner_id(self) -> UUID:
+        return (await self.viewer()).user_id
+
+    async def loaders(self) -> Loaders:
+        """Return this request's loaders, which batch per owner."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.engine, await self.owner_id())
+        return self._loaders

@@ -1,0 +1,111 @@
+"""Expected failures as GraphQL types, and masking of unexpected ones.
+
+Mutations return unions of their result and the failures a client can act on. Arguments of
+queries that are out of range (a page of 10,000, a cursor from elsewhere) fail the field with
+a GraphQL error whose ``extensions.code`` is ``BAD_USER_INPUT``. Anything unexpected is logged
+with the request id and reaches the client as ``INTERNAL_SERVER_ERROR`` with that id only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from sync import errors
+
+log = logging.getLogger("rapport.api")
+
+# Errors raised on purpose keep their message; everything else is masked.
+EXPECTED_CODES = {"BAD_USER_INPUT", "UNAUTHENTICATED", "GRAPHQL_VALIDATION_FAILED"}
+
+
+@strawberry.type(description="One field that needs fixing, and how.")
+class FieldProblem:
+    field: str
+    message: str
+
+
+@strawberry.type(description="The input breaks a rule; `fields` says what to fix in each field.")
+class ValidationError:
+    message: str
+    fields: list[FieldProblem]
+
+
+@strawberry.type(description="No object of this kind with this id exists in your account.")
+class NotFound:
+    message: str
+    entity: str
+    id: strawberry.ID
+
+
+@strawberry.type(description="The change collides with data that already exists.")
+class Conflict:
+    message: str
+
+
+@strawberry.type(description="The email and password, or the refresh token, were not accepted.")
+class InvalidCredentials:
+    message: str
+
+
+@strawberry.type(description="The object was deleted; restore it with its restore mutation.")
+class Deleted:
+    id: strawberry.ID
+    entity: str
+
+
+def validation_error(exc: errors.ValidationFailed) -> ValidationError:
+    problems = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
+    summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
+    return ValidationError(message=f"Fix the input: {summary}", fields=problems)
+
+
+def not_found(exc: errors.NotFound) -> NotFound:
+    return NotFound(message=str(exc), entity=exc.entity, id=strawberry.ID(exc.id))
+
+
+def bad_input(field: str, message: str) -> GraphQLError:
+    """Return the error for a query argument that is out of range."""
+    return GraphQLError(
+        f"{field}: {message}", extensions={"code": "BAD_USER_INPUT", "field": field}
+    )
+
+
+def unauthenticated(exc: errors.Unauthenticated) -> GraphQLError:
+    return GraphQLError(exc.message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class MaskUnexpectedErrors(SchemaExtension):
+    """Replace unexpected errors with a request id, logging the original with its traceback."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", "-")
+        masked: list[GraphQLError] = []
+        for error in result.errors:
+            code = (error.extensions or {}).get("code")
+            if code in EXPECTED_CODES or error.original_error is None:
+                masked.append(error)
+                continue
+            log.error(
+                "unexpected error in %s (request %s)",
+                ".".join(str(p) for p in error.path or []),
+                request_id,
+                exc_info=error.original_error,
+            )
+            masked.append(
+                GraphQLError(
+                    f"Something went wrong on our side; quote request id {request_id}.",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                )
+            )
+        result.errors = masked

@@ -1,0 +1,293 @@
+"""Write operations. Each mutation owns exactly one transaction, opened by ``_write``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import Context, TokenPair
+from schema.errors import (
+    Conflict,
+    Deleted,
+    InvalidCredentials,
+    NotFound,
+    ValidationError,
+    not_found,
+    validation_error,
+)
+from schema.inputs import (
+    CreateContactInput,
+    CreateTagInput,
+    LogInteractionInput,
+    SignInInput,
+    SignUpInput,
+    UpdateContactInput,
+    UpdateInteractionInput,
+    UpdateMeInput,
+    to_patch,
+)
+from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
+from store import accounts
+from sync import contact, errors, interaction, tag
+from sync.entity import new_id
+from sync.fields import UserPatch, parse_uuid, validate_patch
+from sync.writer import Writer, open_writer
+
+T = TypeVar("T")
+
+AuthResult = Annotated[AuthPayload | ValidationError | Conflict, strawberry.union("AuthResult")]
+SignInResult = Annotated[AuthPayload | InvalidCredentials, strawberry.union("SignInResult")]
+UserResult = Annotated[User | ValidationError, strawberry.union("UserResult")]
+ContactResult = Annotated[Contact | ValidationError | NotFound, strawberry.union("ContactResult")]
+InteractionResult = Annotated[
+    Interaction | ValidationError | NotFound, strawberry.union("InteractionResult")
+]
+TagResult = Annotated[Tag | ValidationError | NotFound | Conflict, strawberry.union("TagResult")]
+DeleteResult = Annotated[Deleted | ValidationError | NotFound, strawberry.union("DeleteResult")]
+
+Failure = ValidationError | NotFound | Conflict
+
+
+@strawberry.type
+class SignedOut:
+    ok: bool
+
+
+async def _write(ctx: Context, action: Callable[[Writer], Awaitable[T]]) -> T | Failure:
+    """Run ``action`` in one write transaction; expected failures roll back and become types."""
+    owner_id = await ctx.owner_id()
+    try:
+        async with open_writer(ctx.engine, owner_id, ctx.clock) as w:
+            return await action(w)
+    except errors.ValidationFailed as exc:
+        return validation_error(exc)
+    except errors.NotFound as exc:
+        return not_found(exc)
+    except errors.Conflict as exc:
+        return Conflict(message=exc.message)
+
+
+def _ids(field: str, values: list[strawberry.ID]) -> list[UUID]:
+    return [parse_uuid(field, v) for v in values]
+
+
+def _payload(tokens: TokenPair) -> AuthPayload:
+    return AuthPayload(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_at=tokens.expires_at,
+        user=User.from_row(tokens.user),
+    )
+
+
+def _deleted(entity: str) -> Callable[[Any], Deleted]:
+    return lambda row: Deleted(id=strawberry.ID(str(row["id"])), entity=entity)
+
+
+def _map(result: Any, to_type: Callable[[Any], Any]) -> Any:
+    return result if isinstance(result, Failure) else to_type(result)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account and sign in.")
+    async def sign_up(self, info: Info[Context, None], input: SignUpInput) -> AuthResult:
+        try:
+            tokens = await info.context.accounts.sign_up(
+                email=input.email,
+                password=input.password,
+                display_name=input.display_name,
+                time_zone=input.time_zone,
+            )
+        except errors.ValidationFailed as exc:
+            return validation_error(exc)
+        except errors.Conflict as exc:
+            return Conflict(message=exc.message)
+        return _payload(tokens)
+
+    @strawberry.mutation(description="Sign in with email and password.")
+    async def sign_in(self, info: Info[Context, None], input: SignInInput) -> SignInResult:
+        try:
+            tokens = await info.context.accounts.sign_in(email=input.email, password=input.password)
+        except errors.InvalidCredentials as exc:
+            return InvalidCredentials(message=exc.message)
+        return _payload(tokens)
+
+    @strawberry.mutation(description="Trade a refresh token for a new token pair.")
+    async def refresh_session(self, info: Info[Context, None], refresh_token: str) -> SignInResult:
+        try:
+            tokens = await info.context.accounts.refresh(refresh_token=refresh_token)
+        except errors.InvalidCredentials as exc:
+            return InvalidCredentials(message=exc.message)
+        return _payload(tokens)
+
+    @strawberry.mutation(description="End this session; its tokens stop working.")
+    async def sign_out(self, info: Info[Context, None]) -> SignedOut:
+        ctx = info.context
+        await ctx.accounts.sign_out((await ctx.viewer()).session_id)
+        return SignedOut(ok=True)
+
+    @strawberry.mutation(description="Change your profile and reminder preferences.")
+    async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:
+        ctx = info.context
+        owner_id = await ctx.owner_id()
+        try:
+            values = validate_patch(UserPatch, to_patch(input), creating=False)
+        except errors.ValidationFailed as exc:
+            return validation_error(exc)
+        columns = {_snake(k): v for k, v in values.items()}
+        async with ctx.engine.begin() as conn:
+            current = await accounts.get_user(conn, user_id=owner_id)
+            assert current is not None
+            merged = {**current, **columns}
+            problem = _quiet_hours_problem(merged["quiet_hours_start"], merged["quiet_hours_end"])
+            if problem is not None:
+                return validation_error(
+                    errors.ValidationFailed([errors.FieldError("quietHoursEnd", problem)])
+                )
+            row = await accounts.update_user(
+                conn, user_id=owner_id, now=ctx.clock.now(), values=columns
+            )
+        return User.from_row(row)
+
+    @strawberry.mutation(description="Add a person.")
+    async def create_contact(
+        self, info: Info[Context, None], input: CreateContactInput
+    ) -> ContactResult:
+        patch = to_patch(input)
+        result = await _write(info.context, lambda w: contact.create_contact(w, new_id(), patch))
+        return _map(result, Contact.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Change the fields you send; the others stay.")
+    async def update_contact(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateContactInput
+    ) -> ContactResult:
+        patch = to_patch(input)
+
+        async def action(w: Writer) -> Any:
+            return await contact.update_contact(w, parse_uuid("id", id), patch)
+
+        return _map(await _write(info.context, action), Contact.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Delete a contact; restoreContact brings it back.")
+    async def delete_contact(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
+        async def action(w: Writer) -> Any:
+            return await contact.delete_contact(w, parse_uuid("id", id))
+
+        return _map(await _write(info.context, action), _deleted("contact"))  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Bring back a deleted contact with its history and tags.")
+    async def restore_contact(self, info: Info[Context, None], id: strawberry.ID) -> ContactResult:
+        async def action(w: Writer) -> Any:
+            return await contact.restore_contact(w, parse_uuid("id", id))
+
+        return _map(await _write(info.context, action), Contact.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Record an interaction with one or more contacts.")
+    async def log_interaction(
+        self, info: Info[Context, None], input: LogInteractionInput
+    ) -> InteractionResult:
+        ctx = info.context
+        patch = to_patch(input)
+        if patch.get("occurredAt") is None:
+            patch["occurredAt"] = ctx.clock.now()
+        result = await _write(ctx, lambda w: interaction.log_interaction(w, new_id(), patch))
+        return _map(result, Interaction.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Change the fields you send; the others stay.")
+    async def update_interaction(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateInteractionInput
+    ) -> InteractionResult:
+        patch = to_patch(input)
+
+        async def action(w: Writer) -> Any:
+            return await interaction.update_interaction(w, parse_uuid("id", id), patch)
+
+        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Delete an interaction; restoreInteraction brings it back.")
+    async def delete_interaction(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteResult:
+        async def action(w: Writer) -> Any:
+            return await interaction.set_interaction_alive(w, parse_uuid("id", id), alive=False)
+
+        return _map(await _write(info.context, action), _deleted("interaction"))  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Bring back a deleted interaction.")
+    async def restore_interaction(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> InteractionResult:
+        async def action(w: Writer) -> Any:
+            return await interaction.set_interaction_alive(w, parse_uuid("id", id), alive=True)
+
+        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Create a tag; a name you already use returns that tag.")
+    async def create_tag(self, info: Info[Context, None], input: CreateTagInput) -> TagResult:
+        patch = to_patch(input)
+        result = await _write(info.context, lambda w: tag.create_tag(w, new_id(), patch))
+        return _map(result, Tag.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Rename a tag.")
+    async def rename_tag(
+        self, info: Info[Context, None], id: strawberry.ID, name: str
+    ) -> TagResult:
+        async def action(w: Writer) -> Any:
+            return await tag.update_tag(w, parse_uuid("id", id), {"name": name})
+
+        return _map(await _write(info.context, action), Tag.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Delete a tag; contacts lose it.")
+    async def delete_tag(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
+        async def action(w: Writer) -> Any:
+            return await tag.delete_tag(w, parse_uuid("id", id))
+
+        return _map(await _write(info.context, action), _deleted("tag"))  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Put a tag on contacts (at most 100 at a time).")
+    async def tag_contacts(
+        self, info: Info[Context, None], tag_id: strawberry.ID, contact_ids: list[strawberry.ID]
+    ) -> TagResult:
+        return await _membership(info.context, tag_id, contact_ids, tagged=True)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Take a tag off contacts (at most 100 at a time).")
+    async def untag_contacts(
+        self, info: Info[Context, None], tag_id: strawberry.ID, contact_ids: list[strawberry.ID]
+    ) -> TagResult:
+        return await _membership(info.context, tag_id, contact_ids, tagged=False)  # type: ignore[no-any-return]
+
+
+async def _membership(
+    ctx: Context, tag_id: strawberry.ID, contact_ids: list[strawberry.ID], *, tagged: bool
+) -> Any:
+    async def action(w: Writer) -> Any:
+        if not 1 <= len(contact_ids) <= 100:
+            raise errors.ValidationFailed(
+                [
+                    errors.FieldError(
+                        "contactIds", f"send 1 to 100 contact ids, not {len(contact_ids)}"
+                    )
+                ]
+            )
+        return await tag.set_membership(
+            w, parse_uuid("tagId", tag_id), _ids("contactIds", contact_ids), tagged
+        )
+
+    return _map(await _write(ctx, action), Tag.from_row)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _quiet_hours_problem(start: Any, end: Any) -> str | None:
+    if (start is None) != (end is None):
+        return "set both quietHoursStart and quietHoursEnd, or clear both"
+    if start is not None and start == end:
+        return "quiet hours must not start and end at the same time"
+    return None

@@ -1,0 +1,239 @@
+"""The object types a client reads: users, contacts, interactions and tags.
+
+They are built from Core rows (DESIGN §10: no ORM objects on the read path). Fields that need
+other rows resolve through the request's loaders, so a page costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import Context
+from schema.enums import Channel, Importance, InteractionKind, Stage
+from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from store import interactions as interaction_store
+
+
+@strawberry.type(description="A labelled value such as a work email or a mobile number.")
+class LabeledValue:
+    label: str
+    value: str
+
+
+@strawberry.type(description="A birthday; the year is optional.")
+class Birthday:
+    month: int
+    day: int
+    year: int | None
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str | None
+    display_name: str
+    time_zone: str = strawberry.field(description="IANA time zone reminders are planned in.")
+    reminder_hour: int = strawberry.field(description="Local hour (0-23) reminders arrive at.")
+    quiet_hours_start: dt.time | None
+    quiet_hours_end: dt.time | None
+    daily_digest: bool = strawberry.field(description="One push a day listing everything due.")
+    sentiment_enabled: bool = strawberry.field(
+        description="Whether interaction text is scored for sentiment."
+    )
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> User:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            email=row["email"],
+            display_name=row["display_name"],
+            time_zone=row["time_zone"],
+            reminder_hour=row["reminder_hour"],
+            quiet_hours_start=row["quiet_hours_start"],
+            quiet_hours_end=row["quiet_hours_end"],
+            daily_digest=row["daily_digest"],
+            sentiment_enabled=row["sentiment_enabled"],
+            created_at=row["created_at"],
+        )
+
+
+@strawberry.type(description="Tokens for a signed-in session.")
+class AuthPayload:
+    access_token: str = strawberry.field(
+        description="Send as 'Authorization: Bearer <token>'; expires at expiresAt."
+    )
+    refresh_token: str = strawberry.field(
+        description="Trade for a new pair with refreshSession; each one works once."
+    )
+    expires_at: dt.datetime
+    user: User
+
+
+@strawberry.type
+class Tag:
+    id: strawberry.ID
+    name: str
+    color: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Tag:
+        return cls(id=strawberry.ID(str(row["id"])), name=row["name"], color=row["color"])
+
+
+def _labeled(values: list[dict[str, str]]) -> list[LabeledValue]:
+    return [LabeledValue(label=v.get("label", ""), value=v["value"]) for v in values]
+
+
+@strawberry.type
+class Interaction:
+    id: strawberry.ID
+    kind: InteractionKind
+    occurred_at: dt.datetime
+    summary: str
+    body: str | None
+    given: str | None = strawberry.field(description="What you gave: a favour, a gift, an intro.")
+    received: str | None = strawberry.field(description="What you received.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    server_version: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Interaction:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            kind=InteractionKind(row["kind"]),
+            occurred_at=row["occurred_at"],
+            summary=row["summary"],
+            body=row["body"],
+            given=row["given"],
+            received=row["received"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            server_version=row["server_version"],
+        )
+
+    @strawberry.field(description="The people this interaction was with.")
+    async def contacts(self, info: Info[Context, None]) -> list[Contact]:
+        loaders = await info.context.loaders()
+        ids = await loaders.participants.load(UUID(self.id))
+        rows = await loaders.contact.load_many(ids)
+        return [Contact.from_row(row) for row in rows if row is not None]
+
+
+@strawberry.type
+class Contact:
+    id: strawberry.ID
+    first_name: str
+    last_name: str
+    company: str | None
+    title: str | None
+    emails: list[LabeledValue]
+    phones: list[LabeledValue]
+    urls: list[LabeledValue]
+    birthday: Birthday | None
+    work_started_on: dt.date | None = strawberry.field(
+        description="When they started at their company; anniversaries count from it."
+    )
+    how_we_met: str | None
+    interests: list[str]
+    preferred_channel: Channel | None
+    communication_notes: str | None
+    cadence_days: int | None = strawberry.field(description="Keep in touch every N days.")
+    snoozed_until: dt.date | None = strawberry.field(description="No follow-up before this day.")
+    stage: Stage
+    importance: Importance
+    notes: str | None
+    last_interaction_at: dt.datetime | None = strawberry.field(
+        description="When you last interacted (computed by the server)."
+    )
+    next_follow_up_at: dt.datetime | None = strawberry.field(
+        description="Last interaction + cadence, or the snooze date (computed by the server)."
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    introduced_by_id: strawberry.Private[Any]
+
+    @strawberry.field(description="The full name, as a list shows it.")
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Contact:
+        month = row["birthday_month"]
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            company=row["company"],
+            title=row["title"],
+            emails=_labeled(row["emails"]),
+            phones=_labeled(row["phones"]),
+            urls=_labeled(row["urls"]),
+            birthday=None
+            if month is None
+            else Birthday(month=month, day=row["birthday_day"], year=row["birthday_year"]),
+            work_started_on=row["work_started_on"],
+            how_we_met=row["how_we_met"],
+            interests=list(row["interests"]),
+            preferred_channel=None
+            if row["preferred_channel"] is None
+            else Channel(row["preferred_channel"]),
+            communication_notes=row["communication_notes"],
+            cadence_days=row["cadence_days"],
+            snoozed_until=row["snoozed_until"],
+            stage=Stage(row["stage"]),
+            importance=Importance(row["importance"]),
+            notes=row["notes"],
+            last_interaction_at=row["last_interaction_at"],
+            next_follow_up_at=row["next_follow_up_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            introduced_by_id=row["introduced_by_id"],
+        )
+
+    @strawberry.field(description="The contact who introduced you, if recorded.")
+    async def introduced_by(self, info: Info[Context, None]) -> Contact | None:
+        if self.introduced_by_id is None:
+            return None
+        row = await (await info.context.loaders()).contact.load(self.introduced_by_id)
+        return None if row is None else Contact.from_row(row)
+
+    @strawberry.field
+    async def tags(self, info: Info[Context, None]) -> list[Tag]:
+        rows = await (await info.context.loaders()).tags_of_contact.load(UUID(self.id))
+        return [Tag.from_row(row) for row in rows]
+
+    @strawberry.field(description="Interactions with this contact, newest first.")
+    async def interactions(
+        self, info: Info[Context, None], first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Connection[Interaction]:
+        ctx = info.context
+        first = check_first(first, ctx.max_page_size)
+        keys = interaction_store.BY_CONTACT
+        tag = f"interactions:{self.id}"
+        cursor = read_after(tag, keys, after)
+        owner_id = await ctx.owner_id()
+        contact_id = UUID(self.id)
+        if cursor is None:
+            # The first page of many contacts at once is one batched query.
+            rows = await (await ctx.loaders()).latest_interactions.load((contact_id, first + 1))
+        else:
+            async with ctx.engine.connect() as conn:
+                rows = await interaction_store.list_interactions(
+                    conn, owner_id=owner_id, contact_id=contact_id, after=cursor, limit=first + 1
+                )
+
+        async def count() -> int:
+            async with ctx.engine.connect() as conn:
+                return await interaction_store.count_interactions(
+                    conn, owner_id=owner_id, contact_id=contact_id
+                )
+
+        return build_connection(rows, first, tag, keys, Interaction.from_row, count)

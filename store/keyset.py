@@ -1,0 +1,93 @@
+"""Keyset pagination: orderings that end with ``id``, and opaque cursors that resume them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+
+Kind = Literal["text", "time", "uuid"]
+
+
+class BadCursor(ValueError):
+    """The cursor was not made by this listing; start again without ``after``."""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: sa.ColumnElement[Any]
+    name: str
+    kind: Kind
+    descending: bool = False
+    nullable: bool = False
+
+
+def order_clauses(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
+    """Return ORDER BY clauses; NULLs always come last."""
+    return [
+        (k.column.desc() if k.descending else k.column.asc()).nulls_last()
+        if k.nullable
+        else (k.column.desc() if k.descending else k.column.asc())
+        for k in keys
+    ]
+
+
+def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """Return the condition for rows strictly after ``values`` in the order of ``keys``."""
+    key, value = keys[0], values[0]
+    if len(keys) == 1:
+        last: sa.ColumnElement[bool] = key.column < value if key.descending else key.column > value
+        return last
+    rest = after_condition(keys[1:], values[1:])
+    if value is None:
+        # NULLs sort last: only rows that are also NULL here can follow.
+        return sa.and_(key.column.is_(None), rest)
+    beyond = key.column < value if key.descending else key.column > value
+    options = [beyond, sa.and_(key.column == value, rest)]
+    if key.nullable:
+        options.append(key.column.is_(None))
+    return sa.or_(*options)
+
+
+def _dump(kind: Kind, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "time":
+        return value.isoformat()
+    return str(value)
+
+
+def _load(kind: Kind, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "time":
+        return datetime.fromisoformat(value)
+    if kind == "uuid":
+        return UUID(value)
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def encode_cursor(tag: str, keys: Sequence[SortKey], row: Mapping[str, Any]) -> str:
+    """Return an opaque cursor for ``row`` in a listing named ``tag``."""
+    payload = [tag, *(_dump(k.kind, row[k.name]) for k in keys)]
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(tag: str, keys: Sequence[SortKey], cursor: str) -> list[Any]:
+    """Return the sort values a cursor holds, or raise BadCursor."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(payload, list) or payload[0] != tag or len(payload) != len(keys) + 1:
+            raise BadCursor(cursor)
+        return [_load(k.kind, v) for k, v in zip(keys, payload[1:], strict=True)]
+    except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor(cursor) from exc

@@ -1,0 +1,355 @@
+"""The database tables, as SQLAlchemy Core.
+
+Every user-owned table has ``owner_id`` first in its primary key and in every foreign key, so
+a row can never point at another user's row and ``owner_id`` can become the sharding key.
+Synced tables carry ``server_version`` (the owner's version when the row last changed),
+``field_hlc`` (the clock of each field's last accepted write) and ``cl`` (causal length: odd
+means alive, even means deleted). Derived columns are written by the server only.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_now = sa.text("now()")
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    ]
+
+
+def _sync_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("server_version", sa.BigInteger, nullable=False),
+        sa.Column("field_hlc", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("cl", sa.Integer, nullable=False, server_default=sa.text("1")),
+    ]
+
+
+def _owner() -> sa.Column[object]:
+    return sa.Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+def _owned_fk(columns: list[str], table: str, ref: list[str]) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["owner_id", *columns],
+        [f"{table}.owner_id", *(f"{table}.{c}" for c in ref)],
+        ondelete="CASCADE",
+    )
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("email", sa.Text, nullable=True, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("firebase_uid", sa.Text, nullable=True, unique=True),
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("time_zone", sa.Text, nullable=False, server_default="UTC"),
+    sa.Column("reminder_hour", sa.SmallInteger, nullable=False, server_default=sa.text("9")),
+    sa.Column("quiet_hours_start", sa.Time, nullable=True),
+    sa.Column("quiet_hours_end", sa.Time, nullable=True),
+    sa.Column("daily_digest", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sentiment_enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    sa.CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_range"),
+)
+
+# A sign-in creates a session; its refresh tokens rotate on every use. Access tokens name the
+# session, so revoking the session revokes them too.
+auth_sessions = sa.Table(
+    "auth_sessions",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+    sa.Column(
+        "session_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# The owner's version row: every write transaction bumps it first, which serializes one
+# owner's writers so that versions commit in version order. ``hlc`` is the greatest clock the
+# owner's data has seen; the server stamps online writes after it.
+sync_owners = sa.Table(
+    "sync_owners",
+    metadata,
+    sa.Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("hlc", sa.Text, nullable=False, server_default=""),
+    sa.Column("epoch", UUID(as_uuid=True), nullable=False),
+)
+
+# One row per device install (``clientId``); a client id belongs to exactly one user.
+sync_clients = sa.Table(
+    "sync_clients",
+    metadata,
+    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("last_mutation_id", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("clock_flagged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("token", sa.Text, nullable=False, unique=True),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("app_version", sa.Text, nullable=True),
+    sa.Column("locale", sa.Text, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    *_timestamps(),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("first_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("company", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("emails", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("phones", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("urls", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("birthday_month", sa.SmallInteger, nullable=True),
+    sa.Column("birthday_day", sa.SmallInteger, nullable=True),
+    sa.Column("birthday_year", sa.SmallInteger, nullable=True),
+    sa.Column("work_started_on", sa.Date, nullable=True),
+    sa.Column("how_we_met", sa.Text, nullable=True),
+    sa.Column("introduced_by_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("interests", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("preferred_channel", sa.Text, nullable=True),
+    sa.Column("communication_notes", sa.Text, nullable=True),
+    sa.Column("cadence_days", sa.Integer, nullable=True),
+    sa.Column("snoozed_until", sa.Date, nullable=True),
+    sa.Column("stage", sa.Text, nullable=False, server_default="NEW"),
+    sa.Column("importance", sa.Text, nullable=False, server_default="NORMAL"),
+    sa.Column("notes", sa.Text, nullable=True),
+    # Derived, written by the server only.
+    sa.Column("sort_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_interaction_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("next_follow_up_at", sa.DateTime(timezone=True), nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    _owned_fk(["introduced_by_id"], "contacts", ["id"]),
+    sa.CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
+    # Keyset orderings end with id, and so do their indexes (DESIGN §10).
+    sa.Index("ix_contacts_follow_up", "owner_id", "next_follow_up_at", "id"),
+    sa.Index("ix_contacts_sort_name", "owner_id", "sort_name", "id"),
+    sa.Index(
+        "ix_contacts_last_interaction",
+        "owner_id",
+        sa.text("last_interaction_at DESC NULLS LAST"),
+        sa.text("id DESC"),
+    ),
+    sa.Index("ix_contacts_created", "owner_id", sa.text("created_at DESC"), sa.text("id DESC")),
+    sa.Index("ix_contacts_version", "owner_id", "server_version"),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False, server_default="NOTE"),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("given", sa.Text, nullable=True),
+    sa.Column("received", sa.Text, nullable=True),
+    # Derived: VADER compound score of summary and body, null when the owner opted out.
+    sa.Column("sentiment", sa.Float, nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    sa.Index(
+        "ix_interactions_occurred", "owner_id", sa.text("occurred_at DESC"), sa.text("id DESC")
+    ),
+    sa.Index("ix_interactions_version", "owner_id", "server_version"),
+)
+
+# Who took part in an interaction. The set is the interaction's ``contactIds`` field (merged as
+# one value); ``occurred_at`` is copied here so a contact's latest interactions are one index
+# range scan.
+interaction_participants = sa.Table(
+    "interaction_participants",
+    metadata,
+    _owner(),
+    sa.Column("interaction_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("contact_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("alive", sa.Boolean, nullable=False, server_default=sa.true()),
+    _owned_fk(["interaction_id"], "interactions", ["id"]),
+    _owned_fk(["contact_id"], "contacts", ["id"]),
+    sa.Index(
+        "ix_interaction_participants_contact",
+        "owner_id",
+        "contact_id",
+        sa.text("occurred_at DESC"),
+        sa.text("interaction_id DESC"),
+    ),
+)
+
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("contact_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("due_time", sa.Time, nullable=True),
+    sa.Column("repeat_unit", sa.Text, nullable=True),
+    sa.Column("repeat_every", sa.Integer, nullable=True),
+    sa.Column("lead_days", JSONB, nullable=True),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("snoozed_until", sa.Date, nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    _owned_fk(["contact_id"], "contacts", ["id"]),
+    sa.CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_positive"),
+    sa.Index("ix_reminders_due", "owner_id", "due_on", "id"),
+    sa.Index("ix_reminders_version", "owner_id", "server_version"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # Lower-cased, space-collapsed name: two tags with the same key are the same tag.
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("color", sa.Text, nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    sa.UniqueConstraint("owner_id", "name_key"),
+    sa.Index("ix_tags_version", "owner_id", "server_version"),
+)
+
+# Membership is a synced set: ``cl`` odd = tagged, even = untagged, so concurrent tag and
+# untag merge by causal length like any delete and restore.
+contact_tags = sa.Table(
+    "contact_tags",
+    metadata,
+    _owner(),
+    sa.Column("tag_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("contact_id", UUID(as_uuid=True), primary_key=True),
+    *_sync_columns(),
+    *_timestamps(),
+    _owned_fk(["tag_id"], "tags", ["id"]),
+    _owned_fk(["contact_id"], "contacts", ["id"]),
+    sa.Index("ix_contact_tags_contact", "owner_id", "contact_id"),
+    sa.Index("ix_contact_tags_version", "owner_id", "server_version"),
+)
+
+goals = sa.Table(
+    "goals",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("metric", sa.Text, nullable=False),
+    sa.Column("target", sa.Integer, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=True),
+    sa.Column("tag_id", UUID(as_uuid=True), nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    _owned_fk(["tag_id"], "tags", ["id"]),
+    sa.CheckConstraint("target > 0", name="target_positive"),
+    sa.Index("ix_goals_version", "owner_id", "server_version"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("location", sa.Text, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("notes", sa.Text, nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    sa.Index("ix_events_starts", "owner_id", "starts_at", "id"),
+    sa.Index("ix_events_version", "owner_id", "server_version"),
+)
+
+event_attendees = sa.Table(
+    "event_attendees",
+    metadata,
+    _owner(),
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("contact_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("note", sa.Text, nullable=True),
+    *_sync_columns(),
+    *_timestamps(),
+    _owned_fk(["event_id"], "events", ["id"]),
+    _owned_fk(["contact_id"], "contacts", ["id"]),
+    sa.Index("ix_event_attendees_contact", "owner_id", "contact_id"),
+    sa.Index("ix_event_attendees_version", "owner_id", "server_version"),
+)

@@ -1,0 +1,85 @@
+"""Contact writes: create, update, delete, restore. Each takes the caller's Writer."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from store import tables
+from sync.entity import CONTACT
+from sync.errors import FieldError, NotFound, ValidationFailed
+from sync.fields import ContactPatch, validate_patch
+from sync.writer import Writer
+
+
+async def _check_introducer(w: Writer, contact_id: UUID, values: dict[str, Any]) -> None:
+    introducer = values.get("introducedById")
+    if introducer is None:
+        return
+    if introducer == contact_id:
+        raise ValidationFailed(
+            [FieldError("introducedById", "a contact cannot introduce themselves")]
+        )
+    c = tables.contacts.c
+    found = await w.conn.scalar(
+        sa.select(c.id).where(c.owner_id == w.owner_id, c.id == introducer, c.cl % 2 == 1)
+    )
+    if found is None:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "introducedById", f"no contact with id {introducer}; pick one of your contacts"
+                )
+            ]
+        )
+
+
+async def create_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> sa.RowMapping:
+    """Create a contact from a patch of its fields."""
+    values = validate_patch(ContactPatch, data, creating=True)
+    await _check_introducer(w, contact_id, values)
+    row, _ = await w.put(CONTACT, {"id": contact_id}, values)
+    w.touched_contacts.add(contact_id)
+    return (await w.flush()).get(contact_id, row)
+
+
+async def update_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> sa.RowMapping:
+    """Change the fields a patch names; leave the others as they are."""
+    values = validate_patch(ContactPatch, data, creating=False)
+    await _check_introducer(w, contact_id, values)
+    row, won = await w.put(CONTACT, {"id": contact_id}, values, alive_only=True)
+    if {"cadenceDays", "snoozedUntil"} & set(won):
+        w.touched_contacts.add(contact_id)
+        return (await w.flush()).get(contact_id, row)
+    return row
+
+
+async def delete_contact(w: Writer, contact_id: UUID) -> sa.RowMapping:
+    """Delete a contact; its interactions and tags stay, hidden, until a restore."""
+    row, _ = await w.set_alive(CONTACT, {"id": contact_id}, alive=False)
+    return row
+
+
+async def restore_contact(w: Writer, contact_id: UUID) -> sa.RowMapping:
+    """Bring a deleted contact back with everything it had."""
+    row, _ = await w.set_alive(CONTACT, {"id": contact_id}, alive=True)
+    return row
+
+
+async def require_alive_contacts(w: Writer, contact_ids: list[UUID]) -> None:
+    """Raise NotFound for the first id that names no living contact of the owner."""
+    c = tables.contacts.c
+    found = set(
+        (
+            await w.conn.scalars(
+                sa.select(c.id).where(
+                    c.owner_id == w.owner_id, c.id.in_(contact_ids), c.cl % 2 == 1
+                )
+            )
+        ).all()
+    )
+    for contact_id in contact_ids:
+        if contact_id not in found:
+            raise NotFound("contact", contact_id)

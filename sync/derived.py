@@ -1,0 +1,67 @@
+"""Values the server computes from other rows; never merged as last-writer-wins fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# A contact's next follow-up is its last interaction (or, with none yet, its creation) plus its
+# keep-in-touch cadence, pushed later by a snooze (from local midnight of the snooze date).
+# GREATEST ignores NULLs: no cadence means the snooze alone decides; neither means none.
+_REFRESH = sa.text(
+    """
+    WITH fresh AS (
+        SELECT c.id,
+               last.at AS last_at,
+               GREATEST(
+                   COALESCE(last.at, c.created_at) + make_interval(days => c.cadence_days),
+                   c.snoozed_until::timestamp AT TIME ZONE :time_zone
+               ) AS next_at
+        FROM contacts AS c
+        LEFT JOIN LATERAL (
+            SELECT max(p.occurred_at) AS at
+            FROM interaction_participants AS p
+            WHERE p.owner_id = c.owner_id AND p.contact_id = c.id AND p.alive
+        ) AS last ON true
+        WHERE c.owner_id = :owner_id AND c.id = ANY(:contact_ids)
+    )
+    UPDATE contacts AS c
+    SET last_interaction_at = fresh.last_at,
+        next_follow_up_at = fresh.next_at,
+        server_version = :version,
+        updated_at = :now
+    FROM fresh
+    WHERE c.owner_id = :owner_id AND c.id = fresh.id
+      AND (c.last_interaction_at IS DISTINCT FROM fresh.last_at
+           OR c.next_follow_up_at IS DISTINCT FROM fresh.next_at)
+    RETURNING c.*
+    """
+).bindparams(sa.bindparam("contact_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+
+
+async def refresh_contacts(
+    conn: AsyncConnection,
+    *,
+    owner_id: UUID,
+    contact_ids: list[UUID],
+    version: int,
+    now: datetime,
+    time_zone: str,
+) -> dict[UUID, sa.RowMapping]:
+    """Recompute last interaction and next follow-up; return the contacts that changed."""
+    result = await conn.execute(
+        _REFRESH,
+        {
+            "owner_id": owner_id,
+            "contact_ids": contact_ids,
+            "version": version,
+            "now": now,
+            "time_zone": time_zone,
+        },
+    )
+    return {row["id"]: row for row in result.mappings()}

@@ -1,0 +1,148 @@
+"""What the write path knows about each synced table: its key, its fields and their columns.
+
+A field is the unit of merging: it has one clock, and a write either replaces all of its
+columns or none of them (a birthday's month and day never come from two different edits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from uuid_utils.compat import uuid7
+
+from store import tables
+from sync import fields as f
+
+ToColumns = Callable[[Any], dict[str, Any]]
+FromRow = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How one field is stored: a function to columns and one back."""
+
+    to_columns: ToColumns
+    from_row: FromRow
+
+
+def _column(name: str) -> FieldMap:
+    return FieldMap(lambda value: {name: value}, lambda row: row[name])
+
+
+def _birthday_columns(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"birthday_month": None, "birthday_day": None, "birthday_year": None}
+    return {
+        "birthday_month": value["month"],
+        "birthday_day": value["day"],
+        "birthday_year": value.get("year"),
+    }
+
+
+def _birthday_from_row(row: Mapping[str, Any]) -> Any:
+    if row["birthday_month"] is None:
+        return None
+    return {
+        "month": row["birthday_month"],
+        "day": row["birthday_day"],
+        "year": row["birthday_year"],
+    }
+
+
+def new_id() -> UUID:
+    """Return a fresh time-ordered id (UUIDv7), which keeps new rows together in indexes."""
+    return uuid7()
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    table: sa.Table
+    key: tuple[str, ...]
+    patch: type[f._Patch] | None
+    fields: Mapping[str, FieldMap] = field(default_factory=dict)
+    # Computes derived columns from the merged row (all columns by name).
+    derive: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+
+    def columns_for(self, name: str, value: Any) -> dict[str, Any]:
+        return self.fields[name].to_columns(value)
+
+
+def _plain_fields(patch: type[f._Patch], special: Mapping[str, FieldMap]) -> dict[str, FieldMap]:
+    mapped: dict[str, FieldMap] = {}
+    for python_name, info in patch.model_fields.items():
+        api_name = info.alias or python_name
+        mapped[api_name] = special.get(api_name) or _column(_snake(api_name))
+    return mapped
+
+
+def _derive_contact(row: Mapping[str, Any]) -> dict[str, Any]:
+    first = (row.get("first_name") or "").strip()
+    last = (row.get("last_name") or "").strip()
+    emails = " ".join(e["value"] for e in row.get("emails") or [])
+    words = [first, last, row.get("company") or "", row.get("title") or "", emails]
+    return {
+        # Names sort as people read them in a list: "Ada Lovelace" under A.
+        "sort_name": f"{first} {last}".strip().casefold(),
+        "search_text": " ".join(w for w in words if w).casefold(),
+    }
+
+
+def tag_key(name: str) -> str:
+    """Return the identity of a tag name: case-folded, inner spaces collapsed."""
+    return " ".join(name.split()).casefold()
+
+
+def _derive_tag(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name_key": tag_key(row["name"])}
+
+
+CONTACT = Entity(
+    name="contact",
+    table=tables.contacts,
+    key=("id",),
+    patch=f.ContactPatch,
+    fields=_plain_fields(
+        f.ContactPatch,
+        {"birthday": FieldMap(_birthday_columns, _birthday_from_row)},
+    ),
+    derive=_derive_contact,
+)
+
+# ``contactIds`` lives in interaction_participants; the writer keeps that table in step.
+INTERACTION = Entity(
+    name="interaction",
+    table=tables.interactions,
+    key=("id",),
+    patch=f.InteractionPatch,
+    fields=_plain_fields(
+        f.InteractionPatch,
+        {"contactIds": FieldMap(lambda value: {}, lambda row: row.get("contact_ids"))},
+    ),
+)
+
+TAG = Entity(
+    name="tag",
+    table=tables.tags,
+    key=("id",),
+    patch=f.TagPatch,
+    fields=_plain_fields(f.TagPatch, {}),
+    derive=_derive_tag,
+)
+
+CONTACT_TAG = Entity(
+    name="contactTag",
+    table=tables.contact_tags,
+    key=("tag_id", "contact_id"),
+    patch=None,
+)
+
+ENTITIES: dict[str, Entity] = {e.name: e for e in (CONTACT, INTERACTION, TAG, CONTACT_TAG)}

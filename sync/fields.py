@@ -1,0 +1,276 @@
+"""The fields a client may write, their rules, and how to check a patch against them.
+
+A patch names only the fields it changes (camelCase, as the API and the sync protocol spell
+them); fields it does not name are never touched. Unknown fields are refused.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, time
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
+
+from sync.errors import FieldError, ValidationFailed
+
+EXAMPLE_ID = "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f"
+MAX_NAME = 200
+MAX_SHORT = 500
+MAX_TEXT = 100_000
+
+
+class Stage(StrEnum):
+    NEW = "NEW"
+    ACQUAINTANCE = "ACQUAINTANCE"
+    ACTIVE = "ACTIVE"
+    CLOSE = "CLOSE"
+    ARCHIVED = "ARCHIVED"
+
+
+class Importance(StrEnum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    VIP = "VIP"
+
+
+class Channel(StrEnum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    SMS = "SMS"
+    MESSAGING = "MESSAGING"
+    VIDEO = "VIDEO"
+    IN_PERSON = "IN_PERSON"
+
+
+class InteractionKind(StrEnum):
+    MEETING = "MEETING"
+    CALL = "CALL"
+    VIDEO = "VIDEO"
+    EMAIL = "EMAIL"
+    MESSAGE = "MESSAGE"
+    MEAL = "MEAL"
+    EVENT = "EVENT"
+    NOTE = "NOTE"
+    GIFT = "GIFT"
+    INTRODUCTION = "INTRODUCTION"
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME), AfterValidator(_not_blank)
+]
+OptionalName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_SHORT)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+
+
+class _Patch(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+
+class EmailEntry(_Patch):
+    label: Label = ""
+    value: EmailStr
+
+
+class PhoneEntry(_Patch):
+    label: Label = ""
+    value: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=3, max_length=40, pattern=r"^\+?[0-9 ().\-/]+$"
+        ),
+    ]
+
+
+class UrlEntry(_Patch):
+    label: Label = ""
+    value: Annotated[HttpUrl, PlainSerializer(str, return_type=str)]
+
+
+class Birthday(_Patch):
+    month: Annotated[int, Field(ge=1, le=12)]
+    day: Annotated[int, Field(ge=1, le=31)]
+    year: Annotated[int | None, Field(ge=1900, le=2100)] = None
+
+    @model_validator(mode="after")
+    def _check_day(self) -> Birthday:
+        # Without a year, Feb 29 is a valid birthday (it falls on Feb 28 in common years).
+        days = calendar.monthrange(self.year if self.year is not None else 2000, self.month)[1]
+        if self.day > days:
+            where = (
+                f"{calendar.month_name[self.month]} {self.year}"
+                if self.year
+                else calendar.month_name[self.month]
+            )
+            raise ValueError(f"{where} has {days} days; day {self.day} does not exist")
+        return self
+
+
+class ContactPatch(_Patch):
+    first_name: Name | None = None
+    last_name: OptionalName | None = None
+    company: ShortText | None = None
+    title: ShortText | None = None
+    emails: Annotated[list[EmailEntry], Field(max_length=20)] | None = None
+    phones: Annotated[list[PhoneEntry], Field(max_length=20)] | None = None
+    urls: Annotated[list[UrlEntry], Field(max_length=20)] | None = None
+    birthday: Birthday | None = None
+    work_started_on: date | None = None
+    how_we_met: LongText | None = None
+    introduced_by_id: UUID | None = None
+    interests: Annotated[list[Label], Field(max_length=50)] | None = None
+    preferred_channel: Channel | None = None
+    communication_notes: ShortText | None = None
+    cadence_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    snoozed_until: date | None = None
+    stage: Stage | None = None
+    importance: Importance | None = None
+    notes: LongText | None = None
+
+
+class InteractionPatch(_Patch):
+    contact_ids: Annotated[list[UUID], Field(min_length=1, max_length=50)] | None = None
+    kind: InteractionKind | None = None
+    occurred_at: AwareDatetime | None = None
+    summary: ShortText | None = None
+    body: LongText | None = None
+    given: ShortText | None = None
+    received: ShortText | None = None
+
+
+class TagPatch(_Patch):
+    name: Annotated[Name, StringConstraints(max_length=60)] | None = None
+    color: Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
+
+
+def _time_zone(name: str) -> str:
+    problem = check_time_zone(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
+
+
+class UserPatch(_Patch):
+    display_name: OptionalName | None = None
+    time_zone: Annotated[str, AfterValidator(_time_zone)] | None = None
+    reminder_hour: Annotated[int, Field(ge=0, le=23)] | None = None
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+    daily_digest: bool | None = None
+    sentiment_enabled: bool | None = None
+
+
+# Fields that must be present when a row is created, with the message for their absence.
+REQUIRED_ON_CREATE: dict[type[_Patch], dict[str, str]] = {
+    ContactPatch: {"firstName": "is required"},
+    InteractionPatch: {"contactIds": "name at least one contact", "occurredAt": "is required"},
+    TagPatch: {"name": "is required"},
+}
+
+# Fields that may not be cleared (set to null) once set.
+NOT_NULL: dict[type[_Patch], frozenset[str]] = {
+    ContactPatch: frozenset(
+        {"firstName", "stage", "importance", "emails", "phones", "urls", "interests"}
+    ),
+    InteractionPatch: frozenset({"contactIds", "kind", "occurredAt", "summary"}),
+    TagPatch: frozenset({"name"}),
+    UserPatch: frozenset(
+        {"displayName", "timeZone", "reminderHour", "dailyDigest", "sentimentEnabled"}
+    ),
+}
+
+P = TypeVar("P", bound=_Patch)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "input"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "is not a field of this object; remove it"
+    if kind == "value_error":
+        # pydantic prefixes custom messages with "Value error, ".
+        return str(error["msg"]).removeprefix("Value error, ")
+    return str(error["msg"])
+
+
+def validate_patch(model: type[P], data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Check a patch; return the fields it names as Python values, or raise ValidationFailed."""
+    errors: list[FieldError] = []
+    if creating:
+        for name, message in REQUIRED_ON_CREATE.get(model, {}).items():
+            if data.get(name) is None:
+                errors.append(FieldError(name, message))
+    for name in NOT_NULL.get(model, frozenset()):
+        if (
+            name in data
+            and data[name] is None
+            and not (creating and name in REQUIRED_ON_CREATE.get(model, {}))
+        ):
+            errors.append(FieldError(name, "cannot be cleared; send a value"))
+    try:
+        parsed = model.model_validate(data)
+    except PydanticValidationError as exc:
+        errors.extend(FieldError(_field_path(e["loc"]), _message(e)) for e in exc.errors())
+    if errors:
+        raise ValidationFailed(_dedupe(errors))
+    dumped = parsed.model_dump(by_alias=True, mode="python", exclude_unset=True)
+    return {key: dumped[key] for key in data}
+
+
+def _dedupe(errors: list[FieldError]) -> list[FieldError]:
+    seen: dict[tuple[str, str], FieldError] = {}
+    for error in errors:
+        seen.setdefault((error.field, error.message), error)
+    return list(seen.values())
+
+
+def check_time_zone(name: str) -> str | None:
+    """Return why ``name`` is not an IANA time zone, or None when it is one."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not an IANA time zone; use a name like 'Europe/Berlin'"
+    return None
+
+
+def parse_uuid(field: str, value: str) -> UUID:
+    """Parse an id sent by a client, raising ValidationFailed naming the field."""
+    try:
+        return UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field,
+                    f"{value!r} is not an id; ids are UUIDs like {EXAMPLE_ID}",
+                )
+            ]
+        ) from None

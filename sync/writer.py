@@ -1,0 +1,228 @@
+"""The one write path: every change to an owner's synced rows goes through a Writer.
+
+Opening a writer bumps the owner's version row, which takes a row lock that every other
+writer of the same owner waits on; versions therefore commit in version order and a pull
+that reads ``server_version > cursor`` never skips a row committed late. Fields merge by
+hybrid logical clock, deletes and restores by causal length, and every changed row is
+stamped with the transaction's version. A notice goes out on commit so listeners can poke
+subscribed devices.
+
+The writer never commits: whoever opens it owns the transaction (``open_writer``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from store import tables
+from sync import derived
+from sync.clock import Clock, to_ms
+from sync.entity import Entity
+from sync.errors import NotFound
+from sync.hlc import max_hlc, tick_hlc
+
+CHANNEL = "rapport_changes"
+SERVER_NODE = "server"
+
+
+class UnknownOwner(LookupError):
+    """The owner has no version row: the account does not exist (or was deleted)."""
+
+
+@dataclass
+class Writer:
+    conn: AsyncConnection
+    owner_id: UUID
+    version: int
+    now: datetime
+    # The clock the server stamps on this transaction's online writes.
+    stamp: str
+    time_zone: str
+    seen_hlc: str
+    changed: bool = False
+    touched_contacts: set[UUID] = field(default_factory=set)
+
+    def observe(self, clock: str) -> None:
+        """Remember a client clock, so later server stamps come after it."""
+        if clock > self.seen_hlc:
+            self.seen_hlc = clock
+
+    def _where(self, entity: Entity, key: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+        table = entity.table
+        return [table.c.owner_id == self.owner_id, *(table.c[k] == key[k] for k in entity.key)]
+
+    async def load(self, entity: Entity, key: Mapping[str, Any]) -> sa.RowMapping | None:
+        """Read a row, locked for the rest of the transaction."""
+        query = sa.select(entity.table).where(*self._where(entity, key)).with_for_update()
+        return (await self.conn.execute(query)).mappings().first()
+
+    async def put(
+        self,
+        entity: Entity,
+        key: Mapping[str, Any],
+        values: Mapping[str, Any],
+        *,
+        clocks: Mapping[str, str] | None = None,
+        must_exist: bool = False,
+        alive_only: bool = False,
+    ) -> tuple[sa.RowMapping, list[str]]:
+        """Merge field values into a row, creating it if absent; return it and the fields won.
+
+        ``clocks`` gives each field's client clock; fields without one get the server stamp,
+        which is later than any clock this owner has seen, so an online write always wins.
+        """
+        clocks = clocks or {}
+        row = await self.load(entity, key)
+        if row is None and (must_exist or alive_only):
+            raise NotFound(entity.name, key.get("id", key))
+        if row is not None and alive_only and row["cl"] % 2 == 0:
+            raise NotFound(entity.name, key.get("id", key))
+        field_hlc: dict[str, str] = dict(row["field_hlc"]) if row is not None else {}
+        updates: dict[str, Any] = {}
+        won: list[str] = []
+        for name, value in values.items():
+            clock = clocks.get(name, self.stamp)
+            self.observe(clock)
+            if clock > field_hlc.get(name, ""):
+                field_hlc[name] = clock
+                updates.update(entity.columns_for(name, value))
+                won.append(name)
+        if row is not None and not won:
+            return row, won
+        merged = {**(dict(row) if row is not None else {}), **updates}
+        if entity.derive is not None:
+            updates.update(entity.derive(merged))
+        updates.update(field_hlc=field_hlc, server_version=self.version, updated_at=self.now)
+        table = entity.table
+        if row is None:
+            insert = sa.insert(table).values(
+                owner_id=self.owner_id, **dict(key), cl=1, created_at=self.now, **updates
+            )
+            result = await self.conn.execute(insert.returning(table))
+        else:
+            update = sa.update(table).where(*self._where(entity, key)).values(**updates)
+            result = await self.conn.execute(update.returning(table))
+        self.changed = True
+        return result.mappings().one(), won
+
+    async def set_alive(
+        self, entity: Entity, key: Mapping[str, Any], alive: bool, *, cl: int | None = None
+    ) -> tuple[sa.RowMapping, bool]:
+        """Delete (alive=False) or restore a row by causal length; return it and whether it moved.
+
+        A delete moves an odd length to the next even one, a restore an even one to the next
+        odd one, so a restore made after seeing a delete beats that delete, and a delete beats
+        any concurrent edit (edits never change the length). A client may send the length it
+        wants (``cl``); the greater length wins.
+        """
+        row = await self.load(entity, key)
+        if row is None:
+            raise NotFound(entity.name, key.get("id", key))
+        current: int = row["cl"]
+        target = cl if cl is not None else current + (1 if (current % 2 == 1) != alive else 0)
+        if target <= current:
+            return row, False
+        update = (
+            sa.update(entity.table)
+            .where(*self._where(entity, key))
+            .values(cl=target, server_version=self.version, updated_at=self.now)
+            .returning(entity.table)
+        )
+        self.changed = True
+        return (await self.conn.execute(update)).mappings().one(), True
+
+    async def insert_membership(
+        self, entity: Entity, key: Mapping[str, Any], alive: bool
+    ) -> tuple[sa.RowMapping | None, bool]:
+        """Add (alive) or remove a set member such as a contact's tag; absent rows start alive."""
+        row = await self.load(entity, key)
+        if row is None:
+            if not alive:
+                return None, False
+            insert = (
+                sa.insert(entity.table)
+                .values(
+                    owner_id=self.owner_id,
+                    **dict(key),
+                    cl=1,
+                    server_version=self.version,
+                    created_at=self.now,
+                    updated_at=self.now,
+                )
+                .returning(entity.table)
+            )
+            self.changed = True
+            return (await self.conn.execute(insert)).mappings().one(), True
+        return await self.set_alive(entity, key, alive)
+
+    async def flush(self) -> dict[UUID, sa.RowMapping]:
+        """Recompute derived values of the contacts touched so far; return those that changed."""
+        if not self.touched_contacts:
+            return {}
+        refreshed = await derived.refresh_contacts(
+            self.conn,
+            owner_id=self.owner_id,
+            contact_ids=sorted(self.touched_contacts),
+            version=self.version,
+            now=self.now,
+            time_zone=self.time_zone,
+        )
+        self.touched_contacts.clear()
+        self.changed = self.changed or bool(refreshed)
+        return refreshed
+
+    async def finish(self) -> None:
+        """Refresh derived values, remember the clock, and announce the change on commit."""
+        await self.flush()
+        if not self.changed:
+            return
+        await self.conn.execute(
+            sa.update(tables.sync_owners)
+            .where(tables.sync_owners.c.owner_id == self.owner_id)
+            .values(hlc=sa.func.greatest(tables.sync_owners.c.hlc, self.seen_hlc))
+        )
+        payload = json.dumps({"owner": str(self.owner_id), "version": self.version})
+        await self.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
+
+
+async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Writer:
+    """Bump the owner's version (locking it until the transaction ends) and return a writer."""
+    owners, users = tables.sync_owners, tables.users
+    bump = (
+        sa.update(owners)
+        .where(owners.c.owner_id == owner_id, users.c.id == owners.c.owner_id)
+        .values(version=owners.c.version + 1)
+        .returning(owners.c.version, owners.c.hlc, users.c.time_zone)
+    )
+    row = (await conn.execute(bump)).first()
+    if row is None:
+        raise UnknownOwner(owner_id)
+    now = clock.now()
+    stamp = tick_hlc(row.hlc, to_ms(now), SERVER_NODE).pack()
+    return Writer(
+        conn=conn,
+        owner_id=owner_id,
+        version=row.version,
+        now=now,
+        stamp=stamp,
+        time_zone=row.time_zone,
+        seen_hlc=max_hlc(row.hlc, stamp),
+    )
+
+
+@asynccontextmanager
+async def open_writer(engine: AsyncEngine, owner_id: UUID, clock: Clock) -> AsyncIterator[Writer]:
+    """Run one write transaction for an owner: commit if the block succeeds, else roll back."""
+    async with engine.begin() as conn:
+        writer = await begin_write(conn, owner_id, clock)
+        yield writer
+        await writer.finish()

@@ -1,0 +1,120 @@
+"""A small GraphQL-over-HTTP client for the API tests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+async def post(
+    http: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL operation; return the whole response body."""
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    response = await http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def data(
+    http: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """POST an operation that must succeed; return its data."""
+    body = await post(http, query, variables, token)
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+SIGN_UP = """
+mutation($input: SignUpInput!) {
+  signUp(input: $input) {
+    __typename
+    ... on AuthPayload { accessToken refreshToken expiresAt user { id email timeZone } }
+    ... on ValidationError { message fields { field message } }
+    ... on Conflict { message }
+  }
+}
+"""
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    token: str
+    refresh_token: str
+    user_id: str
+
+
+async def sign_up(http: httpx.AsyncClient, *, time_zone: str = "UTC") -> Account:
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery staple"
+    result = (
+        await data(
+            http,
+            SIGN_UP,
+            {"input": {"email": email, "password": password, "timeZone": time_zone}},
+        )
+    )["signUp"]
+    assert result["__typename"] == "AuthPayload", result
+    return Account(
+        email, password, result["accessToken"], result["refreshToken"], result["user"]["id"]
+    )
+
+
+CREATE_CONTACT = """
+mutation($input: CreateContactInput!) {
+  createContact(input: $input) {
+    __typename
+    ... on Contact { id firstName lastName displayName company nextFollowUpAt lastInteractionAt }
+    ... on ValidationError { message fields { field message } }
+    ... on NotFound { message }
+  }
+}
+"""
+
+
+async def create_contact(http: httpx.AsyncClient, token: str, **fields: Any) -> dict[str, Any]:
+    values = {"firstName": "Ada", **fields}
+    result = (await data(http, CREATE_CONTACT, {"input": values}, token))["createContact"]
+    assert result["__typename"] == "Contact", result
+    contact: dict[str, Any] = result
+    return contact
+
+
+LOG_INTERACTION = """
+mutation($input: LogInteractionInput!) {
+  logInteraction(input: $input) {
+    __typename
+    ... on Interaction { id kind occurredAt summary body contacts { id } }
+    ... on ValidationError { message fields { field message } }
+    ... on NotFound { message entity id }
+  }
+}
+"""
+
+
+async def log_interaction(
+    http: httpx.AsyncClient, token: str, contact_ids: list[str], **fields: Any
+) -> dict[str, Any]:
+    values = {"contactIds": contact_ids, "summary": "Coffee", **fields}
+    result = (await data(http, LOG_INTERACTION, {"input": values}, token))["logInteraction"]
+    assert result["__typename"] == "Interaction", result
+    interaction: dict[str, Any] = result
+    return interaction

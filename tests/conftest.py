@@ -1,0 +1,161 @@
+"""Shared fixtures: a real PostgreSQL, a migrated template database, and a live API server.
+
+The server is the one named by RAPPORT_TEST_DATABASE_URL, or an embedded one (pgserver) kept
+under .rapport/test-pg. The schema is migrated once into a template database; integration
+tests each get a fresh copy (CREATE DATABASE … TEMPLATE), API tests share one database and
+keep apart by signing up their own users, as real users do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.settings import Settings
+from store import migrate
+from store.embedded import start_embedded
+from store.engine import create_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+_servers: list[Any] = []
+
+
+def with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """asyncpg takes plain postgresql:// URLs."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    url = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+    if url:
+        return url
+    url, server = start_embedded(ROOT / ".rapport" / "test-pg")
+    _servers.append(server)
+    return url
+
+
+async def _admin(server_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(libpq_url(server_url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def template_db(server_url: str) -> AsyncIterator[str]:
+    name = f"rapport_tpl_{os.getpid()}"
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    engine = create_engine(with_database(server_url, name), pool_size=1)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    yield name
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@asynccontextmanager
+async def cloned_database(server_url: str, template: str) -> AsyncIterator[str]:
+    name = f"rapport_t_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def db_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A freshly migrated database of this test's own."""
+    async with cloned_database(server_url, template_db) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+        "password_hash_profile": "cheapest",
+        "data_dir": tmp_path,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serve(app: Starlette) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn on a loopback port; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rapport")
+
+
+@pytest.fixture(scope="session")
+async def api_db(server_url: str, template_db: str) -> AsyncIterator[str]:
+    async with cloned_database(server_url, template_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def api_app(api_db: str, session_tmp: Path) -> Starlette:
+    return create_app(make_settings(session_tmp), database_url=api_db)
+
+
+@pytest.fixture(scope="session")
+async def api_url(api_app: Starlette) -> AsyncIterator[str]:
+    async with serve(api_app) as url:
+        yield url
+
+
+@pytest.fixture
+async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        yield client
