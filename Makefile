@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home clean
+.PHONY: serve test check format install seed bench-home clean schema.graphql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ check: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+schema.graphql: $(STAMP)
+	$(BIN)/rapport print-schema
 
 seed: $(STAMP)
 	$(BIN)/rapport seed --contacts 200

@@ -118,4 +118,5 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     )
     app.state.engine = engine
     app.state.authenticator = authenticator
+    app.state.schema = schema
     return app

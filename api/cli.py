@@ -133,3 +133,15 @@ def seed(
         )
     )
     typer.echo(f"seeded {len(created)} user(s); sign in as {created[0]} with password {password!r}")
+
+
+@app.command("print-schema")
+def print_schema(
+    output: Annotated[str, typer.Option(help="Where to write the SDL.")] = "schema.graphql",
+) -> None:
+    """Write the GraphQL schema (SDL) to schema.graphql; a test keeps the file current."""
+    from schema import build_schema
+
+    with open(output, "w") as handle:
+        handle.write(build_schema().as_str() + "\n")
+    typer.echo(f"wrote {output}")

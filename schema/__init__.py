@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
@@ -9,6 +11,13 @@ from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+
+
+class RapportSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        # Strawberry logs every error with a traceback; expected ones (bad input, no token) are
+        # answers, not faults, and MaskUnexpectedErrors logs the rest with the request id.
+        return
 
 
 def build_schema(
@@ -19,7 +28,7 @@ def build_schema(
     introspection: bool = True,
 ) -> strawberry.Schema:
     """Build the schema with its limits; call once per process."""
-    return strawberry.Schema(
+    return RapportSchema(
         query=Query,
         mutation=Mutation,
         extensions=[

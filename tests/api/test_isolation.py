@@ -1,0 +1,250 @@
+"""Only your own data: a second user tries every operation of the schema on the first's ids.
+
+The cases below are checked against the schema itself, so an operation added later without
+an isolation case fails this file until someone writes one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
+
+PUBLIC = {"signUp", "signIn", "refreshSession"}
+
+
+@dataclass
+class World:
+    alice: Account
+    bob: Account
+    contact: str
+    interaction: str
+    tag: str
+    bob_contact: str
+    bob_tag: str
+
+
+async def make_world(http: httpx.AsyncClient) -> World:
+    alice, bob = await sign_up(http), await sign_up(http)
+    contact = await create_contact(http, alice.token, firstName="Alice's friend", company="Secret")
+    interaction = await log_interaction(http, alice.token, [contact["id"]], body="private notes")
+    tag = await data(
+        http,
+        'mutation { createTag(input: {name: "Inner circle"}) { ... on Tag { id } } }',
+        token=alice.token,
+    )
+    await data(
+        http,
+        "mutation($t: ID!, $c: [ID!]!) { tagContacts(tagId: $t, contactIds: $c) { __typename } }",
+        {"t": tag["createTag"]["id"], "c": [contact["id"]]},
+        alice.token,
+    )
+    bob_contact = await create_contact(http, bob.token, firstName="Bob's friend")
+    bob_tag = await data(
+        http, 'mutation { createTag(input: {name: "Mine"}) { ... on Tag { id } } }', token=bob.token
+    )
+    return World(
+        alice,
+        bob,
+        contact["id"],
+        interaction["id"],
+        tag["createTag"]["id"],
+        bob_contact["id"],
+        bob_tag["createTag"]["id"],
+    )
+
+
+NOT_FOUND = "__typename ... on NotFound { entity id }"
+
+# Each case: (root field, operation run as Bob, variables from the world, check of the data).
+CASES: list[tuple[str, str, Any]] = [
+    ("me", "{ me { id } }", lambda w, d: d["me"]["id"] == w.bob.user_id),
+    (
+        "contact",
+        "query($c: ID!) { contact(id: $c) { " + NOT_FOUND + " } }",
+        lambda w, d: d["contact"]["__typename"] == "NotFound",
+    ),
+    (
+        "contacts",
+        "{ contacts { totalCount nodes { id } } }",
+        lambda w, d: [n["id"] for n in d["contacts"]["nodes"]] == [w.bob_contact],
+    ),
+    (
+        "interaction",
+        "query($i: ID!) { interaction(id: $i) { " + NOT_FOUND + " } }",
+        lambda w, d: d["interaction"]["__typename"] == "NotFound",
+    ),
+    (
+        "interactions",
+        "{ interactions { totalCount } }",
+        lambda w, d: d["interactions"]["totalCount"] == 0,
+    ),
+    ("tags", "{ tags { id } }", lambda w, d: d["tags"] == [{"id": w.bob_tag}]),
+    (
+        "updateMe",
+        'mutation { updateMe(input: {displayName: "Bob"}) { ... on User { id } } }',
+        lambda w, d: d["updateMe"]["id"] == w.bob.user_id,
+    ),
+    (
+        "createContact",
+        'mutation($c: ID!) { createContact(input: {firstName: "X", introducedById: $c}) { __typename } }',
+        lambda w, d: d["createContact"]["__typename"] == "ValidationError",
+    ),
+    (
+        "updateContact",
+        'mutation($c: ID!) { updateContact(id: $c, input: {company: "Stolen"}) { '
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["updateContact"]["__typename"] == "NotFound",
+    ),
+    (
+        "deleteContact",
+        "mutation($c: ID!) { deleteContact(id: $c) { " + NOT_FOUND + " } }",
+        lambda w, d: d["deleteContact"]["__typename"] == "NotFound",
+    ),
+    (
+        "restoreContact",
+        "mutation($c: ID!) { restoreContact(id: $c) { " + NOT_FOUND + " } }",
+        lambda w, d: d["restoreContact"]["__typename"] == "NotFound",
+    ),
+    (
+        "logInteraction",
+        "mutation($c: ID!) { logInteraction(input: {contactIds: [$c]}) { " + NOT_FOUND + " } }",
+        lambda w, d: d["logInteraction"]["__typename"] == "NotFound",
+    ),
+    (
+        "updateInteraction",
+        'mutation($i: ID!) { updateInteraction(id: $i, input: {body: "x"}) { ' + NOT_FOUND + " } }",
+        lambda w, d: d["updateInteraction"]["__typename"] == "NotFound",
+    ),
+    (
+        "deleteInteraction",
+        "mutation($i: ID!) { deleteInteraction(id: $i) { " + NOT_FOUND + " } }",
+        lambda w, d: d["deleteInteraction"]["__typename"] == "NotFound",
+    ),
+    (
+        "restoreInteraction",
+        "mutation($i: ID!) { restoreInteraction(id: $i) { " + NOT_FOUND + " } }",
+        lambda w, d: d["restoreInteraction"]["__typename"] == "NotFound",
+    ),
+    (
+        "createTag",
+        'mutation { createTag(input: {name: "Inner circle"}) { ... on Tag { id } } }',
+        lambda w, d: d["createTag"]["id"] != w.tag,
+    ),
+    (
+        "renameTag",
+        'mutation($t: ID!) { renameTag(id: $t, name: "Mine now") { ' + NOT_FOUND + " } }",
+        lambda w, d: d["renameTag"]["__typename"] == "NotFound",
+    ),
+    (
+        "deleteTag",
+        "mutation($t: ID!) { deleteTag(id: $t) { " + NOT_FOUND + " } }",
+        lambda w, d: d["deleteTag"]["__typename"] == "NotFound",
+    ),
+    (
+        "tagContacts",
+        "mutation($t: ID!, $bc: ID!) { tagContacts(tagId: $t, contactIds: [$bc]) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["tagContacts"]["__typename"] == "NotFound",
+    ),
+    (
+        "untagContacts",
+        "mutation($t: ID!, $bc: ID!) { untagContacts(tagId: $t, contactIds: [$bc]) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["untagContacts"]["__typename"] == "NotFound",
+    ),
+    ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
+]
+
+# Bob's own tag used on Alice's contact must fail too.
+CROSS = [
+    "mutation($bt: ID!, $c: ID!) { tagContacts(tagId: $bt, contactIds: [$c]) { "
+    + NOT_FOUND
+    + " } }",
+    "mutation($bt: ID!, $c: ID!) { untagContacts(tagId: $bt, contactIds: [$c]) { "
+    + NOT_FOUND
+    + " } }",
+    "query($c: ID!) { interactions(contactId: $c) { totalCount } }",
+]
+
+ALICE_VIEW = """
+query($c: ID!, $i: ID!) {
+  me { id displayName }
+  contact(id: $c) { ... on Contact { firstName company tags { id name } interactions { nodes { id body } } } }
+  interaction(id: $i) { ... on Interaction { body } }
+  tags { id name }
+  contacts { totalCount }
+}
+"""
+
+
+def root_fields(app: Starlette) -> set[str]:
+    schema = app.state.schema._schema
+    return set(schema.query_type.fields) | set(schema.mutation_type.fields)
+
+
+def variables(world: World, operation: str) -> dict[str, str]:
+    candidates = {
+        "c": world.contact,
+        "i": world.interaction,
+        "t": world.tag,
+        "bc": world.bob_contact,
+        "bt": world.bob_tag,
+    }
+    return {k: v for k, v in candidates.items() if f"${k}:" in operation}
+
+
+def test_every_operation_has_an_isolation_case(api_app: Starlette) -> None:
+    assert {name for name, _, _ in CASES} | PUBLIC == root_fields(api_app)
+
+
+async def test_a_second_user_cannot_touch_the_first_users_rows(http: httpx.AsyncClient) -> None:
+    world = await make_world(http)
+    before = await data(
+        http, ALICE_VIEW, {"c": world.contact, "i": world.interaction}, world.alice.token
+    )
+    for name, operation, check in CASES:
+        body = await post(http, operation, variables(world, operation), world.bob.token)
+        assert "errors" not in body, (name, body)
+        assert check(world, body["data"]), (name, body)
+    # Bob signed out last; sign him in again for the cross checks.
+    relog = await data(
+        http,
+        "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { ... on AuthPayload { accessToken } } }",
+        {"e": world.bob.email, "p": world.bob.password},
+    )
+    bob_token = relog["signIn"]["accessToken"]
+    for operation in CROSS:
+        body = await post(http, operation, variables(world, operation), bob_token)
+        refused = (
+            body.get("errors") or next(iter(body["data"].values()))["__typename"] == "NotFound"
+        )
+        assert refused, (operation, body)
+    after = await data(
+        http, ALICE_VIEW, {"c": world.contact, "i": world.interaction}, world.alice.token
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("name", sorted({name for name, _, _ in CASES}))
+async def test_every_operation_but_sign_in_needs_a_token(
+    http: httpx.AsyncClient, name: str
+) -> None:
+    operation = next(op for n, op, _ in CASES if n == name)
+    ids = {
+        "c": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "i": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "t": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "bc": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+    }
+    body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -1,0 +1,172 @@
+"""Operation limits, caches, the printed schema, and the cost of a page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from strawberry.extensions.validation_cache import _get_validate_cache
+
+from schema import build_schema
+from schema.limits import CACHE_SIZE
+from sync import importer
+from sync.clock import SystemClock
+from sync.entity import CONTACT, INTERACTION, new_id
+from sync.writer import open_writer
+from tests.api.graphql import data, post, sign_up
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def count_statements(app: Starlette) -> Iterator[list[str]]:
+    """Collect the SQL statements the app's engine runs inside the block."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_schema_graphql_is_current() -> None:
+    printed = build_schema().as_str() + "\n"
+    on_disk = (ROOT / "schema.graphql").read_text()
+    assert on_disk == printed, "schema.graphql is stale: run `make schema.graphql` and commit it"
+
+
+async def test_a_deep_query_is_refused_before_execution(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    account = await sign_up(http)
+    nested = "id"
+    for _ in range(12):
+        nested = f"introducedBy {{ {nested} }}"
+    query = f'{{ contact(id: "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f") {{ ... on Contact {{ {nested} }} }} }}'
+    with count_statements(api_app) as statements:
+        body = await post(http, query, token=account.token)
+    assert body["data"] is None
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert statements == []  # not even the token was looked up: nothing executed
+
+
+async def test_an_alias_bomb_is_refused_before_execution(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    account = await sign_up(http)
+    query = (
+        "{ " + " ".join(f"a{n}: contacts(first: 100) {{ totalCount }}" for n in range(20)) + " }"
+    )
+    with count_statements(api_app) as statements:
+        body = await post(http, query, token=account.token)
+    assert body["data"] is None
+    assert "aliases found. Allowed: 15" in body["errors"][0]["message"]
+    assert statements == []
+
+
+async def test_a_huge_document_is_refused_at_parse_time(http: httpx.AsyncClient) -> None:
+    query = "{ me { " + " ".join(["id"] * 5000) + " } }"
+    body = await post(http, query)
+    assert "more than 2000 tokens" in body["errors"][0]["message"]
+
+
+async def test_repeated_documents_hit_the_validation_cache(http: httpx.AsyncClient) -> None:
+    account = await sign_up(http)
+    cache = _get_validate_cache(CACHE_SIZE)
+    query = "{ me { id } tags { id } }"
+    await data(http, query, token=account.token)
+    hits = cache.cache_info().hits
+    for _ in range(3):
+        await data(http, query, token=account.token)
+    # The rule classes are built once per schema; a per-request rule would miss every time.
+    assert cache.cache_info().hits == hits + 3
+
+
+async def test_unexpected_errors_are_masked_with_a_request_id(
+    http: httpx.AsyncClient, api_app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = await sign_up(http)
+    # Break the database under the app for one request: rename a table it reads.
+    async with api_app.state.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE tags RENAME TO tags_away"))
+    try:
+        response = await http.post(
+            "/graphql",
+            json={"query": "{ tags { id } }"},
+            headers={"Authorization": f"Bearer {account.token}", "X-Request-ID": "req-123"},
+        )
+    finally:
+        async with api_app.state.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE tags_away RENAME TO tags"))
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-123"}
+    assert "tags_away" not in error["message"]
+    assert "relation" not in error["message"]
+    assert response.headers["x-request-id"] == "req-123"
+    assert any("req-123" in r.getMessage() for r in caplog.records)
+
+
+HOME = """
+query($first: Int!) {
+  contacts(first: $first, orderBy: NEXT_FOLLOW_UP) {
+    edges { cursor node {
+      id displayName company nextFollowUpAt introducedBy { id }
+      tags { name }
+      interactions(first: 3) { nodes { id kind occurredAt summary contacts { id } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def _seed(app: Starlette, owner: UUID, contacts: int) -> None:
+    now = datetime.now(UTC)
+    async with open_writer(app.state.engine, owner, SystemClock()) as w:
+        ids = [new_id() for _ in range(contacts)]
+        await importer.import_rows(
+            w,
+            CONTACT,
+            [({"id": cid}, {"firstName": f"P{n}", "cadenceDays": 30}) for n, cid in enumerate(ids)],
+        )
+        rows, pairs = [], []
+        for n, cid in enumerate(ids):
+            for k in range(4):
+                iid, when = new_id(), now - timedelta(days=n + k)
+                rows.append(
+                    ({"id": iid}, {"kind": "CALL", "occurredAt": when, "summary": f"call {k}"})
+                )
+                pairs.append((iid, cid, when))
+        await importer.import_rows(w, INTERACTION, rows)
+        await importer.import_participants(w, pairs)
+        w.touched_contacts.update(ids)
+
+
+async def test_a_page_costs_the_same_statements_at_5_and_100_contacts(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    account = await sign_up(http)
+    await _seed(api_app, UUID(account.user_id), 100)
+    counts = {}
+    for first in (5, 100):
+        with count_statements(api_app) as statements:
+            page = await data(http, HOME, {"first": first}, account.token)
+        assert len(page["contacts"]["edges"]) == first
+        assert all(len(e["node"]["interactions"]["nodes"]) == 3 for e in page["contacts"]["edges"])
+        counts[first] = len(statements)
+    # The session check, the page, latest interactions, tags, the interactions' participants
+    # and those contacts: six statements however long the page, never one per contact.
+    assert counts[5] == counts[100] == 6

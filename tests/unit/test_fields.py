@@ -1,0 +1,122 @@
+"""The rules a patch must follow, and the messages that say what to fix."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from sync.errors import ValidationFailed
+from sync.fields import (
+    ContactPatch,
+    InteractionPatch,
+    TagPatch,
+    UserPatch,
+    parse_uuid,
+    validate_patch,
+)
+
+
+def problems(model: Any, data: dict[str, Any], *, creating: bool = False) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_patch(model, data, creating=creating)
+    return {e.field: e.message for e in caught.value.errors}
+
+
+def test_a_partial_patch_keeps_only_the_fields_sent() -> None:
+    values = validate_patch(ContactPatch, {"company": "Acme", "cadenceDays": 30}, creating=False)
+    assert values == {"company": "Acme", "cadenceDays": 30}
+
+
+def test_null_clears_an_optional_field() -> None:
+    assert validate_patch(ContactPatch, {"company": None}, creating=False) == {"company": None}
+
+
+def test_creating_requires_a_first_name() -> None:
+    assert problems(ContactPatch, {"company": "Acme"}, creating=True) == {
+        "firstName": "is required"
+    }
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 10_000])
+def test_empty_or_huge_names_are_refused(name: str) -> None:
+    found = problems(ContactPatch, {"firstName": name}, creating=True)
+    assert "firstName" in found
+
+
+def test_a_malformed_email_names_its_position() -> None:
+    found = problems(
+        ContactPatch, {"emails": [{"value": "ok@example.com"}, {"value": "not-an-email"}]}
+    )
+    assert list(found) == ["emails.1.value"]
+    assert "email" in found["emails.1.value"]
+
+
+def test_feb_30_does_not_exist() -> None:
+    found = problems(ContactPatch, {"birthday": {"month": 2, "day": 30}})
+    assert found == {"birthday": "February has 29 days; day 30 does not exist"}
+
+
+def test_feb_29_needs_a_leap_year_when_the_year_is_known() -> None:
+    assert validate_patch(ContactPatch, {"birthday": {"month": 2, "day": 29}}, creating=False)
+    assert validate_patch(
+        ContactPatch, {"birthday": {"month": 2, "day": 29, "year": 2000}}, creating=False
+    )
+    found = problems(ContactPatch, {"birthday": {"month": 2, "day": 29, "year": 2023}})
+    assert found == {"birthday": "February 2023 has 28 days; day 29 does not exist"}
+
+
+@pytest.mark.parametrize("cadence", [-3, 0, 10_000])
+def test_cadence_must_be_a_sensible_number_of_days(cadence: int) -> None:
+    assert "cadenceDays" in problems(ContactPatch, {"cadenceDays": cadence})
+
+
+def test_unknown_fields_are_refused_by_name() -> None:
+    found = problems(ContactPatch, {"favouriteColour": "blue"})
+    assert found == {"favouriteColour": "is not a field of this object; remove it"}
+
+
+def test_required_fields_cannot_be_cleared() -> None:
+    assert problems(ContactPatch, {"firstName": None}) == {
+        "firstName": "cannot be cleared; send a value"
+    }
+
+
+def test_an_interaction_needs_contacts_and_a_time() -> None:
+    found = problems(InteractionPatch, {"summary": "Lunch"}, creating=True)
+    assert set(found) == {"contactIds", "occurredAt"}
+
+
+def test_an_interaction_time_needs_a_time_zone() -> None:
+    found = problems(InteractionPatch, {"occurredAt": "2026-01-01T10:00:00"})
+    assert "occurredAt" in found
+
+
+def test_tag_colors_are_hex() -> None:
+    assert "color" in problems(TagPatch, {"color": "red"})
+    assert validate_patch(TagPatch, {"color": "#A1B2C3"}, creating=False) == {"color": "#A1B2C3"}
+
+
+def test_time_zones_must_be_iana_names() -> None:
+    found = problems(UserPatch, {"timeZone": "Mars/Olympus"})
+    assert found == {
+        "timeZone": "'Mars/Olympus' is not an IANA time zone; use a name like 'Europe/Berlin'"
+    }
+    assert validate_patch(UserPatch, {"timeZone": "Asia/Kolkata"}, creating=False)
+
+
+def test_reminder_hour_is_an_hour_of_the_day() -> None:
+    assert "reminderHour" in problems(UserPatch, {"reminderHour": 24})
+
+
+def test_ids_of_the_wrong_shape_are_explained() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_uuid("id", "42")
+    assert caught.value.errors[0].field == "id"
+    assert "is not an id" in caught.value.errors[0].message
+
+
+def test_dates_parse_from_iso_strings() -> None:
+    values = validate_patch(ContactPatch, {"workStartedOn": "2020-03-01"}, creating=False)
+    assert values == {"workStartedOn": date(2020, 3, 1)}
