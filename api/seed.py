@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -164,7 +165,7 @@ async def seed_database(
     accounts = Authenticator(
         engine=engine,
         clock=clock,
-        signing_key="seed-only",
+        signing_key=secrets.token_urlsafe(32),  # seeding signs no token anyone keeps
         access_ttl=timedelta(minutes=1),
         refresh_ttl=timedelta(minutes=1),
     )

@@ -7,6 +7,7 @@ checked); each row is not merged field by field, so use it for rows that do not 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -43,8 +44,14 @@ async def import_rows(
                 "updated_at": w.now,
             }
         )
-    for start in range(0, len(records), CHUNK):
-        await w.conn.execute(sa.insert(entity.table), records[start : start + CHUNK])
+    # An executemany needs the same columns in every row: insert rows that name the same
+    # fields together, and let the others take their column defaults.
+    groups: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[frozenset(record)].append(record)
+    for group in groups.values():
+        for start in range(0, len(group), CHUNK):
+            await w.conn.execute(sa.insert(entity.table), group[start : start + CHUNK])
     w.changed = w.changed or bool(records)
 
 
