@@ -49,11 +49,16 @@ def _owner() -> sa.Column[object]:
     )
 
 
-def _owned_fk(columns: list[str], table: str, ref: list[str]) -> sa.ForeignKeyConstraint:
+def _owned_fk(
+    columns: list[str], table: str, ref: list[str], *, optional: bool = False
+) -> sa.ForeignKeyConstraint:
+    # An optional reference (who introduced whom) is cleared when its target row goes, and
+    # only its own column: SET NULL on the whole key would clear owner_id too.
+    ondelete = f"SET NULL ({', '.join(columns)})" if optional else "CASCADE"
     return sa.ForeignKeyConstraint(
         ["owner_id", *columns],
         [f"{table}.owner_id", *(f"{table}.{c}" for c in ref)],
-        ondelete="CASCADE",
+        ondelete=ondelete,
     )
 
 
@@ -123,6 +128,8 @@ sync_owners = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("hlc", sa.Text, nullable=False, server_default=""),
     sa.Column("epoch", UUID(as_uuid=True), nullable=False),
+    # Tombstones up to this version were purged: an older cursor must reset.
+    sa.Column("purged_through", sa.BigInteger, nullable=False, server_default=sa.text("0")),
 )
 
 # One row per device install (``clientId``); a client id belongs to exactly one user.
@@ -138,6 +145,9 @@ sync_clients = sa.Table(
         index=True,
     ),
     sa.Column("last_mutation_id", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    # The owner version of the push that applied last_mutation_id: a pull tells the client its
+    # mutation is acknowledged only once the pull covers this version.
+    sa.Column("last_mutation_version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("clock_flagged_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
@@ -190,7 +200,7 @@ contacts = sa.Table(
     sa.Column("next_follow_up_at", sa.DateTime(timezone=True), nullable=True),
     *_sync_columns(),
     *_timestamps(),
-    _owned_fk(["introduced_by_id"], "contacts", ["id"]),
+    _owned_fk(["introduced_by_id"], "contacts", ["id"], optional=True),
     sa.CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
     # Keyset orderings end with id, and so do their indexes (DESIGN §10).
     sa.Index("ix_contacts_follow_up", "owner_id", "next_follow_up_at", "id"),
@@ -202,7 +212,7 @@ contacts = sa.Table(
         sa.text("id DESC"),
     ),
     sa.Index("ix_contacts_created", "owner_id", sa.text("created_at DESC"), sa.text("id DESC")),
-    sa.Index("ix_contacts_version", "owner_id", "server_version"),
+    sa.Index("ix_contacts_version", "owner_id", "server_version", "id"),
 )
 
 interactions = sa.Table(
@@ -223,7 +233,7 @@ interactions = sa.Table(
     sa.Index(
         "ix_interactions_occurred", "owner_id", sa.text("occurred_at DESC"), sa.text("id DESC")
     ),
-    sa.Index("ix_interactions_version", "owner_id", "server_version"),
+    sa.Index("ix_interactions_version", "owner_id", "server_version", "id"),
 )
 
 # Who took part in an interaction. The set is the interaction's ``contactIds`` field (merged as
@@ -265,10 +275,10 @@ reminders = sa.Table(
     sa.Column("snoozed_until", sa.Date, nullable=True),
     *_sync_columns(),
     *_timestamps(),
-    _owned_fk(["contact_id"], "contacts", ["id"]),
+    _owned_fk(["contact_id"], "contacts", ["id"], optional=True),
     sa.CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_positive"),
     sa.Index("ix_reminders_due", "owner_id", "due_on", "id"),
-    sa.Index("ix_reminders_version", "owner_id", "server_version"),
+    sa.Index("ix_reminders_version", "owner_id", "server_version", "id"),
 )
 
 tags = sa.Table(
@@ -283,7 +293,7 @@ tags = sa.Table(
     *_sync_columns(),
     *_timestamps(),
     sa.UniqueConstraint("owner_id", "name_key"),
-    sa.Index("ix_tags_version", "owner_id", "server_version"),
+    sa.Index("ix_tags_version", "owner_id", "server_version", "id"),
 )
 
 # Membership is a synced set: ``cl`` odd = tagged, even = untagged, so concurrent tag and
@@ -299,7 +309,7 @@ contact_tags = sa.Table(
     _owned_fk(["tag_id"], "tags", ["id"]),
     _owned_fk(["contact_id"], "contacts", ["id"]),
     sa.Index("ix_contact_tags_contact", "owner_id", "contact_id"),
-    sa.Index("ix_contact_tags_version", "owner_id", "server_version"),
+    sa.Index("ix_contact_tags_version", "owner_id", "server_version", "tag_id", "contact_id"),
 )
 
 goals = sa.Table(
@@ -317,9 +327,9 @@ goals = sa.Table(
     sa.Column("tag_id", UUID(as_uuid=True), nullable=True),
     *_sync_columns(),
     *_timestamps(),
-    _owned_fk(["tag_id"], "tags", ["id"]),
+    _owned_fk(["tag_id"], "tags", ["id"], optional=True),
     sa.CheckConstraint("target > 0", name="target_positive"),
-    sa.Index("ix_goals_version", "owner_id", "server_version"),
+    sa.Index("ix_goals_version", "owner_id", "server_version", "id"),
 )
 
 events = sa.Table(
@@ -336,7 +346,7 @@ events = sa.Table(
     *_sync_columns(),
     *_timestamps(),
     sa.Index("ix_events_starts", "owner_id", "starts_at", "id"),
-    sa.Index("ix_events_version", "owner_id", "server_version"),
+    sa.Index("ix_events_version", "owner_id", "server_version", "id"),
 )
 
 event_attendees = sa.Table(
@@ -351,5 +361,57 @@ event_attendees = sa.Table(
     _owned_fk(["event_id"], "events", ["id"]),
     _owned_fk(["contact_id"], "contacts", ["id"]),
     sa.Index("ix_event_attendees_contact", "owner_id", "contact_id"),
-    sa.Index("ix_event_attendees_version", "owner_id", "server_version"),
+    sa.Index("ix_event_attendees_version", "owner_id", "server_version", "event_id", "contact_id"),
+)
+
+# Mutations refused for good (bad input, unknown names). They still advance the client's
+# mutation id, so no device is wedged; this table keeps what was refused and why.
+sync_rejections = sa.Table(
+    "sync_rejections",
+    metadata,
+    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column("mutation_id", sa.BigInteger, primary_key=True),
+    sa.Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The losing value of concurrent edits of long text, kept for the app to show.
+sync_conflicts = sa.Table(
+    "sync_conflicts",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("entity_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("losing_value", sa.Text, nullable=True),
+    sa.Column("losing_hlc", sa.Text, nullable=False),
+    sa.Column("winning_value", sa.Text, nullable=True),
+    sa.Column("winning_hlc", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Index("ix_sync_conflicts_open", "owner_id", "resolved_at", sa.text("created_at DESC"), "id"),
+)
+
+# Two devices that create a tag of the same name offline get one tag: the later one's id
+# becomes an alias of the first. Synced, so every device learns the mapping.
+tag_aliases = sa.Table(
+    "tag_aliases",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("tag_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("server_version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    _owned_fk(["tag_id"], "tags", ["id"]),
+    sa.Index("ix_tag_aliases_version", "owner_id", "server_version", "id"),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 14:38:19.159692
+Create Date: 2026-11-23 15:08:19.532849
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def upgrade() -> None:
             ["owner_id", "introduced_by_id"],
             ["contacts.owner_id", "contacts.id"],
             name=op.f("fk_contacts_owner_id_introduced_by_id_contacts"),
-            ondelete="CASCADE",
+            ondelete="SET NULL (introduced_by_id)",
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_contacts_owner_id_users"), ondelete="CASCADE"
@@ -176,7 +176,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_contacts_sort_name", "contacts", ["owner_id", "sort_name", "id"], unique=False
     )
-    op.create_index("ix_contacts_version", "contacts", ["owner_id", "server_version"], unique=False)
+    op.create_index(
+        "ix_contacts_version", "contacts", ["owner_id", "server_version", "id"], unique=False
+    )
     op.create_table(
         "devices",
         sa.Column("owner_id", sa.UUID(), nullable=False),
@@ -241,7 +243,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("owner_id", "id", name=op.f("pk_events")),
     )
     op.create_index("ix_events_starts", "events", ["owner_id", "starts_at", "id"], unique=False)
-    op.create_index("ix_events_version", "events", ["owner_id", "server_version"], unique=False)
+    op.create_index(
+        "ix_events_version", "events", ["owner_id", "server_version", "id"], unique=False
+    )
     op.create_table(
         "interactions",
         sa.Column("owner_id", sa.UUID(), nullable=False),
@@ -288,13 +292,19 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        "ix_interactions_version", "interactions", ["owner_id", "server_version"], unique=False
+        "ix_interactions_version",
+        "interactions",
+        ["owner_id", "server_version", "id"],
+        unique=False,
     )
     op.create_table(
         "sync_clients",
         sa.Column("client_id", sa.Text(), nullable=False),
         sa.Column("owner_id", sa.UUID(), nullable=False),
         sa.Column("last_mutation_id", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "last_mutation_version", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+        ),
         sa.Column("clock_flagged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
@@ -318,11 +328,40 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_sync_clients_owner_id"), "sync_clients", ["owner_id"], unique=False)
     op.create_table(
+        "sync_conflicts",
+        sa.Column("owner_id", sa.UUID(), nullable=False),
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("entity", sa.Text(), nullable=False),
+        sa.Column("entity_id", sa.UUID(), nullable=False),
+        sa.Column("field", sa.Text(), nullable=False),
+        sa.Column("losing_value", sa.Text(), nullable=True),
+        sa.Column("losing_hlc", sa.Text(), nullable=False),
+        sa.Column("winning_value", sa.Text(), nullable=True),
+        sa.Column("winning_hlc", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_sync_conflicts_owner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("owner_id", "id", name=op.f("pk_sync_conflicts")),
+    )
+    op.create_index(
+        "ix_sync_conflicts_open",
+        "sync_conflicts",
+        ["owner_id", "resolved_at", sa.literal_column("created_at DESC"), "id"],
+        unique=False,
+    )
+    op.create_table(
         "sync_owners",
         sa.Column("owner_id", sa.UUID(), nullable=False),
         sa.Column("version", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("hlc", sa.Text(), server_default="", nullable=False),
         sa.Column("epoch", sa.UUID(), nullable=False),
+        sa.Column("purged_through", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["users.id"],
@@ -330,6 +369,25 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("owner_id", name=op.f("pk_sync_owners")),
+    )
+    op.create_table(
+        "sync_rejections",
+        sa.Column("client_id", sa.Text(), nullable=False),
+        sa.Column("mutation_id", sa.BigInteger(), nullable=False),
+        sa.Column("owner_id", sa.UUID(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_sync_rejections_owner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("client_id", "mutation_id", name=op.f("pk_sync_rejections")),
+    )
+    op.create_index(
+        op.f("ix_sync_rejections_owner_id"), "sync_rejections", ["owner_id"], unique=False
     )
     op.create_table(
         "tags",
@@ -364,7 +422,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("owner_id", "id", name=op.f("pk_tags")),
         sa.UniqueConstraint("owner_id", "name_key", name=op.f("uq_tags_owner_id_name_key")),
     )
-    op.create_index("ix_tags_version", "tags", ["owner_id", "server_version"], unique=False)
+    op.create_index("ix_tags_version", "tags", ["owner_id", "server_version", "id"], unique=False)
     op.create_table(
         "contact_tags",
         sa.Column("owner_id", sa.UUID(), nullable=False),
@@ -414,7 +472,10 @@ def upgrade() -> None:
         "ix_contact_tags_contact", "contact_tags", ["owner_id", "contact_id"], unique=False
     )
     op.create_index(
-        "ix_contact_tags_version", "contact_tags", ["owner_id", "server_version"], unique=False
+        "ix_contact_tags_version",
+        "contact_tags",
+        ["owner_id", "server_version", "tag_id", "contact_id"],
+        unique=False,
     )
     op.create_table(
         "event_attendees",
@@ -470,7 +531,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_event_attendees_version",
         "event_attendees",
-        ["owner_id", "server_version"],
+        ["owner_id", "server_version", "event_id", "contact_id"],
         unique=False,
     )
     op.create_table(
@@ -510,14 +571,14 @@ def upgrade() -> None:
             ["owner_id", "tag_id"],
             ["tags.owner_id", "tags.id"],
             name=op.f("fk_goals_owner_id_tag_id_tags"),
-            ondelete="CASCADE",
+            ondelete="SET NULL (tag_id)",
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_goals_owner_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("owner_id", "id", name=op.f("pk_goals")),
     )
-    op.create_index("ix_goals_version", "goals", ["owner_id", "server_version"], unique=False)
+    op.create_index("ix_goals_version", "goals", ["owner_id", "server_version", "id"], unique=False)
     op.create_table(
         "interaction_participants",
         sa.Column("owner_id", sa.UUID(), nullable=False),
@@ -616,7 +677,7 @@ def upgrade() -> None:
             ["owner_id", "contact_id"],
             ["contacts.owner_id", "contacts.id"],
             name=op.f("fk_reminders_owner_id_contact_id_contacts"),
-            ondelete="CASCADE",
+            ondelete="SET NULL (contact_id)",
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_reminders_owner_id_users"), ondelete="CASCADE"
@@ -625,13 +686,39 @@ def upgrade() -> None:
     )
     op.create_index("ix_reminders_due", "reminders", ["owner_id", "due_on", "id"], unique=False)
     op.create_index(
-        "ix_reminders_version", "reminders", ["owner_id", "server_version"], unique=False
+        "ix_reminders_version", "reminders", ["owner_id", "server_version", "id"], unique=False
+    )
+    op.create_table(
+        "tag_aliases",
+        sa.Column("owner_id", sa.UUID(), nullable=False),
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("tag_id", sa.UUID(), nullable=False),
+        sa.Column("server_version", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id", "tag_id"],
+            ["tags.owner_id", "tags.id"],
+            name=op.f("fk_tag_aliases_owner_id_tag_id_tags"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_tag_aliases_owner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("owner_id", "id", name=op.f("pk_tag_aliases")),
+    )
+    op.create_index(
+        "ix_tag_aliases_version", "tag_aliases", ["owner_id", "server_version", "id"], unique=False
     )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index("ix_tag_aliases_version", table_name="tag_aliases")
+    op.drop_table("tag_aliases")
     op.drop_index("ix_reminders_version", table_name="reminders")
     op.drop_index("ix_reminders_due", table_name="reminders")
     op.drop_table("reminders")
@@ -649,7 +736,11 @@ def downgrade() -> None:
     op.drop_table("contact_tags")
     op.drop_index("ix_tags_version", table_name="tags")
     op.drop_table("tags")
+    op.drop_index(op.f("ix_sync_rejections_owner_id"), table_name="sync_rejections")
+    op.drop_table("sync_rejections")
     op.drop_table("sync_owners")
+    op.drop_index("ix_sync_conflicts_open", table_name="sync_conflicts")
+    op.drop_table("sync_conflicts")
     op.drop_index(op.f("ix_sync_clients_owner_id"), table_name="sync_clients")
     op.drop_table("sync_clients")
     op.drop_index("ix_interactions_version", table_name="interactions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from store import migrate
 from store.engine import create_engine
@@ -21,4 +22,5 @@ async def test_concurrent_upgrades_of_an_empty_database_both_succeed(server_url:
         finally:
             for engine in engines:
                 await engine.dispose()
-    assert version == "0001"
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert version == head
