@@ -22,8 +22,9 @@ from api.auth import Authenticator
 from api.settings import Settings
 from schema import build_schema
 from schema.context import Context
-from store.engine import create_engine
+from store.engine import create_engine, libpq_url
 from sync.clock import Clock, SystemClock
+from sync.feed import ChangeFeed
 
 log = logging.getLogger("rapport.api")
 
@@ -32,12 +33,19 @@ class RapportGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with Rapport's per-request context."""
 
     def __init__(
-        self, *, authenticator: Authenticator, engine: AsyncEngine, clock: Clock, **kwargs: Any
+        self,
+        *,
+        authenticator: Authenticator,
+        engine: AsyncEngine,
+        clock: Clock,
+        feed: ChangeFeed,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.authenticator = authenticator
         self.engine = engine
         self.clock = clock
+        self.feed = feed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -51,6 +59,7 @@ class RapportGraphQL(GraphQL[Context, None]):
             accounts=self.authenticator,
             authorization=request.headers.get("authorization"),
             request_id=request_id,
+            feed=self.feed,
         )
 
 
@@ -78,11 +87,13 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         max_tokens=settings.max_tokens,
         introspection=settings.introspection_on,
     )
+    feed = ChangeFeed(libpq_url(database_url))
     graphql = RapportGraphQL(
         schema=schema,
         authenticator=authenticator,
         engine=engine,
         clock=clock,
+        feed=feed,
         graphql_ide="graphiql" if settings.playground_on else None,
     )
 
@@ -100,9 +111,11 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await feed.start()
         try:
             yield
         finally:
+            await feed.stop()
             await engine.dispose()
             if firebase is not None:
                 firebase.close()

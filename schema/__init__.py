@@ -6,11 +6,14 @@ from typing import Any
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
+from schema import mutation, query, sync
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
-from schema.mutation import Mutation
-from schema.query import Query
+
+Query = merge_types("Query", (query.Query, sync.SyncQuery))
+Mutation = merge_types("Mutation", (mutation.Mutation, sync.SyncMutation))
 
 
 class RapportSchema(strawberry.Schema):
@@ -31,6 +34,7 @@ def build_schema(
     return RapportSchema(
         query=Query,
         mutation=Mutation,
+        subscription=sync.SyncSubscription,
         extensions=[
             *build_extensions(
                 max_depth=max_depth,

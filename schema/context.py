@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import RowMapping
@@ -15,6 +15,7 @@ from schema import errors as gql_errors
 from schema.loaders import Loaders
 from sync import errors
 from sync.clock import Clock
+from sync.feed import ChangeFeed
 
 
 class Account(Protocol):
@@ -54,7 +55,10 @@ class Context:
     accounts: Accounts
     authorization: str | None
     request_id: str
+    feed: ChangeFeed | None = None
     max_page_size: int = 100
+    # Set by Strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, Any] | None = None
     _viewer: Account | None = None
     _loaders: Loaders | None = None
     # Sibling root fields resolve concurrently; authenticate once for all of them.
@@ -65,10 +69,18 @@ class Context:
         async with self._auth_lock:
             if self._viewer is None:
                 try:
-                    self._viewer = await self.accounts.authenticate(self.authorization)
+                    self._viewer = await self.accounts.authenticate(self._authorization())
                 except errors.Unauthenticated as exc:
                     raise gql_errors.unauthenticated(exc) from None
         return self._viewer
+
+    def _authorization(self) -> str | None:
+        if self.authorization:
+            return self.authorization
+        # WebSocket clients send the header in the connection_init payload instead.
+        params = self.connection_params or {}
+        value = params.get("Authorization") or params.get("authorization")
+        return value if isinstance(value, str) else None
 
     async def owner_id(self) -> UUID:
         return (await self.viewer()).user_id

@@ -12,6 +12,12 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """Return ``url`` as a plain postgresql:// URL, as asyncpg and libpq take it."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     """Build the async engine for a PostgreSQL URL."""
     return create_async_engine(

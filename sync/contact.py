@@ -14,7 +14,10 @@ from sync.fields import ContactPatch, validate_patch
 from sync.writer import Writer
 
 
-async def _check_introducer(w: Writer, contact_id: UUID, values: dict[str, Any]) -> None:
+async def check_introducer(
+    w: Writer, contact_id: UUID, values: dict[str, Any], *, alive_only: bool = True
+) -> None:
+    """Refuse an introducer that is the contact itself or not one of the owner's contacts."""
     introducer = values.get("introducedById")
     if introducer is None:
         return
@@ -23,9 +26,10 @@ async def _check_introducer(w: Writer, contact_id: UUID, values: dict[str, Any])
             [FieldError("introducedById", "a contact cannot introduce themselves")]
         )
     c = tables.contacts.c
-    found = await w.conn.scalar(
-        sa.select(c.id).where(c.owner_id == w.owner_id, c.id == introducer, c.cl % 2 == 1)
-    )
+    conditions = [c.owner_id == w.owner_id, c.id == introducer]
+    if alive_only:
+        conditions.append(c.cl % 2 == 1)
+    found = await w.conn.scalar(sa.select(c.id).where(*conditions))
     if found is None:
         raise ValidationFailed(
             [
@@ -39,7 +43,7 @@ async def _check_introducer(w: Writer, contact_id: UUID, values: dict[str, Any])
 async def create_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> sa.RowMapping:
     """Create a contact from a patch of its fields."""
     values = validate_patch(ContactPatch, data, creating=True)
-    await _check_introducer(w, contact_id, values)
+    await check_introducer(w, contact_id, values)
     row, _ = await w.put(CONTACT, {"id": contact_id}, values)
     w.touched_contacts.add(contact_id)
     return (await w.flush()).get(contact_id, row)
@@ -48,7 +52,7 @@ async def create_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> s
 async def update_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> sa.RowMapping:
     """Change the fields a patch names; leave the others as they are."""
     values = validate_patch(ContactPatch, data, creating=False)
-    await _check_introducer(w, contact_id, values)
+    await check_introducer(w, contact_id, values)
     row, won = await w.put(CONTACT, {"id": contact_id}, values, alive_only=True)
     if {"cadenceDays", "snoozedUntil"} & set(won):
         w.touched_contacts.add(contact_id)

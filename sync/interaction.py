@@ -26,7 +26,7 @@ async def _participants(w: Writer, interaction_id: UUID) -> list[UUID]:
     return list(rows.all())
 
 
-async def _apply_participants(
+async def apply_participants(
     w: Writer, row: sa.RowMapping, won: list[str], contact_ids: list[UUID] | None
 ) -> None:
     """Keep interaction_participants in step with the fields this write won."""
@@ -73,7 +73,7 @@ async def log_interaction(w: Writer, interaction_id: UUID, data: dict[str, Any])
     values = validate_patch(InteractionPatch, data, creating=True)
     await require_alive_contacts(w, values["contactIds"])
     row, won = await w.put(INTERACTION, {"id": interaction_id}, values)
-    await _apply_participants(w, row, won, values["contactIds"])
+    await apply_participants(w, row, won, values["contactIds"])
     return row
 
 
@@ -85,13 +85,15 @@ async def update_interaction(
     if values.get("contactIds"):
         await require_alive_contacts(w, values["contactIds"])
     row, won = await w.put(INTERACTION, {"id": interaction_id}, values, alive_only=True)
-    await _apply_participants(w, row, won, values.get("contactIds"))
+    await apply_participants(w, row, won, values.get("contactIds"))
     return row
 
 
-async def set_interaction_alive(w: Writer, interaction_id: UUID, alive: bool) -> sa.RowMapping:
+async def set_interaction_alive(
+    w: Writer, interaction_id: UUID, alive: bool, *, cl: int | None = None
+) -> sa.RowMapping:
     """Delete or restore an interaction; its contacts' follow-ups are recomputed."""
-    row, moved = await w.set_alive(INTERACTION, {"id": interaction_id}, alive=alive)
+    row, moved = await w.set_alive(INTERACTION, {"id": interaction_id}, alive=alive, cl=cl)
     if moved:
         await w.conn.execute(
             sa.update(_p)

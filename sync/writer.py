@@ -48,6 +48,7 @@ class Writer:
     stamp: str
     time_zone: str
     seen_hlc: str
+    epoch: UUID
     changed: bool = False
     touched_contacts: set[UUID] = field(default_factory=set)
 
@@ -141,9 +142,12 @@ class Writer:
         return (await self.conn.execute(update)).mappings().one(), True
 
     async def insert_membership(
-        self, entity: Entity, key: Mapping[str, Any], alive: bool
+        self, entity: Entity, key: Mapping[str, Any], alive: bool, *, cl: int | None = None
     ) -> tuple[sa.RowMapping | None, bool]:
-        """Add (alive) or remove a set member such as a contact's tag; absent rows start alive."""
+        """Add (alive) or remove a set member such as a contact's tag; absent rows start alive.
+
+        A device may send the causal length it wants (``cl``): odd to add, even to remove.
+        """
         row = await self.load(entity, key)
         if row is None:
             if not alive:
@@ -153,7 +157,7 @@ class Writer:
                 .values(
                     owner_id=self.owner_id,
                     **dict(key),
-                    cl=1,
+                    cl=cl or 1,
                     server_version=self.version,
                     created_at=self.now,
                     updated_at=self.now,
@@ -162,7 +166,7 @@ class Writer:
             )
             self.changed = True
             return (await self.conn.execute(insert)).mappings().one(), True
-        return await self.set_alive(entity, key, alive)
+        return await self.set_alive(entity, key, alive, cl=cl)
 
     async def flush(self) -> dict[UUID, sa.RowMapping]:
         """Recompute derived values of the contacts touched so far; return those that changed."""
@@ -190,7 +194,9 @@ class Writer:
             .where(tables.sync_owners.c.owner_id == self.owner_id)
             .values(hlc=sa.func.greatest(tables.sync_owners.c.hlc, self.seen_hlc))
         )
-        payload = json.dumps({"owner": str(self.owner_id), "version": self.version})
+        payload = json.dumps(
+            {"owner": str(self.owner_id), "version": self.version, "epoch": str(self.epoch)}
+        )
         await self.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 
 
@@ -201,7 +207,7 @@ async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Wr
         sa.update(owners)
         .where(owners.c.owner_id == owner_id, users.c.id == owners.c.owner_id)
         .values(version=owners.c.version + 1)
-        .returning(owners.c.version, owners.c.hlc, users.c.time_zone)
+        .returning(owners.c.version, owners.c.hlc, owners.c.epoch, users.c.time_zone)
     )
     row = (await conn.execute(bump)).first()
     if row is None:
@@ -215,6 +221,7 @@ async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Wr
         now=now,
         stamp=stamp,
         time_zone=row.time_zone,
+        epoch=row.epoch,
         seen_hlc=max_hlc(row.hlc, stamp),
     )
 

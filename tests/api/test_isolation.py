@@ -25,6 +25,7 @@ class World:
     contact: str
     interaction: str
     tag: str
+    conflict: str
     bob_contact: str
     bob_tag: str
 
@@ -44,6 +45,7 @@ async def make_world(http: httpx.AsyncClient) -> World:
         {"t": tag["createTag"]["id"], "c": [contact["id"]]},
         alice.token,
     )
+    conflict = await _make_conflict(http, alice, contact["id"])
     bob_contact = await create_contact(http, bob.token, firstName="Bob's friend")
     bob_tag = await data(
         http, 'mutation { createTag(input: {name: "Mine"}) { ... on Tag { id } } }', token=bob.token
@@ -54,9 +56,39 @@ async def make_world(http: httpx.AsyncClient) -> World:
         contact["id"],
         interaction["id"],
         tag["createTag"]["id"],
+        conflict,
         bob_contact["id"],
         bob_tag["createTag"]["id"],
     )
+
+
+PUSH = """
+mutation($input: SyncPushInput!) {
+  syncPush(input: $input) { lastMutationId results { id status reason } }
+}
+"""
+
+
+async def _make_conflict(http: httpx.AsyncClient, alice: Account, contact_id: str) -> str:
+    """Two of Alice's devices edit the same notes; the older edit is kept as a conflict."""
+    for client, hlc, text in (
+        ("alice-1", "001700000000000-00000-a1", "new"),
+        ("alice-2", "001600000000000-00000-a2", "old"),
+    ):
+        mutation = {
+            "id": 1,
+            "name": "contact.put",
+            "args": {"id": contact_id, "fields": {"notes": text}, "hlc": hlc},
+        }
+        await data(
+            http,
+            PUSH,
+            {"input": {"clientId": client, "schemaVersion": 1, "mutations": [mutation]}},
+            alice.token,
+        )
+    conflicts = await data(http, "{ syncConflicts { nodes { id } } }", token=alice.token)
+    conflict_id: str = conflicts["syncConflicts"]["nodes"][0]["id"]
+    return conflict_id
 
 
 NOT_FOUND = "__typename ... on NotFound { entity id }"
@@ -161,6 +193,29 @@ CASES: list[tuple[str, str, Any]] = [
         + " } }",
         lambda w, d: d["untagContacts"]["__typename"] == "NotFound",
     ),
+    (
+        "syncPull",
+        'query { syncPull(clientId: "bob-phone", schemaVersion: 1) { changes { id } } }',
+        lambda w, d: (
+            w.bob_contact in (ids := {c["id"] for c in d["syncPull"]["changes"]})
+            and not ids & {w.contact, w.interaction, w.tag}
+        ),
+    ),
+    (
+        "syncPush",
+        'mutation($c: ID!) { syncPush(input: {clientId: "bob-phone", schemaVersion: 1, mutations: [{id: 1, name: "contact.delete", args: {id: $c}}]}) { results { status } } }',
+        lambda w, d: d["syncPush"]["results"] == [{"status": "REJECTED"}],
+    ),
+    (
+        "syncConflicts",
+        "{ syncConflicts { totalCount } }",
+        lambda w, d: d["syncConflicts"]["totalCount"] == 0,
+    ),
+    (
+        "resolveSyncConflict",
+        "mutation($k: ID!) { resolveSyncConflict(id: $k, keep: LOSER) { " + NOT_FOUND + " } }",
+        lambda w, d: d["resolveSyncConflict"]["__typename"] == "NotFound",
+    ),
     ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
 ]
 
@@ -173,6 +228,8 @@ CROSS = [
     + NOT_FOUND
     + " } }",
     "query($c: ID!) { interactions(contactId: $c) { totalCount } }",
+    'query { syncPull(clientId: "alice-1", schemaVersion: 1) { changes { id } } }',
+    'mutation { syncPush(input: {clientId: "alice-1", schemaVersion: 1, mutations: []}) { lastMutationId } }',
 ]
 
 ALICE_VIEW = """
@@ -182,6 +239,7 @@ query($c: ID!, $i: ID!) {
   interaction(id: $i) { ... on Interaction { body } }
   tags { id name }
   contacts { totalCount }
+  syncConflicts { nodes { id losingValue } }
 }
 """
 
@@ -198,6 +256,7 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "t": world.tag,
         "bc": world.bob_contact,
         "bt": world.bob_tag,
+        "k": world.conflict,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -244,6 +303,7 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "i": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "t": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "bc": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "k": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None

@@ -1,0 +1,63 @@
+"""Sync clients: one row per device install, owned by exactly one user."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import tables
+from sync.errors import RapportError
+
+c = tables.sync_clients.c
+MAX_CLIENT_ID = 128
+
+
+class ClientNotYours(RapportError):
+    """This clientId is registered to another account; generate a new one for this install."""
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+        super().__init__(
+            f"clientId {client_id!r} belongs to another account; generate a new id for this install"
+        )
+
+
+async def check_client(
+    conn: AsyncConnection, *, owner_id: UUID, client_id: str
+) -> sa.RowMapping | None:
+    """Return the client's row (None if unknown), refusing another owner's client id."""
+    row = (
+        (await conn.execute(sa.select(tables.sync_clients).where(c.client_id == client_id)))
+        .mappings()
+        .first()
+    )
+    if row is not None and row["owner_id"] != owner_id:
+        raise ClientNotYours(client_id)
+    return row
+
+
+async def lock_client(
+    conn: AsyncConnection, *, owner_id: UUID, client_id: str, now: datetime
+) -> sa.RowMapping:
+    """Register the client on first sight and lock its row for this transaction."""
+    await conn.execute(
+        pg_insert(tables.sync_clients)
+        .values(client_id=client_id, owner_id=owner_id, created_at=now, last_seen_at=now)
+        .on_conflict_do_nothing()
+    )
+    row = (
+        (
+            await conn.execute(
+                sa.select(tables.sync_clients).where(c.client_id == client_id).with_for_update()
+            )
+        )
+        .mappings()
+        .one()
+    )
+    if row["owner_id"] != owner_id:
+        raise ClientNotYours(client_id)
+    return row

@@ -1,0 +1,264 @@
+"""The mutations a device pushes, by name, each applied on the caller's Writer.
+
+| name                  | args                                                       |
+|-----------------------|------------------------------------------------------------|
+| contact.put           | id, fields (a contact patch), hlc, base (optional)         |
+| contact.delete        | id, cl (optional: the causal length the device wants)      |
+| contact.restore       | id, cl (optional)                                          |
+| interaction.put       | id, fields (an interaction patch, with contactIds), hlc, base |
+| interaction.delete    | id, cl                                                     |
+| interaction.restore   | id, cl                                                     |
+| tag.put               | id, fields (name, color), hlc                              |
+| tag.delete            | id, cl                                                     |
+| tag.restore           | id, cl                                                     |
+| tag.setMembership     | tagId, contactId, member (true/false), cl                  |
+
+``hlc`` is the device's clock for every field of the patch; ``base`` gives, for long text
+fields, the clock of the value the device edited, so a concurrent edit's text is kept as a
+conflict instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
+
+from store import tables
+from sync.contact import check_introducer
+from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, tag_key
+from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
+from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
+from sync.interaction import apply_participants
+from sync.writer import Writer
+
+# Fields whose losing value is kept as a conflict rather than dropped.
+LONG_TEXT: dict[str, tuple[str, ...]] = {"contact": ("notes",), "interaction": ("body",)}
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+
+class PutArgs(_Args):
+    id: UUID
+    fields: dict[str, Any]
+    hlc: str
+    base: dict[str, str] = Field(default_factory=dict)
+
+
+class AliveArgs(_Args):
+    id: UUID
+    cl: Annotated[int, Field(ge=1)] | None = None
+
+
+class MembershipArgs(_Args):
+    tag_id: UUID
+    contact_id: UUID
+    member: bool
+    cl: Annotated[int, Field(ge=1)] | None = None
+
+
+def parse_args(model: type[_Args], args: Mapping[str, Any]) -> Any:
+    try:
+        return model.model_validate(args)
+    except PydanticValidationError as exc:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    ".".join(str(p) for p in ("args", *e["loc"])),
+                    "is not an argument of this mutation; remove it"
+                    if e["type"] == "extra_forbidden"
+                    else str(e["msg"]),
+                )
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+async def _require_rows(w: Writer, table: sa.Table, ids: list[UUID], entity: str) -> None:
+    """Refuse ids that name no row of the owner at all (deleted rows count as rows)."""
+    found = set(
+        (
+            await w.conn.scalars(
+                sa.select(table.c.id).where(table.c.owner_id == w.owner_id, table.c.id.in_(ids))
+            )
+        ).all()
+    )
+    for row_id in ids:
+        if row_id not in found:
+            raise NotFound(entity, row_id)
+
+
+async def _record_conflicts(
+    w: Writer,
+    entity: Entity,
+    row: Mapping[Any, Any] | None,
+    values: Mapping[str, Any],
+    args: PutArgs,
+) -> None:
+    if row is None:
+        return
+    for name in LONG_TEXT.get(entity.name, ()):
+        if name not in values:
+            continue
+        stored_clock = row["field_hlc"].get(name, "")
+        stored = entity.fields[name].from_row(row)
+        incoming = values[name]
+        if stored == incoming or not stored_clock:
+            continue
+        if args.hlc <= stored_clock:
+            loser, loser_clock, winner, winner_clock = incoming, args.hlc, stored, stored_clock
+        elif name in args.base and args.base[name] != stored_clock:
+            # The device edited an older value than the one it now replaces: both were edits.
+            loser, loser_clock, winner, winner_clock = stored, stored_clock, incoming, args.hlc
+        else:
+            continue
+        await w.conn.execute(
+            sa.insert(tables.sync_conflicts).values(
+                owner_id=w.owner_id,
+                id=uuid.uuid4(),
+                entity=entity.name,
+                entity_id=args.id,
+                field=name,
+                losing_value=loser,
+                losing_hlc=loser_clock,
+                winning_value=winner,
+                winning_hlc=winner_clock,
+                created_at=w.now,
+            )
+        )
+
+
+async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMapping:
+    row = await w.load(entity, {"id": args.id})
+    values = validate_patch(patch, args.fields, creating=row is None)
+    await _record_conflicts(w, entity, row, values, args)
+    written, _ = await w.put(
+        entity, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc)
+    )
+    return written
+
+
+async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    introducer = args.fields.get("introducedById")
+    if introducer is not None:
+        await check_introducer(
+            w, args.id, {"introducedById": UUID(str(introducer))}, alive_only=False
+        )
+    await _put(w, CONTACT, ContactPatch, args)
+    if {"cadenceDays", "snoozedUntil"} & set(args.fields):
+        w.touched_contacts.add(args.id)
+
+
+async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    row = await w.load(INTERACTION, {"id": args.id})
+    values = validate_patch(InteractionPatch, args.fields, creating=row is None)
+    if values.get("contactIds"):
+        # Contacts deleted elsewhere still count: the interaction is kept, hidden with them.
+        await _require_rows(w, tables.contacts, values["contactIds"], "contact")
+    await _record_conflicts(w, INTERACTION, row, values, args)
+    written, won = await w.put(
+        INTERACTION, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc)
+    )
+    await apply_participants(w, written, won, values.get("contactIds"))
+
+
+async def resolve_tag(w: Writer, tag_id: UUID) -> UUID:
+    """Return the tag an id names, following an alias left by a same-name merge."""
+    a = tables.tag_aliases.c
+    target = await w.conn.scalar(
+        sa.select(a.tag_id).where(a.owner_id == w.owner_id, a.id == tag_id)
+    )
+    return target if target is not None else tag_id
+
+
+async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    tag_id = await resolve_tag(w, args.id)
+    row = await w.load(TAG, {"id": tag_id})
+    values = validate_patch(TagPatch, args.fields, creating=row is None)
+    clocks = dict.fromkeys(values, args.hlc)
+    if "name" in values:
+        t = tables.tags.c
+        other = (
+            await w.conn.execute(
+                sa.select(t.id).where(
+                    t.owner_id == w.owner_id, t.name_key == tag_key(values["name"]), t.id != tag_id
+                )
+            )
+        ).first()
+        if other is not None and row is None:
+            # Two devices made the same tag offline: this id becomes the other tag's alias.
+            await w.conn.execute(
+                sa.insert(tables.tag_aliases).values(
+                    owner_id=w.owner_id,
+                    id=tag_id,
+                    tag_id=other.id,
+                    server_version=w.version,
+                    created_at=w.now,
+                )
+            )
+            w.changed = True
+            rest = {k: v for k, v in values.items() if k != "name"}
+            if rest:
+                await w.put(TAG, {"id": other.id}, rest, clocks=clocks)
+            return
+        if other is not None:
+            raise Conflict(f"another tag is already named {values['name']!r}; pick another name")
+    await w.put(TAG, {"id": tag_id}, values, clocks=clocks)
+
+
+def _alive_handler(
+    entity: Entity, alive: bool
+) -> Callable[[Writer, Mapping[str, Any]], Awaitable[None]]:
+    async def handle(w: Writer, raw: Mapping[str, Any]) -> None:
+        args: AliveArgs = parse_args(AliveArgs, raw)
+        if args.cl is not None and (args.cl % 2 == 1) != alive:
+            kind = "odd (alive)" if alive else "even (deleted)"
+            raise ValidationFailed([FieldError("args.cl", f"must be {kind} for this mutation")])
+        row_id = await resolve_tag(w, args.id) if entity is TAG else args.id
+        if entity is INTERACTION:
+            from sync.interaction import set_interaction_alive
+
+            await set_interaction_alive(w, row_id, alive, cl=args.cl)
+            return
+        await w.set_alive(entity, {"id": row_id}, alive=alive, cl=args.cl)
+
+    return handle
+
+
+async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: MembershipArgs = parse_args(MembershipArgs, raw)
+    if args.cl is not None and (args.cl % 2 == 1) != args.member:
+        raise ValidationFailed(
+            [FieldError("args.cl", "must be odd to add a member, even to remove one")]
+        )
+    tag_id = await resolve_tag(w, args.tag_id)
+    await _require_rows(w, tables.tags, [tag_id], "tag")
+    await _require_rows(w, tables.contacts, [args.contact_id], "contact")
+    await w.insert_membership(
+        CONTACT_TAG, {"tag_id": tag_id, "contact_id": args.contact_id}, args.member, cl=args.cl
+    )
+
+
+HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
+    "contact.put": put_contact,
+    "contact.delete": _alive_handler(CONTACT, alive=False),
+    "contact.restore": _alive_handler(CONTACT, alive=True),
+    "interaction.put": put_interaction,
+    "interaction.delete": _alive_handler(INTERACTION, alive=False),
+    "interaction.restore": _alive_handler(INTERACTION, alive=True),
+    "tag.put": put_tag,
+    "tag.delete": _alive_handler(TAG, alive=False),
+    "tag.restore": _alive_handler(TAG, alive=True),
+    "tag.setMembership": set_membership,
+}

@@ -1,0 +1,148 @@
+"""Push: apply a device's numbered mutations exactly once, in order, in one transaction.
+
+Each client numbers its mutations 1, 2, 3… The client row keeps the last number applied, in the
+same transaction as the effects, so a retry after a lost response skips what was applied. A
+gap is refused with the number to resend from. A mutation that can never apply (bad input,
+unknown name) is recorded as rejected and still advances the number, so no device is wedged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store import tables
+from sync import client as clients
+from sync.clock import Clock, to_ms
+from sync.errors import Conflict, NotFound, RapportError, ValidationFailed
+from sync.hlc import InvalidHlc, parse_hlc
+from sync.mutation import HANDLERS
+from sync.writer import open_writer
+
+MAX_MUTATIONS = 1_000
+# A device clock further ahead than this is not trusted.
+MAX_CLOCK_LEAD = timedelta(minutes=5)
+
+
+class Status(StrEnum):
+    APPLIED = "APPLIED"
+    ALREADY_APPLIED = "ALREADY_APPLIED"
+    REJECTED = "REJECTED"
+    NOT_APPLIED = "NOT_APPLIED"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: int
+    name: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MutationResult:
+    id: int
+    status: Status
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    last_mutation_id: int
+    results: list[MutationResult]
+    server_hlc: str
+    resend_from: int | None
+    clock_restamped: bool
+
+
+def _reason(exc: RapportError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return str(exc)
+
+
+async def apply_push(
+    engine: AsyncEngine,
+    *,
+    owner_id: UUID,
+    client_id: str,
+    mutations: Sequence[Mutation],
+    clock: Clock,
+) -> PushResult:
+    """Apply what is new in ``mutations``; return a result for each and the last id applied."""
+    async with open_writer(engine, owner_id, clock) as w:
+        client = await clients.lock_client(
+            w.conn, owner_id=owner_id, client_id=client_id, now=w.now
+        )
+        last: int = client["last_mutation_id"]
+        results: list[MutationResult] = []
+        resend_from: int | None = None
+        restamped = False
+        horizon = to_ms(w.now + MAX_CLOCK_LEAD)
+        for mutation in sorted({m.id: m for m in mutations}.values(), key=lambda m: m.id):
+            reason: str | None = None
+            if mutation.id <= last:
+                results.append(MutationResult(mutation.id, Status.ALREADY_APPLIED))
+                continue
+            if mutation.id > last + 1:
+                resend_from = last + 1
+                reason = f"mutation {last + 1} is missing; resend from {last + 1}"
+                results.append(MutationResult(mutation.id, Status.NOT_APPLIED, reason))
+                continue
+            args = dict(mutation.args)
+            if "hlc" in args:
+                try:
+                    if parse_hlc(str(args["hlc"])).wall_ms > horizon:
+                        # The device's clock runs ahead: its edits take the server's clock.
+                        args["hlc"] = w.stamp
+                        restamped = True
+                except InvalidHlc as exc:
+                    reason = f"args.hlc: {exc}"
+            handler = HANDLERS.get(mutation.name)
+            if handler is None:
+                reason = f"unknown mutation {mutation.name!r}; known: {', '.join(sorted(HANDLERS))}"
+            if reason is None:
+                seen, touched = w.seen_hlc, set(w.touched_contacts)
+                savepoint = await w.conn.begin_nested()
+                try:
+                    assert handler is not None
+                    await handler(w, args)
+                except (ValidationFailed, NotFound, Conflict) as exc:
+                    await savepoint.rollback()
+                    # A refused mutation leaves no trace, not even in the clock.
+                    w.seen_hlc, w.touched_contacts = seen, touched
+                    reason = _reason(exc)
+                else:
+                    await savepoint.commit()
+            if reason is None:
+                results.append(MutationResult(mutation.id, Status.APPLIED))
+            else:
+                await w.conn.execute(
+                    sa.insert(tables.sync_rejections).values(
+                        client_id=client_id,
+                        mutation_id=mutation.id,
+                        owner_id=owner_id,
+                        name=mutation.name,
+                        reason=reason,
+                        created_at=w.now,
+                    )
+                )
+                results.append(MutationResult(mutation.id, Status.REJECTED, reason))
+            last = mutation.id
+        c = tables.sync_clients.c
+        values: dict[str, Any] = {"last_seen_at": w.now}
+        if last != client["last_mutation_id"]:
+            values.update(last_mutation_id=last, last_mutation_version=w.version)
+        if restamped:
+            values["clock_flagged_at"] = w.now
+        await w.conn.execute(
+            sa.update(tables.sync_clients).where(c.client_id == client_id).values(**values)
+        )
+        server_hlc = w.seen_hlc
+    return PushResult(last, results, server_hlc, resend_from, restamped)
