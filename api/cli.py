@@ -148,3 +148,29 @@ def print_schema(
     with open(output, "w") as handle:
         handle.write(build_schema().as_str() + "\n")
     typer.echo(f"wrote {output}")
+
+
+@app.command("purge-tombstones")
+def purge_tombstones_command() -> None:
+    """Remove rows deleted longer ago than RAPPORT_TOMBSTONE_RETENTION_DAYS (run daily)."""
+    from datetime import UTC, datetime, timedelta
+
+    from store.engine import create_engine
+    from sync.tombstone import purge_tombstones
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    url = database_url(settings)
+    before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
+
+    async def run() -> dict[Any, int]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            return await purge_tombstones(engine, before=before)
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(run())
+    typer.echo(
+        f"purged {sum(counts.values())} rows deleted before {before:%Y-%m-%d} ({len(counts)} users)"
+    )

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # "cheapest" is for tests only: it makes hashing fast and weak.
     password_hash_profile: Literal["rfc9106-low-memory", "cheapest"] = "rfc9106-low-memory"  # noqa: S105
 
+    tombstone_retention_days: int = Field(default=180, ge=1)
+
     firebase_project_id: str | None = None
     firebase_cert_url: str | None = None
 
