@@ -20,7 +20,12 @@ from sync import errors
 log = logging.getLogger("rapport.api")
 
 # Errors raised on purpose keep their message; everything else is masked.
-EXPECTED_CODES = {"BAD_USER_INPUT", "UNAUTHENTICATED", "GRAPHQL_VALIDATION_FAILED"}
+EXPECTED_CODES = {
+    "BAD_USER_INPUT",
+    "UNAUTHENTICATED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "VERSION_NOT_SUPPORTED",
+}
 
 
 @strawberry.type(description="One field that needs fixing, and how.")
