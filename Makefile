@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home clean schema.graphql
+.PHONY: serve test check format install seed bench-home bench-sync soak clean schema.graphql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ seed: $(STAMP)
 
 bench-home: $(STAMP)
 	$(BIN)/python bench/home.py
+
+bench-sync: $(STAMP)
+	$(BIN)/python bench/sync.py
+
+# The sync convergence property test, new examples for SECONDS seconds (default 600).
+SECONDS ?= 600
+soak: $(STAMP)
+	RAPPORT_SOAK_SECONDS=$(SECONDS) $(BIN)/python -m pytest -q tests/integration/test_sync_convergence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -287,12 +287,17 @@ class SyncSubscription:
         ctx = info.context
         owner_id = await ctx.owner_id()
         if ctx.feed is None:
-            raise GraphQLError("live changes are not available on this server; pull periodically")
+            raise GraphQLError(
+                "live changes are not available on this server; pull periodically",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
         async with ctx.feed.subscribe(owner_id) as queue:
             # A first poke at once: changes made before the subscription started count too.
             yield SyncPoke(cursor=None, version=None)
             while True:
                 notice = await queue.get()
+                if notice.origin is not None and notice.origin == client_id:
+                    continue  # the device's own push: it learns the result from its pull
                 cursor = (
                     None
                     if notice.epoch is None or notice.version is None

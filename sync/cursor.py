@@ -25,23 +25,32 @@ class Position(NamedTuple):
     version: int
     rank: int
     key: tuple[str, ...]
+    # Inside a first sync that began at this version: rows deleted by then are skipped (the
+    # device never had them); 0 once the first sync is done.
+    initial_until: int = 0
 
 
 def encode_cursor(epoch: UUID, position: Position) -> str:
-    text = ".".join(
-        [_PREFIX, epoch.hex, str(position.version), str(position.rank), ":".join(position.key)]
-    )
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    parts = [
+        _PREFIX,
+        epoch.hex,
+        str(position.version),
+        str(position.rank),
+        ":".join(position.key),
+        str(position.initial_until),
+    ]
+    return base64.urlsafe_b64encode(".".join(parts).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, epoch: UUID) -> Position | None:
     """Return the position a cursor names; None when it is from another epoch."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        prefix, cursor_epoch, version, rank, key = (
+        prefix, cursor_epoch, version, rank, key, initial = (
             base64.urlsafe_b64decode(padded.encode()).decode().split(".")
         )
-        position = Position(int(version), int(rank), tuple(key.split(":")) if key else ())
+        keys = tuple(key.split(":")) if key else ()
+        position = Position(int(version), int(rank), keys, int(initial))
         for part in position.key:
             UUID(part)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -29,6 +29,7 @@ log = logging.getLogger("rapport.sync.feed")
 class Notice:
     version: int | None  # None: notices may have been missed; pull to catch up
     epoch: UUID | None
+    origin: str | None = None  # the client whose push caused it, if any
 
 
 def _setter(event: asyncio.Event) -> Any:
@@ -84,7 +85,7 @@ class ChangeFeed:
         try:
             data = json.loads(payload)
             owner = UUID(data["owner"])
-            notice = Notice(int(data["version"]), UUID(data["epoch"]))
+            notice = Notice(int(data["version"]), UUID(data["epoch"]), data.get("origin"))
         except (ValueError, KeyError, TypeError):
             log.error("ignoring malformed change notice %r", payload)
             return

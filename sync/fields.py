@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     HttpUrl,
     PlainSerializer,
+    field_validator,
     StringConstraints,
     model_validator,
 )
@@ -88,8 +89,22 @@ LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 
 
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
 class _Patch(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; say so instead of failing at the database.
+        if isinstance(value, list):
+            return [_no_nul(v) for v in value]
+        return _no_nul(value)
 
 
 class EmailEntry(_Patch):
@@ -195,7 +210,7 @@ REQUIRED_ON_CREATE: dict[type[_Patch], dict[str, str]] = {
 # Fields that may not be cleared (set to null) once set.
 NOT_NULL: dict[type[_Patch], frozenset[str]] = {
     ContactPatch: frozenset(
-        {"firstName", "stage", "importance", "emails", "phones", "urls", "interests"}
+        {"firstName", "lastName", "stage", "importance", "emails", "phones", "urls", "interests"}
     ),
     InteractionPatch: frozenset({"contactIds", "kind", "occurredAt", "summary"}),
     TagPatch: frozenset({"name"}),
@@ -241,7 +256,8 @@ def validate_patch(model: type[P], data: dict[str, Any], *, creating: bool) -> d
         errors.extend(FieldError(_field_path(e["loc"]), _message(e)) for e in exc.errors())
     if errors:
         raise ValidationFailed(_dedupe(errors))
-    dumped = parsed.model_dump(by_alias=True, mode="python", exclude_unset=True)
+    # Only the fields sent, but nested values in full (a label left out is "", not missing).
+    dumped = parsed.model_dump(by_alias=True, mode="python")
     return {key: dumped[key] for key in data}
 
 

@@ -191,7 +191,7 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
         t = tables.tags.c
         other = (
             await w.conn.execute(
-                sa.select(t.id).where(
+                sa.select(t.id, t.cl).where(
                     t.owner_id == w.owner_id, t.name_key == tag_key(values["name"]), t.id != tag_id
                 )
             )
@@ -208,6 +208,9 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
                 )
             )
             w.changed = True
+            if other.cl % 2 == 0:
+                # Making a tag of a deleted tag's name brings that tag back, as online.
+                await w.set_alive(TAG, {"id": other.id}, alive=True)
             rest = {k: v for k, v in values.items() if k != "name"}
             if rest:
                 await w.put(TAG, {"id": other.id}, rest, clocks=clocks)

@@ -76,7 +76,7 @@ def _key_text(feed: Feed) -> str:
     return " || ':' || ".join(f"{k}::text" for k in feed.keys)
 
 
-def _feed_query(feed: Feed, position: Position, initial: bool) -> str:
+def _feed_query(feed: Feed, position: Position) -> str:
     keys = ", ".join(feed.keys)
     if feed.rank > position.rank:
         after = "server_version >= :version"
@@ -85,8 +85,10 @@ def _feed_query(feed: Feed, position: Position, initial: bool) -> str:
     else:
         params = ", ".join(f":key{n}" for n in range(len(feed.keys)))
         after = f"(server_version, {keys}) > (:version, {params})"
-    # A first sync needs no tombstones: the device has nothing to delete.
-    alive = " AND cl % 2 = 1" if initial and feed.name != "tagAlias" else ""
+    # A first sync needs no rows deleted before it began: the device has nothing to delete.
+    alive = ""
+    if position.initial_until and feed.name != "tagAlias":
+        alive = " AND (cl % 2 = 1 OR server_version > :initial_until)"
     cl = "cl" if feed.name != "tagAlias" else "1 AS cl"
     # Built from the constant FEEDS only; every value travels as a bound parameter.
     select = f"SELECT {feed.rank} AS rank, server_version, {_key_text(feed)} AS key, {cl}"
@@ -147,6 +149,8 @@ async def collect_changes(
         conn = await raw.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
             await conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+            # Times in pulled rows are rendered by PostgreSQL: render them in UTC.
+            await conn.execute(sa.text("SET LOCAL TIME ZONE 'UTC'"))
             owner = (
                 (
                     await conn.execute(
@@ -162,10 +166,11 @@ async def collect_changes(
             position = (
                 decode_cursor(cursor, owner["epoch"])
                 if cursor is not None
-                else Position(0, BOUNDARY, ())
+                else Position(0, BOUNDARY, (), initial_until=max(1, owner["version"]))
             )
             if position is None or (
-                cursor is not None and position.version < owner["purged_through"]
+                cursor is not None
+                and max(position.version, position.initial_until) < owner["purged_through"]
             ):
                 # From another epoch, or older than the purged tombstones: start again.
                 return PullPage([], None, False, True, None, owner["hlc"])
@@ -175,10 +180,11 @@ async def collect_changes(
                 "version": position.version,
                 "upper": upper,
                 "limit": limit + 1,
+                "initial_until": position.initial_until,
             }
             for n, value in enumerate(position.key):
                 params[f"key{n}"] = UUID(value)
-            union = " UNION ALL ".join(_feed_query(f, position, cursor is None) for f in FEEDS)
+            union = " UNION ALL ".join(_feed_query(f, position) for f in FEEDS)
             query = sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
             rows = list((await conn.execute(query, params)).mappings().all())
             has_more = len(rows) > limit
@@ -190,7 +196,10 @@ async def collect_changes(
     if has_more:
         last = rows[-1]
         next_position = Position(
-            last["server_version"], last["rank"], tuple(last["key"].split(":"))
+            last["server_version"],
+            last["rank"],
+            tuple(last["key"].split(":")),
+            position.initial_until,
         )
     else:
         next_position = Position(upper, BOUNDARY, ())

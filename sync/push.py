@@ -8,6 +8,7 @@ unknown name) is recorded as rejected and still advances the number, so no devic
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import tables
@@ -25,6 +27,8 @@ from sync.errors import Conflict, NotFound, RapportError, ValidationFailed
 from sync.hlc import InvalidHlc, parse_hlc
 from sync.mutation import HANDLERS
 from sync.writer import open_writer
+
+log = logging.getLogger("rapport.sync.push")
 
 MAX_MUTATIONS = 1_000
 # A device clock further ahead than this is not trusted.
@@ -80,6 +84,7 @@ async def apply_push(
         client = await clients.lock_client(
             w.conn, owner_id=owner_id, client_id=client_id, now=w.now
         )
+        w.origin = client_id
         last: int = client["last_mutation_id"]
         results: list[MutationResult] = []
         resend_from: int | None = None
@@ -100,7 +105,7 @@ async def apply_push(
                 try:
                     if parse_hlc(str(args["hlc"])).wall_ms > horizon:
                         # The device's clock runs ahead: its edits take the server's clock.
-                        args["hlc"] = w.stamp
+                        args["hlc"] = w.tick()
                         restamped = True
                 except InvalidHlc as exc:
                     reason = f"args.hlc: {exc}"
@@ -118,6 +123,18 @@ async def apply_push(
                     # A refused mutation leaves no trace, not even in the clock.
                     w.seen_hlc, w.touched_contacts = seen, touched
                     reason = _reason(exc)
+                except (IntegrityError, DataError) as exc:
+                    # Input the rules above missed but the database refuses: it will never
+                    # apply, so reject it rather than fail the batch and wedge the device.
+                    await savepoint.rollback()
+                    w.seen_hlc, w.touched_contacts = seen, touched
+                    log.error(
+                        "mutation %s of client %s refused by the database",
+                        mutation.id,
+                        client_id,
+                        exc_info=exc,
+                    )
+                    reason = "the server could not store this mutation; it was not applied"
                 else:
                     await savepoint.commit()
             if reason is None:

@@ -50,7 +50,17 @@ class Writer:
     seen_hlc: str
     epoch: UUID
     changed: bool = False
+    # The client whose push this is, so its own change notices need not poke it.
+    origin: str | None = None
     touched_contacts: set[UUID] = field(default_factory=set)
+
+    def tick(self) -> str:
+        """Return a fresh server clock, later than every clock this transaction has seen."""
+        self.stamp = tick_hlc(
+            max_hlc(self.seen_hlc, self.stamp), to_ms(self.now), SERVER_NODE
+        ).pack()
+        self.observe(self.stamp)
+        return self.stamp
 
     def observe(self, clock: str) -> None:
         """Remember a client clock, so later server stamps come after it."""
@@ -195,7 +205,12 @@ class Writer:
             .values(hlc=sa.func.greatest(tables.sync_owners.c.hlc, self.seen_hlc))
         )
         payload = json.dumps(
-            {"owner": str(self.owner_id), "version": self.version, "epoch": str(self.epoch)}
+            {
+                "owner": str(self.owner_id),
+                "version": self.version,
+                "epoch": str(self.epoch),
+                "origin": self.origin,
+            }
         )
         await self.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 

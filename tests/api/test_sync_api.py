@@ -339,3 +339,60 @@ async def test_a_subscription_without_a_token_is_refused(api_url: str) -> None:
     assert message["type"] == "next"
     assert message["payload"]["data"] is None
     assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_devices_own_push_does_not_poke_it_but_another_does(
+    http: httpx.AsyncClient, api_url: str
+) -> None:
+    account = await sign_up(http)
+    phone, tablet = unique("phone"), unique("tablet")
+    ws_url = api_url.replace("http://", "ws://") + "/graphql"
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {account.token}"}}
+            )
+        )
+        await _receive(ws)
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": f'subscription {{ changes(clientId: "{phone}") {{ version }} }}'
+                    },
+                }
+            )
+        )
+        await _receive(ws)  # the first poke
+        for client, n in ((phone, 1), (tablet, 2)):
+            mutation = {
+                "id": 1,
+                "name": "contact.put",
+                "args": {
+                    "id": f"0190c3a4-0000-7000-8000-{uuid.uuid4().hex[:12]}",
+                    "hlc": now_clock(client[:20], n),
+                    "fields": {"firstName": client},
+                },
+            }
+            pushed = await data(
+                http,
+                PUSH,
+                {"input": {"clientId": client, "schemaVersion": 1, "mutations": [mutation]}},
+                account.token,
+            )
+            assert pushed["syncPush"]["results"][0]["status"] == "APPLIED"
+        poke = await _receive(ws)
+        # Only the tablet's push poked the phone: it was the second of two versions.
+        version = poke["payload"]["data"]["changes"]["version"]
+        with_timeout = asyncio.wait_for(ws.recv(), 0.5)
+        try:
+            extra = await with_timeout
+        except TimeoutError:
+            extra = None
+    assert extra is None
+    pulled = (
+        await data(http, PULL, {"client": phone, "cursor": None, "version": 1}, account.token)
+    )["syncPull"]
+    assert max(c["serverVersion"] for c in pulled["changes"]) == version

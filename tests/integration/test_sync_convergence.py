@@ -1,0 +1,493 @@
+"""Convergence: devices editing offline through a faulty network end up equal.
+
+Three or more simulated devices edit contacts, tags, memberships and interactions, delete and
+restore, with clocks skewed by up to four minutes, and push and pull through a transport that
+drops requests and responses, duplicates them, and delays them past later ones. After
+quiescence (everything delivered, every device pushed and pulled) every device must hold
+exactly what the server holds, and the server must hold what an oracle computes from the set
+of applied mutations alone, whatever order they arrived in.
+
+The device follows docs/sync.md: its state is the server's rows from pulls plus its pending
+mutations; it receives the server's clock on every pull; it applies a pull only for the
+cursor it asked from.
+
+CI runs 200 examples. `make soak SECONDS=600` keeps running new examples for that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.engine import create_engine
+from sync.clock import SystemClock
+from sync.entity import new_id, tag_key
+from sync.hlc import max_hlc, tick_hlc
+from sync.pull import Change, collect_changes
+from sync.push import Mutation, PushResult, Status, apply_push
+from tests.integration.sync_support import make_owner
+
+EXAMPLES = int(os.environ.get("RAPPORT_SYNC_EXAMPLES", "200"))
+SOAK_SECONDS = float(os.environ.get("RAPPORT_SOAK_SECONDS", "0"))
+SKEW_MS = 4 * 60 * 1000
+TAG_NAMES = ["VIP", "vip", "Investors"]
+FAULTS = ["ok", "ok", "drop_request", "drop_response", "duplicate", "delay"]
+
+
+@dataclass
+class Device:
+    name: str
+    skew_ms: int
+    hlc: str = ""
+    next_id: int = 1
+    pending: list[Mutation] = field(default_factory=list)
+    snapshot: dict[tuple[str, str], Change] = field(default_factory=dict)
+    cursor: str | None = None
+    # Causal lengths the device has seen or asked for, to ask for the next one.
+    cl: dict[tuple[str, str], int] = field(default_factory=dict)
+    known_contacts: list[str] = field(default_factory=list)
+    known_interactions: list[str] = field(default_factory=list)
+    known_tags: dict[str, str] = field(default_factory=dict)  # id -> name
+
+    def tick(self) -> str:
+        self.hlc = tick_hlc(self.hlc, int(time.time() * 1000) + self.skew_ms, self.name).pack()
+        return self.hlc
+
+    def enqueue(self, name: str, args: dict[str, Any]) -> Mutation:
+        mutation = Mutation(self.next_id, name, args)
+        self.next_id += 1
+        self.pending.append(mutation)
+        return mutation
+
+    def acknowledge(self, last: int | None) -> None:
+        if last is not None:
+            self.pending = [m for m in self.pending if m.id > last]
+
+    def next_cl(self, key: tuple[str, str], alive: bool) -> int:
+        current = self.cl.get(key, 1)
+        wanted = current + 1 if (current % 2 == 1) != alive else current
+        self.cl[key] = wanted
+        return wanted
+
+    def apply_page(self, changes: list[Change]) -> None:
+        for change in changes:
+            key = (change.entity, change.id)
+            self.snapshot[key] = change
+            self.cl[key] = max(self.cl.get(key, 1), change.cl)
+            if change.entity == "contact" and change.id not in self.known_contacts:
+                self.known_contacts.append(change.id)
+            if change.entity == "interaction" and change.id not in self.known_interactions:
+                self.known_interactions.append(change.id)
+            if change.entity == "tag" and change.fields is not None:
+                self.known_tags[change.id] = change.fields["name"]
+            if change.entity == "tagAlias" and change.fields is not None:
+                # Our tag merged into another of the same name: use that one from now on.
+                self.known_tags.pop(change.id, None)
+
+
+def alive_rows(rows: dict[tuple[str, str], Change]) -> dict[tuple[str, str], tuple[int, Any]]:
+    return {key: (ch.cl, ch.fields) for key, ch in rows.items() if not ch.deleted}
+
+
+class Oracle:
+    """The expected state from applied mutations alone: merges that ignore arrival order."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, Mutation]] = []
+        self.seen: set[tuple[str, int]] = set()
+
+    def record(self, device: str, mutations: list[Mutation], result: PushResult) -> None:
+        by_id = {m.id: m for m in mutations}
+        for outcome in result.results:
+            assert outcome.status != Status.REJECTED, outcome
+            if outcome.status == Status.APPLIED:
+                # Exactly once: no mutation is applied a second time, however often it arrives.
+                assert (device, outcome.id) not in self.seen, (device, outcome.id)
+                self.seen.add((device, outcome.id))
+                self.applied.append((device, by_id[outcome.id]))
+
+    def expected(self) -> dict[str, Any]:
+        fields: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {}
+        cls: dict[tuple[str, str], int] = {}
+        tag_names: dict[str, str] = {}
+        members: dict[tuple[str, str], int] = {}
+        for _, m in self.applied:
+            args = m.args
+            kind = m.name.split(".")[0]
+            if m.name in ("contact.put", "interaction.put"):
+                row = fields.setdefault((kind, args["id"]), {})
+                for name, value in args["fields"].items():
+                    if name not in row or args["hlc"] > row[name][0]:
+                        row[name] = (args["hlc"], value)
+                cls.setdefault((kind, args["id"]), 1)
+            elif m.name == "tag.put":
+                tag_names[args["id"]] = tag_key(args["fields"]["name"])
+            elif m.name.endswith((".delete", ".restore")):
+                cls[(kind, args["id"])] = max(cls.get((kind, args["id"]), 1), args["cl"])
+            elif m.name == "tag.setMembership":
+                pair = (tag_names[args["tagId"]], args["contactId"])
+                members[pair] = max(members.get(pair, 0), args["cl"])
+        alive = {key for key, cl in cls.items() if cl % 2 == 1}
+        return {
+            "contacts": {
+                k[1]: {n: v for n, (_, v) in f.items()}
+                for k, f in fields.items()
+                if k[0] == "contact" and k in alive
+            },
+            "interactions": {
+                k[1]: {n: (sorted(v) if n == "contactIds" else v) for n, (_, v) in f.items()}
+                for k, f in fields.items()
+                if k[0] == "interaction" and k in alive
+            },
+            "tags": set(tag_names.values()),
+            "members": {pair for pair, cl in members.items() if cl % 2 == 1},
+        }
+
+
+def server_view(
+    rows: dict[tuple[str, str], Change], written: dict[str, set[str]]
+) -> dict[str, Any]:
+    """The server's rows, in the oracle's terms (fields the devices wrote; tags by name)."""
+    alive = {key: ch for key, ch in rows.items() if not ch.deleted}
+    tags = {
+        key[1]: tag_key(ch.fields["name"])
+        for key, ch in alive.items()
+        if key[0] == "tag" and ch.fields
+    }
+
+    def pick(entity: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for (kind, key), ch in alive.items():
+            if kind == entity and ch.fields is not None:
+                out[key] = {
+                    n: (sorted(ch.fields[n]) if n == "contactIds" else ch.fields[n])
+                    for n in written.get(key, set())
+                }
+        return out
+
+    return {
+        "contacts": pick("contact"),
+        "interactions": pick("interaction"),
+        "tags": set(tags.values()),
+        "members": {
+            (tags[key.split(":")[0]], key.split(":")[1])
+            for (kind, key) in alive
+            if kind == "contactTag"
+        },
+    }
+
+
+class SyncNetwork(RuleBasedStateMachine):
+    database_url = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.engine: AsyncEngine = create_engine(self.database_url, pool_size=3)
+        self.owner: UUID = self.run(make_owner(self.engine))
+        self.clock = SystemClock()
+        self.devices: list[Device] = []
+        self.delayed: list[tuple[str, Device, Any]] = []
+        self.oracle = Oracle()
+        self.rng = random.Random(0)
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def teardown(self) -> None:
+        self.run(self.engine.dispose())
+        self.loop.close()
+
+    @initialize(
+        skews=st.lists(
+            st.sampled_from([-SKEW_MS, -SKEW_MS // 2, 0, SKEW_MS // 2, SKEW_MS]),
+            min_size=3,
+            max_size=4,
+        ),
+        seed=st.integers(0, 2**16),
+    )
+    def make_devices(self, skews: list[int], seed: int) -> None:
+        self.devices = [Device(f"device{n}", skew) for n, skew in enumerate(skews)]
+        self.rng = random.Random(seed)
+        # Start from a shared address book, so that devices edit the same rows at once.
+        first = self.devices[0]
+        for name in ("Ada", "Grace", "Alan"):
+            self.create_contact(0, name)
+        self.create_tag(0, "VIP")
+        first.acknowledge(self._push(first, list(first.pending)).last_mutation_id)
+        for d in self.devices:
+            self.pull(self.devices.index(d), "ok")
+
+    # Local edits -----------------------------------------------------------------------
+
+    @rule(device=st.integers(0, 3), first=st.sampled_from(["Ada", "Grace", "Alan", "Joan"]))
+    def create_contact(self, device: int, first: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        contact_id = str(new_id())
+        d.enqueue(
+            "contact.put",
+            {"id": contact_id, "hlc": d.tick(), "fields": {"firstName": first, "company": "Start"}},
+        )
+        d.known_contacts.append(contact_id)
+
+    @rule(
+        device=st.integers(0, 3),
+        pick=st.integers(0, 50),
+        name=st.sampled_from(["company", "notes", "cadenceDays"]),
+        value=st.integers(1, 9),
+    )
+    def edit_contact(self, device: int, pick: int, name: str, value: int) -> None:
+        d = self.devices[device % len(self.devices)]
+        if not d.known_contacts:
+            return
+        contact_id = d.known_contacts[pick % len(d.known_contacts)]
+        new_value: Any = value * 7 if name == "cadenceDays" else f"{name} {value} by {d.name}"
+        d.enqueue("contact.put", {"id": contact_id, "hlc": d.tick(), "fields": {name: new_value}})
+
+    @rule(
+        device=st.integers(0, 3),
+        pick=st.integers(0, 50),
+        alive=st.booleans(),
+        entity=st.sampled_from(["contact", "interaction"]),
+    )
+    def delete_or_restore(self, device: int, pick: int, alive: bool, entity: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        known = d.known_contacts if entity == "contact" else d.known_interactions
+        if not known:
+            return
+        row_id = known[pick % len(known)]
+        cl = d.next_cl((entity, row_id), alive)
+        d.enqueue(f"{entity}.{'restore' if alive else 'delete'}", {"id": row_id, "cl": cl})
+
+    @rule(device=st.integers(0, 3), name=st.sampled_from(TAG_NAMES))
+    def create_tag(self, device: int, name: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        if tag_key(name) in {tag_key(n) for n in d.known_tags.values()}:
+            return  # the app reuses a tag it knows
+        tag_id = str(new_id())
+        d.enqueue("tag.put", {"id": tag_id, "hlc": d.tick(), "fields": {"name": name}})
+        d.known_tags[tag_id] = name
+
+    @rule(
+        device=st.integers(0, 3),
+        tag=st.integers(0, 10),
+        pick=st.integers(0, 50),
+        member=st.booleans(),
+    )
+    def toggle_membership(self, device: int, tag: int, pick: int, member: bool) -> None:
+        d = self.devices[device % len(self.devices)]
+        if not d.known_tags or not d.known_contacts:
+            return
+        tag_id = sorted(d.known_tags)[tag % len(d.known_tags)]
+        contact_id = d.known_contacts[pick % len(d.known_contacts)]
+        key = ("contactTag", f"{tag_id}:{contact_id}")
+        d.cl.setdefault(key, 0)
+        cl = d.next_cl(key, member)
+        if cl == 0:
+            return
+        d.enqueue(
+            "tag.setMembership",
+            {"tagId": tag_id, "contactId": contact_id, "member": member, "cl": cl},
+        )
+
+    @rule(
+        device=st.integers(0, 3),
+        picks=st.lists(st.integers(0, 50), min_size=1, max_size=2),
+        summary=st.sampled_from(["Lunch", "Call", "Walk"]),
+    )
+    def log_interaction(self, device: int, picks: list[int], summary: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        if not d.known_contacts:
+            return
+        contact_ids = sorted({d.known_contacts[p % len(d.known_contacts)] for p in picks})
+        interaction_id = str(new_id())
+        d.enqueue(
+            "interaction.put",
+            {
+                "id": interaction_id,
+                "hlc": d.tick(),
+                "fields": {
+                    "contactIds": contact_ids,
+                    "occurredAt": "2026-11-01T10:00:00+00:00",
+                    "summary": summary,
+                },
+            },
+        )
+        d.known_interactions.append(interaction_id)
+
+    @rule(
+        device=st.integers(0, 3),
+        pick=st.integers(0, 50),
+        body=st.sampled_from(["good", "bad", "long story"]),
+    )
+    def edit_interaction(self, device: int, pick: int, body: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        if not d.known_interactions:
+            return
+        interaction_id = d.known_interactions[pick % len(d.known_interactions)]
+        d.enqueue(
+            "interaction.put",
+            {"id": interaction_id, "hlc": d.tick(), "fields": {"body": f"{body} ({d.name})"}},
+        )
+
+    # The network -------------------------------------------------------------------------
+
+    def _push(self, d: Device, mutations: list[Mutation]) -> PushResult:
+        result: PushResult = self.run(
+            apply_push(
+                self.engine,
+                owner_id=self.owner,
+                client_id=f"{self.owner}-{d.name}",
+                mutations=mutations,
+                clock=self.clock,
+            )
+        )
+        self.oracle.record(d.name, mutations, result)
+        return result
+
+    def _pull(self, d: Device, cursor: str | None) -> Any:
+        return self.run(
+            collect_changes(
+                self.engine,
+                owner_id=self.owner,
+                client_id=f"{self.owner}-{d.name}",
+                cursor=cursor,
+                limit=7,
+            )
+        )
+
+    def _receive_pull(self, d: Device, asked_from: str | None, page: Any) -> None:
+        if asked_from != d.cursor:
+            return  # an old response overtaken by a newer pull: ignore it
+        if page.reset:
+            d.snapshot.clear()
+            d.cursor = None
+            return
+        d.apply_page(page.changes)
+        d.cursor = page.cursor
+        d.hlc = max_hlc(d.hlc, page.server_hlc)
+        d.acknowledge(page.last_mutation_id)
+
+    @rule(device=st.integers(0, 3), fault=st.sampled_from(FAULTS))
+    def push(self, device: int, fault: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        batch = list(d.pending)
+        if not batch or fault == "drop_request":
+            return
+        if fault == "delay":
+            self.delayed.append(("push", d, batch))
+            return
+        result = self._push(d, batch)
+        if fault == "duplicate":
+            self._push(d, batch)
+        if fault != "drop_response":
+            d.acknowledge(result.last_mutation_id)
+            d.hlc = max_hlc(d.hlc, result.server_hlc)
+
+    @rule(device=st.integers(0, 3), fault=st.sampled_from(FAULTS))
+    def pull(self, device: int, fault: str) -> None:
+        d = self.devices[device % len(self.devices)]
+        if fault == "drop_request":
+            return
+        asked_from = d.cursor
+        page = self._pull(d, asked_from)
+        if fault == "delay":
+            self.delayed.append(("pull", d, (asked_from, page)))
+        elif fault != "drop_response":
+            self._receive_pull(d, asked_from, page)
+            if fault == "duplicate":
+                self._receive_pull(d, asked_from, page)
+
+    @precondition(lambda self: bool(self.delayed))
+    @rule(pick=st.integers(0, 50))
+    def deliver_delayed(self, pick: int) -> None:
+        kind, d, payload = self.delayed.pop(pick % len(self.delayed))
+        if kind == "push":
+            result = self._push(d, payload)
+            d.acknowledge(result.last_mutation_id)
+        else:
+            self._receive_pull(d, *payload)
+
+    @invariant()
+    def cursors_belong_to_devices(self) -> None:
+        for d in self.devices:
+            assert all(m.id >= 1 for m in d.pending)
+
+    def converge(self) -> None:
+        """Quiescence: deliver what is in flight, then push and pull until nothing moves."""
+        for kind, d, payload in self.delayed:
+            if kind == "push":
+                self._push(d, payload)
+        self.delayed.clear()
+        for _ in range(3):
+            for d in self.devices:
+                if d.pending:
+                    result = self._push(d, list(d.pending))
+                    d.acknowledge(result.last_mutation_id)
+            for d in self.devices:
+                while True:
+                    asked = d.cursor
+                    page = self._pull(d, asked)
+                    self._receive_pull(d, asked, page)
+                    if not page.has_more and not page.reset:
+                        break
+        server: dict[tuple[str, str], Change] = {}
+        cursor = None
+        while True:
+            page = self._pull(Device("fresh", 0), cursor)
+            server.update({(c.entity, c.id): c for c in page.changes})
+            cursor = page.cursor
+            if not page.has_more:
+                break
+        for d in self.devices:
+            assert not d.pending, (d.name, d.pending)
+            assert alive_rows(d.snapshot) == alive_rows(server), d.name
+        expected = self.oracle.expected()
+        written = {
+            **{cid: set(f) for cid, f in expected["contacts"].items()},
+            **{iid: set(f) for iid, f in expected["interactions"].items()},
+        }
+        assert server_view(server, written) == expected
+
+
+def test_devices_converge_through_a_faulty_network(db_url: str) -> None:
+    class Converging(SyncNetwork):
+        database_url = db_url
+
+        def teardown(self) -> None:
+            try:
+                if self.devices:
+                    self.converge()
+            finally:
+                super().teardown()
+
+    config = settings(
+        max_examples=EXAMPLES,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        derandomize=not SOAK_SECONDS,
+    )
+    deadline = time.monotonic() + SOAK_SECONDS
+    while True:
+        run_state_machine_as_test(Converging, settings=config)
+        if time.monotonic() >= deadline:
+            break
+        config = settings(config, derandomize=False)

@@ -1,0 +1,190 @@
+"""Edge cases found while documenting the protocol, each pinned by a test."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store import tables
+from store.engine import libpq_url
+from sync import contact, tag
+from sync.clock import FixedClock
+from sync.entity import new_id
+from sync.feed import ChangeFeed
+from sync.pull import collect_changes
+from sync.push import Status
+from sync.writer import open_writer
+from tests.integration.sync_support import NOW, Replica, clock_at, make_owner
+
+CLOCK = FixedClock(NOW + timedelta(hours=1))
+
+
+def put(contact_id: Any, hlc: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return ("contact.put", {"id": str(contact_id), "hlc": hlc, "fields": fields})
+
+
+async def test_clearing_a_required_field_is_rejected_not_crashed(engine: AsyncEngine) -> None:
+    owner = await make_owner(engine)
+    cid = new_id()
+    phone = Replica("phone")
+    result = await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        put(cid, clock_at(NOW, "p"), firstName="A"),
+        put(cid, clock_at(NOW, "p", 1), lastName=None),
+        put(cid, clock_at(NOW, "p", 2), company="Next one applies"),
+    )
+    assert [r.status for r in result.results] == [Status.APPLIED, Status.REJECTED, Status.APPLIED]
+    assert "lastName: cannot be cleared" in (result.results[1].reason or "")
+
+
+async def test_a_mutation_the_database_refuses_is_rejected_and_the_batch_goes_on(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    async with engine.begin() as conn:
+        # A rule only the database knows about: the write path cannot check it in advance.
+        await conn.execute(
+            sa.text("""
+            CREATE FUNCTION refuse_forbidden() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.company = 'Forbidden' THEN
+                RAISE EXCEPTION 'forbidden company' USING ERRCODE = 'check_violation';
+              END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql""")
+        )
+        await conn.execute(
+            sa.text(
+                "CREATE TRIGGER refuse_forbidden BEFORE INSERT OR UPDATE ON contacts "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_forbidden()"
+            )
+        )
+    a, b = new_id(), new_id()
+    phone = Replica("phone")
+    result = await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        put(a, clock_at(NOW, "p"), firstName="A", company="Forbidden"),
+        put(b, clock_at(NOW, "p", 1), firstName="B"),
+    )
+    assert [r.status for r in result.results] == [Status.REJECTED, Status.APPLIED]
+    assert result.last_mutation_id == 2  # the device is not wedged on mutation 1
+    await phone.pull_all(engine, owner)
+    assert set(phone.alive("contact")) == {str(b)}
+
+
+async def test_restamped_edits_in_one_push_keep_their_order(engine: AsyncEngine) -> None:
+    owner = await make_owner(engine)
+    cid = new_id()
+    ahead = CLOCK.at + timedelta(days=1)
+    phone = Replica("phone")
+    result = await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        put(cid, clock_at(ahead, "p"), firstName="A", notes="first edit"),
+        put(cid, clock_at(ahead, "p", 1), notes="second edit"),
+    )
+    assert result.clock_restamped
+    assert [r.status for r in result.results] == [Status.APPLIED, Status.APPLIED]
+    async with engine.connect() as conn:
+        c = tables.contacts.c
+        notes = await conn.scalar(sa.select(c.notes).where(c.owner_id == owner, c.id == cid))
+        conflicts = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(tables.sync_conflicts)
+            .where(tables.sync_conflicts.c.owner_id == owner)
+        )
+    assert notes == "second edit"
+    assert conflicts == 0
+
+
+async def test_a_tag_made_offline_with_a_deleted_tags_name_brings_it_back(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    old_tag = new_id()
+    async with open_writer(engine, owner, CLOCK) as w:
+        await tag.create_tag(w, old_tag, {"name": "Alumni"})
+        await tag.delete_tag(w, old_tag)
+    phone = Replica("phone")
+    new_tag = new_id()
+    result = await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        ("tag.put", {"id": str(new_tag), "hlc": clock_at(NOW, "p"), "fields": {"name": "alumni"}}),
+    )
+    assert result.results[0].status == Status.APPLIED
+    await phone.pull_all(engine, owner)
+    assert set(phone.alive("tag")) == {str(old_tag)}
+    assert phone.alive("tagAlias") == {str(new_tag): {"tagId": str(old_tag)}}
+
+
+async def test_pulled_times_are_utc_whatever_the_database_zone(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    owner = await make_owner(engine)
+    async with engine.begin() as conn:
+        name = await conn.scalar(sa.text("SELECT current_database()"))
+        await conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Kolkata'"))
+    await engine.dispose()  # new connections pick up the database's zone
+    async with open_writer(engine, owner, CLOCK) as w:
+        await contact.create_contact(w, new_id(), {"firstName": "A", "cadenceDays": 10})
+    page = await collect_changes(engine, owner_id=owner, client_id="p", cursor=None, limit=10)
+    assert page.changes[0].derived["nextFollowUpAt"].endswith("+00:00")
+
+
+async def test_a_first_sync_skips_old_tombstones_on_every_page_but_not_new_ones(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    ids = [new_id() for _ in range(6)]
+    async with open_writer(engine, owner, CLOCK) as w:
+        for cid in ids:
+            await contact.create_contact(w, cid, {"firstName": "x"})
+    async with open_writer(engine, owner, CLOCK) as w:
+        for cid in ids[:4]:
+            await contact.delete_contact(w, cid)
+    async with open_writer(engine, owner, CLOCK) as w:
+        await contact.update_contact(w, ids[4], {"company": "later"})  # a later version
+    first = await collect_changes(engine, owner_id=owner, client_id="p", cursor=None, limit=1)
+    assert [c.id for c in first.changes] == [str(ids[5])]
+    # Deleted while the first sync is under way: the device already has it, so it must hear.
+    async with open_writer(engine, owner, CLOCK) as w:
+        await contact.delete_contact(w, ids[5])
+    seen = list(first.changes)
+    page = first
+    while page.has_more:
+        page = await collect_changes(
+            engine, owner_id=owner, client_id="p", cursor=page.cursor, limit=1
+        )
+        seen.extend(page.changes)
+    page = await collect_changes(
+        engine, owner_id=owner, client_id="p", cursor=page.cursor, limit=10
+    )
+    seen.extend(page.changes)
+    assert not any(c.deleted and c.id in {str(i) for i in ids[:4]} for c in seen)
+    assert any(c.deleted and c.id == str(ids[5]) for c in seen)
+
+
+async def test_a_devices_own_push_does_not_poke_it(engine: AsyncEngine, db_url: str) -> None:
+    owner = await make_owner(engine)
+    feed = ChangeFeed(libpq_url(db_url))
+    await feed.start()
+    await feed.wait_connected()
+    try:
+        async with feed.subscribe(owner) as queue:
+            phone = Replica("phone")
+            await phone.push(engine, owner, CLOCK, put(new_id(), clock_at(NOW, "p"), firstName="A"))
+            notice = await asyncio.wait_for(queue.get(), 5)
+            assert notice.origin == "phone"
+    finally:
+        await feed.stop()
