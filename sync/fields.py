@@ -22,8 +22,8 @@ from pydantic import (
     Field,
     HttpUrl,
     PlainSerializer,
-    field_validator,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
