@@ -33,7 +33,7 @@ from schema.inputs import (
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
 from store import accounts
 from sync import contact, errors, interaction, tag
-from sync.entity import new_id
+from sync.entity import new_id, snake_case
 from sync.fields import UserPatch, parse_uuid, validate_patch
 from sync.writer import Writer, open_writer
 
@@ -139,7 +139,7 @@ class Mutation:
             values = validate_patch(UserPatch, to_patch(input), creating=False)
         except errors.ValidationFailed as exc:
             return validation_error(exc)
-        columns = {_snake(k): v for k, v in values.items()}
+        columns = {snake_case(k): v for k, v in values.items()}
         async with ctx.engine.begin() as conn:
             current = await accounts.get_user(conn, user_id=owner_id)
             assert current is not None
@@ -279,10 +279,6 @@ async def _membership(
         )
 
     return _map(await _write(ctx, action), Tag.from_row)
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _quiet_hours_problem(start: Any, end: Any) -> str | None:

@@ -58,7 +58,8 @@ def new_id() -> UUID:
     return uuid7()
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
+    """Return the column name of a camelCase field name."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
@@ -80,7 +81,7 @@ def _plain_fields(patch: type[f._Patch], special: Mapping[str, FieldMap]) -> dic
     mapped: dict[str, FieldMap] = {}
     for python_name, info in patch.model_fields.items():
         api_name = info.alias or python_name
-        mapped[api_name] = special.get(api_name) or _column(_snake(api_name))
+        mapped[api_name] = special.get(api_name) or _column(snake_case(api_name))
     return mapped
 
 

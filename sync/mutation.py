@@ -35,7 +35,7 @@ from sync.contact import check_introducer
 from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, tag_key
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
 from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
-from sync.interaction import apply_participants
+from sync.interaction import apply_participants, set_interaction_alive
 from sync.writer import Writer
 
 # Fields whose losing value is kept as a conflict rather than dropped.
@@ -230,8 +230,6 @@ def _alive_handler(
             raise ValidationFailed([FieldError("args.cl", f"must be {kind} for this mutation")])
         row_id = await resolve_tag(w, args.id) if entity is TAG else args.id
         if entity is INTERACTION:
-            from sync.interaction import set_interaction_alive
-
             await set_interaction_alive(w, row_id, alive, cl=args.cl)
             return
         await w.set_alive(entity, {"id": row_id}, alive=alive, cl=args.cl)
