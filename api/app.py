@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -46,6 +47,11 @@ class RapportGraphQL(GraphQL[Context, None]):
         self.engine = engine
         self.clock = clock
         self.feed = feed
+
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json, and writes the pre-built JSON of pulled
+        # changes (orjson.Fragment) into the response without parsing it.
+        return orjson.dumps(data).decode()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

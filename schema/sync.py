@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, cast
 
+import orjson
 import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
@@ -52,25 +53,14 @@ def _client_error(exc: ClientNotYours) -> GraphQLError:
     return bad_input("clientId", str(exc))
 
 
-@strawberry.type(description="One changed row: its fields and their clocks, or a tombstone.")
-class SyncChange:
-    entity: str = strawberry.field(description="contact, tag, tagAlias, contactTag or interaction.")
-    id: strawberry.ID = strawberry.field(
-        description="The row's id; tagId:contactId for contactTag."
-    )
-    deleted: bool
-    cl: int = strawberry.field(description="Causal length: odd alive, even deleted.")
-    server_version: int
-    fields: JSON | None = strawberry.field(description="Every field's value; null when deleted.")
-    clocks: JSON = strawberry.field(
-        description="Each field's HLC; merge incoming clocks into yours."
-    )
-    derived: JSON = strawberry.field(description="Server-computed values (read only).")
-
-
 @strawberry.type
 class SyncPullResult:
-    changes: list[SyncChange]
+    changes: JSON = strawberry.field(
+        description=(
+            "The changed rows, oldest version first; each is {entity, id, deleted, cl, "
+            "serverVersion, fields, clocks, derived} (docs/sync.md, section 2)."
+        )
+    )
     cursor: str | None = strawberry.field(description="Store it after applying the page; opaque.")
     has_more: bool = strawberry.field(description="Pull again at once with the new cursor.")
     reset: bool = strawberry.field(
@@ -151,20 +141,10 @@ ConflictResult = Annotated[
 
 
 def _pull_result(page: pull.PullPage) -> SyncPullResult:
+    # Each change is JSON text from PostgreSQL; orjson writes it into the response as it is.
+    changes = [orjson.Fragment(change) for change in page.changes]
     return SyncPullResult(
-        changes=[
-            SyncChange(
-                entity=c.entity,
-                id=strawberry.ID(c.id),
-                deleted=c.deleted,
-                cl=c.cl,
-                server_version=c.server_version,
-                fields=cast(JSON, c.fields),
-                clocks=cast(JSON, c.clocks),
-                derived=cast(JSON, c.derived),
-            )
-            for c in page.changes
-        ],
+        changes=cast(JSON, changes),
         cursor=page.cursor,
         has_more=page.has_more,
         reset=page.reset,

@@ -23,14 +23,16 @@ FromRow = Callable[[Mapping[str, Any]], Any]
 
 @dataclass(frozen=True)
 class FieldMap:
-    """How one field is stored: a function to columns and one back."""
+    """How one field is stored: a function to columns, one back, and the SQL that reads it."""
 
     to_columns: ToColumns
     from_row: FromRow
+    # The field's value as SQL over the row aliased ``t`` (pulls build their JSON in SQL).
+    sql: str
 
 
 def _column(name: str) -> FieldMap:
-    return FieldMap(lambda value: {name: value}, lambda row: row[name])
+    return FieldMap(lambda value: {name: value}, lambda row: row[name], f"t.{name}")
 
 
 def _birthday_columns(value: Any) -> dict[str, Any]:
@@ -113,7 +115,14 @@ CONTACT = Entity(
     patch=f.ContactPatch,
     fields=_plain_fields(
         f.ContactPatch,
-        {"birthday": FieldMap(_birthday_columns, _birthday_from_row)},
+        {
+            "birthday": FieldMap(
+                _birthday_columns,
+                _birthday_from_row,
+                "CASE WHEN t.birthday_month IS NULL THEN NULL ELSE jsonb_build_object("
+                "'month', t.birthday_month, 'day', t.birthday_day, 'year', t.birthday_year) END",
+            )
+        },
     ),
     derive=_derive_contact,
 )
@@ -126,7 +135,15 @@ INTERACTION = Entity(
     patch=f.InteractionPatch,
     fields=_plain_fields(
         f.InteractionPatch,
-        {"contactIds": FieldMap(lambda value: {}, lambda row: row.get("contact_ids"))},
+        {
+            "contactIds": FieldMap(
+                lambda value: {},
+                lambda row: row.get("contact_ids"),
+                "(SELECT coalesce(jsonb_agg(p.contact_id ORDER BY p.contact_id), '[]'::jsonb) "
+                "FROM interaction_participants AS p "
+                "WHERE p.owner_id = t.owner_id AND p.interaction_id = t.id)",
+            )
+        },
     ),
 )
 

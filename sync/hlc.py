@@ -31,7 +31,7 @@ def parse_hlc(text: str) -> Hlc:
     """Parse a packed clock, raising InvalidHlc with what is wrong."""
     match = _PATTERN.match(text)
     if match is None:
-        raise InvalidHlc(f"{text!r} is not a clock like 000001732000000000-00000-device1")
+        raise InvalidHlc(f"{text!r} is not a clock like 001732000000000-00000-device1")
     return Hlc(int(match.group(1)), int(match.group(2)), match.group(3))
 
 

@@ -141,7 +141,7 @@ async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMa
     values = validate_patch(patch, args.fields, creating=row is None)
     await _record_conflicts(w, entity, row, values, args)
     written, _ = await w.put(
-        entity, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc)
+        entity, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc), loaded=(row,)
     )
     return written
 
@@ -167,7 +167,11 @@ async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
         await _require_rows(w, tables.contacts, values["contactIds"], "contact")
     await _record_conflicts(w, INTERACTION, row, values, args)
     written, won = await w.put(
-        INTERACTION, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc)
+        INTERACTION,
+        {"id": args.id},
+        values,
+        clocks=dict.fromkeys(values, args.hlc),
+        loaded=(row,),
     )
     await apply_participants(w, written, won, values.get("contactIds"))
 
@@ -217,7 +221,7 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
             return
         if other is not None:
             raise Conflict(f"another tag is already named {values['name']!r}; pick another name")
-    await w.put(TAG, {"id": tag_id}, values, clocks=clocks)
+    await w.put(TAG, {"id": tag_id}, values, clocks=clocks, loaded=(row,))
 
 
 def _alive_handler(

@@ -8,13 +8,12 @@ bound is complete, so advancing the cursor to it can never skip a change committ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import tables
 from sync.client import ClientNotYours, check_client
@@ -46,20 +45,10 @@ FEEDS: tuple[Feed, ...] = (
 
 
 @dataclass(frozen=True)
-class Change:
-    entity: str
-    id: str
-    deleted: bool
-    cl: int
-    server_version: int
-    fields: dict[str, Any] | None
-    clocks: dict[str, str]
-    derived: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class PullPage:
-    changes: list[Change]
+    # Each change is one JSON object, built by PostgreSQL and passed through as text:
+    # {entity, id, deleted, cl, serverVersion, fields, clocks, derived}.
+    changes: list[str]
     cursor: str | None
     has_more: bool
     reset: bool
@@ -72,72 +61,62 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def _object(pairs: dict[str, str]) -> str:
+    if not pairs:
+        return "'{}'::jsonb"
+    return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs.items()) + ")"
+
+
+def _change_sql(feed: Feed) -> str:
+    """The SQL that renders one row of ``feed`` as a change."""
+    if feed.entity is not None:
+        fields = {name: fm.sql for name, fm in feed.entity.fields.items()}
+    else:
+        fields = {_camel(k): f"t.{k}" for k in feed.keys if k.endswith("_id")}
+        if feed.name == "tagAlias":
+            fields = {"tagId": "t.tag_id"}
+    synced = feed.name != "tagAlias"
+    cl = "t.cl" if synced else "1"
+    return _object(
+        {
+            "entity": f"'{feed.name}'",
+            "id": _key_text(feed),
+            "deleted": f"{cl} % 2 = 0",
+            "cl": cl,
+            "serverVersion": "t.server_version",
+            # A tombstone carries no fields.
+            "fields": f"CASE WHEN {cl} % 2 = 1 THEN {_object(fields)} END",
+            "clocks": "t.field_hlc" if synced else "'{}'::jsonb",
+            "derived": _object({_camel(n): f"t.{n}" for n in feed.derived}),
+        }
+    )
+
+
 def _key_text(feed: Feed) -> str:
-    return " || ':' || ".join(f"{k}::text" for k in feed.keys)
+    return " || ':' || ".join(f"t.{k}::text" for k in feed.keys)
 
 
 def _feed_query(feed: Feed, position: Position) -> str:
-    keys = ", ".join(feed.keys)
+    keys = ", ".join(f"t.{k}" for k in feed.keys)
     if feed.rank > position.rank:
-        after = "server_version >= :version"
+        after = "t.server_version >= :version"
     elif feed.rank < position.rank:
-        after = "server_version > :version"
+        after = "t.server_version > :version"
     else:
         params = ", ".join(f":key{n}" for n in range(len(feed.keys)))
-        after = f"(server_version, {keys}) > (:version, {params})"
+        after = f"(t.server_version, {keys}) > (:version, {params})"
     # A first sync needs no rows deleted before it began: the device has nothing to delete.
     alive = ""
     if position.initial_until and feed.name != "tagAlias":
-        alive = " AND (cl % 2 = 1 OR server_version > :initial_until)"
-    cl = "cl" if feed.name != "tagAlias" else "1 AS cl"
+        alive = " AND (t.cl % 2 = 1 OR t.server_version > :initial_until)"
     # Built from the constant FEEDS only; every value travels as a bound parameter.
-    select = f"SELECT {feed.rank} AS rank, server_version, {_key_text(feed)} AS key, {cl}"
-    where = f"owner_id = :owner_id AND server_version <= :upper AND {after}{alive}"
+    columns = f"{feed.rank} AS rank, t.server_version, {_key_text(feed)} AS key"
+    where = f"t.owner_id = :owner_id AND t.server_version <= :upper AND {after}{alive}"
     return (
-        f"({select}, to_jsonb(t) AS row FROM {feed.table} AS t "
-        f"WHERE {where} ORDER BY server_version, {keys} LIMIT :limit)"
+        f"(SELECT {columns}, {_change_sql(feed)}::text AS change "  # noqa: S608
+        f"FROM {feed.table} AS t WHERE {where} "
+        f"ORDER BY t.server_version, {keys} LIMIT :limit)"
     )
-
-
-def _change(feed: Feed, row: Mapping[Any, Any], participants: Mapping[str, list[str]]) -> Change:
-    data: dict[str, Any] = row["row"]
-    deleted = row["cl"] % 2 == 0
-    fields: dict[str, Any] | None
-    if deleted:
-        fields = None
-    elif feed.entity is not None:
-        fields = {name: fm.from_row(data) for name, fm in feed.entity.fields.items()}
-        if feed.name == "interaction":
-            fields["contactIds"] = participants.get(row["key"], [])
-    else:
-        fields = {_camel(k): data[k] for k in data if k.endswith("_id") and k != "owner_id"}
-    return Change(
-        entity=feed.name,
-        id=row["key"],
-        deleted=deleted,
-        cl=row["cl"],
-        server_version=row["server_version"],
-        fields=fields,
-        clocks=data.get("field_hlc") or {},
-        derived={_camel(name): data[name] for name in feed.derived},
-    )
-
-
-async def _participants(
-    conn: AsyncConnection, owner_id: UUID, interaction_ids: Sequence[str]
-) -> dict[str, list[str]]:
-    if not interaction_ids:
-        return {}
-    p = tables.interaction_participants.c
-    query = (
-        sa.select(p.interaction_id, p.contact_id)
-        .where(p.owner_id == owner_id, p.interaction_id.in_([UUID(i) for i in interaction_ids]))
-        .order_by(p.interaction_id, p.contact_id)
-    )
-    found: dict[str, list[str]] = {}
-    for interaction_id, contact_id in (await conn.execute(query)).all():
-        found.setdefault(str(interaction_id), []).append(str(contact_id))
-    return found
 
 
 async def collect_changes(
@@ -146,11 +125,10 @@ async def collect_changes(
     """Return the next page of changes after ``cursor`` (None: the first sync)."""
     limit = max(1, min(limit, MAX_PAGE))
     async with engine.connect() as raw:
-        conn = await raw.execution_options(isolation_level="REPEATABLE READ")
+        conn = await raw.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
         async with conn.begin():
-            await conn.execute(sa.text("SET TRANSACTION READ ONLY"))
-            # Times in pulled rows are rendered by PostgreSQL: render them in UTC.
-            await conn.execute(sa.text("SET LOCAL TIME ZONE 'UTC'"))
             owner = (
                 (
                     await conn.execute(
@@ -186,20 +164,14 @@ async def collect_changes(
                 params[f"key{n}"] = UUID(value)
             union = " UNION ALL ".join(_feed_query(f, position) for f in FEEDS)
             query = sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
-            rows = list((await conn.execute(query, params)).mappings().all())
+            rows = list((await conn.execute(query, params)).all())
             has_more = len(rows) > limit
             rows = rows[:limit]
-            feeds = {f.rank: f for f in FEEDS}
-            interactions = [r["key"] for r in rows if r["rank"] == 5 and r["cl"] % 2 == 1]
-            participants = await _participants(conn, owner_id, interactions)
-    changes = [_change(feeds[r["rank"]], r, participants) for r in rows]
+    changes = [row.change for row in rows]
     if has_more:
         last = rows[-1]
         next_position = Position(
-            last["server_version"],
-            last["rank"],
-            tuple(last["key"].split(":")),
-            position.initial_until,
+            last.server_version, last.rank, tuple(last.key.split(":")), position.initial_until
         )
     else:
         next_position = Position(upper, BOUNDARY, ())
@@ -217,4 +189,4 @@ async def collect_changes(
     )
 
 
-__all__ = ["Change", "ClientNotYours", "PullPage", "collect_changes"]
+__all__ = ["ClientNotYours", "PullPage", "collect_changes"]

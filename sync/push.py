@@ -114,19 +114,22 @@ async def apply_push(
                 reason = f"unknown mutation {mutation.name!r}; known: {', '.join(sorted(HANDLERS))}"
             if reason is None:
                 seen, touched = w.seen_hlc, set(w.touched_contacts)
-                savepoint = await w.conn.begin_nested()
+                # One fixed savepoint name: asyncpg prepares the statement once per connection.
+                await w.conn.exec_driver_sql("SAVEPOINT mutation")
                 try:
                     assert handler is not None
                     await handler(w, args)
                 except (ValidationFailed, NotFound, Conflict) as exc:
-                    await savepoint.rollback()
+                    await w.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
+                    await w.conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
                     # A refused mutation leaves no trace, not even in the clock.
                     w.seen_hlc, w.touched_contacts = seen, touched
                     reason = _reason(exc)
                 except (IntegrityError, DataError) as exc:
                     # Input the rules above missed but the database refuses: it will never
                     # apply, so reject it rather than fail the batch and wedge the device.
-                    await savepoint.rollback()
+                    await w.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
+                    await w.conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
                     w.seen_hlc, w.touched_contacts = seen, touched
                     log.error(
                         "mutation %s of client %s refused by the database",
@@ -136,7 +139,7 @@ async def apply_push(
                     )
                     reason = "the server could not store this mutation; it was not applied"
                 else:
-                    await savepoint.commit()
+                    await w.conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
             if reason is None:
                 results.append(MutationResult(mutation.id, Status.APPLIED))
             else:

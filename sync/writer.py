@@ -85,6 +85,7 @@ class Writer:
         clocks: Mapping[str, str] | None = None,
         must_exist: bool = False,
         alive_only: bool = False,
+        loaded: tuple[sa.RowMapping | None] | None = None,
     ) -> tuple[sa.RowMapping, list[str]]:
         """Merge field values into a row, creating it if absent; return it and the fields won.
 
@@ -92,7 +93,8 @@ class Writer:
         which is later than any clock this owner has seen, so an online write always wins.
         """
         clocks = clocks or {}
-        row = await self.load(entity, key)
+        # ``loaded`` passes on a row the caller already read (and locked) in this transaction.
+        row = loaded[0] if loaded is not None else await self.load(entity, key)
         if row is None and (must_exist or alive_only):
             raise NotFound(entity.name, key.get("id", key))
         if row is not None and alive_only and row["cl"] % 2 == 0:

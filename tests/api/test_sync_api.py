@@ -17,7 +17,7 @@ from tests.api.graphql import create_contact, data, post, sign_up
 PULL = """
 query($client: ID!, $cursor: String, $version: Int!) {
   syncPull(clientId: $client, cursor: $cursor, schemaVersion: $version, limit: 100) {
-    changes { entity id deleted cl serverVersion fields clocks derived }
+    changes
     cursor hasMore reset lastMutationId serverHlc
   }
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +14,43 @@ from store.accounts import insert_user
 from sync.clock import to_ms
 from sync.entity import new_id
 from sync.hlc import Hlc
-from sync.pull import Change, collect_changes
+from sync.pull import PullPage, collect_changes
 from sync.push import Mutation, PushResult, apply_push
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One pulled change, parsed from the JSON the server sends."""
+
+    entity: str
+    id: str
+    deleted: bool
+    cl: int
+    server_version: int
+    fields: dict[str, Any] | None
+    clocks: dict[str, str]
+    derived: dict[str, Any]
+
+
+def changes_of(page: PullPage) -> list[Change]:
+    parsed = []
+    for text in page.changes:
+        data = json.loads(text)
+        parsed.append(
+            Change(
+                entity=data["entity"],
+                id=data["id"],
+                deleted=data["deleted"],
+                cl=data["cl"],
+                server_version=data["serverVersion"],
+                fields=data["fields"],
+                clocks=data["clocks"],
+                derived=data["derived"],
+            )
+        )
+    return parsed
 
 
 async def make_owner(engine: AsyncEngine) -> UUID:
@@ -58,7 +92,7 @@ class Replica:
                 self.rows.clear()
                 self.cursor = None
                 continue
-            self.apply(page.changes)
+            self.apply(changes_of(page))
             assert page.cursor is not None
             self.cursor = page.cursor
             self.cursors.append(page.cursor)

@@ -40,9 +40,9 @@ from store.engine import create_engine
 from sync.clock import SystemClock
 from sync.entity import new_id, tag_key
 from sync.hlc import max_hlc, tick_hlc
-from sync.pull import Change, collect_changes
+from sync.pull import collect_changes
 from sync.push import Mutation, PushResult, Status, apply_push
-from tests.integration.sync_support import make_owner
+from tests.integration.sync_support import Change, changes_of, make_owner
 
 EXAMPLES = int(os.environ.get("RAPPORT_SYNC_EXAMPLES", "200"))
 SOAK_SECONDS = float(os.environ.get("RAPPORT_SOAK_SECONDS", "0"))
@@ -380,7 +380,7 @@ class SyncNetwork(RuleBasedStateMachine):
             d.snapshot.clear()
             d.cursor = None
             return
-        d.apply_page(page.changes)
+        d.apply_page(changes_of(page))
         d.cursor = page.cursor
         d.hlc = max_hlc(d.hlc, page.server_hlc)
         d.acknowledge(page.last_mutation_id)
@@ -452,7 +452,7 @@ class SyncNetwork(RuleBasedStateMachine):
         cursor = None
         while True:
             page = self._pull(Device("fresh", 0), cursor)
-            server.update({(c.entity, c.id): c for c in page.changes})
+            server.update({(c.entity, c.id): c for c in changes_of(page)})
             cursor = page.cursor
             if not page.has_more:
                 break
