@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from sync.errors import NotFound
 from sync.hlc import max_hlc, tick_hlc
 
 CHANNEL = "rapport_changes"
+_MISSING = object()
 SERVER_NODE = "server"
 
 
@@ -52,6 +53,9 @@ class Writer:
     changed: bool = False
     # The client whose push this is, so its own change notices need not poke it.
     origin: str | None = None
+    # Rows read or written in this transaction, by entity and key, when a caller that never
+    # rolls back part of the transaction turns caching on (a fast push).
+    cache: dict[tuple[str, tuple[Any, ...]], sa.RowMapping | None] | None = None
     touched_contacts: set[UUID] = field(default_factory=set)
 
     def tick(self) -> str:
@@ -71,10 +75,37 @@ class Writer:
         table = entity.table
         return [table.c.owner_id == self.owner_id, *(table.c[k] == key[k] for k in entity.key)]
 
+    def _cache_key(self, entity: Entity, key: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        return entity.name, tuple(key[k] for k in entity.key)
+
+    def _remember(self, entity: Entity, key: Mapping[str, Any], row: sa.RowMapping | None) -> None:
+        if self.cache is not None:
+            self.cache[self._cache_key(entity, key)] = row
+
     async def load(self, entity: Entity, key: Mapping[str, Any]) -> sa.RowMapping | None:
         """Read a row, locked for the rest of the transaction."""
+        if self.cache is not None:
+            cached = self.cache.get(self._cache_key(entity, key), _MISSING)
+            if cached is not _MISSING:
+                return cast(sa.RowMapping | None, cached)
         query = sa.select(entity.table).where(*self._where(entity, key)).with_for_update()
-        return (await self.conn.execute(query)).mappings().first()
+        row = (await self.conn.execute(query)).mappings().first()
+        self._remember(entity, key, row)
+        return row
+
+    async def prefetch(self, entity: Entity, ids: list[UUID]) -> None:
+        """Load and lock many rows in one statement, for the loads that follow."""
+        if self.cache is None or not ids:
+            return
+        table = entity.table
+        query = (
+            sa.select(table)
+            .where(table.c.owner_id == self.owner_id, table.c.id.in_(ids))
+            .with_for_update()
+        )
+        found = {row["id"]: row for row in (await self.conn.execute(query)).mappings()}
+        for row_id in ids:
+            self.cache[(entity.name, (row_id,))] = found.get(row_id)
 
     async def put(
         self,
@@ -125,7 +156,9 @@ class Writer:
             update = sa.update(table).where(*self._where(entity, key)).values(**updates)
             result = await self.conn.execute(update.returning(table))
         self.changed = True
-        return result.mappings().one(), won
+        written = result.mappings().one()
+        self._remember(entity, key, written)
+        return written, won
 
     async def set_alive(
         self, entity: Entity, key: Mapping[str, Any], alive: bool, *, cl: int | None = None
@@ -151,7 +184,9 @@ class Writer:
             .returning(entity.table)
         )
         self.changed = True
-        return (await self.conn.execute(update)).mappings().one(), True
+        moved = (await self.conn.execute(update)).mappings().one()
+        self._remember(entity, key, moved)
+        return moved, True
 
     async def insert_membership(
         self, entity: Entity, key: Mapping[str, Any], alive: bool, *, cl: int | None = None
@@ -177,7 +212,9 @@ class Writer:
                 .returning(entity.table)
             )
             self.changed = True
-            return (await self.conn.execute(insert)).mappings().one(), True
+            inserted = (await self.conn.execute(insert)).mappings().one()
+            self._remember(entity, key, inserted)
+            return inserted, True
         return await self.set_alive(entity, key, alive, cl=cl)
 
     async def flush(self) -> dict[UUID, sa.RowMapping]:
@@ -194,6 +231,9 @@ class Writer:
         )
         self.touched_contacts.clear()
         self.changed = self.changed or bool(refreshed)
+        if self.cache is not None:
+            # The refresh rewrote contacts behind the cache's back.
+            self.cache = {k: v for k, v in self.cache.items() if k[0] != "contact"}
         return refreshed
 
     async def finish(self) -> None:
