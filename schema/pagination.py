@@ -23,8 +23,15 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    row: strawberry.Private[Any]
+    tag: strawberry.Private[str]
+    keys: strawberry.Private[Sequence[keyset.SortKey]]
+
+    @strawberry.field(description="Pass as `after` to continue after this node.")
+    def cursor(self) -> str:
+        # Made only when asked for: pages that read `nodes` never pay for cursors.
+        return keyset.encode_cursor(self.tag, self.keys, self.row)
 
 
 @strawberry.type
@@ -71,12 +78,12 @@ def build_connection(
 ) -> Connection[T]:
     """Make a page from ``first + 1`` fetched rows (the extra one says there is more)."""
     page = rows[:first]
-    edges = [Edge(cursor=keyset.encode_cursor(tag, keys, row), node=to_node(row)) for row in page]
+    edges = [Edge(node=to_node(row), row=row, tag=tag, keys=keys) for row in page]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > first,
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=keyset.encode_cursor(tag, keys, page[-1]) if page else None,
         ),
         count=count,
     )

@@ -16,6 +16,7 @@ from store import keyset, tables
 i = tables.interactions.c
 p = tables.interaction_participants.c
 c = tables.contacts.c
+READ_COLUMNS = [col for col in tables.interactions.c if col.name != "field_hlc"]
 
 # A contact's interactions: one range scan of (owner_id, contact_id, occurred_at, interaction_id).
 BY_CONTACT = (
@@ -53,7 +54,7 @@ async def list_interactions(
         if after is not None:
             conditions.append(keyset.after_condition(ALL, after))
         query = (
-            sa.select(tables.interactions)
+            sa.select(*READ_COLUMNS)
             .where(*conditions)
             .order_by(*keyset.order_clauses(ALL))
             .limit(limit)
@@ -63,7 +64,7 @@ async def list_interactions(
         if after is not None:
             conditions.append(keyset.after_condition(BY_CONTACT, after))
         query = (
-            sa.select(tables.interactions)
+            sa.select(*READ_COLUMNS)
             .select_from(tables.interaction_participants)
             .join(tables.interactions, sa.and_(i.owner_id == p.owner_id, i.id == p.interaction_id))
             .where(*conditions)
@@ -105,7 +106,7 @@ async def latest_for_contacts(
         .lateral("top")
     )
     query = (
-        sa.select(wanted.c.contact_id.label("for_contact"), tables.interactions)
+        sa.select(wanted.c.contact_id.label("for_contact"), *READ_COLUMNS)
         .select_from(wanted)
         .join(top, sa.true())
         .join(tables.interactions, sa.and_(i.owner_id == owner_id, i.id == top.c.interaction_id))
@@ -137,7 +138,7 @@ async def get_interaction(
     conn: AsyncConnection, *, owner_id: UUID, interaction_id: UUID
 ) -> sa.RowMapping | None:
     """Return one living interaction."""
-    query = sa.select(tables.interactions).where(
+    query = sa.select(*READ_COLUMNS).where(
         i.owner_id == owner_id, i.id == interaction_id, i.cl % 2 == 1
     )
     return (await conn.execute(query)).mappings().first()

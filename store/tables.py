@@ -203,15 +203,36 @@ contacts = sa.Table(
     _owned_fk(["introduced_by_id"], "contacts", ["id"], optional=True),
     sa.CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
     # Keyset orderings end with id, and so do their indexes (DESIGN §10).
-    sa.Index("ix_contacts_follow_up", "owner_id", "next_follow_up_at", "id"),
-    sa.Index("ix_contacts_sort_name", "owner_id", "sort_name", "id"),
+    # Lists show living contacts only; partial indexes let the planner see that the alive
+    # filter costs nothing, instead of guessing it keeps 0.5 % of rows and sorting.
+    sa.Index(
+        "ix_contacts_follow_up",
+        "owner_id",
+        "next_follow_up_at",
+        "id",
+        postgresql_where=sa.text("cl % 2 = 1"),
+    ),
+    sa.Index(
+        "ix_contacts_sort_name",
+        "owner_id",
+        "sort_name",
+        "id",
+        postgresql_where=sa.text("cl % 2 = 1"),
+    ),
     sa.Index(
         "ix_contacts_last_interaction",
         "owner_id",
         sa.text("last_interaction_at DESC NULLS LAST"),
         sa.text("id DESC"),
+        postgresql_where=sa.text("cl % 2 = 1"),
     ),
-    sa.Index("ix_contacts_created", "owner_id", sa.text("created_at DESC"), sa.text("id DESC")),
+    sa.Index(
+        "ix_contacts_created",
+        "owner_id",
+        sa.text("created_at DESC"),
+        sa.text("id DESC"),
+        postgresql_where=sa.text("cl % 2 = 1"),
+    ),
     sa.Index("ix_contacts_version", "owner_id", "server_version", "id"),
 )
 

@@ -10,6 +10,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+# Driven from the list of ids, each a primary-key and an index lookup: a plan that starts from
+# the owner's contacts can be chosen when statistics do not know a new owner yet, and it took
+# minutes for a 10,000-contact import (bench/RESULTS.md).
 # A contact's next follow-up is its last interaction (or, with none yet, its creation) plus its
 # keep-in-touch cadence, pushed later by a snooze (from local midnight of the snooze date).
 # GREATEST ignores NULLs: no cadence means the snooze alone decides; neither means none.
@@ -22,13 +25,15 @@ _REFRESH = sa.text(
                    COALESCE(last.at, c.created_at) + make_interval(days => c.cadence_days),
                    c.snoozed_until::timestamp AT TIME ZONE :time_zone
                ) AS next_at
-        FROM contacts AS c
+        FROM unnest(:contact_ids) AS wanted(id)
+        JOIN contacts AS c ON c.owner_id = :owner_id AND c.id = wanted.id
         LEFT JOIN LATERAL (
-            SELECT max(p.occurred_at) AS at
+            SELECT p.occurred_at AS at
             FROM interaction_participants AS p
-            WHERE p.owner_id = c.owner_id AND p.contact_id = c.id AND p.alive
+            WHERE p.owner_id = :owner_id AND p.contact_id = wanted.id AND p.alive
+            ORDER BY p.occurred_at DESC
+            LIMIT 1
         ) AS last ON true
-        WHERE c.owner_id = :owner_id AND c.id = ANY(:contact_ids)
     )
     UPDATE contacts AS c
     SET last_interaction_at = fresh.last_at,

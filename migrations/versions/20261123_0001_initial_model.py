@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 15:08:19.532849
+Create Date: 2026-11-23 16:19:17.583001
 """
 
 from __future__ import annotations
@@ -159,9 +159,14 @@ def upgrade() -> None:
         "contacts",
         ["owner_id", sa.literal_column("created_at DESC"), sa.literal_column("id DESC")],
         unique=False,
+        postgresql_where=sa.text("cl % 2 = 1"),
     )
     op.create_index(
-        "ix_contacts_follow_up", "contacts", ["owner_id", "next_follow_up_at", "id"], unique=False
+        "ix_contacts_follow_up",
+        "contacts",
+        ["owner_id", "next_follow_up_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("cl % 2 = 1"),
     )
     op.create_index(
         "ix_contacts_last_interaction",
@@ -172,9 +177,14 @@ def upgrade() -> None:
             sa.literal_column("id DESC"),
         ],
         unique=False,
+        postgresql_where=sa.text("cl % 2 = 1"),
     )
     op.create_index(
-        "ix_contacts_sort_name", "contacts", ["owner_id", "sort_name", "id"], unique=False
+        "ix_contacts_sort_name",
+        "contacts",
+        ["owner_id", "sort_name", "id"],
+        unique=False,
+        postgresql_where=sa.text("cl % 2 = 1"),
     )
     op.create_index(
         "ix_contacts_version", "contacts", ["owner_id", "server_version", "id"], unique=False
@@ -751,10 +761,20 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("devices")
     op.drop_index("ix_contacts_version", table_name="contacts")
-    op.drop_index("ix_contacts_sort_name", table_name="contacts")
-    op.drop_index("ix_contacts_last_interaction", table_name="contacts")
-    op.drop_index("ix_contacts_follow_up", table_name="contacts")
-    op.drop_index("ix_contacts_created", table_name="contacts")
+    op.drop_index(
+        "ix_contacts_sort_name", table_name="contacts", postgresql_where=sa.text("cl % 2 = 1")
+    )
+    op.drop_index(
+        "ix_contacts_last_interaction",
+        table_name="contacts",
+        postgresql_where=sa.text("cl % 2 = 1"),
+    )
+    op.drop_index(
+        "ix_contacts_follow_up", table_name="contacts", postgresql_where=sa.text("cl % 2 = 1")
+    )
+    op.drop_index(
+        "ix_contacts_created", table_name="contacts", postgresql_where=sa.text("cl % 2 = 1")
+    )
     op.drop_table("contacts")
     op.drop_index(op.f("ix_auth_sessions_user_id"), table_name="auth_sessions")
     op.drop_table("auth_sessions")

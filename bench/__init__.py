@@ -1,0 +1,1 @@
+"""Benchmark scripts; each records its results in RESULTS.md beside it."""
