@@ -18,21 +18,19 @@ from store import tables
 from sync import fields as f
 
 ToColumns = Callable[[Any], dict[str, Any]]
-FromRow = Callable[[Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
 class FieldMap:
-    """How one field is stored: a function to columns, one back, and the SQL that reads it."""
+    """How one field is stored: a function to its columns, and the SQL that reads it back."""
 
     to_columns: ToColumns
-    from_row: FromRow
     # The field's value as SQL over the row aliased ``t`` (pulls build their JSON in SQL).
     sql: str
 
 
 def _column(name: str) -> FieldMap:
-    return FieldMap(lambda value: {name: value}, lambda row: row[name], f"t.{name}")
+    return FieldMap(lambda value: {name: value}, f"t.{name}")
 
 
 def _birthday_columns(value: Any) -> dict[str, Any]:
@@ -42,16 +40,6 @@ def _birthday_columns(value: Any) -> dict[str, Any]:
         "birthday_month": value["month"],
         "birthday_day": value["day"],
         "birthday_year": value.get("year"),
-    }
-
-
-def _birthday_from_row(row: Mapping[str, Any]) -> Any:
-    if row["birthday_month"] is None:
-        return None
-    return {
-        "month": row["birthday_month"],
-        "day": row["birthday_day"],
-        "year": row["birthday_year"],
     }
 
 
@@ -118,7 +106,6 @@ CONTACT = Entity(
         {
             "birthday": FieldMap(
                 _birthday_columns,
-                _birthday_from_row,
                 "CASE WHEN t.birthday_month IS NULL THEN NULL ELSE jsonb_build_object("
                 "'month', t.birthday_month, 'day', t.birthday_day, 'year', t.birthday_year) END",
             )
@@ -138,7 +125,6 @@ INTERACTION = Entity(
         {
             "contactIds": FieldMap(
                 lambda value: {},
-                lambda row: row.get("contact_ids"),
                 "(SELECT coalesce(jsonb_agg(p.contact_id ORDER BY p.contact_id), '[]'::jsonb) "
                 "FROM interaction_participants AS p "
                 "WHERE p.owner_id = t.owner_id AND p.interaction_id = t.id)",

@@ -32,7 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from store import tables
 from sync.contact import check_introducer
-from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, tag_key
+from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, snake_case, tag_key
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
 from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
 from sync.interaction import apply_participants, set_interaction_alive
@@ -109,7 +109,7 @@ async def _record_conflicts(
         if name not in values:
             continue
         stored_clock = row["field_hlc"].get(name, "")
-        stored = entity.fields[name].from_row(row)
+        stored = row[snake_case(name)]  # long text fields are plain columns
         incoming = values[name]
         if stored == incoming or not stored_clock:
             continue
