@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
         cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
+        session_recheck=timedelta(seconds=settings.session_recheck_seconds),
     )
     schema = build_schema(
         max_depth=settings.max_query_depth,

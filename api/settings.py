@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_days: int = Field(default=30, ge=1)
+    # How long a session found active is trusted without asking the database again.
+    session_recheck_seconds: float = Field(default=5, ge=0, le=60)
     # "cheapest" is for tests only: it makes hashing fast and weak.
     password_hash_profile: Literal["rfc9106-low-memory", "cheapest"] = "rfc9106-low-memory"  # noqa: S105
 

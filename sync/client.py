@@ -26,20 +26,6 @@ class ClientNotYours(RapportError):
         )
 
 
-async def check_client(
-    conn: AsyncConnection, *, owner_id: UUID, client_id: str
-) -> sa.RowMapping | None:
-    """Return the client's row (None if unknown), refusing another owner's client id."""
-    row = (
-        (await conn.execute(sa.select(tables.sync_clients).where(c.client_id == client_id)))
-        .mappings()
-        .first()
-    )
-    if row is not None and row["owner_id"] != owner_id:
-        raise ClientNotYours(client_id)
-    return row
-
-
 async def lock_client(
     conn: AsyncConnection, *, owner_id: UUID, client_id: str, now: datetime
 ) -> sa.RowMapping:

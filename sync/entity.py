@@ -106,7 +106,7 @@ CONTACT = Entity(
         {
             "birthday": FieldMap(
                 _birthday_columns,
-                "CASE WHEN t.birthday_month IS NULL THEN NULL ELSE jsonb_build_object("
+                "CASE WHEN t.birthday_month IS NULL THEN NULL ELSE json_build_object("
                 "'month', t.birthday_month, 'day', t.birthday_day, 'year', t.birthday_year) END",
             )
         },
@@ -125,7 +125,7 @@ INTERACTION = Entity(
         {
             "contactIds": FieldMap(
                 lambda value: {},
-                "(SELECT coalesce(jsonb_agg(p.contact_id ORDER BY p.contact_id), '[]'::jsonb) "
+                "(SELECT coalesce(json_agg(p.contact_id ORDER BY p.contact_id), '[]'::json) "
                 "FROM interaction_participants AS p "
                 "WHERE p.owner_id = t.owner_id AND p.interaction_id = t.id)",
             )

@@ -68,6 +68,24 @@ async def apply_participants(
         )
 
 
+async def add_participants(w: Writer, interactions: list[tuple[sa.RowMapping, list[UUID]]]) -> None:
+    """Record the participants of interactions just created, in one statement."""
+    rows = [
+        {
+            "owner_id": w.owner_id,
+            "interaction_id": row["id"],
+            "contact_id": contact_id,
+            "occurred_at": row["occurred_at"],
+            "alive": row["cl"] % 2 == 1,
+        }
+        for row, contact_ids in interactions
+        for contact_id in dict.fromkeys(contact_ids)
+    ]
+    if rows:
+        await w.conn.execute(pg_insert(_p).on_conflict_do_nothing(), rows)
+        w.touched_contacts.update(r["contact_id"] for r in rows)
+
+
 async def log_interaction(w: Writer, interaction_id: UUID, data: dict[str, Any]) -> sa.RowMapping:
     """Record an interaction with one or more contacts; their follow-ups reset."""
     values = validate_patch(InteractionPatch, data, creating=True)

@@ -21,7 +21,7 @@ conflict instead of vanishing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -35,7 +35,7 @@ from sync.contact import check_introducer
 from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, snake_case, tag_key
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
 from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
-from sync.interaction import apply_participants, set_interaction_alive
+from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import Writer
 
 # Fields whose losing value is kept as a conflict rather than dropped.
@@ -174,6 +174,55 @@ async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
         loaded=(row,),
     )
     await apply_participants(w, written, won, values.get("contactIds"))
+
+
+async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
+    """Apply ``contact.put`` mutations of new contacts, without introducers, in one insert."""
+    items = []
+    for raw in raws:
+        args: PutArgs = parse_args(PutArgs, raw)
+        values = validate_patch(ContactPatch, args.fields, creating=True)
+        items.append(({"id": args.id}, values, args.hlc))
+        if {"cadenceDays", "snoozedUntil"} & set(values):
+            w.touched_contacts.add(args.id)
+    await w.create_many(CONTACT, items)
+
+
+async def create_interactions(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
+    """Apply ``interaction.put`` mutations of new interactions in a few statements."""
+    items = []
+    for raw in raws:
+        args: PutArgs = parse_args(PutArgs, raw)
+        values = validate_patch(InteractionPatch, args.fields, creating=True)
+        items.append(({"id": args.id}, values, args.hlc))
+    wanted = {c: None for _, values, _ in items for c in values.get("contactIds") or ()}
+    if wanted:
+        await _require_rows(w, tables.contacts, list(wanted), "contact")
+    rows = await w.create_many(INTERACTION, items)
+    await add_participants(
+        w,
+        [
+            (row, values.get("contactIds") or [])
+            for row, (_, values, _) in zip(rows, items, strict=True)
+        ],
+    )
+
+
+# Mutations that a fast push may gather into one call while they create rows that do not
+# exist yet. ``eligible`` tells which creations the batch can take.
+BATCHED: dict[str, Callable[[Writer, Sequence[Mapping[str, Any]]], Awaitable[None]]] = {
+    "contact.put": create_contacts,
+    "interaction.put": create_interactions,
+}
+BATCHED_ENTITY: dict[str, Entity] = {"contact.put": CONTACT, "interaction.put": INTERACTION}
+
+
+def batchable(name: str, args: Mapping[str, Any]) -> bool:
+    """Whether a creation by this mutation can join a batch (an introducer needs a check)."""
+    if name not in BATCHED:
+        return False
+    fields = args.get("fields")
+    return isinstance(fields, dict) and (name != "contact.put" or "introducedById" not in fields)
 
 
 async def resolve_tag(w: Writer, tag_id: UUID) -> UUID:

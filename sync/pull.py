@@ -8,15 +8,15 @@ bound is complete, so advancing the cursor to it can never skip a change committ
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store import tables
-from sync.client import ClientNotYours, check_client
+from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
 from sync.entity import CONTACT, INTERACTION, TAG, Entity
 
@@ -63,8 +63,8 @@ def _camel(name: str) -> str:
 
 def _object(pairs: dict[str, str]) -> str:
     if not pairs:
-        return "'{}'::jsonb"
-    return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs.items()) + ")"
+        return "'{}'::json"
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs.items()) + ")"
 
 
 def _change_sql(feed: Feed) -> str:
@@ -86,7 +86,7 @@ def _change_sql(feed: Feed) -> str:
             "serverVersion": "t.server_version",
             # A tombstone carries no fields.
             "fields": f"CASE WHEN {cl} % 2 = 1 THEN {_object(fields)} END",
-            "clocks": "t.field_hlc" if synced else "'{}'::jsonb",
+            "clocks": "t.field_hlc" if synced else "'{}'::json",
             "derived": _object({_camel(n): f"t.{n}" for n in feed.derived}),
         }
     )
@@ -96,26 +96,86 @@ def _key_text(feed: Feed) -> str:
     return " || ':' || ".join(f"t.{k}::text" for k in feed.keys)
 
 
-def _feed_query(feed: Feed, position: Position) -> str:
+def _feed_query(feed: Feed, cursor_rank: int, initial: bool) -> str:
     keys = ", ".join(f"t.{k}" for k in feed.keys)
-    if feed.rank > position.rank:
+    if feed.rank > cursor_rank:
         after = "t.server_version >= :version"
-    elif feed.rank < position.rank:
+    elif feed.rank < cursor_rank:
         after = "t.server_version > :version"
     else:
         params = ", ".join(f":key{n}" for n in range(len(feed.keys)))
         after = f"(t.server_version, {keys}) > (:version, {params})"
     # A first sync needs no rows deleted before it began: the device has nothing to delete.
     alive = ""
-    if position.initial_until and feed.name != "tagAlias":
+    if initial and feed.name != "tagAlias":
         alive = " AND (t.cl % 2 = 1 OR t.server_version > :initial_until)"
     # Built from the constant FEEDS only; every value travels as a bound parameter.
-    columns = f"{feed.rank} AS rank, t.server_version, {_key_text(feed)} AS key"
+    # Keys sort as bytes ("C"): the order of the ids themselves, and no locale's rules to pay.
+    columns = f'{feed.rank} AS rank, t.server_version, ({_key_text(feed)}) COLLATE "C" AS key'
     where = f"t.owner_id = :owner_id AND t.server_version <= :upper AND {after}{alive}"
     return (
         f"(SELECT {columns}, {_change_sql(feed)}::text AS change "  # noqa: S608
         f"FROM {feed.table} AS t WHERE {where} "
         f"ORDER BY t.server_version, {keys} LIMIT :limit)"
+    )
+
+
+@functools.cache
+def _page_query(cursor_rank: int, initial: bool) -> sa.TextClause:
+    """The page statement for one shape of cursor, built once: pulls are hot."""
+    union = " UNION ALL ".join(_feed_query(f, cursor_rank, initial) for f in FEEDS)
+    return sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
+
+
+# The owner's feed state and the client's row, in one round trip.
+_STATE = sa.text(
+    "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.owner_id AS client_owner,"
+    " c.last_mutation_id, c.last_mutation_version"
+    " FROM sync_owners AS o LEFT JOIN sync_clients AS c ON c.client_id = :client_id"
+    " WHERE o.owner_id = :owner_id"
+)
+
+
+async def _read_state(conn: AsyncConnection, owner_id: UUID, client_id: str) -> sa.Row[Any]:
+    state = (await conn.execute(_STATE, {"owner_id": owner_id, "client_id": client_id})).one()
+    if state.client_owner is not None and state.client_owner != owner_id:
+        raise ClientNotYours(client_id)
+    return state
+
+
+def _start(state: sa.Row[Any], cursor: str | None) -> Position | None:
+    """Where the page starts; None when the device must reset."""
+    if cursor is None:
+        return Position(0, BOUNDARY, (), initial_until=max(1, state.version))
+    position = decode_cursor(cursor, state.epoch)
+    if position is None or max(position.version, position.initial_until) < state.purged_through:
+        # From another epoch, or older than the purged tombstones: start again.
+        return None
+    return position
+
+
+def _page(state: sa.Row[Any], position: Position, rows: list[sa.Row[Any]], limit: int) -> PullPage:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    upper: int = state.version
+    if has_more:
+        last = rows[-1]
+        next_position = Position(
+            last.server_version, last.rank, tuple(last.key.split(":")), position.initial_until
+        )
+    else:
+        next_position = Position(upper, BOUNDARY, ())
+    acknowledged = None
+    if state.client_owner is not None and not has_more and state.last_mutation_version <= upper:
+        # Only once this response holds the effects of the client's last mutation.
+        acknowledged = int(state.last_mutation_id)
+    return PullPage(
+        changes=[row.change for row in rows],
+        cursor=encode_cursor(state.epoch, next_position),
+        has_more=has_more,
+        reset=False,
+        last_mutation_id=acknowledged,
+        server_hlc=state.hlc,
     )
 
 
@@ -125,68 +185,37 @@ async def collect_changes(
     """Return the next page of changes after ``cursor`` (None: the first sync)."""
     limit = max(1, min(limit, MAX_PAGE))
     async with engine.connect() as raw:
+        # Most pulls are polls that find nothing new: one statement, outside any transaction,
+        # answers them.
+        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        state = await _read_state(conn, owner_id, client_id)
+        position = _start(state, cursor)
+        if position is None:
+            return PullPage([], None, False, True, None, state.hlc)
+        if position.version >= state.version and position.rank == BOUNDARY:
+            return _page(state, position, [], limit)
+        await conn.commit()  # ends SQLAlchemy's notion of a transaction; nothing is sent
         conn = await raw.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
         async with conn.begin():
-            owner = (
-                (
-                    await conn.execute(
-                        sa.select(tables.sync_owners).where(
-                            tables.sync_owners.c.owner_id == owner_id
-                        )
-                    )
-                )
-                .mappings()
-                .one()
-            )
-            client = await check_client(conn, owner_id=owner_id, client_id=client_id)
-            position = (
-                decode_cursor(cursor, owner["epoch"])
-                if cursor is not None
-                else Position(0, BOUNDARY, (), initial_until=max(1, owner["version"]))
-            )
-            if position is None or (
-                cursor is not None
-                and max(position.version, position.initial_until) < owner["purged_through"]
-            ):
-                # From another epoch, or older than the purged tombstones: start again.
-                return PullPage([], None, False, True, None, owner["hlc"])
-            upper: int = owner["version"]
+            # Read again: the page's upper bound must be the version of this snapshot.
+            state = await _read_state(conn, owner_id, client_id)
+            position = _start(state, cursor)
+            if position is None:
+                return PullPage([], None, False, True, None, state.hlc)
             params: dict[str, Any] = {
                 "owner_id": owner_id,
                 "version": position.version,
-                "upper": upper,
+                "upper": state.version,
                 "limit": limit + 1,
                 "initial_until": position.initial_until,
             }
             for n, value in enumerate(position.key):
                 params[f"key{n}"] = UUID(value)
-            union = " UNION ALL ".join(_feed_query(f, position) for f in FEEDS)
-            query = sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
+            query = _page_query(position.rank, bool(position.initial_until))
             rows = list((await conn.execute(query, params)).all())
-            has_more = len(rows) > limit
-            rows = rows[:limit]
-    changes = [row.change for row in rows]
-    if has_more:
-        last = rows[-1]
-        next_position = Position(
-            last.server_version, last.rank, tuple(last.key.split(":")), position.initial_until
-        )
-    else:
-        next_position = Position(upper, BOUNDARY, ())
-    acknowledged = None
-    if client is not None and not has_more and client["last_mutation_version"] <= upper:
-        # Only once this response holds the effects of the client's last mutation.
-        acknowledged = int(client["last_mutation_id"])
-    return PullPage(
-        changes=changes,
-        cursor=encode_cursor(owner["epoch"], next_position),
-        has_more=has_more,
-        reset=False,
-        last_mutation_id=acknowledged,
-        server_hlc=owner["hlc"],
-    )
+    return _page(state, position, rows, limit)
 
 
 __all__ = ["ClientNotYours", "PullPage", "collect_changes"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -26,7 +26,7 @@ from sync.clock import Clock, to_ms
 from sync.entity import CONTACT, INTERACTION, Entity
 from sync.errors import Conflict, NotFound, RapportError, ValidationFailed
 from sync.hlc import InvalidHlc, parse_hlc
-from sync.mutation import HANDLERS
+from sync.mutation import BATCHED, BATCHED_ENTITY, HANDLERS, batchable
 from sync.writer import Writer, open_writer
 
 log = logging.getLogger("rapport.sync.push")
@@ -87,6 +87,43 @@ _PREFETCH = {
 }
 
 
+@dataclass
+class _Batch:
+    """A run of mutations creating new rows of one kind, applied together on the fast path.
+
+    Only while nothing else happens in between: any other mutation applies the batch first,
+    so every mutation still sees the effects of all those before it.
+    """
+
+    name: str | None = None
+    ids: set[UUID] = field(default_factory=set)
+    args: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def take(self, w: Writer, name: str, args: Mapping[str, Any]) -> bool:
+        """Add the mutation if it creates a row no earlier mutation touched; say if it did."""
+        if not batchable(name, args) or (self.name is not None and name != self.name):
+            return False
+        try:
+            row_id = UUID(str(args.get("id")))
+        except ValueError:
+            return False
+        entity = BATCHED_ENTITY[name]
+        # Prefetched and absent, and not created earlier in this batch.
+        if w.cache is None or w.cache.get((entity.name, (row_id,)), False) is not None:
+            return False
+        if row_id in self.ids:
+            return False
+        self.name = name
+        self.ids.add(row_id)
+        self.args.append(args)
+        return True
+
+    async def apply(self, w: Writer) -> None:
+        if self.name is not None:
+            await BATCHED[self.name](w, self.args)
+        self.name, self.ids, self.args = None, set(), []
+
+
 async def apply_push(
     engine: AsyncEngine,
     *,
@@ -145,6 +182,8 @@ async def _apply(
         resend_from: int | None = None
         restamped = False
         horizon = to_ms(w.now + MAX_CLOCK_LEAD)
+        # Creations of rows that do not exist yet, gathered while they come in a run.
+        batch = _Batch()
         for mutation in sorted({m.id: m for m in mutations}.values(), key=lambda m: m.id):
             reason: str | None = None
             if mutation.id <= last:
@@ -170,7 +209,9 @@ async def _apply(
             if reason is None and not careful:
                 assert handler is not None
                 try:
-                    await handler(w, args)
+                    if not batch.take(w, mutation.name, args):
+                        await batch.apply(w)
+                        await handler(w, args)
                 except (ValidationFailed, NotFound, Conflict, IntegrityError, DataError) as exc:
                     raise _Careful from exc
             elif reason is None:
@@ -216,6 +257,10 @@ async def _apply(
                 )
                 results.append(MutationResult(mutation.id, Status.REJECTED, reason))
             last = mutation.id
+        try:
+            await batch.apply(w)
+        except (ValidationFailed, NotFound, Conflict, IntegrityError, DataError) as exc:
+            raise _Careful from exc
         c = tables.sync_clients.c
         values: dict[str, Any] = {"last_seen_at": w.now}
         if last != client["last_mutation_id"]:

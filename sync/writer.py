@@ -13,7 +13,7 @@ The writer never commits: whoever opens it owns the transaction (``open_writer``
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -159,6 +159,45 @@ class Writer:
         written = result.mappings().one()
         self._remember(entity, key, written)
         return written, won
+
+    async def create_many(
+        self, entity: Entity, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], str]]
+    ) -> list[sa.RowMapping]:
+        """Insert rows the caller knows are absent: ``(key, values, clock)`` each.
+
+        What ``put`` does for a new row, for many rows in one statement per set of columns: a
+        device creating a thousand contacts offline should not cost a thousand round trips.
+        """
+        by_columns: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for n, (key, values, clock) in enumerate(items):
+            self.observe(clock)
+            columns: dict[str, Any] = {}
+            for name, value in values.items():
+                columns.update(entity.columns_for(name, value))
+            if entity.derive is not None:
+                columns.update(entity.derive(columns))
+            params = {
+                "owner_id": self.owner_id,
+                **key,
+                "cl": 1,
+                "created_at": self.now,
+                **columns,
+                "field_hlc": dict.fromkeys(values, clock),
+                "server_version": self.version,
+                "updated_at": self.now,
+            }
+            by_columns.setdefault(tuple(params), []).append((n, params))
+        written: list[sa.RowMapping | None] = [None] * len(items)
+        insert = sa.insert(entity.table).returning(entity.table, sort_by_parameter_order=True)
+        for group in by_columns.values():
+            result = await self.conn.execute(insert, [params for _, params in group])
+            for (n, _), inserted in zip(group, result.mappings().all(), strict=True):
+                written[n] = inserted
+        self.changed = self.changed or bool(items)
+        rows = [inserted for inserted in written if inserted is not None]
+        for (key, _, _), inserted in zip(items, rows, strict=True):
+            self._remember(entity, key, inserted)
+        return rows
 
     async def set_alive(
         self, entity: Entity, key: Mapping[str, Any], alive: bool, *, cl: int | None = None

@@ -150,6 +150,29 @@ async def test_an_expired_token_says_to_refresh(tmp_path: Path, api_db: str) -> 
         assert (await data(client, ME, token=fresh["accessToken"]))["me"]["id"] == account.user_id
 
 
+async def test_a_session_ended_by_another_process_is_refused_within_the_recheck_window(
+    tmp_path: Path, api_db: str
+) -> None:
+    clock = FixedClock(datetime.now(UTC))
+    app = create_app(make_settings(tmp_path), database_url=api_db, clock=clock)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        account = await sign_up(client)
+        assert (await data(client, ME, token=account.token))["me"]["id"] == account.user_id
+        # Another API process signs the session out: only the database knows.
+        other = create_app(make_settings(tmp_path), database_url=api_db, clock=clock)
+        async with serve(other) as other_url, httpx.AsyncClient(base_url=other_url) as elsewhere:
+            signed_out = await data(elsewhere, "mutation { signOut { ok } }", token=account.token)
+            assert signed_out["signOut"]["ok"] is True
+        # This process trusted the session a moment ago and still does, briefly...
+        clock.at += timedelta(seconds=2)
+        assert (await data(client, ME, token=account.token))["me"]["id"] == account.user_id
+        # ... and asks the database again once the recheck window has passed.
+        clock.at += timedelta(seconds=4)
+        body = await post(client, ME, token=account.token)
+        assert error_code(body) == "UNAUTHENTICATED"
+        assert "session has ended" in body["errors"][0]["message"]
+
+
 UPDATE_ME = """
 mutation($input: UpdateMeInput!) {
   updateMe(input: $input) {

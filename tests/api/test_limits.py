@@ -166,7 +166,8 @@ async def test_a_page_costs_the_same_statements_at_5_and_100_contacts(
             page = await data(http, HOME, {"first": first}, account.token)
         assert len(page["contacts"]["edges"]) == first
         assert all(len(e["node"]["interactions"]["nodes"]) == 3 for e in page["contacts"]["edges"])
-        counts[first] = len(statements)
-    # The session check, the page, latest interactions, tags, the interactions' participants
-    # and those contacts: six statements however long the page, never one per contact.
-    assert counts[5] == counts[100] == 6
+        # The session check may be answered from the recent-session cache: leave it out.
+        counts[first] = len([s for s in statements if "auth_sessions" not in s])
+    # The page, latest interactions, tags, the interactions' participants and those
+    # contacts: five statements however long the page, never one per contact.
+    assert counts[5] == counts[100] == 5

@@ -583,3 +583,111 @@ async def test_concurrent_notes_keep_the_losing_text_as_a_conflict(
             )
         ).all()
     assert [tuple(c) for c in conflicts] == [("notes", "phone's notes", "tablet's notes")]
+
+
+def put_interaction(interaction_id: UUID, at: int, contact_ids: list[UUID], summary: str) -> Any:
+    return (
+        "interaction.put",
+        {
+            "id": str(interaction_id),
+            "hlc": clock_at(NOW + timedelta(minutes=at), "phone"),
+            "fields": {
+                "contactIds": [str(c) for c in contact_ids],
+                "occurredAt": (NOW + timedelta(minutes=at)).isoformat(),
+                "summary": summary,
+            },
+        },
+    )
+
+
+async def owner_state(engine: AsyncEngine, owner: UUID) -> dict[str, list[dict[str, Any]]]:
+    """Every synced row of an owner, without the owner id, in key order."""
+    state = {}
+    async with engine.connect() as conn:
+        for table in (
+            tables.contacts,
+            tables.interactions,
+            tables.interaction_participants,
+            tables.tags,
+            tables.contact_tags,
+        ):
+            keys = [c for c in table.primary_key.columns if c.name != "owner_id"]
+            query = sa.select(table).where(table.c.owner_id == owner).order_by(*keys)
+            rows = (await conn.execute(query)).mappings().all()
+            state[table.name] = [{k: v for k, v in r.items() if k != "owner_id"} for r in rows]
+    return state
+
+
+async def test_a_fast_push_of_new_rows_ends_as_the_careful_one_by_one_push(
+    engine: AsyncEngine,
+) -> None:
+    # Runs of new contacts and interactions are created together on the fast path; a
+    # rejected mutation makes the whole push run again one mutation at a time. Both must
+    # leave the same rows, whatever lies between the runs.
+    contacts = [new_id() for _ in range(8)]
+    meetings = [new_id() for _ in range(3)]
+    tag = new_id()
+    steps = [
+        *(put_contact(c, n, firstName=f"C{n}", company="Acme") for n, c in enumerate(contacts[:5])),
+        put_interaction(meetings[0], 10, [contacts[0], contacts[1]], "Lunch"),
+        put_interaction(meetings[1], 11, [contacts[2]], "Call"),
+        put_contact(contacts[0], 12, company="Initech"),  # updates a row made in this push
+        put_contact(contacts[5], 13, firstName="C5", cadenceDays=30),
+        ("tag.put", {"id": str(tag), "fields": {"name": "Climate"}, "hlc": clock_at(NOW, "p")}),
+        ("tag.setMembership", {"tagId": str(tag), "contactId": str(contacts[5]), "member": True}),
+        put_contact(contacts[6], 14, firstName="C6", introducedById=str(contacts[1])),
+        put_contact(contacts[7], 15, firstName="C7"),
+        put_contact(contacts[7], 16, lastName="Twice"),  # the same new row twice in a run
+        put_interaction(meetings[2], 17, [contacts[7], contacts[5]], "Coffee"),
+    ]
+    fast, careful = await make_owner(engine), await make_owner(engine)
+    mutations = [Mutation(n, *step) for n, step in enumerate(steps, start=1)]
+    fast_result = await apply_push(
+        engine, owner_id=fast, client_id=f"fast-{fast}", mutations=mutations, clock=CLOCK
+    )
+    bad = Mutation(len(steps) + 1, *put_contact(new_id(), 20, nickname="no such field"))
+    careful_result = await apply_push(
+        engine,
+        owner_id=careful,
+        client_id=f"careful-{careful}",
+        mutations=[*mutations, bad],
+        clock=CLOCK,
+    )
+    assert {r.status for r in fast_result.results} == {Status.APPLIED}
+    assert careful_result.results[:-1] == fast_result.results
+    assert careful_result.results[-1].status == Status.REJECTED
+    fast_state = await owner_state(engine, fast)
+    assert fast_state == await owner_state(engine, careful)
+    assert len(fast_state["contacts"]) == 8
+    assert len(fast_state["interaction_participants"]) == 5
+    last = {r["id"]: r for r in fast_state["contacts"]}
+    assert (last[contacts[0]]["company"], last[contacts[7]]["last_name"]) == ("Initech", "Twice")
+    assert last[contacts[5]]["next_follow_up_at"] is not None
+
+
+async def test_a_push_of_new_rows_costs_a_few_statements_whatever_its_size(
+    engine: AsyncEngine,
+) -> None:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    counts = []
+    for size in (10, 200):
+        owner = await make_owner(engine)
+        contacts = [new_id() for _ in range(size)]
+        steps = [put_contact(c, 1, firstName=f"C{n}") for n, c in enumerate(contacts)]
+        steps += [put_interaction(new_id(), 2, [c], "Hello") for c in contacts]
+        mutations = [Mutation(n, *step) for n, step in enumerate(steps, start=1)]
+        statements.clear()
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            result = await apply_push(
+                engine, owner_id=owner, client_id=f"c-{owner}", mutations=mutations, clock=CLOCK
+            )
+        finally:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert {r.status for r in result.results} == {Status.APPLIED}
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
