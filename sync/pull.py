@@ -127,6 +127,8 @@ def _page_query(cursor_rank: int, initial: bool) -> sa.TextClause:
     return sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
 
 
+_SORT_MEMORY = sa.text("SET LOCAL work_mem = '32MB'")
+
 # The owner's feed state and the client's row, in one round trip.
 _STATE = sa.text(
     "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.owner_id AS client_owner,"
@@ -213,6 +215,9 @@ async def collect_changes(
             }
             for n, value in enumerate(position.key):
                 params[f"key{n}"] = UUID(value)
+            # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
+            # work_mem would send that sort to disk.
+            await conn.execute(_SORT_MEMORY)
             query = _page_query(position.rank, bool(position.initial_until))
             rows = list((await conn.execute(query, params)).all())
     return _page(state, position, rows, limit)
