@@ -63,7 +63,19 @@ async def update_user(
         .returning(tables.users)
     )
     row: sa.RowMapping = (await conn.execute(update)).mappings().one()
+    if _PLANNING.intersection(values):
+        # Pending pushes were timed with the old settings: have the planner redo them.
+        p = tables.planner_owners.c
+        await conn.execute(
+            sa.update(tables.planner_owners).where(p.owner_id == user_id).values(planned_version=-1)
+        )
     return row
+
+
+# The settings that decide when pushes go out.
+_PLANNING = frozenset(
+    {"time_zone", "reminder_hour", "quiet_hours_start", "quiet_hours_end", "lead_days"}
+)
 
 
 async def insert_session(

@@ -76,6 +76,15 @@ users = sa.Table(
     sa.Column("quiet_hours_end", sa.Time, nullable=True),
     sa.Column("daily_digest", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sentiment_enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Days before each kind of event to notify; a contact or reminder may override its list.
+    sa.Column(
+        "lead_days",
+        JSONB,
+        nullable=False,
+        server_default=sa.text(
+            """'{"birthday": [0, 7], "anniversary": [0], "followUp": [0], "reminder": [0]}'::jsonb"""
+        ),
+    ),
     *_timestamps(),
     sa.CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_range"),
 )
@@ -193,6 +202,8 @@ contacts = sa.Table(
     sa.Column("stage", sa.Text, nullable=False, server_default="NEW"),
     sa.Column("importance", sa.Text, nullable=False, server_default="NORMAL"),
     sa.Column("notes", sa.Text, nullable=True),
+    # Overrides the owner's lead days for this contact's birthday and work anniversary.
+    sa.Column("lead_days", JSONB, nullable=True),
     # Derived, written by the server only.
     sa.Column("sort_name", sa.Text, nullable=False, server_default=""),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
@@ -293,6 +304,9 @@ reminders = sa.Table(
     sa.Column("repeat_every", sa.Integer, nullable=True),
     sa.Column("lead_days", JSONB, nullable=True),
     sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    # The last occurrence marked done: a repeating reminder's schedule stays anchored at
+    # due_on (no month-end drift) and two devices completing the same occurrence agree.
+    sa.Column("completed_through", sa.Date, nullable=True),
     sa.Column("snoozed_until", sa.Date, nullable=True),
     *_sync_columns(),
     *_timestamps(),
@@ -435,4 +449,84 @@ tag_aliases = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     _owned_fk(["tag_id"], "tags", ["id"]),
     sa.Index("ix_tag_aliases_version", "owner_id", "server_version", "id"),
+)
+
+# What the planner decided to send: one row per (owner, kind, subject, occurrence, lead), so
+# planning twice plans once. ``send_at`` is when, in UTC; ``due_at`` is when the worker may
+# next try (later than ``send_at`` after a transient failure). A worker claims a row by
+# setting SENDING and a lease; a lease that runs out puts the row back within reach.
+scheduled_notifications = sa.Table(
+    "scheduled_notifications",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("occurrence", sa.Date, nullable=False),
+    sa.Column("lead_days", sa.SmallInteger, nullable=False),
+    sa.Column("local_date", sa.Date, nullable=False),
+    sa.Column("send_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="PENDING"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("leased_by", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("data", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # The planning pass that last confirmed a pending row; rows it did not confirm are stale.
+    sa.Column("plan_id", UUID(as_uuid=True), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("owner_id", "kind", "subject_id", "occurrence", "lead_days"),
+    sa.Index(
+        "ix_scheduled_notifications_due", "due_at", postgresql_where=sa.text("status = 'PENDING'")
+    ),
+    sa.Index(
+        "ix_scheduled_notifications_lease",
+        "lease_until",
+        postgresql_where=sa.text("status = 'SENDING'"),
+    ),
+    sa.Index(
+        "ix_scheduled_notifications_history",
+        "owner_id",
+        sa.text("send_at DESC"),
+        sa.text("id DESC"),
+    ),
+)
+
+# Each device's outcome for each attempt at a notification.
+notification_deliveries = sa.Table(
+    "notification_deliveries",
+    metadata,
+    _owner(),
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("notification_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("device_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("message_id", sa.Text, nullable=True),
+    sa.Column("error_code", sa.Text, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+    _owned_fk(["notification_id"], "scheduled_notifications", ["id"]),
+    _owned_fk(["device_id"], "devices", ["id"]),
+    sa.Index("ix_notification_deliveries_notification", "owner_id", "notification_id"),
+    sa.Index("ix_notification_deliveries_device", "owner_id", "device_id"),
+)
+
+# Where the planner is with each owner: the owner's sync version it last planned from (a
+# write bumps the version, so a newer one means "plan again") and when.
+planner_owners = sa.Table(
+    "planner_owners",
+    metadata,
+    sa.Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("planned_version", sa.BigInteger, nullable=False, server_default=sa.text("-1")),
+    sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True),
 )

@@ -1,0 +1,90 @@
+"""Dates of recurring events: birthdays, work anniversaries and repeating reminders.
+
+Pure functions on dates; times and time zones are ``timing``'s business.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+
+class RepeatUnit(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+
+def yearly_date(year: int, month: int, day: int) -> date:
+    """The date of a yearly event in ``year``; Feb 29 falls on Feb 28 in common years."""
+    if month == 2 and day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
+
+
+def yearly_between(month: int, day: int, start: date, end: date) -> list[date]:
+    """Every date of a yearly event from ``start`` to ``end``, both included."""
+    return [
+        when
+        for year in range(start.year, end.year + 1)
+        if start <= (when := yearly_date(year, month, day)) <= end
+    ]
+
+
+def repeat_step(unit: RepeatUnit, every: int, count: int) -> relativedelta:
+    """``count`` repetitions of every ``every`` ``unit``s."""
+    n = every * count
+    match unit:
+        case RepeatUnit.DAY:
+            return relativedelta(days=n)
+        case RepeatUnit.WEEK:
+            return relativedelta(weeks=n)
+        case RepeatUnit.MONTH:
+            return relativedelta(months=n)
+        case RepeatUnit.YEAR:
+            return relativedelta(years=n)
+
+
+def repeats_between(
+    anchor: date, unit: RepeatUnit | None, every: int | None, start: date, end: date
+) -> list[date]:
+    """Occurrences of a reminder first due on ``anchor`` within ``start``..``end``.
+
+    Each occurrence is counted from the anchor, never from the previous one, so month ends
+    clamp without drifting: Jan 31 monthly gives Feb 28 (or 29), then Mar 31, Apr 30.
+    """
+    if unit is None or not every:
+        return [anchor] if start <= anchor <= end else []
+    found: list[date] = []
+    count = _first_count(anchor, unit, every, start)
+    while (when := anchor + repeat_step(unit, every, count)) <= end:
+        if when >= start:
+            found.append(when)
+        count += 1
+    return found
+
+
+def next_repeat(anchor: date, unit: RepeatUnit, every: int, after: date) -> date:
+    """The first occurrence strictly after ``after``."""
+    count = _first_count(anchor, unit, every, after)
+    while (when := anchor + repeat_step(unit, every, count)) <= after:
+        count += 1
+    return when
+
+
+def _first_count(anchor: date, unit: RepeatUnit, every: int, start: date) -> int:
+    # Skip straight to near ``start`` instead of walking from an anchor years back.
+    if start <= anchor:
+        return 0
+    days = (start - anchor).days
+    approx = {
+        RepeatUnit.DAY: days // every,
+        RepeatUnit.WEEK: days // (7 * every),
+        RepeatUnit.MONTH: days // (31 * every),
+        RepeatUnit.YEAR: days // (366 * every),
+    }[unit]
+    return max(0, approx - 1)

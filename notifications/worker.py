@@ -1,0 +1,356 @@
+"""The worker: claims due pushes, sends them to every active device, records what happened.
+
+Claiming sets a row to SENDING with a lease (``FOR UPDATE SKIP LOCKED``, so workers never
+claim the same row) and commits before anything is sent. If the worker dies, the lease runs
+out and another worker sends that batch again; the collapse key makes the phone show the
+second copy in place of the first. Outcomes are recorded per device: a dead token disables
+the device, a transient error puts the row back with an exponential back-off (at least what
+FCM's Retry-After asked), up to a cap, after which the row is FAILED; nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from notifications import planner
+from notifications.sender import Outcome, Push, Sender, SendResult
+from notifications.timing import local_today
+from store import tables
+
+log = logging.getLogger("rapport.notifications.worker")
+
+_s = tables.scheduled_notifications
+_d = tables.notification_deliveries
+_devices = tables.devices
+
+# Final for a device: it got the push, or never will.
+_FINAL = (Outcome.DELIVERED.value, Outcome.DEAD_TOKEN.value, Outcome.FAILED.value)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One push to an owner's devices: a single notification, or a digest of the day's."""
+
+    owner_id: UUID
+    rows: list[Any]
+    title: str
+    body: str
+    data: dict[str, str]
+    collapse_key: str
+
+
+@dataclass
+class Worker:
+    engine: AsyncEngine
+    sender: Sender
+    clock: Clock
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    batch_size: int = 500
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 6
+    first_backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(hours=1)
+    ttl: timedelta = timedelta(hours=12)
+    plan: bool = True
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
+        """Plan and deliver until ``stop`` is set; the batch in hand is always finished."""
+        log.info("notifications worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:  # a bad pass must not kill the worker; say so and go on
+                log.exception("notifications worker pass failed; retrying shortly")
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+        log.info("notifications worker %s stopped", self.name)
+
+    async def run_once(self) -> bool:
+        """One pass: plan owners that need it, then deliver one batch; say if there was work."""
+        planned = await planner.plan_due(self.engine, self.clock.now()) if self.plan else 0
+        delivered = await self.deliver_due()
+        return bool(planned or delivered)
+
+    async def deliver_due(self) -> int:
+        """Claim, send and record one batch of due pushes; return how many rows it handled."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            claimed = await self._claim(conn, now)
+        if not claimed:
+            return 0
+        async with self.engine.connect() as conn:
+            owners, devices, done = await self._load_context(conn, claimed)
+        missed, units, no_device = self._compose(claimed, owners, devices, done, now)
+        pushes: list[tuple[_Unit, Any, Push]] = []
+        for unit in units:
+            for device in devices.get(unit.owner_id, []):
+                if all((row.id, device.id) in done for row in unit.rows):
+                    continue
+                pushes.append((unit, device, self._push(unit, device)))
+        results = await self.sender.send([push for _, _, push in pushes]) if pushes else []
+        async with self.engine.begin() as conn:
+            await self._record(conn, now, claimed, missed, no_device, pushes, results, done)
+        return len(claimed)
+
+    async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Any]:
+        due = sa.or_(
+            sa.and_(_s.c.status == "PENDING", _s.c.due_at <= now),
+            # A worker that died mid-batch: its lease ran out, the rows are due again.
+            sa.and_(_s.c.status == "SENDING", _s.c.lease_until < now),
+        )
+        picked = (
+            sa.select(_s.c.owner_id, _s.c.id)
+            .where(due)
+            .order_by(_s.c.due_at)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+        )
+        claim = (
+            sa.update(_s)
+            .where(_s.c.owner_id == picked.c.owner_id, _s.c.id == picked.c.id)
+            .values(
+                status="SENDING",
+                lease_until=now + self.lease,
+                leased_by=self.name,
+                attempts=_s.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(_s)
+        )
+        return list((await conn.execute(claim)).all())
+
+    async def _load_context(
+        self, conn: AsyncConnection, claimed: list[Any]
+    ) -> tuple[dict[UUID, Any], dict[UUID, list[Any]], set[tuple[UUID, UUID]]]:
+        owner_ids = sorted({row.owner_id for row in claimed})
+        u = tables.users.c
+        owners = {
+            row.id: row
+            for row in await conn.execute(
+                sa.select(u.id, u.time_zone, u.daily_digest).where(u.id.in_(owner_ids))
+            )
+        }
+        devices: dict[UUID, list[Any]] = defaultdict(list)
+        query = (
+            sa.select(_devices)
+            .where(_devices.c.owner_id.in_(owner_ids), _devices.c.active.is_(True))
+            .order_by(_devices.c.owner_id, _devices.c.id)
+        )
+        for row in await conn.execute(query):
+            devices[row.owner_id].append(row)
+        # Devices that already have a final outcome for a row from an earlier attempt.
+        ids = [row.id for row in claimed]
+        query = sa.select(_d.c.notification_id, _d.c.device_id).where(
+            _d.c.owner_id.in_(owner_ids), _d.c.notification_id.in_(ids), _d.c.outcome.in_(_FINAL)
+        )
+        done = {(row.notification_id, row.device_id) for row in await conn.execute(query)}
+        return owners, devices, done
+
+    def _compose(
+        self,
+        claimed: list[Any],
+        owners: dict[UUID, Any],
+        devices: dict[UUID, list[Any]],
+        done: set[tuple[UUID, UUID]],
+        now: datetime,
+    ) -> tuple[list[Any], list[_Unit], list[Any]]:
+        by_owner: dict[UUID, list[Any]] = defaultdict(list)
+        for row in claimed:
+            by_owner[row.owner_id].append(row)
+        missed: list[Any] = []
+        no_device: list[Any] = []
+        units: list[_Unit] = []
+        for owner_id, rows in by_owner.items():
+            owner = owners.get(owner_id)
+            if owner is None:
+                continue  # the account is gone; its rows went with it
+            today = local_today(now, owner.time_zone)
+            # Missed while no worker ran: still worth sending the same local day, not later.
+            live = [row for row in rows if row.local_date >= today]
+            missed += [row for row in rows if row.local_date < today]
+            if not devices.get(owner_id):
+                no_device += live
+                continue
+            if owner.daily_digest and len(live) > 1:
+                units.append(_digest(owner_id, live, today))
+            else:
+                units += [_single(row) for row in live]
+        return missed, units, no_device
+
+    def _push(self, unit: _Unit, device: Any) -> Push:
+        return Push(
+            token=device.token,
+            platform=device.platform,
+            title=unit.title,
+            body=unit.body,
+            data=unit.data,
+            collapse_key=unit.collapse_key,
+            ttl_seconds=int(self.ttl.total_seconds()),
+        )
+
+    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        """Exponential, with jitter, at least what the server asked, at most the cap."""
+        wait = self.first_backoff * (2 ** max(attempts - 1, 0))
+        wait = min(wait, self.max_backoff) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        capped: timedelta = min(wait, self.max_backoff)
+        return capped
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        now: datetime,
+        claimed: list[Any],
+        missed: list[Any],
+        no_device: list[Any],
+        pushes: Sequence[tuple[_Unit, Any, Push]],
+        results: Sequence[SendResult],
+        done: set[tuple[UUID, UUID]],
+    ) -> None:
+        deliveries: list[dict[str, Any]] = []
+        outcomes: dict[UUID, list[SendResult]] = defaultdict(list)
+        dead: list[dict[str, Any]] = []
+        for (unit, device, _), result in zip(pushes, results, strict=True):
+            for row in unit.rows:
+                outcomes[row.id].append(result)
+                deliveries.append(
+                    {
+                        "owner_id": row.owner_id,
+                        "id": uuid.uuid4(),
+                        "notification_id": row.id,
+                        "device_id": device.id,
+                        "outcome": result.outcome.value,
+                        "message_id": result.message_id,
+                        "error_code": result.error_code,
+                        "detail": result.detail,
+                        "attempted_at": now,
+                    }
+                )
+            if result.outcome is Outcome.DEAD_TOKEN:
+                dead.append(
+                    {"d_owner": device.owner_id, "d_id": device.id, "reason": result.error_code}
+                )
+        if deliveries:
+            await conn.execute(sa.insert(_d), deliveries)
+        if dead:
+            await conn.execute(
+                sa.update(_devices)
+                .where(
+                    _devices.c.owner_id == sa.bindparam("d_owner"),
+                    _devices.c.id == sa.bindparam("d_id"),
+                )
+                .values(active=False, disabled_reason=sa.bindparam("reason"), updated_at=now),
+                dead,
+            )
+            log.info("disabled %d devices whose tokens are dead", len(dead))
+        updates: list[dict[str, Any]] = []
+        delivered_before = {notification for notification, _ in done}
+        for row in claimed:
+            change = self._settle(row, now, outcomes.get(row.id, []), delivered_before)
+            if row in missed:
+                change = {
+                    "status": "MISSED",
+                    "last_error": "its local day passed before it was sent",
+                }
+            elif row in no_device:
+                change = {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+            updates.append(
+                {
+                    "n_owner": row.owner_id,
+                    "n_id": row.id,
+                    "status": change["status"],
+                    "due_at": change.get("due_at", row.due_at),
+                    "sent_at": change.get("sent_at"),
+                    "last_error": change.get("last_error"),
+                }
+            )
+        await conn.execute(
+            sa.update(_s)
+            .where(
+                _s.c.owner_id == sa.bindparam("n_owner"),
+                _s.c.id == sa.bindparam("n_id"),
+                # A worker whose lease ran out lost the row to another: leave it to that one.
+                _s.c.leased_by == self.name,
+                _s.c.status == "SENDING",
+            )
+            .values(
+                status=sa.bindparam("status"),
+                due_at=sa.bindparam("due_at"),
+                sent_at=sa.func.coalesce(sa.bindparam("sent_at"), _s.c.sent_at),
+                last_error=sa.bindparam("last_error"),
+                lease_until=None,
+                leased_by=None,
+                updated_at=now,
+            ),
+            updates,
+        )
+
+    def _settle(
+        self, row: Any, now: datetime, results: list[SendResult], delivered_before: set[UUID]
+    ) -> dict[str, Any]:
+        transient = [r for r in results if r.outcome is Outcome.TRANSIENT]
+        if transient:
+            if row.attempts >= self.max_attempts:
+                return {"status": "FAILED", "last_error": _describe(transient[0])}
+            retry_after = max((r.retry_after or 0.0 for r in transient), default=0.0) or None
+            return {
+                "status": "PENDING",
+                "due_at": now + self.backoff(row.attempts, retry_after),
+                "last_error": _describe(transient[0]),
+            }
+        if any(r.outcome is Outcome.DELIVERED for r in results) or row.id in delivered_before:
+            return {"status": "SENT", "sent_at": now}
+        if results:
+            return {"status": "FAILED", "last_error": _describe(results[0])}
+        return {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+
+
+def _describe(result: SendResult) -> str:
+    return f"{result.error_code or result.outcome.value}: {result.detail or ''}".strip(": ")
+
+
+def collapse_key(row: Any) -> str:
+    return f"{row.kind}:{row.subject_id}:{row.occurrence.isoformat()}:{row.lead_days}"
+
+
+def _single(row: Any) -> _Unit:
+    data = {**row.data, "notificationId": str(row.id)}
+    return _Unit(row.owner_id, [row], row.title, row.body, data, collapse_key(row))
+
+
+def _digest(owner_id: UUID, rows: list[Any], today: Any) -> _Unit:
+    rows = sorted(rows, key=lambda r: (r.send_at, r.title))
+    titles = [row.title for row in rows]
+    body = " · ".join(titles[:5]) + (f" · and {len(titles) - 5} more" if len(titles) > 5 else "")
+    data = {
+        "kind": "DIGEST",
+        "date": today.isoformat(),
+        "notificationIds": ",".join(str(row.id) for row in rows),
+    }
+    return _Unit(
+        owner_id, rows, f"Today: {len(rows)} things", body, data, f"digest:{owner_id}:{today}"
+    )
