@@ -261,9 +261,9 @@ def current_occurrence(reminder: ReminderFacts) -> date | None:
     done = reminder.completed_through
     if done is None or done < reminder.due_on:
         return reminder.due_on
-    if reminder.repeat_unit is None or not reminder.repeat_every:
+    if reminder.repeat_unit is None:
         return None
-    return next_repeat(reminder.due_on, reminder.repeat_unit, reminder.repeat_every, done)
+    return next_repeat(reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, done)
 
 
 def _reminder_events(
@@ -274,10 +274,10 @@ def _reminder_events(
     if current is None:
         return
     days = [current]
-    if reminder.repeat_unit is not None and reminder.repeat_every:
+    if reminder.repeat_unit is not None:
         # Counted from the first due date, so month ends never drift.
         later = repeats_between(
-            reminder.due_on, reminder.repeat_unit, reminder.repeat_every, current, end
+            reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, current, end
         )
         days += [day for day in later if day > current]
     for n, due in enumerate(days):

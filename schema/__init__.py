@@ -8,12 +8,14 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import mutation, query, sync
+from schema import mutation, notifications, query, sync
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 
-Query = merge_types("Query", (query.Query, sync.SyncQuery))
-Mutation = merge_types("Mutation", (mutation.Mutation, sync.SyncMutation))
+Query = merge_types("Query", (query.Query, sync.SyncQuery, notifications.NotificationQuery))
+Mutation = merge_types(
+    "Mutation", (mutation.Mutation, sync.SyncMutation, notifications.NotificationMutation)
+)
 
 
 class RapportSchema(strawberry.Schema):

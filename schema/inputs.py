@@ -49,6 +49,10 @@ class UpdateContactInput:
     stage: Stage | None = strawberry.UNSET
     importance: Importance | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
+    lead_days: list[int] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Days before their birthday and work anniversary to notify (0-365).",
+    )
 
 
 @strawberry.input(description="A new contact; only firstName is required.")
@@ -105,6 +109,15 @@ class UpdateMeInput:
     quiet_hours_end: dt.time | None = strawberry.UNSET
     daily_digest: bool | None = strawberry.UNSET
     sentiment_enabled: bool | None = strawberry.UNSET
+    lead_days: LeadDaysInput | None = strawberry.UNSET
+
+
+@strawberry.input(description="Days before each kind of event to notify (0-365 each).")
+class LeadDaysInput:
+    birthday: list[int] = strawberry.field(default_factory=lambda: [0, 7])
+    anniversary: list[int] = strawberry.field(default_factory=lambda: [0])
+    follow_up: list[int] = strawberry.field(default_factory=lambda: [0])
+    reminder: list[int] = strawberry.field(default_factory=lambda: [0])
 
 
 @strawberry.input

@@ -33,6 +33,23 @@ class Birthday:
     year: int | None
 
 
+@strawberry.type(description="Days before each kind of event that pushes arrive (0 = that day).")
+class LeadDays:
+    birthday: list[int]
+    anniversary: list[int]
+    follow_up: list[int]
+    reminder: list[int]
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> LeadDays:
+        return cls(
+            birthday=list(value.get("birthday", [0, 7])),
+            anniversary=list(value.get("anniversary", [0])),
+            follow_up=list(value.get("followUp", [0])),
+            reminder=list(value.get("reminder", [0])),
+        )
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -45,6 +62,9 @@ class User:
     daily_digest: bool = strawberry.field(description="One push a day listing everything due.")
     sentiment_enabled: bool = strawberry.field(
         description="Whether interaction text is scored for sentiment."
+    )
+    lead_days: LeadDays = strawberry.field(
+        description="Days before each kind of event that pushes arrive."
     )
     created_at: dt.datetime
 
@@ -60,6 +80,7 @@ class User:
             quiet_hours_end=row["quiet_hours_end"],
             daily_digest=row["daily_digest"],
             sentiment_enabled=row["sentiment_enabled"],
+            lead_days=LeadDays.from_json(row["lead_days"]),
             created_at=row["created_at"],
         )
 
@@ -156,6 +177,9 @@ class Contact:
     next_follow_up_at: dt.datetime | None = strawberry.field(
         description="Last interaction + cadence, or the snooze date (computed by the server)."
     )
+    lead_days: list[int] | None = strawberry.field(
+        description="Days before their birthday and anniversary to notify; null: your default."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     introduced_by_id: strawberry.Private[Any]
@@ -193,6 +217,7 @@ class Contact:
             notes=row["notes"],
             last_interaction_at=row["last_interaction_at"],
             next_follow_up_at=row["next_follow_up_at"],
+            lead_days=row["lead_days"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             introduced_by_id=row["introduced_by_id"],

@@ -7,13 +7,13 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
 
-Kind = Literal["text", "time", "uuid"]
+Kind = Literal["text", "time", "date", "uuid"]
 
 
 class BadCursor(ValueError):
@@ -59,7 +59,7 @@ def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.Column
 def _dump(kind: Kind, value: Any) -> Any:
     if value is None:
         return None
-    if kind == "time":
+    if kind in ("time", "date"):
         return value.isoformat()
     return str(value)
 
@@ -69,6 +69,8 @@ def _load(kind: Kind, value: Any) -> Any:
         return None
     if kind == "time":
         return datetime.fromisoformat(value)
+    if kind == "date":
+        return date.fromisoformat(value)
     if kind == "uuid":
         return UUID(value)
     if not isinstance(value, str):

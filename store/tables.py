@@ -82,7 +82,8 @@ users = sa.Table(
         JSONB,
         nullable=False,
         server_default=sa.text(
-            """'{"birthday": [0, 7], "anniversary": [0], "followUp": [0], "reminder": [0]}'::jsonb"""
+            """'{"birthday": [0, 7], "anniversary": [0], "followUp": [0], "reminder": [0]}'"""
+            "::jsonb"
         ),
     ),
     *_timestamps(),

@@ -143,6 +143,14 @@ TAG = Entity(
     derive=_derive_tag,
 )
 
+REMINDER = Entity(
+    name="reminder",
+    table=tables.reminders,
+    key=("id",),
+    patch=f.ReminderPatch,
+    fields=_plain_fields(f.ReminderPatch, {}),
+)
+
 CONTACT_TAG = Entity(
     name="contactTag",
     table=tables.contact_tags,
@@ -150,4 +158,6 @@ CONTACT_TAG = Entity(
     patch=None,
 )
 
-ENTITIES: dict[str, Entity] = {e.name: e for e in (CONTACT, INTERACTION, TAG, CONTACT_TAG)}
+ENTITIES: dict[str, Entity] = {
+    e.name: e for e in (CONTACT, INTERACTION, TAG, CONTACT_TAG, REMINDER)
+}

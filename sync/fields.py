@@ -166,6 +166,22 @@ class ContactPatch(_Patch):
     stage: Stage | None = None
     importance: Importance | None = None
     notes: LongText | None = None
+    # Days before this contact's birthday and work anniversary to notify (overrides yours).
+    lead_days: LeadDays | None = None
+
+
+MAX_LEAD_DAYS = 365
+
+LeadDays = Annotated[
+    list[Annotated[int, Field(ge=0, le=MAX_LEAD_DAYS)]], Field(min_length=1, max_length=10)
+]
+
+
+class RepeatUnit(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
 
 
 class InteractionPatch(_Patch):
@@ -176,6 +192,27 @@ class InteractionPatch(_Patch):
     body: LongText | None = None
     given: ShortText | None = None
     received: ShortText | None = None
+
+
+class ReminderPatch(_Patch):
+    title: Annotated[Name, StringConstraints(max_length=MAX_SHORT)] | None = None
+    notes: LongText | None = None
+    due_on: date | None = None
+    due_time: time | None = None
+    repeat_unit: RepeatUnit | None = None
+    repeat_every: Annotated[int, Field(ge=1, le=1000)] | None = None
+    lead_days: LeadDays | None = None
+    contact_id: UUID | None = None
+    snoozed_until: date | None = None
+    # The last occurrence marked done (a one-time reminder: its due date).
+    completed_through: date | None = None
+
+
+class LeadDaySettings(_Patch):
+    birthday: LeadDays = [0, 7]
+    anniversary: LeadDays = [0]
+    follow_up: LeadDays = [0]
+    reminder: LeadDays = [0]
 
 
 class TagPatch(_Patch):
@@ -198,6 +235,7 @@ class UserPatch(_Patch):
     quiet_hours_end: time | None = None
     daily_digest: bool | None = None
     sentiment_enabled: bool | None = None
+    lead_days: LeadDaySettings | None = None
 
 
 # Fields that must be present when a row is created, with the message for their absence.
@@ -205,6 +243,7 @@ REQUIRED_ON_CREATE: dict[type[_Patch], dict[str, str]] = {
     ContactPatch: {"firstName": "is required"},
     InteractionPatch: {"contactIds": "name at least one contact", "occurredAt": "is required"},
     TagPatch: {"name": "is required"},
+    ReminderPatch: {"title": "is required", "dueOn": "is required"},
 }
 
 # Fields that may not be cleared (set to null) once set.
@@ -214,8 +253,9 @@ NOT_NULL: dict[type[_Patch], frozenset[str]] = {
     ),
     InteractionPatch: frozenset({"contactIds", "kind", "occurredAt", "summary"}),
     TagPatch: frozenset({"name"}),
+    ReminderPatch: frozenset({"title", "dueOn"}),
     UserPatch: frozenset(
-        {"displayName", "timeZone", "reminderHour", "dailyDigest", "sentimentEnabled"}
+        {"displayName", "timeZone", "reminderHour", "dailyDigest", "sentimentEnabled", "leadDays"}
     ),
 }
 

@@ -12,6 +12,9 @@
 | tag.delete            | id, cl                                                     |
 | tag.restore           | id, cl                                                     |
 | tag.setMembership     | tagId, contactId, member (true/false), cl                  |
+| reminder.put          | id, fields (a reminder patch), hlc                         |
+| reminder.delete       | id, cl                                                     |
+| reminder.restore      | id, cl                                                     |
 
 ``hlc`` is the device's clock for every field of the patch; ``base`` gives, for long text
 fields, the clock of the value the device edited, so a concurrent edit's text is kept as a
@@ -32,9 +35,18 @@ from pydantic.alias_generators import to_camel
 
 from store import tables
 from sync.contact import check_introducer
-from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, snake_case, tag_key
+from sync.entity import (
+    CONTACT,
+    CONTACT_TAG,
+    INTERACTION,
+    REMINDER,
+    TAG,
+    Entity,
+    snake_case,
+    tag_key,
+)
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
-from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
+from sync.fields import ContactPatch, InteractionPatch, ReminderPatch, TagPatch, validate_patch
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import Writer
 
@@ -304,6 +316,20 @@ async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
     )
 
 
+async def put_reminder(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    contact = args.fields.get("contactId")
+    if contact is not None:
+        # Validated again by the patch; here only whether it names one of the owner's contacts.
+        try:
+            contact_id = UUID(str(contact))
+        except ValueError:
+            contact_id = None
+        if contact_id is not None:
+            await _require_rows(w, tables.contacts, [contact_id], "contact")
+    await _put(w, REMINDER, ReminderPatch, args)
+
+
 HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
     "contact.put": put_contact,
     "contact.delete": _alive_handler(CONTACT, alive=False),
@@ -315,4 +341,7 @@ HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
     "tag.delete": _alive_handler(TAG, alive=False),
     "tag.restore": _alive_handler(TAG, alive=True),
     "tag.setMembership": set_membership,
+    "reminder.put": put_reminder,
+    "reminder.delete": _alive_handler(REMINDER, alive=False),
+    "reminder.restore": _alive_handler(REMINDER, alive=True),
 }

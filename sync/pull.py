@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
-from sync.entity import CONTACT, INTERACTION, TAG, Entity
+from sync.entity import CONTACT, INTERACTION, REMINDER, TAG, Entity
 
 MAX_PAGE = 5_000
 
@@ -41,6 +41,7 @@ FEEDS: tuple[Feed, ...] = (
     Feed(3, "tagAlias", "tag_aliases", ("id",)),
     Feed(4, "contactTag", "contact_tags", ("tag_id", "contact_id")),
     Feed(5, "interaction", "interactions", ("id",), INTERACTION),
+    Feed(6, "reminder", "reminders", ("id",), REMINDER),
 )
 
 

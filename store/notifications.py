@@ -1,0 +1,170 @@
+"""Reads and small writes for devices, sent notifications and reminders (the API's side)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import keyset, tables
+
+_dev = tables.devices
+_s = tables.scheduled_notifications
+_d = tables.notification_deliveries
+_r = tables.reminders
+
+HISTORY = (
+    keyset.SortKey(_s.c.send_at, "send_at", "time", descending=True),
+    keyset.SortKey(_s.c.id, "id", "uuid", descending=True),
+)
+BY_DUE = (
+    keyset.SortKey(_r.c.due_on, "due_on", "date"),
+    keyset.SortKey(_r.c.id, "id", "uuid"),
+)
+
+
+async def register_device(
+    conn: AsyncConnection,
+    *,
+    owner_id: UUID,
+    device_id: UUID,
+    token: str,
+    platform: str,
+    app_version: str | None,
+    locale: str | None,
+    now: datetime,
+) -> sa.RowMapping:
+    """Store a push token for this owner; a token seen before moves here, never duplicates.
+
+    A token belongs to one app install; when another account signs in on that phone, the
+    token moves to it, so the previous account's pushes stop reaching that phone.
+    """
+    await conn.execute(sa.delete(_dev).where(_dev.c.token == token, _dev.c.owner_id != owner_id))
+    insert = pg_insert(_dev).values(
+        owner_id=owner_id,
+        id=device_id,
+        token=token,
+        platform=platform,
+        app_version=app_version,
+        locale=locale,
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=[_dev.c.token],
+        set_={
+            "platform": insert.excluded.platform,
+            "app_version": insert.excluded.app_version,
+            "locale": insert.excluded.locale,
+            "active": True,
+            "disabled_reason": None,
+            "updated_at": now,
+        },
+    ).returning(_dev)
+    row: sa.RowMapping = (await conn.execute(upsert)).mappings().one()
+    return row
+
+
+async def delete_device(conn: AsyncConnection, *, owner_id: UUID, device_id: UUID) -> bool:
+    result = await conn.execute(
+        sa.delete(_dev)
+        .where(_dev.c.owner_id == owner_id, _dev.c.id == device_id)
+        .returning(_dev.c.id)
+    )
+    return result.first() is not None
+
+
+async def list_devices(conn: AsyncConnection, *, owner_id: UUID) -> Sequence[sa.RowMapping]:
+    query = (
+        sa.select(_dev).where(_dev.c.owner_id == owner_id).order_by(_dev.c.created_at, _dev.c.id)
+    )
+    return (await conn.execute(query)).mappings().all()
+
+
+# Rows still waiting to be sent are the agenda's business (``upcoming``), not history.
+_HISTORY_STATUSES = ("SENDING", "SENT", "FAILED", "MISSED", "NO_DEVICE")
+
+
+async def list_notifications(
+    conn: AsyncConnection, *, owner_id: UUID, after: list[Any] | None, limit: int
+) -> Sequence[sa.RowMapping]:
+    query = sa.select(_s).where(_s.c.owner_id == owner_id, _s.c.status.in_(_HISTORY_STATUSES))
+    if after is not None:
+        query = query.where(keyset.after_condition(HISTORY, after))
+    query = query.order_by(*keyset.order_clauses(HISTORY)).limit(limit)
+    return (await conn.execute(query)).mappings().all()
+
+
+async def count_notifications(conn: AsyncConnection, *, owner_id: UUID) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(_s)
+        .where(_s.c.owner_id == owner_id, _s.c.status.in_(_HISTORY_STATUSES))
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def list_deliveries(
+    conn: AsyncConnection, *, owner_id: UUID, notification_ids: Sequence[UUID]
+) -> dict[UUID, list[sa.RowMapping]]:
+    """Each notification's deliveries with their device's platform, oldest first."""
+    query = (
+        sa.select(_d, _dev.c.platform)
+        .select_from(
+            _d.outerjoin(
+                _dev, sa.and_(_dev.c.owner_id == _d.c.owner_id, _dev.c.id == _d.c.device_id)
+            )
+        )
+        .where(_d.c.owner_id == owner_id, _d.c.notification_id.in_(notification_ids))
+        .order_by(_d.c.attempted_at, _d.c.id)
+    )
+    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
+    for row in (await conn.execute(query)).mappings():
+        found[row["notification_id"]].append(row)
+    return found
+
+
+async def mark_opened(
+    conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID, now: datetime
+) -> sa.RowMapping | None:
+    update = (
+        sa.update(_s)
+        .where(_s.c.owner_id == owner_id, _s.c.id == notification_id)
+        .values(opened_at=sa.func.coalesce(_s.c.opened_at, now))
+        .returning(_s)
+    )
+    row: sa.RowMapping | None = (await conn.execute(update)).mappings().first()
+    return row
+
+
+async def list_reminders(
+    conn: AsyncConnection, *, owner_id: UUID, after: list[Any] | None, limit: int
+) -> Sequence[sa.RowMapping]:
+    query = sa.select(_r).where(_r.c.owner_id == owner_id, _r.c.cl % 2 == 1)
+    if after is not None:
+        query = query.where(keyset.after_condition(BY_DUE, after))
+    query = query.order_by(*keyset.order_clauses(BY_DUE)).limit(limit)
+    return (await conn.execute(query)).mappings().all()
+
+
+async def count_reminders(conn: AsyncConnection, *, owner_id: UUID) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(_r)
+        .where(_r.c.owner_id == owner_id, _r.c.cl % 2 == 1)
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def get_reminder(
+    conn: AsyncConnection, *, owner_id: UUID, reminder_id: UUID
+) -> sa.RowMapping | None:
+    query = sa.select(_r).where(_r.c.owner_id == owner_id, _r.c.id == reminder_id, _r.c.cl % 2 == 1)
+    return (await conn.execute(query)).mappings().first()
