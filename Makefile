@@ -50,7 +50,7 @@ $(E2E): tests/e2e/package-lock.json
 
 e2e: $(STAMP) $(PLAYGROUND) $(E2E)
 	@test -x $(CHROMIUM) || { echo "e2e needs Chromium at $(CHROMIUM): apt-get install chromium"; exit 1; }
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m tests.e2e.launcher node --test tests/e2e/
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m tests.e2e.launcher node --test tests/e2e/*.test.mjs
 
 check: $(STAMP)
 	$(BIN)/ruff check .

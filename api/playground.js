@@ -10,7 +10,8 @@
   // a proxy puts in front.
   const endpoint = window.location.href.split(/[?#]/)[0];
   const socketUrl = endpoint.replace(/^http/, "ws");
-  const overHttp = GraphiQL.createFetcher({ url: endpoint });
+  // Plain JSON answers (Rapport has no @defer or @stream), so a sign-in's token can be read.
+  const overHttp = GraphiQL.createFetcher({ url: endpoint, enableIncrementalDelivery: false });
 
   // The headers editor starts with a placeholder that explains the header; sending it would
   // only earn "the access token is malformed", so it is left out until a real token is there.
