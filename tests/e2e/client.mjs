@@ -93,8 +93,7 @@ export function createRapportClient(baseUrl) {
 
   // An expired (or otherwise refused) token: refresh once, then send the operation again.
   const refreshOnce = new ErrorLink(({ error, operation, forward }) => {
-    const context = operation.getContext();
-    if (!isUnauthenticated(error) || !session.refreshToken || context.retried) return;
+    if (!isUnauthenticated(error) || !session.refreshToken || operation.getContext().retried) return;
     operation.setContext({ retried: true });
     return from(session.refresh()).pipe(mergeMap(() => forward(operation)));
   });
