@@ -158,7 +158,7 @@ class Playground:
         self._policy = (
             f"default-src 'self'; script-src {origin}; style-src {origin} 'unsafe-inline'; "
             "img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'; "
-            "base-uri 'none'; connect-src 'self'"
+            "base-uri 'none'"
         )
 
     def _url(self, asset: Asset) -> str:
@@ -190,9 +190,8 @@ class Playground:
         """Return the page's Content-Security-Policy: its own origin, HTTP and WebSocket."""
         # Not every browser lets 'self' cover WebSocket URLs, so the socket is named too.
         host = request.headers.get("host", "")
-        if not _HOST.fullmatch(host):
-            return self._policy
-        return f"{self._policy} ws://{host} wss://{host}" if host else self._policy
+        sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
+        return f"{self._policy}; connect-src 'self'{sockets}"
 
     def page(self, request: Request) -> Response:
         """Return the playground page."""

@@ -79,6 +79,11 @@ async def test_the_page_and_every_file_it_loads_come_from_rapport(
         policy = response.headers["content-security-policy"]
         assert "script-src 'self';" in policy
         assert "https:" not in policy
+        host = client.base_url.netloc.decode()
+        assert policy.endswith(f"connect-src 'self' ws://{host} wss://{host}")
+        # A Host header is the client's to send: it never adds sources of its own.
+        forged = await client.get("/graphql", headers={**HTML, "host": "x; script-src *"})
+        assert forged.headers["content-security-policy"].endswith("connect-src 'self'")
 
         urls = loaded_urls(page)
         assert sorted(urls) == sorted(
