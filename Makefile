@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home bench-sync soak clean schema.graphql
+.PHONY: serve test check format install seed bench-home bench-sync soak clean schema.graphql \
+	playground e2e
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,11 +15,42 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-serve: $(STAMP)
+serve: $(STAMP) playground
 	$(BIN)/rapport serve
 
-test: $(STAMP)
+test: $(STAMP) playground
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The playground's GraphiQL and React, from npm (pinned by playground/package-lock.json) into
+# playground/dist. Optional: without npm, or when npm fails, the page loads them from a CDN
+# and the server's log says so.
+PLAYGROUND := playground/dist/.installed
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+$(PLAYGROUND): playground/package-lock.json api/playground.py | $(STAMP)
+	cd playground && npm ci --ignore-scripts --no-audit --no-fund
+	$(BIN)/python -m api.playground
+	@touch $@
+
+playground: $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the playground will load GraphiQL and React from a CDN"; \
+	elif ! $(MAKE) --no-print-directory $(PLAYGROUND); then \
+		echo "could not install the playground's files: it will load them from a CDN"; \
+	fi
+
+# Real clients against a real server: GraphiQL in headless Chromium (Debian's chromium,
+# driven by playwright-core) and an Apollo Client suite; both under Node's test runner.
+E2E := tests/e2e/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+$(E2E): tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+e2e: $(STAMP) $(PLAYGROUND) $(E2E)
+	@test -x $(CHROMIUM) || { echo "e2e needs Chromium at $(CHROMIUM): apt-get install chromium"; exit 1; }
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m tests.e2e.launcher node --test tests/e2e/*.test.mjs
 
 check: $(STAMP)
 	$(BIN)/ruff check .
@@ -47,4 +79,5 @@ soak: $(STAMP)
 	RAPPORT_SOAK_SECONDS=$(SECONDS) $(BIN)/python -m pytest -q tests/integration/test_sync_convergence.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules playground/dist \
+		tests/e2e/node_modules tests/e2e/artifacts

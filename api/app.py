@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz."""
+"""The Starlette application: GraphQL and the playground at /graphql, health probes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator
+from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from schema import build_schema
 from schema.context import Context
@@ -40,13 +41,21 @@ class RapportGraphQL(GraphQL[Context, None]):
         engine: AsyncEngine,
         clock: Clock,
         feed: ChangeFeed,
+        playground: Playground | None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(graphql_ide="graphiql" if playground else None, **kwargs)
         self.authenticator = authenticator
         self.engine = engine
         self.clock = clock
         self.feed = feed
+        self.playground = playground
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads GraphiQL from a CDN; Rapport's serves every file itself.
+        # Only called when the playground is on (graphql_ide is None otherwise).
+        assert self.playground is not None
+        return self.playground.page(request)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json, and writes the pre-built JSON of pulled
@@ -95,13 +104,18 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         introspection=settings.introspection_on,
     )
     feed = ChangeFeed(libpq_url(database_url))
+    playground = (
+        Playground(settings.playground_assets or DEFAULT_ASSETS_DIR)
+        if settings.playground_on
+        else None
+    )
     graphql = RapportGraphQL(
         schema=schema,
         authenticator=authenticator,
         engine=engine,
         clock=clock,
         feed=feed,
-        graphql_ide="graphiql" if settings.playground_on else None,
+        playground=playground,
     )
 
     async def healthz(request: Request) -> Response:
@@ -133,6 +147,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,
     )

@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     firebase_project_id: str | None = None
     firebase_cert_url: str | None = None
 
+    playground: bool | None = None
+    # The playground's older name, still honoured when RAPPORT_PLAYGROUND is unset.
     graphiql: bool | None = None
+    # Where `make playground` copied GraphiQL and React; unset: playground/dist in the checkout.
+    playground_assets: Path | None = None
     introspection: bool | None = None
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
@@ -43,7 +47,10 @@ class Settings(BaseSettings):
 
     @property
     def playground_on(self) -> bool:
-        return self.graphiql if self.graphiql is not None else self.env == "development"
+        for choice in (self.playground, self.graphiql):
+            if choice is not None:
+                return choice
+        return self.env == "development"
 
     @property
     def introspection_on(self) -> bool:
