@@ -6,13 +6,18 @@ an isolation case fails this file until someone writes one.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
+from notifications import planner
+from store import tables
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 
 PUBLIC = {"signUp", "signIn", "refreshSession"}
@@ -28,9 +33,12 @@ class World:
     conflict: str
     bob_contact: str
     bob_tag: str
+    reminder: str = ""
+    device: str = ""
+    notification: str = ""
 
 
-async def make_world(http: httpx.AsyncClient) -> World:
+async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> World:
     alice, bob = await sign_up(http), await sign_up(http)
     contact = await create_contact(http, alice.token, firstName="Alice's friend", company="Secret")
     interaction = await log_interaction(http, alice.token, [contact["id"]], body="private notes")
@@ -50,7 +58,7 @@ async def make_world(http: httpx.AsyncClient) -> World:
     bob_tag = await data(
         http, 'mutation { createTag(input: {name: "Mine"}) { ... on Tag { id } } }', token=bob.token
     )
-    return World(
+    world = World(
         alice,
         bob,
         contact["id"],
@@ -60,6 +68,39 @@ async def make_world(http: httpx.AsyncClient) -> World:
         bob_contact["id"],
         bob_tag["createTag"]["id"],
     )
+    if app is not None:
+        await _add_notifications(http, app, world)
+    return world
+
+
+async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: World) -> None:
+    """Alice's reminder due today, her phone, and the push planned for it."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    reminder = await data(
+        http,
+        'mutation($c: ID!, $d: Date!) { createReminder(input: {title: "Send deck", dueOn: $d,'
+        " contactId: $c}) { ... on Reminder { id } } }",
+        {"c": world.contact, "d": today},
+        world.alice.token,
+    )
+    device = await data(
+        http,
+        'mutation { registerDevice(input: {token: "alice-phone-token", platform: IOS})'
+        " { ... on Device { id } } }",
+        token=world.alice.token,
+    )
+    world.reminder = reminder["createReminder"]["id"]
+    world.device = device["registerDevice"]["id"]
+    engine = app.state.engine
+    await planner.plan_owners(engine, [UUID(world.alice.user_id)], dt.datetime.now(dt.UTC))
+    async with engine.connect() as conn:
+        s = tables.scheduled_notifications.c
+        found = await conn.scalar(
+            sa.select(s.id).where(
+                s.owner_id == UUID(world.alice.user_id), s.subject_id == UUID(world.reminder)
+            )
+        )
+    world.notification = str(found)
 
 
 PUSH = """
@@ -216,6 +257,65 @@ CASES: list[tuple[str, str, Any]] = [
         "mutation($k: ID!) { resolveSyncConflict(id: $k, keep: LOSER) { " + NOT_FOUND + " } }",
         lambda w, d: d["resolveSyncConflict"]["__typename"] == "NotFound",
     ),
+    ("devices", "{ devices { id } }", lambda w, d: d["devices"] == []),
+    (
+        "notifications",
+        "{ notifications { totalCount } }",
+        lambda w, d: d["notifications"]["totalCount"] == 0,
+    ),
+    (
+        "upcoming",
+        "{ upcoming(days: 30) { reminderId contactId } }",
+        lambda w, d: all(
+            item["reminderId"] != w.reminder and item["contactId"] != w.contact
+            for item in d["upcoming"]
+        ),
+    ),
+    ("reminders", "{ reminders { totalCount } }", lambda w, d: d["reminders"]["totalCount"] == 0),
+    (
+        "registerDevice",
+        'mutation { registerDevice(input: {token: "bob-phone-token", platform: ANDROID})'
+        " { ... on Device { id } } }",
+        lambda w, d: d["registerDevice"]["id"] != w.device,
+    ),
+    (
+        "unregisterDevice",
+        "mutation($dv: ID!) { unregisterDevice(id: $dv) { " + NOT_FOUND + " } }",
+        lambda w, d: d["unregisterDevice"]["__typename"] == "NotFound",
+    ),
+    (
+        "markNotificationOpened",
+        "mutation($n: ID!) { markNotificationOpened(id: $n) { " + NOT_FOUND + " } }",
+        lambda w, d: d["markNotificationOpened"]["__typename"] == "NotFound",
+    ),
+    (
+        "createReminder",
+        'mutation($c: ID!) { createReminder(input: {title: "X", dueOn: "2030-01-01",'
+        " contactId: $c}) { " + NOT_FOUND + " } }",
+        lambda w, d: d["createReminder"]["__typename"] == "NotFound",
+    ),
+    (
+        "updateReminder",
+        'mutation($r: ID!) { updateReminder(id: $r, input: {title: "Mine"}) { '
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["updateReminder"]["__typename"] == "NotFound",
+    ),
+    (
+        "completeReminder",
+        "mutation($r: ID!) { completeReminder(id: $r) { " + NOT_FOUND + " } }",
+        lambda w, d: d["completeReminder"]["__typename"] == "NotFound",
+    ),
+    (
+        "snoozeReminder",
+        'mutation($r: ID!) { snoozeReminder(id: $r, until: "2099-01-01") { ' + NOT_FOUND + " } }",
+        lambda w, d: d["snoozeReminder"]["__typename"] == "NotFound",
+    ),
+    (
+        "deleteReminder",
+        "mutation($r: ID!) { deleteReminder(id: $r) { " + NOT_FOUND + " } }",
+        lambda w, d: d["deleteReminder"]["__typename"] == "NotFound",
+    ),
     ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
 ]
 
@@ -240,6 +340,9 @@ query($c: ID!, $i: ID!) {
   tags { id name }
   contacts { totalCount }
   syncConflicts { nodes { id losingValue } }
+  reminders { nodes { id title dueOn snoozedUntil completedThrough } }
+  devices { id active }
+  notifications(first: 5) { nodes { id openedAt } }
 }
 """
 
@@ -257,6 +360,9 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "bc": world.bob_contact,
         "bt": world.bob_tag,
         "k": world.conflict,
+        "r": world.reminder,
+        "dv": world.device,
+        "n": world.notification,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -265,8 +371,10 @@ def test_every_operation_has_an_isolation_case(api_app: Starlette) -> None:
     assert {name for name, _, _ in CASES} | PUBLIC == root_fields(api_app)
 
 
-async def test_a_second_user_cannot_touch_the_first_users_rows(http: httpx.AsyncClient) -> None:
-    world = await make_world(http)
+async def test_a_second_user_cannot_touch_the_first_users_rows(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    world = await make_world(http, api_app)
     before = await data(
         http, ALICE_VIEW, {"c": world.contact, "i": world.interaction}, world.alice.token
     )
@@ -304,6 +412,9 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "t": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "bc": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "k": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "r": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "dv": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "n": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None
