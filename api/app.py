@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -130,12 +131,28 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    worker = None
+    if settings.worker_in_process_on:
+        from api.worker import build_worker
+
+        worker = build_worker(settings, database_url, clock)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await feed.start()
+        stop = asyncio.Event()
+        task = None
+        if worker is not None:
+            # `make serve` sends reminders too; production runs `rapport worker` instead.
+            task = asyncio.create_task(worker.run(stop, idle_seconds=settings.worker_poll_seconds))
         try:
             yield
         finally:
+            if worker is not None and task is not None:
+                stop.set()
+                await task  # the batch in hand is finished, not dropped
+                await worker.sender.close()
+                await worker.engine.dispose()
             await feed.stop()
             await engine.dispose()
             if firebase is not None:

@@ -104,8 +104,14 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the notifications worker (not yet: push reminders arrive with a later release)."""
-    typer.echo("The notifications worker is not built yet; `rapport serve` runs the API alone.")
+    """Plan and send push notifications until stopped (SIGTERM finishes the batch in hand)."""
+    from api.worker import run_worker
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    url = database_url(settings)
+    migrate_database(url)
+    asyncio.run(run_worker(settings, url))
 
 
 @app.command()

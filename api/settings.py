@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     firebase_project_id: str | None = None
     firebase_cert_url: str | None = None
 
+    # Push delivery. Without a service-account file, pushes are logged instead of sent.
+    fcm_credentials_file: Path | None = None
+    # The FCM endpoint, for emulators and tests (default: Google's).
+    fcm_url: str | None = None
+    fcm_timeout_seconds: float = Field(default=10, gt=0)
+    # Run the notifications worker inside each API process (default: in development only).
+    worker_in_process: bool | None = None
+    worker_batch_size: int = Field(default=500, ge=1, le=5000)
+    worker_poll_seconds: float = Field(default=2, gt=0)
+
     playground: bool | None = None
     # The playground's older name, still honoured when RAPPORT_PLAYGROUND is unset.
     graphiql: bool | None = None
@@ -50,6 +60,12 @@ class Settings(BaseSettings):
         for choice in (self.playground, self.graphiql):
             if choice is not None:
                 return choice
+        return self.env == "development"
+
+    @property
+    def worker_in_process_on(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
         return self.env == "development"
 
     @property

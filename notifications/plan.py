@@ -273,6 +273,12 @@ def _reminder_events(
     current = current_occurrence(reminder)
     if current is None:
         return
+    if reminder.repeat_unit is not None and current < start:
+        # Occurrences missed meanwhile are not all pushed today: only the latest one due.
+        caught_up = repeats_between(
+            reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, current, start
+        )
+        current = caught_up[-1] if caught_up else current
     days = [current]
     if reminder.repeat_unit is not None:
         # Counted from the first due date, so month ends never drift.

@@ -103,6 +103,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
         "password_hash_profile": "cheapest",
         "data_dir": tmp_path,
+        # Tests that want a worker run their own, on their own clock.
+        "worker_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,0 +1,70 @@
+"""The notifications worker as a service: its sender chosen from settings, run until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from api.settings import Settings
+from notifications.sender import LogSender, Sender
+from notifications.worker import Worker
+from store.engine import create_engine
+from sync.clock import Clock, SystemClock
+
+log = logging.getLogger("rapport.notifications")
+
+
+def build_sender(settings: Settings) -> Sender:
+    """FCM when a service-account file is configured; otherwise log each push."""
+    if settings.fcm_credentials_file is None:
+        log.info(
+            "no RAPPORT_FCM_CREDENTIALS_FILE: pushes are logged, not sent"
+            " (docs/notifications.md says how to send them)"
+        )
+        return LogSender()
+    from notifications.sender import FcmSender
+
+    project = settings.firebase_project_id or _project_of(settings)
+    return FcmSender(
+        project_id=project,
+        credentials_file=str(settings.fcm_credentials_file),
+        fcm_url=settings.fcm_url,
+        timeout_seconds=settings.fcm_timeout_seconds,
+    )
+
+
+def _project_of(settings: Settings) -> str:
+    import json
+
+    assert settings.fcm_credentials_file is not None
+    project = json.loads(settings.fcm_credentials_file.read_text()).get("project_id")
+    if not project:
+        raise RuntimeError(
+            "set RAPPORT_FIREBASE_PROJECT_ID: the service-account file names no project_id"
+        )
+    return str(project)
+
+
+def build_worker(settings: Settings, database_url: str, clock: Clock | None = None) -> Worker:
+    engine = create_engine(database_url, pool_size=2)
+    return Worker(
+        engine=engine,
+        sender=build_sender(settings),
+        clock=clock or SystemClock(),
+        batch_size=settings.worker_batch_size,
+    )
+
+
+async def run_worker(settings: Settings, database_url: str) -> None:
+    """Run until SIGTERM or SIGINT; the batch in hand is finished before stopping."""
+    worker = build_worker(settings, database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await worker.run(stop, idle_seconds=settings.worker_poll_seconds)
+    finally:
+        await worker.sender.close()
+        await worker.engine.dispose()

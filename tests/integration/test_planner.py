@@ -1,0 +1,156 @@
+"""The planner over real data: what it plans, that planning twice plans once, and re-plans."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifications import planner
+from notifications.sender import LogSender
+from notifications.worker import Worker
+from store import accounts
+from sync.clock import FixedClock
+from tests.integration.notify_support import (
+    add_device,
+    make_user,
+    put_contact,
+    put_reminder,
+    scheduled,
+)
+
+# Monday 2026-11-23, 06:00 in Berlin.
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+
+
+async def test_a_plan_covers_birthdays_anniversaries_follow_ups_and_reminders(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin", reminder_hour=9)
+    await put_contact(
+        engine, owner, NOW, firstName="Ada", birthday={"month": 11, "day": 30, "year": 1990}
+    )
+    await put_contact(engine, owner, NOW, firstName="Grace", workStartedOn="2021-11-25")
+    await put_reminder(engine, owner, NOW, title="Send the deck", dueOn="2026-11-24")
+    await planner.plan_owners(engine, [owner], NOW)
+    rows = await scheduled(engine, owner)
+    described = [(r["kind"], r["local_date"], r["lead_days"], r["title"]) for r in rows]
+    assert described == [
+        # Ada's birthday is in 7 days: the week-ahead push goes today, the day's in a week.
+        ("BIRTHDAY", date(2026, 11, 23), 7, "Ada's birthday in 7 days (Nov 30) (turns 36)"),
+        ("REMINDER", date(2026, 11, 24), 0, "Send the deck"),
+        ("ANNIVERSARY", date(2026, 11, 25), 0, "Grace: 5 years at work today"),
+        ("BIRTHDAY", date(2026, 11, 30), 0, "Ada's birthday today (turns 36)"),
+    ]
+    jitter = rows[0]["send_at"] - datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert timedelta(0) <= jitter < timedelta(minutes=10)
+    assert all(r["status"] == "PENDING" for r in rows)
+
+
+async def test_planning_twice_plans_once(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Asia/Kolkata")
+    await put_contact(engine, owner, NOW, firstName="Ada", birthday={"month": 11, "day": 26})
+    await planner.plan_owners(engine, [owner], NOW)
+    first = await scheduled(engine, owner)
+    await planner.plan_owners(engine, [owner], NOW + timedelta(minutes=5))
+    again = await scheduled(engine, owner)
+    assert [r["id"] for r in again] == [r["id"] for r in first]
+    assert len(first) == 1
+
+
+async def test_an_edit_re_plans_only_what_is_pending(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    ada = await put_contact(engine, owner, NOW, firstName="Ada", birthday={"month": 11, "day": 27})
+    await planner.plan_due(engine, NOW)
+    assert [r["occurrence"] for r in await scheduled(engine, owner)] == [date(2026, 11, 27)]
+    # The birthday was wrong: the write bumps the owner's version, the planner notices.
+    await put_contact(engine, owner, NOW, ada, birthday={"month": 11, "day": 28})
+    assert owner in await planner.owners_to_plan(engine, NOW, 100)
+    await planner.plan_due(engine, NOW)
+    assert [r["occurrence"] for r in await scheduled(engine, owner)] == [date(2026, 11, 28)]
+    assert owner not in await planner.owners_to_plan(engine, NOW, 100)
+
+
+async def test_a_new_time_zone_re_times_pending_pushes(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin", reminder_hour=9)
+    await put_reminder(engine, owner, NOW, title="Call the bank", dueOn="2026-11-25")
+    await planner.plan_due(engine, NOW)
+    before = (await scheduled(engine, owner))[0]["send_at"]
+    async with engine.begin() as conn:
+        await accounts.update_user(
+            conn, user_id=owner, now=NOW, values={"time_zone": "America/New_York"}
+        )
+    assert owner in await planner.owners_to_plan(engine, NOW, 100)
+    await planner.plan_due(engine, NOW)
+    after = (await scheduled(engine, owner))[0]["send_at"]
+    assert after - before == timedelta(hours=6)  # 09:00 in New York is 6 hours later
+
+
+async def test_completing_a_reminder_cancels_its_push_and_a_repeat_moves_on(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    once = await put_reminder(engine, owner, NOW, title="Once", dueOn="2026-11-24")
+    weekly = await put_reminder(
+        engine, owner, NOW, title="Weekly", dueOn="2026-11-16", repeatUnit="WEEK"
+    )
+    await planner.plan_owners(engine, [owner], NOW)
+    planned = {(r["title"], r["occurrence"]) for r in await scheduled(engine, owner)}
+    # The weekly one was last done before Nov 16: one push for today's, none for the missed.
+    assert planned == {
+        ("Once", date(2026, 11, 24)),
+        ("Weekly", date(2026, 11, 23)),
+        ("Weekly", date(2026, 11, 30)),
+    }
+    await put_reminder(engine, owner, NOW, once, completedThrough="2026-11-24")
+    await put_reminder(engine, owner, NOW, weekly, completedThrough="2026-11-23")
+    await planner.plan_owners(engine, [owner], NOW)
+    planned = {(r["title"], r["occurrence"]) for r in await scheduled(engine, owner)}
+    assert planned == {("Weekly", date(2026, 11, 30))}
+
+
+async def test_quiet_hours_and_a_chosen_time(engine: AsyncEngine) -> None:
+    owner = await make_user(
+        engine,
+        NOW,
+        time_zone="America/St_Johns",
+        reminder_hour=6,
+        quiet_hours_start=time(22),
+        quiet_hours_end=time(7, 30),
+    )
+    await put_reminder(engine, owner, NOW, title="Quiet", dueOn="2026-11-25")
+    await put_reminder(engine, owner, NOW, title="At noon", dueOn="2026-11-25", dueTime="12:00")
+    await planner.plan_owners(engine, [owner], NOW)
+    times = {r["title"]: r["send_at"] for r in await scheduled(engine, owner)}
+    # St John's is UTC-3:30 in November: 07:30 is 11:00 UTC (plus the owner's jitter).
+    assert timedelta(0) <= times["Quiet"] - datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+    assert times["Quiet"] - datetime(2026, 11, 25, 11, 0, tzinfo=UTC) < timedelta(minutes=10)
+    assert times["At noon"] == datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
+
+
+async def test_a_push_whose_day_passed_unsent_is_marked_missed_not_dropped(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await add_device(engine, owner, NOW, "token-missed")
+    await put_reminder(engine, owner, NOW, title="Today", dueOn="2026-11-23")
+    await planner.plan_owners(engine, [owner], NOW)
+    # No worker ran all day; the next morning the worker finds it.
+    later = NOW + timedelta(days=1)
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(later), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert row["status"] == "MISSED"
+    assert "passed" in row["last_error"]
+
+
+async def test_a_push_late_the_same_day_is_still_sent(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await add_device(engine, owner, NOW, "token-late")
+    await put_reminder(engine, owner, NOW, title="Today", dueOn="2026-11-23")
+    await planner.plan_owners(engine, [owner], NOW)
+    later = NOW.replace(hour=20)
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(later), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["sent_at"]) == ("SENT", later)
