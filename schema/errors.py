@@ -99,6 +99,18 @@ class MaskUnexpectedErrors(SchemaExtension):
             if code in EXPECTED_CODES or error.original_error is None:
                 masked.append(error)
                 continue
+            if error.path is None or isinstance(error.original_error, GraphQLError):
+                # A request refused before any resolver ran (a variable of the wrong type or
+                # an unknown enum value): the client's mistake, explained by the message.
+                masked.append(
+                    GraphQLError(
+                        error.message,
+                        nodes=error.nodes,
+                        path=error.path,
+                        extensions={**(error.extensions or {}), "code": "BAD_USER_INPUT"},
+                    )
+                )
+                continue
             log.error(
                 "unexpected error in %s (request %s)",
                 ".".join(str(p) for p in error.path or []),
