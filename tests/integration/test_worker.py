@@ -1,0 +1,107 @@
+"""The worker with the log sender: claims, digests, owners without devices, and two workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifications import planner
+from notifications.sender import LogSender
+from notifications.worker import Worker
+from store import accounts
+from sync.clock import FixedClock
+from tests.integration.notify_support import (
+    add_device,
+    deliveries,
+    make_user,
+    put_reminder,
+    scheduled,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+async def test_two_workers_at_once_never_send_the_same_row(engine: AsyncEngine) -> None:
+    owners = []
+    for n in range(30):
+        owner = await make_user(engine, NOW, time_zone="UTC", reminder_hour=9)
+        await add_device(engine, owner, NOW, f"token-{n}-{owner}")
+        for k in range(10):
+            await put_reminder(engine, owner, NOW, title=f"R{k}", dueOn="2026-11-23")
+        owners.append(owner)
+    await planner.plan_owners(engine, owners, NOW)
+    senders = [LogSender(), LogSender()]
+    workers = [
+        Worker(engine=engine, sender=s, clock=FixedClock(NOW), batch_size=7, plan=False, name=n)
+        for s, n in zip(senders, ("one", "two"), strict=True)
+    ]
+
+    async def drain(worker: Worker) -> int:
+        handled = 0
+        while n := await worker.deliver_due():
+            handled += n
+        return handled
+
+    handled = await asyncio.gather(*(drain(w) for w in workers))
+    assert sum(handled) == 300
+    assert all(n > 0 for n in handled), handled  # both took part
+    per_row: Counter[object] = Counter()
+    for owner in owners:
+        per_row.update(d["notification_id"] for d in await deliveries(engine, owner))
+        assert {r["status"] for r in await scheduled(engine, owner)} == {"SENT"}
+    assert len(per_row) == 300
+    assert set(per_row.values()) == {1}
+
+
+async def test_a_digest_owner_gets_one_push_listing_the_day(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC", daily_digest=True)
+    await add_device(engine, owner, NOW, f"digest-{owner}")
+    for title in ("Call Ada", "Send the deck", "Book flights"):
+        await put_reminder(engine, owner, NOW, title=title, dueOn="2026-11-23")
+    await planner.plan_owners(engine, [owner], NOW)
+    sender = LogSender()
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 3
+    assert sender.count == 1
+    rows = await scheduled(engine, owner)
+    assert {r["status"] for r in rows} == {"SENT"}
+    sent = await deliveries(engine, owner)
+    assert len(sent) == 3  # one delivery record per notification, from the one push
+    assert len({d["message_id"] for d in sent}) == 1
+
+
+async def test_an_owner_without_devices_is_told_not_dropped(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await put_reminder(engine, owner, NOW, title="Nobody hears", dueOn="2026-11-23")
+    await planner.plan_owners(engine, [owner], NOW)
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["last_error"]) == ("NO_DEVICE", "no active device to send to")
+
+
+async def test_a_worker_pass_plans_new_owners_then_sends_what_is_due(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await add_device(engine, owner, NOW, f"pass-{owner}")
+    await put_reminder(engine, owner, NOW, title="Now", dueOn="2026-11-23", dueTime="11:00")
+    await put_reminder(engine, owner, NOW, title="Later", dueOn="2026-11-23", dueTime="15:00")
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(NOW))
+    assert await worker.run_once() is True
+    status = {r["title"]: r["status"] for r in await scheduled(engine, owner)}
+    assert status == {"Now": "SENT", "Later": "PENDING"}
+    # Nothing changed: the next pass plans no one and sends nothing.
+    assert await worker.run_once() is False
+    # The user moves to another zone: the pending push is re-timed, the sent one kept.
+    async with engine.begin() as conn:
+        await accounts.update_user(
+            conn, user_id=owner, now=NOW, values={"time_zone": "Asia/Kolkata"}
+        )
+    assert await worker.run_once() is True
+    rows = {r["title"]: r for r in await scheduled(engine, owner)}
+    assert rows["Now"]["send_at"] == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    # 15:00 in Kolkata is 09:30 UTC, already past but the same local day: sent at once.
+    assert rows["Later"]["send_at"] == datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    assert (rows["Later"]["status"], rows["Later"]["sent_at"]) == ("SENT", NOW)
