@@ -6,7 +6,7 @@ Pure functions on dates; times and time zones are ``timing``'s business.
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
@@ -35,14 +35,15 @@ def yearly_between(month: int, day: int, start: date, end: date) -> list[date]:
     ]
 
 
-def repeat_step(unit: RepeatUnit, every: int, count: int) -> relativedelta:
+def repeat_step(unit: RepeatUnit, every: int, count: int) -> relativedelta | timedelta:
     """``count`` repetitions of every ``every`` ``unit``s."""
     n = every * count
     match unit:
+        # Days and weeks have fixed lengths; timedelta is several times cheaper to add.
         case RepeatUnit.DAY:
-            return relativedelta(days=n)
+            return timedelta(days=n)
         case RepeatUnit.WEEK:
-            return relativedelta(weeks=n)
+            return timedelta(weeks=n)
         case RepeatUnit.MONTH:
             return relativedelta(months=n)
         case RepeatUnit.YEAR:

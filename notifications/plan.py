@@ -118,12 +118,18 @@ def collect_events(
     reminders: Iterable[ReminderFacts],
     start: date,
     end: date,
+    *,
+    overdue_follow_ups: bool = True,
 ) -> list[Event]:
-    """Every event whose day falls in ``start``..``end`` (local), overdue ones on ``start``."""
+    """Every event whose day falls in ``start``..``end`` (local), overdue ones on ``start``.
+
+    The agenda shows follow-ups that are overdue; pushes come only on the day one falls due
+    (``overdue_follow_ups=False``), or a user behind on thirty people would get thirty pushes.
+    """
     events: list[Event] = []
     zone = ZoneInfo(owner.prefs.time_zone)
     for contact in contacts:
-        events.extend(_contact_events(owner, contact, start, end, zone))
+        events.extend(_contact_events(owner, contact, start, end, zone, overdue_follow_ups))
     for reminder in reminders:
         events.extend(_reminder_events(owner, reminder, start, end))
     events.sort(key=lambda e: (e.occurrence, e.kind, e.title, e.subject_id))
@@ -142,7 +148,14 @@ def plan_pushes(
     # An event far enough ahead still needs its early reminders planned now.
     reach = max([0, *(max(v, default=0) for v in owner.lead_days.values())])
     reach = max(reach, *_override_reach(contacts, reminders))
-    events = collect_events(owner, contacts, reminders, today, last + timedelta(days=reach))
+    events = collect_events(
+        owner,
+        contacts,
+        reminders,
+        today,
+        last + timedelta(days=reach),
+        overdue_follow_ups=False,
+    )
     planned: list[Planned] = []
     for event in events:
         for lead in sorted(set(event.leads)):
@@ -211,7 +224,12 @@ def _override_reach(
 
 
 def _contact_events(
-    owner: Owner, contact: ContactFacts, start: date, end: date, zone: ZoneInfo
+    owner: Owner,
+    contact: ContactFacts,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    overdue_follow_ups: bool,
 ) -> Iterable[Event]:
     if contact.birthday_month and contact.birthday_day:
         leads = contact.lead_days or owner.lead_days.get("birthday", DEFAULT_LEADS["birthday"])
@@ -244,7 +262,7 @@ def _contact_events(
                 )
     if contact.next_follow_up_at is not None:
         due = contact.next_follow_up_at.astimezone(zone).date()
-        if due <= end:
+        if due <= end and (due >= start or overdue_follow_ups):
             yield Event(
                 Kind.FOLLOW_UP,
                 contact.id,

@@ -13,15 +13,19 @@ last plan is an hour old (the window moves on with the clock).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -58,10 +62,9 @@ def owner_of(row: Any) -> Owner:
 
 
 def contact_of(row: Any) -> ContactFacts:
-    name = " ".join(part for part in (row.first_name, row.last_name) if part) or "Someone"
     return ContactFacts(
         id=row.id,
-        name=name,
+        name=row.name or "Someone",
         company=row.company,
         birthday_month=row.birthday_month,
         birthday_day=row.birthday_day,
@@ -88,10 +91,37 @@ def reminder_of(row: Any) -> ReminderFacts:
     )
 
 
+@dataclass(frozen=True)
+class Window:
+    """The local days a planning pass looks at, across the owners of one batch.
+
+    Contacts whose birthday, anniversary or follow-up falls outside it (most of them, on most
+    days) are left in the database: a pass over a million contacts reads only the few
+    percent it may plan for.
+    """
+
+    first: date
+    last: date
+
+    def month_days(self) -> list[int]:
+        """Every month*100+day in the window; Feb 28 brings Feb 29 along (leap-day people)."""
+        days = {
+            (self.first + timedelta(days=n)).month * 100 + (self.first + timedelta(days=n)).day
+            for n in range((self.last - self.first).days + 1)
+        }
+        if 228 in days:
+            days.add(229)
+        return sorted(days)
+
+
 async def load_facts(
-    conn: AsyncConnection, owner_ids: Sequence[UUID]
+    conn: AsyncConnection, owner_ids: Sequence[UUID], window: Window | None = None
 ) -> tuple[dict[UUID, Owner], dict[UUID, list[ContactFacts]], dict[UUID, list[ReminderFacts]]]:
-    """The owners' settings, living contacts with dates, and living reminders."""
+    """The owners' settings, living contacts with dates, and living reminders.
+
+    With a ``window``, only contacts with something in it (or with their own lead days,
+    which may reach further) are read.
+    """
     u, c, r = tables.users.c, tables.contacts.c, tables.reminders.c
     owners = {
         row.id: owner_of(row)
@@ -106,12 +136,32 @@ async def load_facts(
             ).where(u.id.in_(owner_ids))
         )
     }
+    if window is None:
+        relevant = sa.or_(
+            c.birthday_month.is_not(None),
+            c.work_started_on.is_not(None),
+            c.next_follow_up_at.is_not(None),
+        )
+    else:
+        month_days = sa.bindparam("month_days", window.month_days(), type_=ARRAY(sa.Integer))
+        started = sa.extract("month", c.work_started_on) * 100 + sa.extract(
+            "day", c.work_started_on
+        )
+        relevant = sa.or_(
+            (c.birthday_month * 100 + c.birthday_day) == sa.func.any(month_days),
+            sa.cast(started, sa.Integer) == sa.func.any(month_days),
+            c.next_follow_up_at.between(
+                datetime.combine(window.first, time(0), UTC) - timedelta(days=1),
+                datetime.combine(window.last, time(0), UTC) + timedelta(days=2),
+            ),
+            c.lead_days.is_not(None),
+        )
     contacts: dict[UUID, list[ContactFacts]] = defaultdict(list)
     query = sa.select(
         c.owner_id,
         c.id,
-        c.first_name,
-        c.last_name,
+        # concat_ws skips nulls, and empty last names are trimmed away.
+        sa.func.btrim(sa.func.concat_ws(" ", c.first_name, c.last_name)).label("name"),
         c.company,
         c.birthday_month,
         c.birthday_day,
@@ -119,15 +169,7 @@ async def load_facts(
         c.work_started_on,
         c.next_follow_up_at,
         c.lead_days,
-    ).where(
-        c.owner_id.in_(owner_ids),
-        c.cl % 2 == 1,
-        sa.or_(
-            c.birthday_month.is_not(None),
-            c.work_started_on.is_not(None),
-            c.next_follow_up_at.is_not(None),
-        ),
-    )
+    ).where(c.owner_id.in_(owner_ids), c.cl % 2 == 1, relevant)
     for row in await conn.execute(query):
         contacts[row.owner_id].append(contact_of(row))
     reminders: dict[UUID, list[ReminderFacts]] = defaultdict(list)
@@ -137,24 +179,15 @@ async def load_facts(
     return owners, contacts, reminders
 
 
-def _row(owner_id: UUID, planned: Planned, plan_id: UUID, now: datetime) -> dict[str, Any]:
-    return {
-        "owner_id": owner_id,
-        "id": uuid.uuid4(),
-        "kind": planned.kind.value,
-        "subject_id": planned.subject_id,
-        "occurrence": planned.occurrence,
-        "lead_days": planned.lead_days,
-        "local_date": planned.local_date,
-        "send_at": planned.send_at,
-        "due_at": planned.send_at,
-        "title": planned.title,
-        "body": planned.body,
-        "data": planned.data,
-        "plan_id": plan_id,
-        "created_at": now,
-        "updated_at": now,
-    }
+_REACH = sa.text(
+    "SELECT max(lead::int) FROM users AS u, jsonb_each(u.lead_days) AS kind,"
+    " jsonb_array_elements_text(kind.value) AS lead WHERE u.id = ANY(CAST(:owners AS uuid[]))"
+)
+
+
+async def _reach(conn: AsyncConnection, owner_ids: Sequence[UUID]) -> int:
+    """The most lead days any of these owners asked for."""
+    return int(await conn.scalar(_REACH, {"owners": list(owner_ids)}) or 0)
 
 
 async def plan_owners(
@@ -179,14 +212,20 @@ async def plan_owners(
                 )
             ).all()
         )
-        owners, contacts, reminders = await load_facts(conn, owner_ids)
-        rows = []
+        # Local days differ by a day at most across zones; leads reach further ahead.
+        utc_today = now.astimezone(UTC).date()
+        window = Window(
+            utc_today - timedelta(days=1),
+            utc_today + timedelta(days=horizon_days + 1 + await _reach(conn, owner_ids)),
+        )
+        owners, contacts, reminders = await load_facts(conn, owner_ids, window)
+        rows: list[tuple[UUID, Planned]] = []
         for owner in owners.values():
             today = local_today(now, owner.prefs.time_zone)
             for planned in plan_pushes(
                 owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
             ):
-                rows.append(_row(owner.id, planned, plan_id, now))
+                rows.append((owner.id, planned))
         await _store_plan(conn, list(owners), rows, plan_id, now)
         await conn.execute(
             pg_insert(_p)
@@ -208,38 +247,51 @@ async def plan_owners(
     return len(rows)
 
 
+# Upserting a pass's rows as arrays, one statement, costs a fraction of a row-by-row insert.
+_UPSERT = sa.text(
+    """
+    INSERT INTO scheduled_notifications (owner_id, id, kind, subject_id, occurrence, lead_days,
+        local_date, send_at, due_at, title, body, data, plan_id, created_at, updated_at)
+    SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :plan_id, :now, :now
+    FROM unnest(CAST(:owners AS uuid[]), CAST(:kinds AS text[]), CAST(:subjects AS uuid[]),
+                CAST(:occurrences AS date[]), CAST(:leads AS smallint[]),
+                CAST(:local_dates AS date[]), CAST(:send_ats AS timestamptz[]),
+                CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]))
+        AS p(o, k, s, oc, l, ld, sa, t, b, d)
+    ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
+    SET local_date = excluded.local_date, send_at = excluded.send_at, due_at = excluded.due_at,
+        title = excluded.title, body = excluded.body, data = excluded.data,
+        plan_id = excluded.plan_id, updated_at = excluded.updated_at
+    -- Claimed, sent or finished rows are history; only pending ones follow the plan.
+    WHERE scheduled_notifications.status = 'PENDING'
+    """
+)
+
+
 async def _store_plan(
     conn: AsyncConnection,
     owner_ids: list[UUID],
-    rows: list[dict[str, Any]],
+    rows: list[tuple[UUID, Planned]],
     plan_id: UUID,
     now: datetime,
 ) -> None:
     if rows:
-        insert = pg_insert(_s)
         await conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[
-                    _s.c.owner_id,
-                    _s.c.kind,
-                    _s.c.subject_id,
-                    _s.c.occurrence,
-                    _s.c.lead_days,
-                ],
-                set_={
-                    "local_date": insert.excluded.local_date,
-                    "send_at": insert.excluded.send_at,
-                    "due_at": insert.excluded.due_at,
-                    "title": insert.excluded.title,
-                    "body": insert.excluded.body,
-                    "data": insert.excluded.data,
-                    "plan_id": insert.excluded.plan_id,
-                    "updated_at": now,
-                },
-                # Claimed, sent or finished rows are history; only pending ones follow the plan.
-                where=_s.c.status == "PENDING",
-            ),
-            rows,
+            _UPSERT,
+            {
+                "plan_id": plan_id,
+                "now": now,
+                "owners": [owner for owner, _ in rows],
+                "kinds": [p.kind.value for _, p in rows],
+                "subjects": [p.subject_id for _, p in rows],
+                "occurrences": [p.occurrence for _, p in rows],
+                "leads": [p.lead_days for _, p in rows],
+                "local_dates": [p.local_date for _, p in rows],
+                "send_ats": [p.send_at for _, p in rows],
+                "titles": [p.title for _, p in rows],
+                "bodies": [p.body for _, p in rows],
+                "data": [json.dumps(p.data) for _, p in rows],
+            },
         )
     stale = sa.and_(
         _s.c.owner_id.in_(owner_ids),
@@ -258,7 +310,27 @@ async def _store_plan(
     await conn.execute(sa.delete(_s).where(stale))
 
 
-async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int) -> list[UUID]:
+async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 2) -> tuple[int, int]:
+    """Plan every owner that needs it, a few batches at a time; return owners and pushes.
+
+    Two batches in flight keep both PostgreSQL and this process busy: one batch's rows are
+    computed here while the other's are written there.
+    """
+    owner_ids = await owners_to_plan(engine, now, limit=None)
+    batches = [
+        owner_ids[n : n + OWNERS_PER_PASS] for n in range(0, len(owner_ids), OWNERS_PER_PASS)
+    ]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def plan_batch(batch: list[UUID]) -> int:
+        async with gate:
+            return await plan_owners(engine, batch, now)
+
+    planned = await asyncio.gather(*(plan_batch(batch) for batch in batches))
+    return len(owner_ids), sum(planned)
+
+
+async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) -> list[UUID]:
     """Owners whose data changed since their last plan, or whose plan is getting old."""
     o, p = tables.sync_owners.c, _p.c
     query = (

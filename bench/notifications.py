@@ -1,0 +1,266 @@
+"""Benchmark the notification pipeline: a full planning pass, and one worker's delivery rate.
+
+Run from the repository root::
+
+    .venv/bin/python bench/notifications.py [--users 10000 --contacts 100]
+                                            [--deliver 20000] [--database NAME]
+
+A quick small run: ``.venv/bin/python bench/notifications.py --users 500 --deliver 2000``.
+
+What it does:
+
+1. Creates (or reuses) the database ``rapport_bench_notify_<U>u_<C>c`` on the PostgreSQL server
+   named by ``RAPPORT_DATABASE_URL`` (only its server is used), else on
+   ``postgresql://postgres@127.0.0.1:5432/``; migrates it; and, when empty, generates in SQL
+   ``--users`` users (time zones drawn from a list across every UTC offset band, preferred hours
+   7-10, a quarter with quiet hours, a tenth with a daily digest), each with ``--contacts``
+   contacts (every contact has a birthday, a third a work start date, a half a keep-in-touch
+   cadence with a last interaction up to 90 days ago, hence a follow-up date), one device and
+   two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
+2. Planning: clears the plan and runs ``planner.plan_all`` (every owner, 500 owners per
+   transaction, two transactions in flight), from a cold start. Reports the time, the pushes
+   planned and the peak RSS of this process. A second pass re-plans every owner over the
+   rows the first left (as after a change of every owner's settings).
+3. Delivery: makes ``--deliver`` planned rows due now (their day set to today; a bench-only
+   shortcut), starts the tests' fake FCM server (``tests/fake_fcm.py``) on loopback, and runs
+   one ``Worker`` with the real ``FcmSender`` (firebase-admin) against it until nothing is
+   due. Reports messages per second and the worker's batches.
+
+Nothing here asserts timings; the numbers go to ``bench/RESULTS.md`` by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as ``python bench/notifications.py``, this file's folder comes first on sys.path, where
+# this very file would shadow the ``notifications`` package: search the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from notifications import planner  # noqa: E402
+from store import tables  # noqa: E402
+from store.engine import create_engine  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/"
+ZONES = [
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/St_Johns",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "UTC",
+]
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+def server_url() -> str:
+    import os
+
+    return os.environ.get("RAPPORT_DATABASE_URL") or DEFAULT_SERVER
+
+
+def database_url(name: str) -> str:
+    url = make_url(server_url()).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def create_database(name: str) -> None:
+    admin = create_async_engine(database_url("postgres"), poolclass=NullPool)
+    async with admin.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        exists = await conn.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if not exists:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+
+
+GENERATE = [
+    # Users and their version rows.
+    """
+    INSERT INTO users (id, email, display_name, time_zone, reminder_hour, quiet_hours_start,
+                       quiet_hours_end, daily_digest, created_at, updated_at)
+    SELECT gen_random_uuid(), 'notify+' || n || '@bench.rapport', 'User ' || n,
+           (CAST(:zones AS text[]))[1 + n % cardinality(CAST(:zones AS text[]))], 7 + n % 4,
+           CASE WHEN n % 4 = 0 THEN time '22:00' END, CASE WHEN n % 4 = 0 THEN time '07:30' END,
+           n % 10 = 0, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM generate_series(1, :users) AS n
+    """,
+    """
+    INSERT INTO sync_owners (owner_id, version, hlc, epoch)
+    SELECT id, 1, '', gen_random_uuid() FROM users
+    """,
+    # Contacts: every one with a birthday; some with a work start and a cadence.
+    """
+    INSERT INTO contacts (owner_id, id, first_name, last_name, birthday_month, birthday_day,
+                          birthday_year, work_started_on, cadence_days, last_interaction_at,
+                          next_follow_up_at, server_version, created_at, updated_at)
+    SELECT u.id, gen_random_uuid(), 'Contact', c::text,
+           1 + (c * 7 + u.n) % 12, 1 + (c * 13 + u.n) % 28,
+           CASE WHEN c % 2 = 0 THEN 1960 + c % 40 END,
+           CASE WHEN c % 3 = 0 THEN date '2010-01-01' + ((c * 37 + u.n) % 5000)::int END,
+           CASE WHEN c % 2 = 1 THEN 30 END,
+           CASE WHEN c % 2 = 1 THEN CAST(:now AS timestamptz) - make_interval(days => ((c + u.n) % 90)::int) END,
+           CASE WHEN c % 2 = 1
+                THEN CAST(:now AS timestamptz) - make_interval(days => ((c + u.n) % 90)::int) + interval '30 days' END,
+           1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u,
+         generate_series(1, :contacts) AS c
+    """,
+    """
+    INSERT INTO reminders (owner_id, id, title, due_on, repeat_unit, repeat_every,
+                           server_version, created_at, updated_at)
+    SELECT id, gen_random_uuid(), 'Weekly review', date '2026-11-02', 'WEEK', 1, 1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM users
+    UNION ALL
+    SELECT id, gen_random_uuid(), 'Send the deck', date '2026-11-25', NULL, NULL, 1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM users
+    """,
+    """
+    INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)
+    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', CAST(:now AS timestamptz), CAST(:now AS timestamptz) FROM users
+    """,
+]
+
+
+async def generate(engine: AsyncEngine, users: int, contacts: int) -> float:
+    started = time.perf_counter()
+    params = {"zones": ZONES, "now": NOW, "users": users, "contacts": contacts}
+    async with engine.begin() as conn:
+        for statement in GENERATE:
+            await conn.execute(sa.text(statement), params)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM (ANALYZE)"))
+    return time.perf_counter() - started
+
+
+async def count(engine: AsyncEngine, table: sa.Table) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def plan_everyone(engine: AsyncEngine) -> tuple[float, int, int]:
+    started = time.perf_counter()
+    owners, planned = await planner.plan_all(engine, NOW)
+    return time.perf_counter() - started, owners, planned
+
+
+async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
+    from tests.fake_fcm import running_fake_fcm
+
+    from notifications.worker import Worker
+    from sync.clock import FixedClock
+
+    s = tables.scheduled_notifications.c
+    async with engine.begin() as conn:
+        picked = sa.select(s.owner_id, s.id).where(s.status == "PENDING").limit(rows).cte("picked")
+        await conn.execute(
+            sa.update(tables.scheduled_notifications)
+            .where(s.owner_id == picked.c.owner_id, s.id == picked.c.id)
+            .values(due_at=NOW, local_date=sa.cast(sa.func.timezone("UTC", NOW), sa.Date))
+        )
+        # Every owner's today, in their zone, so none is taken for missed.
+        await conn.execute(
+            sa.text(
+                "UPDATE scheduled_notifications AS s SET local_date = "
+                "(CAST(:now AS timestamptz) AT TIME ZONE u.time_zone)::date "
+                "FROM users AS u WHERE u.id = s.owner_id AND s.due_at = :now"
+            ),
+            {"now": NOW},
+        )
+    async with running_fake_fcm() as fake:
+        sender = fake.sender()
+        worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+        started = time.perf_counter()
+        handled = batches = 0
+        while n := await worker.deliver_due():
+            handled += n
+            batches += 1
+        seconds = time.perf_counter() - started
+        await sender.close()
+        requests = fake.request_count
+    return {
+        "rows": handled,
+        "batches": batches,
+        "seconds": seconds,
+        "per_second": handled / seconds if seconds else 0.0,
+        "fcm_requests": requests,
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    name = args.database or f"rapport_bench_notify_{args.users}u_{args.contacts}c"
+    await create_database(name)
+    url = database_url(name)
+    engine = create_engine(url, pool_size=4)
+    await upgrade(engine)
+    if await count(engine, tables.users) == 0:
+        print(f"generating {args.users} users x {args.contacts} contacts ...", flush=True)
+        print(f"generated in {await generate(engine, args.users, args.contacts):.1f} s")
+    contacts = await count(engine, tables.contacts)
+    print(f"database {name}: {await count(engine, tables.users)} users, {contacts} contacts")
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("TRUNCATE scheduled_notifications, notification_deliveries, planner_owners")
+        )
+    seconds, owners, planned = await plan_everyone(engine)
+    print(
+        f"planning pass (cold): {seconds:.2f} s for {owners} owners / {contacts} contacts,"
+        f" {planned} pushes planned; peak RSS {peak_rss_mib():.0f} MiB"
+    )
+    # Everyone's settings "changed": the whole plan is redone over existing rows.
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(tables.planner_owners).values(planned_version=-1))
+    seconds, owners, planned = await plan_everyone(engine)
+    print(
+        f"planning pass (again, every owner re-planned over their pending rows):"
+        f" {seconds:.2f} s, {planned} pushes pending"
+    )
+    if args.deliver:
+        result = await deliver(engine, args.deliver)
+        print(
+            f"delivery: {result['rows']} pushes in {result['seconds']:.2f} s ="
+            f" {result['per_second']:.0f}/s over {result['batches']} batches,"
+            f" {result['fcm_requests']} FCM requests; peak RSS {peak_rss_mib():.0f} MiB"
+        )
+    await engine.dispose()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--contacts", type=int, default=100, help="per user")
+    parser.add_argument("--deliver", type=int, default=20_000, help="pushes to deliver (0: skip)")
+    parser.add_argument("--database", help="database name")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
