@@ -116,8 +116,7 @@ def build_message(push: Push, *, now: float) -> messaging.Message:
     # device whose recorded platform is wrong still gets a well-formed notification.
     collapse_id = make_collapse_id(push.collapse_key)
     ttl = max(push.ttl_seconds, 0)
-    return messaging.Message(
-        token=push.token,
+    message = messaging.Message(
         # FCM refuses non-string data values; the planner's ids may arrive as UUIDs or ints.
         data={str(key): str(value) for key, value in push.data.items()},
         notification=messaging.Notification(title=push.title, body=push.body),
@@ -136,6 +135,11 @@ def build_message(push: Push, *, now: float) -> messaging.Message:
         ),
         webpush=messaging.WebpushConfig(headers={"TTL": str(ttl)}),
     )
+    # firebase-admin 7.7 deprecates Message(token=...) for Firebase installation ids (fid), a
+    # different kind of address; our devices register FCM registration tokens, which FCM v1
+    # still takes as "token". Setting the attribute sends the same JSON without the warning.
+    message.token = push.token
+    return message
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
