@@ -11,7 +11,6 @@ failed; the outcome says what the caller should do next:
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import hashlib
 import itertools
@@ -26,9 +25,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import firebase_admin
-from firebase_admin import _http_client, _retry, _utils, credentials, exceptions, messaging
+from firebase_admin import _utils, credentials, exceptions, messaging
 from google.auth import exceptions as google_auth_exceptions
-from google.auth.transport import requests as google_auth_requests
+
+from notifications import fcm_client
 
 logger = logging.getLogger("rapport.notifications")
 
@@ -277,33 +277,6 @@ def log_setup_errors(results: Sequence[tuple[Push, SendResult, BaseException | N
     )
 
 
-class _MessagingService(messaging._MessagingService):  # type: ignore[misc]
-    """firebase-admin's FCM service with our endpoint, no hidden retries and an async close."""
-
-    def __init__(self, app: firebase_admin.App, fcm_url: str | None, timeout: float) -> None:
-        super().__init__(app)
-        if fcm_url is not None:
-            # Per instance, so tests and emulators never redirect another app's messages.
-            self._fcm_url = fcm_url.format(app.project_id)
-        # The SDK retries 500 and 503 up to four times with back-off (about 7 s) inside each
-        # send, holding the whole batch; the worker already retries TRANSIENT pushes with its
-        # own back-off and Retry-After, so one attempt here keeps a single retry owner.
-        self._async_client = _http_client.HttpxAsyncClient(
-            credential=self._credential,
-            timeout=timeout,
-            retry_config=_retry.HttpxRetry(max_retries=0),
-        )
-
-    async def aclose(self) -> None:
-        await self._async_client.aclose()
-        self._client.close()
-
-    def close(self) -> None:
-        # delete_app() calls this; the SDK's version runs asyncio.run(), which fails inside a
-        # running event loop. FcmSender.close() awaits aclose() before deleting the app.
-        return None
-
-
 class FcmSender:
     """Send pushes through Firebase Cloud Messaging with firebase-admin."""
 
@@ -323,7 +296,7 @@ class FcmSender:
             credential, options={"projectId": project_id, "httpTimeout": timeout_seconds}, name=name
         )
         try:
-            self._service = _MessagingService(self._app, fcm_url, timeout_seconds)
+            self._service = fcm_client.MessagingService(self._app, fcm_url, timeout_seconds)
             # Registered under the SDK's own key, so messaging.send_each_async(app=...) uses it.
             _utils.get_app_service(
                 self._app, messaging._MESSAGING_ATTRIBUTE, lambda _app: self._service
@@ -331,8 +304,6 @@ class FcmSender:
         except BaseException:
             firebase_admin.delete_app(self._app)
             raise
-        self._google_credential = credential.get_credential()
-        self._refresh_lock = asyncio.Lock()
         self._closed = False
 
     async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
@@ -380,7 +351,8 @@ class FcmSender:
         self, pushes: Sequence[Push], messages: list[messaging.Message], *, now: float
     ) -> list[tuple[SendResult, BaseException | None]]:
         try:
-            await self._refresh_access_token()
+            # A token that cannot be had fails the batch once, before any message is sent.
+            await self._service.http.auth.ensure_token()
             batch = await messaging.send_each_async(messages, app=self._app)
         except (exceptions.FirebaseError, google_auth_exceptions.GoogleAuthError) as exc:
             # The whole batch failed before FCM judged any message, e.g. no access token.
@@ -402,17 +374,6 @@ class FcmSender:
                     (result_from_error(response.exception, push, now=now), response.exception)
                 )
         return answers
-
-    async def _refresh_access_token(self) -> None:
-        # firebase-admin refreshes an expired OAuth2 token synchronously inside its httpx auth
-        # flow, blocking the event loop for a whole token request; do it in a thread first.
-        async with self._refresh_lock:
-            if not self._google_credential.valid:
-                await asyncio.to_thread(self._google_credential.refresh, make_auth_request())
-
-
-def make_auth_request() -> Any:
-    return google_auth_requests.Request()
 
 
 def load_credential(credentials_file: str | None, token_url: str | None) -> Any:

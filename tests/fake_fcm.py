@@ -33,7 +33,6 @@ from starlette.routing import Route
 from tests.conftest import free_port
 
 PROJECT = "rapport-fcm-test"
-ACCESS_TOKEN = "fake-access-token"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 
@@ -89,6 +88,7 @@ class FakeFcm:
         self.script: dict[str, Reply] = {}
         self.received: list[Recorded] = []
         self.token_requests = 0
+        self.access_tokens: set[str] = set()
         self._public_key = public_key
         self._lock = threading.Lock()
         self._released = threading.Event()
@@ -103,6 +103,11 @@ class FakeFcm:
         with self._lock:
             return [r for r in self.received if r.message.get("token") == token]
 
+    def revoke_access_tokens(self) -> None:
+        """Refuse the access tokens issued so far, as Google may before they expire."""
+        with self._lock:
+            self.access_tokens.clear()
+
     def release(self) -> None:
         """Let hanging requests finish, so the server can stop."""
         self._released.set()
@@ -113,7 +118,10 @@ class FakeFcm:
         with self._lock:
             self.received.append(Recorded(body, headers))
             number = len(self.received)
-        if headers.get("authorization") != f"Bearer {ACCESS_TOKEN}":
+            authorized = headers.get("authorization", "").removeprefix("Bearer ") in (
+                self.access_tokens
+            )
+        if not authorized:
             reply = fcm_error(401, "UNAUTHENTICATED", "Request had invalid credentials.")
         else:
             reply = self.script.get(body["message"]["token"], Reply())
@@ -140,8 +148,10 @@ class FakeFcm:
             return JSONResponse({"error": "invalid_scope"}, status_code=400)
         with self._lock:
             self.token_requests += 1
+            access_token = f"fake-access-token-{self.token_requests}"
+            self.access_tokens.add(access_token)
         return JSONResponse(
-            {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}
+            {"access_token": access_token, "expires_in": 3600, "token_type": "Bearer"}
         )
 
 

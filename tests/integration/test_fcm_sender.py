@@ -71,7 +71,7 @@ async def test_a_push_reaches_fcm_with_collapse_key_ttl_and_data(
     [request] = fake_fcm.received
     # The service account's JWT was exchanged for an access token, which reached FCM.
     assert fake_fcm.token_requests == 1
-    assert request.headers["authorization"] == "Bearer fake-access-token"
+    assert request.headers["authorization"] == "Bearer fake-access-token-1"
     message = request.message
     collapse_key = "owner-1:birthday:c-1:2026-12-09:0"
     assert message["token"] == "device-a"
@@ -241,6 +241,26 @@ async def test_third_party_auth_error_is_transient_and_logged_loudly(
     assert "APNs auth key" in record.getMessage()
     assert "device-a…" in record.getMessage()
     assert tokens[0] not in record.getMessage()
+    # FCM sends this error as HTTP 401, but it is no reason to fetch a new access token.
+    assert len(fake_fcm.received) == 2
+    assert fake_fcm.token_requests == 1
+
+
+async def test_a_revoked_access_token_is_replaced_once(
+    fake_fcm: FakeFcm,  # noqa: F811
+    fcm: FcmSender,
+) -> None:
+    [first] = await fcm.send([make_push("device-a")])
+    fake_fcm.revoke_access_tokens()
+    second, third = await fcm.send([make_push("device-b"), make_push("device-c")])
+
+    assert [first.outcome, second.outcome, third.outcome] == [Outcome.DELIVERED] * 3
+    # Both requests of the batch were refused; only one of them fetched the new token.
+    assert fake_fcm.token_requests == 2
+    assert [r.headers["authorization"] for r in fake_fcm.sent_to("device-b")] == [
+        "Bearer fake-access-token-1",
+        "Bearer fake-access-token-2",
+    ]
 
 
 async def test_a_hung_connection_is_transient_within_the_timeout(
