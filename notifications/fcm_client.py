@@ -27,6 +27,11 @@ from google.auth.transport import requests as google_auth_requests
 
 # FCM v1 error codes that arrive as HTTP 401 but say nothing about our access token.
 _NOT_OUR_TOKEN = (b"THIRD_PARTY_AUTH_ERROR", b"APNS_AUTH_ERROR")
+# send_each_async starts all of a batch's 500 requests at once. Over HTTP/2 (FCM) each
+# connection carries about 100 of them, so this is no limit; over HTTP/1.1 (emulators, tests)
+# it bounds the in-flight requests, and httpcore's pool, which rescans every queued request
+# against every connection whenever one finishes, stays cheap.
+MAX_CONNECTIONS = 10
 
 
 class AccessTokenAuth(httpx.Auth):
@@ -88,7 +93,9 @@ class FcmHttpClient:
             http2=True,
             timeout=timeout,
             auth=self.auth,
-            transport=httpx.AsyncHTTPTransport(http2=True, retries=0),
+            transport=httpx.AsyncHTTPTransport(
+                http2=True, retries=0, limits=httpx.Limits(max_connections=MAX_CONNECTIONS)
+            ),
         )
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

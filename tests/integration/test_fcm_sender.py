@@ -374,9 +374,9 @@ async def test_twelve_hundred_pushes_go_in_batches_of_at_most_500(
     monkeypatch.setattr(sender_module.messaging, "send_each_async", counting)
     fake_fcm.script["device-7"] = fcm_error(404, "NOT_FOUND", "not found", "UNREGISTERED")
     pushes = [make_push(f"device-{i}") for i in range(1200)]
-    # firebase-admin starts all 500 requests of a batch at once; httpx queues them for its 100
-    # connections and counts the wait against the timeout. The fake shares this process (and
-    # its GIL) with the client and answers a few hundred requests a second, so allow for that.
+    # firebase-admin starts all 500 requests of a batch at once and httpx counts the wait for
+    # a connection against the timeout; the fake shares this process (and its GIL) with the
+    # client and answers only about a hundred requests a second over HTTP/1.1.
     sender = make_sender(fake_fcm, timeout_seconds=60.0)
     try:
         results = await sender.send(pushes)
