@@ -42,8 +42,11 @@ MAX_DETAIL_CHARS = 300
 
 class Outcome(StrEnum):
     DELIVERED = "DELIVERED"
+    # UNREGISTERED, SENDER_ID_MISMATCH, an invalid registration token: disable the device.
     DEAD_TOKEN = "DEAD_TOKEN"  # noqa: S105 (an outcome, not a password)
+    # UNAVAILABLE, INTERNAL, QUOTA_EXCEEDED, timeouts, connection and set-up errors: retry later.
     TRANSIENT = "TRANSIENT"
+    # Will never succeed as sent, e.g. INVALID_ARGUMENT about the payload: do not retry.
     FAILED = "FAILED"
 
 
@@ -160,8 +163,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 
 def read_fcm_error_code(exc: exceptions.FirebaseError) -> str | None:
     """Return FCM's errorCode from the error body, else the platform code (e.g. UNAVAILABLE)."""
-    body = read_error_body(exc)
-    for detail in body.get("details", []) if isinstance(body, dict) else []:
+    for detail in read_error_body(exc).get("details", []):
         if isinstance(detail, dict) and detail.get("errorCode"):
             return str(detail["errorCode"])
     code = exc.code
@@ -169,6 +171,7 @@ def read_fcm_error_code(exc: exceptions.FirebaseError) -> str | None:
 
 
 def read_error_body(exc: exceptions.FirebaseError) -> dict[str, Any]:
+    """Return the google.rpc.Status FCM answered with, or an empty dict."""
     response = exc.http_response
     if response is None:
         return {}
@@ -228,10 +231,13 @@ def classify_error(exc: exceptions.FirebaseError) -> Outcome:
 def describe_error(exc: BaseException, token: str) -> str:
     """Return the error's message, shortened and without the device token in it."""
     detail = str(exc) or type(exc).__name__
-    return detail.replace(token, shorten_token(token))[:MAX_DETAIL_CHARS] if token else detail
+    if token:
+        detail = detail.replace(token, shorten_token(token))
+    return detail[:MAX_DETAIL_CHARS]
 
 
 def result_from_error(exc: exceptions.FirebaseError, push: Push, *, now: float) -> SendResult:
+    """Turn firebase-admin's error for one push into that push's result."""
     response = exc.http_response
     headers = getattr(response, "headers", None)
     retry_after = parse_retry_after(headers.get("Retry-After") if headers else None, now=now)
@@ -355,7 +361,8 @@ class FcmSender:
             await self._service.http.auth.ensure_token()
             batch = await messaging.send_each_async(messages, app=self._app)
         except (exceptions.FirebaseError, google_auth_exceptions.GoogleAuthError) as exc:
-            # The whole batch failed before FCM judged any message, e.g. no access token.
+            # No access token, or (never seen) send_each_async failing as a whole: nothing says
+            # which messages went, so all are retried; the collapse key hides any duplicate.
             logger.error("FCM batch of %d failed: %s", len(messages), describe_error(exc, ""))
             code = getattr(exc, "code", None) or type(exc).__name__
             return [
