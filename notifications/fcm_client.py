@@ -37,8 +37,9 @@ MAX_CONNECTIONS = 10
 class AccessTokenAuth(httpx.Auth):
     """Send a Google credential's access token; refresh it off the event loop."""
 
-    def __init__(self, credential: Any) -> None:
+    def __init__(self, credential: Any, timeout: float) -> None:
         self._credential = credential
+        self._timeout = timeout
         self._lock = asyncio.Lock()
 
     async def ensure_token(self) -> None:
@@ -54,7 +55,17 @@ class AccessTokenAuth(httpx.Auth):
                 await self._refresh()
 
     async def _refresh(self) -> None:
-        await asyncio.to_thread(self._credential.refresh, google_auth_requests.Request())
+        await asyncio.to_thread(self._credential.refresh, self._make_request())
+
+    def _make_request(self) -> Any:
+        # google-auth waits 120 s for the token endpoint unless told otherwise.
+        request = google_auth_requests.Request()
+
+        def request_with_timeout(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", self._timeout)
+            return request(*args, **kwargs)
+
+        return request_with_timeout
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -88,7 +99,7 @@ class FcmHttpClient:
     """The part of firebase-admin's HttpxAsyncClient that its messaging service uses."""
 
     def __init__(self, credential: Any, timeout: float) -> None:
-        self.auth = AccessTokenAuth(credential)
+        self.auth = AccessTokenAuth(credential, timeout)
         self._client = httpx.AsyncClient(
             http2=True,
             timeout=timeout,

@@ -89,6 +89,7 @@ class FakeFcm:
         self.received: list[Recorded] = []
         self.token_requests = 0
         self.access_tokens: set[str] = set()
+        self.token_endpoint_hangs = False
         self._public_key = public_key
         self._lock = threading.Lock()
         self._released = threading.Event()
@@ -126,16 +127,21 @@ class FakeFcm:
         else:
             reply = self.script.get(body["message"]["token"], Reply())
         if reply.hang:
-            # Polled, not awaited: the test's thread releases it, not this event loop.
-            while not self._released.is_set():  # noqa: ASYNC110
-                await anyio.sleep(0.02)
-            return Response(status_code=499)
+            return await self._hang()
         project = request.path_params["project"]
         content = reply.body or {"name": f"projects/{project}/messages/{number}"}
         return JSONResponse(content, status_code=reply.status, headers=reply.headers)
 
+    async def _hang(self) -> Response:
+        # Polled, not awaited: the test's thread releases it, not this event loop.
+        while not self._released.is_set():  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+        return Response(status_code=499)
+
     async def _token(self, request: Request) -> Response:
         form = urllib.parse.parse_qs((await request.body()).decode())
+        if self.token_endpoint_hangs:
+            return await self._hang()
         # The assertion must be signed by the service account's key and ask for Cloud, as Google
         # checks. Its audience is Google's token endpoint whatever token_uri says.
         claims = jwt.decode(

@@ -307,6 +307,24 @@ async def test_a_failing_token_endpoint_makes_the_batch_transient(
     assert fake_fcm.received == []
 
 
+async def test_a_hung_token_endpoint_makes_the_batch_transient_within_the_timeout(
+    fake_fcm: FakeFcm,  # noqa: F811
+) -> None:
+    fake_fcm.token_endpoint_hangs = True
+    sender = make_sender(fake_fcm, timeout_seconds=0.5)
+    try:
+        started = time.monotonic()
+        results = await sender.send([make_push("device-a"), make_push("device-b")])
+        elapsed = time.monotonic() - started
+    finally:
+        await sender.close()
+    assert [r.outcome for r in results] == [Outcome.TRANSIENT, Outcome.TRANSIENT]
+    assert {r.error_code for r in results} == {"TransportError"}
+    assert fake_fcm.received == []
+    # google-auth would wait 120 s for the token endpoint; the sender's timeout applies.
+    assert elapsed < 2
+
+
 async def test_token_url_replaces_the_service_accounts_token_uri(
     fake_fcm: FakeFcm,  # noqa: F811
     tmp_path: Path,
