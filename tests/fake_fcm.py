@@ -80,7 +80,7 @@ class Recorded:
 class FakeFcm:
     """The fake's state: the script, what it received, and where it listens."""
 
-    def __init__(self, url: str, credentials_file: Path, public_key: rsa.RSAPublicKey) -> None:
+    def __init__(self, url: str, credentials_file: Path) -> None:
         self.url = url
         self.fcm_url = url + "/v1/projects/{0}/messages:send"
         self.token_url = url + "/token"
@@ -90,7 +90,7 @@ class FakeFcm:
         self.token_requests = 0
         self.access_tokens: set[str] = set()
         self.token_endpoint_hangs = False
-        self._public_key = public_key
+        self._public_keys: list[rsa.RSAPublicKey] = []
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.app = Starlette(
@@ -103,6 +103,12 @@ class FakeFcm:
     def sent_to(self, token: str) -> list[Recorded]:
         with self._lock:
             return [r for r in self.received if r.message.get("token") == token]
+
+    def add_service_account(self, path: Path, token_uri: str) -> None:
+        """Write a service-account file whose token requests this fake accepts."""
+        key = write_service_account(path, token_uri)
+        with self._lock:
+            self._public_keys.append(key)
 
     def revoke_access_tokens(self) -> None:
         """Refuse the access tokens issued so far, as Google may before they expire."""
@@ -142,14 +148,11 @@ class FakeFcm:
         form = urllib.parse.parse_qs((await request.body()).decode())
         if self.token_endpoint_hangs:
             return await self._hang()
-        # The assertion must be signed by the service account's key and ask for Cloud, as Google
-        # checks. Its audience is Google's token endpoint whatever token_uri says.
-        claims = jwt.decode(
-            form["assertion"][0],
-            self._public_key,
-            algorithms=["RS256"],
-            options={"verify_aud": False},
-        )
+        # The assertion must be signed by a known service account's key and ask for Cloud, as
+        # Google checks. Its audience is Google's token endpoint whatever token_uri says.
+        claims = self._verify_assertion(form["assertion"][0])
+        if claims is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
         if "https://www.googleapis.com/auth/cloud-platform" not in claims["scope"].split():
             return JSONResponse({"error": "invalid_scope"}, status_code=400)
         with self._lock:
@@ -159,6 +162,19 @@ class FakeFcm:
         return JSONResponse(
             {"access_token": access_token, "expires_in": 3600, "token_type": "Bearer"}
         )
+
+    def _verify_assertion(self, assertion: str) -> dict[str, Any] | None:
+        with self._lock:
+            keys = list(self._public_keys)
+        for key in keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    assertion, key, algorithms=["RS256"], options={"verify_aud": False}
+                )
+            except jwt.InvalidTokenError:
+                continue
+            return claims
+        return None
 
 
 def write_service_account(path: Path, token_uri: str) -> rsa.RSAPublicKey:
@@ -188,8 +204,8 @@ def start_fake_fcm(directory: Path) -> Iterator[FakeFcm]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     credentials_file = directory / "service-account.json"
-    public_key = write_service_account(credentials_file, f"{url}/token")
-    fake = FakeFcm(url, credentials_file, public_key)
+    fake = FakeFcm(url, credentials_file)
+    fake.add_service_account(credentials_file, f"{url}/token")
     config = uvicorn.Config(
         fake.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
@@ -209,7 +225,8 @@ def start_fake_fcm(directory: Path) -> Iterator[FakeFcm]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def fake_fcm(tmp_path: Path) -> Iterator[FakeFcm]:
+@pytest.fixture(name="fake_fcm")
+def fake_fcm_fixture(tmp_path: Path) -> Iterator[FakeFcm]:
+    """A running fake; import this into a test module to use ``fake_fcm``."""
     with start_fake_fcm(tmp_path) as fake:
         yield fake

@@ -20,7 +20,7 @@ from tests.fake_fcm import (
     HANG,
     PROJECT,
     FakeFcm,
-    fake_fcm,  # noqa: F401 (a fixture)
+    fake_fcm_fixture,  # noqa: F401 (provides the fake_fcm fixture)
     fcm_error,
     write_service_account,
 )
@@ -54,14 +54,14 @@ def make_sender(fake: FakeFcm, **overrides: Any) -> FcmSender:
 
 
 @pytest.fixture
-async def fcm(fake_fcm: FakeFcm) -> AsyncIterator[FcmSender]:  # noqa: F811
+async def fcm(fake_fcm: FakeFcm) -> AsyncIterator[FcmSender]:
     sender = make_sender(fake_fcm)
     yield sender
     await sender.close()
 
 
 async def test_a_push_reaches_fcm_with_collapse_key_ttl_and_data(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
     before = int(time.time())
@@ -92,14 +92,14 @@ async def test_a_push_reaches_fcm_with_collapse_key_ttl_and_data(
     assert message["webpush"] == {"headers": {"TTL": "3600"}}
 
 
-async def test_data_values_are_sent_as_strings(fake_fcm: FakeFcm, fcm: FcmSender) -> None:  # noqa: F811
+async def test_data_values_are_sent_as_strings(fake_fcm: FakeFcm, fcm: FcmSender) -> None:
     [result] = await fcm.send([make_push("device-a", data={"count": 3, "snoozed": False})])
     assert result.outcome is Outcome.DELIVERED
     assert fake_fcm.received[0].message["data"] == {"count": "3", "snoozed": "False"}
 
 
 async def test_a_long_collapse_key_becomes_a_stable_64_byte_hash(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
     key = "owner-" + "x" * 100
@@ -168,7 +168,7 @@ async def test_a_long_collapse_key_becomes_a_stable_64_byte_hash(
     ],
 )
 async def test_fcm_errors_map_to_outcomes(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
     reply: Any,
     outcome: Outcome,
@@ -189,7 +189,7 @@ async def test_fcm_errors_map_to_outcomes(
 
 
 async def test_quota_exceeded_is_transient_and_honours_retry_after(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
     fake_fcm.script["device-a"] = fcm_error(
@@ -218,7 +218,7 @@ async def test_quota_exceeded_is_transient_and_honours_retry_after(
 
 
 async def test_third_party_auth_error_is_transient_and_logged_loudly(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -247,7 +247,7 @@ async def test_third_party_auth_error_is_transient_and_logged_loudly(
 
 
 async def test_a_revoked_access_token_is_replaced_once(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
     [first] = await fcm.send([make_push("device-a")])
@@ -264,7 +264,7 @@ async def test_a_revoked_access_token_is_replaced_once(
 
 
 async def test_a_hung_connection_is_transient_within_the_timeout(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
 ) -> None:
     fake_fcm.script["device-hang"] = HANG
     sender = make_sender(fake_fcm, timeout_seconds=0.5)
@@ -281,7 +281,7 @@ async def test_a_hung_connection_is_transient_within_the_timeout(
     assert elapsed < 2
 
 
-async def test_an_unreachable_fcm_is_transient(fake_fcm: FakeFcm) -> None:  # noqa: F811
+async def test_an_unreachable_fcm_is_transient(fake_fcm: FakeFcm) -> None:
     closed = f"http://127.0.0.1:{free_port()}" + "/v1/projects/{0}/messages:send"
     sender = make_sender(fake_fcm, fcm_url=closed)
     try:
@@ -293,7 +293,7 @@ async def test_an_unreachable_fcm_is_transient(fake_fcm: FakeFcm) -> None:  # no
 
 
 async def test_a_failing_token_endpoint_makes_the_batch_transient(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     tmp_path: Path,
 ) -> None:
     unreachable = tmp_path / "unreachable.json"
@@ -308,7 +308,7 @@ async def test_a_failing_token_endpoint_makes_the_batch_transient(
 
 
 async def test_a_hung_token_endpoint_makes_the_batch_transient_within_the_timeout(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
 ) -> None:
     fake_fcm.token_endpoint_hangs = True
     sender = make_sender(fake_fcm, timeout_seconds=0.5)
@@ -326,14 +326,12 @@ async def test_a_hung_token_endpoint_makes_the_batch_transient_within_the_timeou
 
 
 async def test_token_url_replaces_the_service_accounts_token_uri(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     tmp_path: Path,
 ) -> None:
     # The file's token_uri points nowhere; only the override can produce an access token.
     elsewhere = tmp_path / "elsewhere.json"
-    fake_fcm._public_key = write_service_account(  # the fake checks the new key's signature
-        elsewhere, f"http://127.0.0.1:{free_port()}/token"
-    )
+    fake_fcm.add_service_account(elsewhere, f"http://127.0.0.1:{free_port()}/token")
     sender = make_sender(fake_fcm, credentials_file=str(elsewhere), token_url=fake_fcm.token_url)
     try:
         [result] = await sender.send([make_push("device-a")])
@@ -343,7 +341,7 @@ async def test_token_url_replaces_the_service_accounts_token_uri(
     assert fake_fcm.token_requests == 1
 
 
-async def test_a_mixed_batch_keeps_its_order(fake_fcm: FakeFcm, fcm: FcmSender) -> None:  # noqa: F811
+async def test_a_mixed_batch_keeps_its_order(fake_fcm: FakeFcm, fcm: FcmSender) -> None:
     fake_fcm.script["gone"] = fcm_error(404, "NOT_FOUND", "not found", "UNREGISTERED")
     fake_fcm.script["busy"] = fcm_error(503, "UNAVAILABLE", "unavailable", "UNAVAILABLE")
     fake_fcm.script["bad"] = fcm_error(400, "INVALID_ARGUMENT", INVALID_TOKEN, "INVALID_ARGUMENT")
@@ -365,7 +363,7 @@ async def test_a_mixed_batch_keeps_its_order(fake_fcm: FakeFcm, fcm: FcmSender) 
 
 
 async def test_a_message_firebase_admin_refuses_fails_alone(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
     results = await fcm.send([make_push("device-a"), make_push("device-b", ttl_seconds=-5)])
@@ -379,7 +377,7 @@ async def test_a_message_firebase_admin_refuses_fails_alone(
 
 
 async def test_twelve_hundred_pushes_go_in_batches_of_at_most_500(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     batches: list[int] = []
@@ -408,7 +406,7 @@ async def test_twelve_hundred_pushes_go_in_batches_of_at_most_500(
     assert all(r.outcome is Outcome.DELIVERED for i, r in enumerate(results) if i != 7)
 
 
-async def test_close_deletes_the_app_and_can_be_repeated(fake_fcm: FakeFcm) -> None:  # noqa: F811
+async def test_close_deletes_the_app_and_can_be_repeated(fake_fcm: FakeFcm) -> None:
     first = make_sender(fake_fcm, app_name="rapport-fcm-named")
     await first.close()
     await first.close()
@@ -418,7 +416,7 @@ async def test_close_deletes_the_app_and_can_be_repeated(fake_fcm: FakeFcm) -> N
 
 
 async def test_log_sender_logs_and_never_sends(
-    fake_fcm: FakeFcm,  # noqa: F811
+    fake_fcm: FakeFcm,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sender = LogSender()
