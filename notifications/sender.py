@@ -284,7 +284,15 @@ def log_setup_errors(results: Sequence[tuple[Push, SendResult, BaseException | N
 
 
 class FcmSender:
-    """Send pushes through Firebase Cloud Messaging with firebase-admin."""
+    """Send pushes through Firebase Cloud Messaging with firebase-admin.
+
+    ``credentials_file`` is a service account's JSON key; without it, application-default
+    credentials are used. ``fcm_url`` replaces the send endpoint, ``{0}`` standing for the
+    project id as in firebase-admin's own template, and ``token_url`` the key's OAuth2
+    ``token_uri`` (both for emulators and tests). ``timeout_seconds`` bounds each wait for a
+    connection, a read, a write or an access token. Each sender owns a firebase_admin App of
+    its own, deleted by ``close()``.
+    """
 
     def __init__(
         self,

@@ -2,9 +2,9 @@
 
 It serves ``POST /v1/projects/{project}/messages:send``, answering per device token from a
 script, and an OAuth2 token endpoint, so a throwaway service account gets its access token
-without the network. It runs in a thread of its own: google-auth fetches tokens with blocking
-``requests`` calls from inside firebase-admin's async client, which would deadlock a server
-sharing the test's event loop.
+without the network. It runs in a thread of its own, so it keeps answering whatever the code
+under test does to its event loop: firebase-admin's stock async client, for one, fetches access
+tokens with blocking calls on it, which would deadlock a server sharing that loop.
 """
 
 from __future__ import annotations
