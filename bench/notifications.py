@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -103,9 +104,9 @@ GENERATE = [
     INSERT INTO users (id, email, display_name, time_zone, reminder_hour, quiet_hours_start,
                        quiet_hours_end, daily_digest, created_at, updated_at)
     SELECT gen_random_uuid(), 'notify+' || n || '@bench.rapport', 'User ' || n,
-           (CAST(:zones AS text[]))[1 + n % cardinality(CAST(:zones AS text[]))], 7 + n % 4,
+           (:zones)[1 + n % cardinality(:zones)], 7 + n % 4,
            CASE WHEN n % 4 = 0 THEN time '22:00' END, CASE WHEN n % 4 = 0 THEN time '07:30' END,
-           n % 10 = 0, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+           n % 10 = 0, :now, :now
     FROM generate_series(1, :users) AS n
     """,
     """
@@ -122,25 +123,25 @@ GENERATE = [
            CASE WHEN c % 2 = 0 THEN 1960 + c % 40 END,
            CASE WHEN c % 3 = 0 THEN date '2010-01-01' + ((c * 37 + u.n) % 5000)::int END,
            CASE WHEN c % 2 = 1 THEN 30 END,
-           CASE WHEN c % 2 = 1 THEN CAST(:now AS timestamptz) - make_interval(days => ((c + u.n) % 90)::int) END,
+           CASE WHEN c % 2 = 1 THEN :now - make_interval(days => ((c + u.n) % 90)::int) END,
            CASE WHEN c % 2 = 1
-                THEN CAST(:now AS timestamptz) - make_interval(days => ((c + u.n) % 90)::int) + interval '30 days' END,
-           1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+                THEN :now - make_interval(days => ((c + u.n) % 90)::int) + interval '30 days' END,
+           1, :now, :now
     FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u,
          generate_series(1, :contacts) AS c
     """,
     """
     INSERT INTO reminders (owner_id, id, title, due_on, repeat_unit, repeat_every,
                            server_version, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'Weekly review', date '2026-11-02', 'WEEK', 1, 1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    SELECT id, gen_random_uuid(), 'Weekly review', date '2026-11-02', 'WEEK', 1, 1, :now, :now
     FROM users
     UNION ALL
-    SELECT id, gen_random_uuid(), 'Send the deck', date '2026-11-25', NULL, NULL, 1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    SELECT id, gen_random_uuid(), 'Send the deck', date '2026-11-25', NULL, NULL, 1, :now, :now
     FROM users
     """,
     """
     INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', CAST(:now AS timestamptz), CAST(:now AS timestamptz) FROM users
+    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', :now, :now FROM users
     """,
 ]
 
@@ -148,9 +149,18 @@ GENERATE = [
 async def generate(engine: AsyncEngine, users: int, contacts: int) -> float:
     started = time.perf_counter()
     params = {"zones": ZONES, "now": NOW, "users": users, "contacts": contacts}
+    typed = (
+        sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+        sa.bindparam("zones", type_=ARRAY(sa.Text)),
+        sa.bindparam("users", type_=sa.Integer),
+        sa.bindparam("contacts", type_=sa.Integer),
+    )
     async with engine.begin() as conn:
         for statement in GENERATE:
-            await conn.execute(sa.text(statement), params)
+            query = sa.text(statement)
+            names = {p.key for p in typed if f":{p.key}" in statement}
+            query = query.bindparams(*(p for p in typed if p.key in names))
+            await conn.execute(query, {k: v for k, v in params.items() if k in names})
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(sa.text("VACUUM (ANALYZE)"))
@@ -172,9 +182,23 @@ async def plan_everyone(engine: AsyncEngine) -> tuple[float, int, int]:
     return time.perf_counter() - started, owners, planned
 
 
-async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
-    from tests.fake_fcm import running_fake_fcm
+def serve_fake_fcm(port: int, directory: Path) -> None:
+    """Run the tests' fake FCM in this process, as the delivery bench's counterpart."""
+    import uvicorn
 
+    from tests.fake_fcm import FakeFcm
+
+    url = f"http://127.0.0.1:{port}"
+    fake = FakeFcm(url, directory / "service-account.json")
+    fake.add_service_account(fake.credentials_file, f"{url}/token")
+    uvicorn.run(fake.app, host="127.0.0.1", port=port, log_level="warning", http="httptools")
+
+
+async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
+    import socket
+    import tempfile
+
+    from notifications.sender import FcmSender
     from notifications.worker import Worker
     from sync.clock import FixedClock
 
@@ -184,35 +208,69 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
         await conn.execute(
             sa.update(tables.scheduled_notifications)
             .where(s.owner_id == picked.c.owner_id, s.id == picked.c.id)
-            .values(due_at=NOW, local_date=sa.cast(sa.func.timezone("UTC", NOW), sa.Date))
+            .values(due_at=NOW)
         )
-        # Every owner's today, in their zone, so none is taken for missed.
+        # Each owner's today in their zone, so none is taken for missed.
         await conn.execute(
             sa.text(
                 "UPDATE scheduled_notifications AS s SET local_date = "
                 "(CAST(:now AS timestamptz) AT TIME ZONE u.time_zone)::date "
                 "FROM users AS u WHERE u.id = s.owner_id AND s.due_at = :now"
-            ),
+            ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
             {"now": NOW},
         )
-    async with running_fake_fcm() as fake:
-        sender = fake.sender()
-        worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
-        started = time.perf_counter()
-        handled = batches = 0
-        while n := await worker.deliver_due():
-            handled += n
-            batches += 1
-        seconds = time.perf_counter() - started
-        await sender.close()
-        requests = fake.request_count
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        fake = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve-fake-fcm", str(port), directory
+        )
+        try:
+            await _wait_for(port)
+            sender = FcmSender(
+                project_id="rapport-bench",
+                credentials_file=str(Path(directory) / "service-account.json"),
+                fcm_url=f"http://127.0.0.1:{port}/v1/projects/{{0}}/messages:send",
+            )
+            worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+            started = time.perf_counter()
+            handled = batches = 0
+            while n := await worker.deliver_due():
+                handled += n
+                batches += 1
+            seconds = time.perf_counter() - started
+            await sender.close()
+        finally:
+            fake.terminate()
+            await fake.wait()
+    async with engine.connect() as conn:
+        outcomes: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    sa.select(s.status, sa.func.count()).where(s.due_at == NOW).group_by(s.status)
+                )
+            ).all()
+        )
     return {
         "rows": handled,
         "batches": batches,
         "seconds": seconds,
         "per_second": handled / seconds if seconds else 0.0,
-        "fcm_requests": requests,
+        "outcomes": outcomes,
     }
+
+
+async def _wait_for(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise RuntimeError("the fake FCM server did not start")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -248,7 +306,7 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"delivery: {result['rows']} pushes in {result['seconds']:.2f} s ="
             f" {result['per_second']:.0f}/s over {result['batches']} batches,"
-            f" {result['fcm_requests']} FCM requests; peak RSS {peak_rss_mib():.0f} MiB"
+            f" statuses {result['outcomes']}; peak RSS {peak_rss_mib():.0f} MiB"
         )
     await engine.dispose()
 
@@ -263,4 +321,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    if sys.argv[1:2] == ["--serve-fake-fcm"]:
+        serve_fake_fcm(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        asyncio.run(main(parse_args()))

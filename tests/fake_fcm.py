@@ -1,0 +1,232 @@
+"""A fake FCM v1 server on loopback that the real firebase-admin client talks to.
+
+It serves ``POST /v1/projects/{project}/messages:send``, answering per device token from a
+script, and an OAuth2 token endpoint, so a throwaway service account gets its access token
+without the network. It runs in a thread of its own, so it keeps answering whatever the code
+under test does to its event loop: firebase-admin's stock async client, for one, fetches access
+tokens with blocking calls on it, which would deadlock a server sharing that loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.conftest import free_port
+
+PROJECT = "rapport-fcm-test"
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the fake answers for one device token."""
+
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+def fcm_error(
+    status: int,
+    code: str,
+    message: str,
+    error_code: str | None = None,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """Build FCM v1's error answer: a google.rpc.Status with an FcmError detail."""
+    all_details = list(details or [])
+    if error_code is not None:
+        all_details.append({"@type": FCM_ERROR_TYPE, "errorCode": error_code})
+    error = {"code": status, "message": message, "status": code, "details": all_details}
+    return Reply(status=status, body={"error": error}, headers=headers or {})
+
+
+HANG = Reply(hang=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = self.body["message"]
+        return message
+
+
+class FakeFcm:
+    """The fake's state: the script, what it received, and where it listens."""
+
+    def __init__(self, url: str, credentials_file: Path) -> None:
+        self.url = url
+        self.fcm_url = url + "/v1/projects/{0}/messages:send"
+        self.token_url = url + "/token"
+        self.credentials_file = credentials_file
+        self.script: dict[str, Reply] = {}
+        self.received: list[Recorded] = []
+        self.token_requests = 0
+        self.access_tokens: set[str] = set()
+        self.token_endpoint_hangs = False
+        self._public_keys: list[rsa.RSAPublicKey] = []
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self.app = Starlette(
+            routes=[
+                Route("/v1/projects/{project}/messages:send", self._send, methods=["POST"]),
+                Route("/token", self._token, methods=["POST"]),
+            ]
+        )
+
+    def sent_to(self, token: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.received if r.message.get("token") == token]
+
+    def add_service_account(self, path: Path, token_uri: str) -> None:
+        """Write a service-account file whose token requests this fake accepts."""
+        key = write_service_account(path, token_uri)
+        with self._lock:
+            self._public_keys.append(key)
+
+    def revoke_access_tokens(self) -> None:
+        """Refuse the access tokens issued so far, as Google may before they expire."""
+        with self._lock:
+            self.access_tokens.clear()
+
+    def release(self) -> None:
+        """Let hanging requests finish, so the server can stop."""
+        self._released.set()
+
+    async def _send(self, request: Request) -> Response:
+        body = await request.json()
+        headers = dict(request.headers)
+        with self._lock:
+            self.received.append(Recorded(body, headers))
+            number = len(self.received)
+            authorized = headers.get("authorization", "").removeprefix("Bearer ") in (
+                self.access_tokens
+            )
+        if not authorized:
+            reply = fcm_error(401, "UNAUTHENTICATED", "Request had invalid credentials.")
+        else:
+            reply = self.script.get(body["message"]["token"], Reply())
+        if reply.hang:
+            return await self._hang()
+        project = request.path_params["project"]
+        content = reply.body or {"name": f"projects/{project}/messages/{number}"}
+        return JSONResponse(content, status_code=reply.status, headers=reply.headers)
+
+    async def _hang(self) -> Response:
+        # Polled, not awaited: the test's thread releases it, not this event loop.
+        while not self._released.is_set():  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+        return Response(status_code=499)
+
+    async def _token(self, request: Request) -> Response:
+        form = urllib.parse.parse_qs((await request.body()).decode())
+        if self.token_endpoint_hangs:
+            return await self._hang()
+        # The assertion must be signed by a known service account's key and ask for Cloud, as
+        # Google checks. Its audience is Google's token endpoint whatever token_uri says.
+        claims = self._verify_assertion(form["assertion"][0])
+        if claims is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        if "https://www.googleapis.com/auth/cloud-platform" not in claims["scope"].split():
+            return JSONResponse({"error": "invalid_scope"}, status_code=400)
+        with self._lock:
+            self.token_requests += 1
+            access_token = f"fake-access-token-{self.token_requests}"
+            self.access_tokens.add(access_token)
+        return JSONResponse(
+            {"access_token": access_token, "expires_in": 3600, "token_type": "Bearer"}
+        )
+
+    def _verify_assertion(self, assertion: str) -> dict[str, Any] | None:
+        with self._lock:
+            keys = list(self._public_keys)
+        for key in keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    assertion, key, algorithms=["RS256"], options={"verify_aud": False}
+                )
+            except jwt.InvalidTokenError:
+                continue
+            return claims
+        return None
+
+
+def write_service_account(path: Path, token_uri: str) -> rsa.RSAPublicKey:
+    """Write a throwaway service-account JSON; return the public half of its key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "fake-key-id",
+        "private_key": pem,
+        "client_email": f"sender@{PROJECT}.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+    path.write_text(json.dumps(info), encoding="utf-8")
+    return key.public_key()
+
+
+@contextmanager
+def start_fake_fcm(directory: Path) -> Iterator[FakeFcm]:
+    """Run the fake on a loopback port in a background thread."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    credentials_file = directory / "service-account.json"
+    fake = FakeFcm(url, credentials_file)
+    fake.add_service_account(credentials_file, f"{url}/token")
+    config = uvicorn.Config(
+        fake.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-fcm", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the fake FCM server did not start")
+        time.sleep(0.01)
+    try:
+        yield fake
+    finally:
+        fake.release()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(name="fake_fcm")
+def fake_fcm_fixture(tmp_path: Path) -> Iterator[FakeFcm]:
+    """A running fake; import this into a test module to use ``fake_fcm``."""
+    with start_fake_fcm(tmp_path) as fake:
+        yield fake
