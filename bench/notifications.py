@@ -36,7 +36,7 @@ import asyncio
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,13 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
 
     s = tables.scheduled_notifications.c
     async with engine.begin() as conn:
+        await conn.execute(sa.text("TRUNCATE notification_deliveries"))
+        # Only the chosen rows are due: the rest wait a month, out of the worker's reach.
+        await conn.execute(
+            sa.update(tables.scheduled_notifications)
+            .where(s.status == "PENDING")
+            .values(due_at=NOW + timedelta(days=30))
+        )
         picked = sa.select(s.owner_id, s.id).where(s.status == "PENDING").limit(rows).cte("picked")
         await conn.execute(
             sa.update(tables.scheduled_notifications)
@@ -244,7 +251,11 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
         finally:
             fake.terminate()
             await fake.wait()
+    d = tables.notification_deliveries.c
     async with engine.connect() as conn:
+        delivered = await conn.scalar(
+            sa.select(sa.func.count()).where(d.outcome == "DELIVERED", d.attempted_at == NOW)
+        )
         outcomes: dict[str, int] = dict(
             (
                 await conn.execute(
@@ -256,7 +267,8 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
         "rows": handled,
         "batches": batches,
         "seconds": seconds,
-        "per_second": handled / seconds if seconds else 0.0,
+        "per_second": (delivered or 0) / seconds if seconds else 0.0,
+        "delivered": delivered,
         "outcomes": outcomes,
     }
 
@@ -304,8 +316,9 @@ async def main(args: argparse.Namespace) -> None:
     if args.deliver:
         result = await deliver(engine, args.deliver)
         print(
-            f"delivery: {result['rows']} pushes in {result['seconds']:.2f} s ="
-            f" {result['per_second']:.0f}/s over {result['batches']} batches,"
+            f"delivery: {result['delivered']} pushes delivered to the fake FCM in"
+            f" {result['seconds']:.2f} s = {result['per_second']:.0f}/s,"
+            f" {result['rows']} rows over {result['batches']} batches,"
             f" statuses {result['outcomes']}; peak RSS {peak_rss_mib():.0f} MiB"
         )
     await engine.dispose()

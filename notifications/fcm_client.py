@@ -100,6 +100,7 @@ class FcmHttpClient:
 
     def __init__(self, credential: Any, timeout: float) -> None:
         self.auth = AccessTokenAuth(credential, timeout)
+        self._in_flight = asyncio.Semaphore(MAX_CONNECTIONS)
         self._client = httpx.AsyncClient(
             http2=True,
             timeout=timeout,
@@ -110,7 +111,10 @@ class FcmHttpClient:
         )
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        response = await self._client.request(method, url, **kwargs)
+        # Queue here rather than in httpcore's pool: its wait queue is rescanned whenever a
+        # connection frees up, which with a 500-message batch cost ~10 ms of CPU a request.
+        async with self._in_flight:
+            response = await self._client.request(method, url, **kwargs)
         # firebase-admin maps httpx.HTTPStatusError, body and headers included, to its errors.
         return response.raise_for_status()
 
