@@ -46,7 +46,8 @@ def test_a_but_in_one_paragraph_does_not_halve_a_later_one() -> None:
 
 def test_summary_and_body_are_scored_together() -> None:
     scored = sentiment.score_text("Terrible meeting.", "He was rude and dismissive.")
-    assert scored is not None and scored.label is sentiment.Label.NEGATIVE
+    assert scored is not None
+    assert scored.label is sentiment.Label.NEGATIVE
 
 
 # Health
