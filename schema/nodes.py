@@ -17,6 +17,7 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.enums import Channel, Importance, InteractionKind, Stage
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.scores import Sentiment
 from store import interactions as interaction_store
 
 
@@ -103,6 +104,10 @@ class Interaction:
     created_at: dt.datetime
     updated_at: dt.datetime
     server_version: strawberry.Private[int]
+    sentiment: Sentiment | None = strawberry.field(
+        default=None,
+        description="How the summary and body read; null without text or with sentiment off.",
+    )
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Interaction:
@@ -117,6 +122,7 @@ class Interaction:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             server_version=row["server_version"],
+            sentiment=Sentiment.from_score(row["sentiment"]),
         )
 
     @strawberry.field(description="The people this interaction was with.")

@@ -346,6 +346,7 @@ goals = sa.Table(
     sa.Column("starts_on", sa.Date, nullable=False),
     sa.Column("ends_on", sa.Date, nullable=True),
     sa.Column("tag_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     *_sync_columns(),
     *_timestamps(),
     _owned_fk(["tag_id"], "tags", ["id"], optional=True),
@@ -377,6 +378,8 @@ event_attendees = sa.Table(
     sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("contact_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("note", sa.Text, nullable=True),
+    # PLANNED: to meet there; MET: met there.
+    sa.Column("status", sa.Text, nullable=False, server_default="MET"),
     *_sync_columns(),
     *_timestamps(),
     _owned_fk(["event_id"], "events", ["id"]),

@@ -40,7 +40,7 @@ FEEDS: tuple[Feed, ...] = (
     Feed(2, "tag", "tags", ("id",), TAG),
     Feed(3, "tagAlias", "tag_aliases", ("id",)),
     Feed(4, "contactTag", "contact_tags", ("tag_id", "contact_id")),
-    Feed(5, "interaction", "interactions", ("id",), INTERACTION),
+    Feed(5, "interaction", "interactions", ("id",), INTERACTION, ("sentiment",)),
 )
 
 
