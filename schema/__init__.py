@@ -8,12 +8,12 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import mutation, query, sync
+from schema import insight, mutation, query, sync
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 
-Query = merge_types("Query", (query.Query, sync.SyncQuery))
-Mutation = merge_types("Mutation", (mutation.Mutation, sync.SyncMutation))
+Query = merge_types("Query", (query.Query, sync.SyncQuery, insight.InsightQuery))
+Mutation = merge_types("Mutation", (mutation.Mutation, sync.SyncMutation, insight.InsightMutation))
 
 
 class RapportSchema(strawberry.Schema):

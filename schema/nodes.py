@@ -14,6 +14,8 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from insights import health as health_model
+from schema import scores
 from schema.context import Context
 from schema.enums import Channel, Importance, InteractionKind, Stage
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
@@ -243,3 +245,20 @@ class Contact:
                 )
 
         return build_connection(rows, first, tag, keys, Interaction.from_row, count)
+
+    def health_facts(self) -> health_model.ContactFacts:
+        return health_model.ContactFacts(
+            importance=self.importance.value,
+            cadence_days=self.cadence_days,
+            created_at=self.created_at,
+        )
+
+    @strawberry.field(description="Relationship health now, with the factors behind it.")
+    async def health(self, info: Info[Context, None]) -> scores.RelationshipHealth:
+        return await scores.resolve_health(info.context, self.health_facts(), UUID(self.id))
+
+    @strawberry.field(description="The health score at the end of each of the last weeks.")
+    async def health_history(
+        self, info: Info[Context, None], weeks: int = 12
+    ) -> list[scores.HealthPoint]:
+        return await scores.resolve_history(info.context, self.health_facts(), UUID(self.id), weeks)

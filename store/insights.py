@@ -1,0 +1,184 @@
+"""Reads that feed the insights: plain rows in, plain values out; the scoring is elsewhere.
+
+The scoring functions (``insights/``) take dataclasses; these queries gather what they need in
+a fixed number of statements, whatever the size of the address book.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import tables
+
+c = tables.contacts.c
+i = tables.interactions.c
+p = tables.interaction_participants.c
+ct = tables.contact_tags.c
+t = tables.tags.c
+g = tables.goals.c
+
+ALIVE = c.cl % 2 == 1
+# Health reads at most this many of a contact's newest interactions: enough for every factor
+# (a year of given/received at a weekly cadence), bounded for contacts with thousands.
+HEALTH_DEPTH = 100
+_UUIDS = ARRAY(PG_UUID(as_uuid=True))
+
+
+async def health_interactions(
+    conn: AsyncConnection, *, owner_id: UUID, contact_ids: Sequence[UUID]
+) -> dict[UUID, list[sa.RowMapping]]:
+    """Return each contact's newest living interactions: time, sentiment, given, received."""
+    wanted = (
+        sa.func.unnest(sa.cast(list(contact_ids), _UUIDS))
+        .table_valued("contact_id")
+        .render_derived("wanted")
+    )
+    top = (
+        sa.select(p.interaction_id, p.occurred_at)
+        .where(p.owner_id == owner_id, p.contact_id == wanted.c.contact_id, p.alive)
+        .order_by(p.occurred_at.desc(), p.interaction_id.desc())
+        .limit(HEALTH_DEPTH)
+        .lateral("top")
+    )
+    query = (
+        sa.select(
+            wanted.c.contact_id,
+            top.c.occurred_at,
+            i.sentiment,
+            (i.given.is_not(None) & (i.given != "")).label("gave"),
+            (i.received.is_not(None) & (i.received != "")).label("got"),
+            i.kind,
+            i.summary,
+            i.body,
+            i.given,
+        )
+        .select_from(wanted)
+        .join(top, sa.true())
+        .join(tables.interactions, sa.and_(i.owner_id == owner_id, i.id == top.c.interaction_id))
+    )
+    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
+    for row in (await conn.execute(query)).mappings():
+        found[row["contact_id"]].append(row)
+    return found
+
+
+def _cadence(default_cadence: Mapping[str, int]) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(c.cadence_days, sa.case(default_cadence, value=c.importance, else_=60))
+
+
+async def reconnect_candidates(
+    conn: AsyncConnection,
+    *,
+    owner_id: UUID,
+    now: datetime,
+    today: date,
+    default_cadence: Mapping[str, int],
+    importance_weight: Mapping[str, float],
+    max_ratio: float,
+    limit: int,
+) -> list[sa.RowMapping]:
+    """Return living, unsnoozed, overdue contacts, most urgent first (importance times overdue)."""
+    cadence = _cadence(default_cadence)
+    since = sa.func.coalesce(c.last_interaction_at, c.created_at)
+    overdue = sa.extract("epoch", sa.literal(now) - since) / 86400 - cadence
+    weight = sa.case(importance_weight, value=c.importance, else_=2.0)
+    urgency = weight * sa.func.least(overdue / cadence, max_ratio)
+    query = (
+        sa.select(
+            c.id,
+            c.importance,
+            c.cadence_days,
+            c.created_at,
+            cadence.label("cadence"),
+            overdue.label("overdue_days"),
+        )
+        .where(
+            c.owner_id == owner_id,
+            ALIVE,
+            c.stage != "ARCHIVED",
+            sa.or_(c.snoozed_until.is_(None), c.snoozed_until <= today),
+            overdue > 0,
+        )
+        .order_by(urgency.desc(), c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def introduction_people(conn: AsyncConnection, *, owner_id: UUID) -> list[sa.RowMapping]:
+    """Return every living contact with what introductions match on, and its tag names."""
+    tag_names = (
+        sa.select(sa.func.coalesce(sa.func.array_agg(t.name), sa.text("'{}'::text[]")))
+        .select_from(tables.contact_tags)
+        .join(tables.tags, sa.and_(t.owner_id == ct.owner_id, t.id == ct.tag_id))
+        .where(ct.owner_id == owner_id, ct.contact_id == c.id, ct.cl % 2 == 1, t.cl % 2 == 1)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        c.id,
+        c.first_name,
+        c.last_name,
+        c.interests,
+        c.title,
+        c.company,
+        c.importance,
+        c.last_interaction_at,
+        tag_names.label("tags"),
+    ).where(c.owner_id == owner_id, ALIVE, c.stage != "ARCHIVED")
+    return list((await conn.execute(query)).mappings().all())
+
+
+_MET = sa.text(
+    """
+    SELECT x.a, x.b
+    FROM unnest(:a_ids, :b_ids) AS x(a, b)
+    WHERE EXISTS (
+            SELECT 1
+            FROM interaction_participants AS p1
+            JOIN interaction_participants AS p2
+              ON p2.owner_id = p1.owner_id AND p2.interaction_id = p1.interaction_id
+            WHERE p1.owner_id = :owner_id AND p1.contact_id = x.a AND p2.contact_id = x.b
+              AND p1.alive)
+       OR EXISTS (
+            SELECT 1 FROM contacts AS c
+            WHERE c.owner_id = :owner_id
+              AND ((c.id = x.a AND c.introduced_by_id = x.b)
+                   OR (c.id = x.b AND c.introduced_by_id = x.a)))
+    """
+).bindparams(sa.bindparam("a_ids", type_=_UUIDS), sa.bindparam("b_ids", type_=_UUIDS))
+
+
+async def pairs_already_met(
+    conn: AsyncConnection, *, owner_id: UUID, pairs: Sequence[tuple[UUID, UUID]]
+) -> set[frozenset[UUID]]:
+    """Return the pairs that shared an interaction or where one introduced the other."""
+    if not pairs:
+        return set()
+    result = await conn.execute(
+        _MET,
+        {"owner_id": owner_id, "a_ids": [a for a, _ in pairs], "b_ids": [b for _, b in pairs]},
+    )
+    return {frozenset((row.a, row.b)) for row in result}
+
+
+async def goal_tags(conn: AsyncConnection, *, owner_id: UUID) -> dict[str, str]:
+    """Return the tag names that living, unarchived goals aim at, with the goals' titles."""
+    query = (
+        sa.select(t.name, g.title)
+        .join(tables.tags, sa.and_(t.owner_id == g.owner_id, t.id == g.tag_id))
+        .where(g.owner_id == owner_id, g.cl % 2 == 1, sa.not_(g.archived), t.cl % 2 == 1)
+        .order_by(g.created_at)
+    )
+    found: dict[str, str] = {}
+    for row in (await conn.execute(query)).mappings():
+        found.setdefault(row["name"], row["title"])
+    return found
