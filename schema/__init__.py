@@ -8,12 +8,22 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import insight, mutation, query, sync
+from schema import insight, mutation, networking, query, sync
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 
-Query = merge_types("Query", (query.Query, sync.SyncQuery, insight.InsightQuery))
-Mutation = merge_types("Mutation", (mutation.Mutation, sync.SyncMutation, insight.InsightMutation))
+Query = merge_types(
+    "Query", (query.Query, sync.SyncQuery, insight.InsightQuery, networking.NetworkingQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        mutation.Mutation,
+        sync.SyncMutation,
+        insight.InsightMutation,
+        networking.NetworkingMutation,
+    ),
+)
 
 
 class RapportSchema(strawberry.Schema):

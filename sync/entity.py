@@ -174,3 +174,37 @@ CONTACT_TAG = Entity(
 )
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CONTACT, INTERACTION, TAG, CONTACT_TAG)}
+
+# Goals and networking events (issue 6).
+
+GOAL = Entity(
+    name="goal",
+    table=tables.goals,
+    key=("id",),
+    patch=f.GoalPatch,
+    fields=_plain_fields(f.GoalPatch, {}),
+)
+
+EVENT = Entity(
+    name="event",
+    table=tables.events,
+    key=("id",),
+    patch=f.EventPatch,
+    fields=_plain_fields(f.EventPatch, {}),
+)
+
+# Who the user plans to meet, or met, at an event: a synced set keyed by (event, contact) whose
+# members also carry fields. Pulls show the key as fields too.
+EVENT_ATTENDEE = Entity(
+    name="eventAttendee",
+    table=tables.event_attendees,
+    key=("event_id", "contact_id"),
+    patch=f.AttendeePatch,
+    fields={
+        "eventId": FieldMap(lambda value: {}, "t.event_id"),
+        "contactId": FieldMap(lambda value: {}, "t.contact_id"),
+        **_plain_fields(f.AttendeePatch, {}),
+    },
+)
+
+ENTITIES.update({e.name: e for e in (GOAL, EVENT, EVENT_ATTENDEE)})

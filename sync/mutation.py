@@ -12,6 +12,14 @@
 | tag.delete            | id, cl                                                     |
 | tag.restore           | id, cl                                                     |
 | tag.setMembership     | tagId, contactId, member (true/false), cl                  |
+| goal.put              | id, fields (a goal patch), hlc                             |
+| goal.delete           | id, cl                                                     |
+| goal.restore          | id, cl                                                     |
+| event.put             | id, fields (an event patch), hlc                           |
+| event.delete          | id, cl                                                     |
+| event.restore         | id, cl                                                     |
+| event.setAttendee     | eventId, contactId, fields (status, note), hlc, cl         |
+| event.removeAttendee  | eventId, contactId, cl                                     |
 
 ``hlc`` is the device's clock for every field of the patch; ``base`` gives, for long text
 fields, the clock of the value the device edited, so a concurrent edit's text is kept as a
@@ -31,8 +39,19 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from store import tables
+from sync import event, goal
 from sync.contact import check_introducer
-from sync.entity import CONTACT, CONTACT_TAG, INTERACTION, TAG, Entity, snake_case, tag_key
+from sync.entity import (
+    CONTACT,
+    CONTACT_TAG,
+    EVENT,
+    GOAL,
+    INTERACTION,
+    TAG,
+    Entity,
+    snake_case,
+    tag_key,
+)
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
 from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
@@ -316,3 +335,56 @@ HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
     "tag.restore": _alive_handler(TAG, alive=True),
     "tag.setMembership": set_membership,
 }
+
+
+# Goals and networking events (issue 6).
+
+
+class AttendeeArgs(_Args):
+    event_id: UUID
+    contact_id: UUID
+    fields: dict[str, Any] = Field(default_factory=dict)
+    hlc: str | None = None
+    cl: Annotated[int, Field(ge=1)] | None = None
+
+
+async def put_goal(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    await goal.put_goal(w, args.id, args.fields, clock=args.hlc, online=False)
+
+
+async def put_event(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    await event.put_event(w, args.id, args.fields, clock=args.hlc)
+
+
+async def set_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
+    if args.cl is not None and args.cl % 2 == 0:
+        raise ValidationFailed([FieldError("args.cl", "must be odd (attending)")])
+    if args.fields and args.hlc is None:
+        raise ValidationFailed([FieldError("args.hlc", "is required with fields")])
+    await event.set_attendee(
+        w, args.event_id, args.contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
+    )
+
+
+async def remove_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
+    if args.cl is not None and args.cl % 2 == 1:
+        raise ValidationFailed([FieldError("args.cl", "must be even (removed)")])
+    await event.remove_attendee(w, args.event_id, args.contact_id, cl=args.cl)
+
+
+HANDLERS.update(
+    {
+        "goal.put": put_goal,
+        "goal.delete": _alive_handler(GOAL, alive=False),
+        "goal.restore": _alive_handler(GOAL, alive=True),
+        "event.put": put_event,
+        "event.delete": _alive_handler(EVENT, alive=False),
+        "event.restore": _alive_handler(EVENT, alive=True),
+        "event.setAttendee": set_attendee,
+        "event.removeAttendee": remove_attendee,
+    }
+)
