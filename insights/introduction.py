@@ -1,30 +1,34 @@
 """Introductions worth making: two of the user's contacts who would gain from meeting.
 
 Pairs are found through an inverted index, never by comparing every pair: each contact's
-features (interests, tags, role) point at the contacts sharing them. Only "anchor" contacts —
-the ones the user cares most about, at most ``MAX_ANCHORS`` — are walked, so the work is
-anchors times features times contacts per feature, whatever the size of the address book. A shared
+features (interests, tags, role) point at the contacts sharing them, ordered by rank (how much
+the user cares about them). Only "anchor" contacts, the ``MAX_ANCHORS`` of highest rank, are
+walked, each meeting at most ``MAX_PARTNERS`` contacts per feature, so the work is bounded by
+anchors times features times partners whatever the size of the address book. A shared
 feature counts by its rarity (inverse document frequency): two people who both like
 "mycology" have more to say to each other than two who both like "travel".
 
-Pairs who met already (an interaction together, one introduced the other) and colleagues at
-the same company, who presumably know each other, are left out by the caller's ``exclude``.
+Colleagues at the same company, who presumably know each other, are left out here; pairs who
+met already (an interaction together, one introduced the other) by the caller, who asks for
+more ``candidates`` than it needs and checks them.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 
-MAX_ANCHORS = 500
-# A feature shared by more contacts than this says little; only its rarest owners are walked.
-MAX_POSTING = 2_000
+MAX_ANCHORS = 300
+# Each anchor meets at most this many contacts per feature: the first ones of its posting list,
+# which is ordered by rank, so a popular interest costs the same as a rare one.
+MAX_PARTNERS = 100
 GOAL_BOOST = 2.0
 ROLE_WEIGHT = 1.5
 
@@ -87,7 +91,7 @@ class Pair(Generic[K]):
 @dataclass
 class _Tally:
     score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Any] = field(default_factory=list)
 
 
 def roles_of(title: str | None) -> set[str]:
@@ -145,45 +149,65 @@ def suggest_introductions(
         return math.log(total / len(index[name])) + 0.1
 
     anchors = sorted(people, key=lambda p: (-p.rank, str(p.key)))[:MAX_ANCHORS]
+    wanted_count = candidates if candidates is not None else first
+    company = {p.key: normalize(p.company) if p.company else None for p in people}
     tallies: dict[tuple[K, K], _Tally] = {}
-
-    def credit(a: K, b: K, weight: float, reason: str) -> None:
-        if a == b:
-            return
-        pair = (a, b) if str(a) < str(b) else (b, a)
-        tally = tallies.setdefault(pair, _Tally())
-        if reason not in tally.reasons:
-            tally.score += weight
-            tally.reasons.append(reason)
-
     for anchor in anchors:
+        # What this anchor can share: (posting list, weight, reason); a role's reason names
+        # the partner, so it is written only for the pairs that are kept.
+        walks: list[tuple[list[K], float, str | tuple[str, str]]] = []
         for name, reason in features[anchor.key].items():
             weight = idf(name)
             label = name.split(":", 1)[1]
             if name.startswith("tag:") and label in goal_tags:
                 weight *= GOAL_BOOST
-                reason = f"{reason}, which fits your goal “{goal_tags[label]}”"
-            for other in index[name][:MAX_POSTING]:
-                credit(anchor.key, other, weight, reason)
+                reason = f"{reason}, which fits your goal \u201c{goal_tags[label]}\u201d"
+            walks.append((index[name], weight, reason))
         for role in roles[anchor.key]:
             for wanted in complements_of(role):
-                for other in index.get(f"role:{wanted}", [])[:MAX_POSTING]:
-                    # Named in a fixed order, so both anchors of a pair give the same reason.
-                    (n1, r1), (n2, r2) = sorted(((anchor.name, role), (by_key[other].name, wanted)))
-                    credit(anchor.key, other, ROLE_WEIGHT, f"{n1} is {_a(r1)}, {n2} {_a(r2)}")
-    pairs = []
-    for (a, b), tally in tallies.items():
-        pa, pb = by_key[a], by_key[b]
-        if pa.company and pb.company and normalize(pa.company) == normalize(pb.company):
-            continue
-        pairs.append(Pair(a=a, b=b, score=round(tally.score, 3), reasons=tuple(tally.reasons)))
-    pairs.sort(key=lambda p: (-p.score, str(p.a), str(p.b)))
-    wanted_count = candidates if candidates is not None else first
+                walks.append((index.get(f"role:{wanted}", []), ROLE_WEIGHT, (role, wanted)))
+        own_company = company[anchor.key]
+        local: dict[K, _Tally] = {}
+        for posting, weight, why in walks:
+            # Posting lists are ordered by rank: the partners the user cares most about first.
+            for other in posting[:MAX_PARTNERS]:
+                if other == anchor.key:
+                    continue
+                tally = local.get(other)
+                if tally is None:
+                    tally = local[other] = _Tally()
+                tally.score += weight
+                tally.reasons.append(why)
+        best = heapq.nlargest(wanted_count, local.items(), key=lambda item: item[1].score)
+        for other, tally in best:
+            # Colleagues at one company presumably know each other already.
+            if own_company is not None and company[other] == own_company:
+                continue
+            pair = (anchor.key, other) if str(anchor.key) < str(other) else (other, anchor.key)
+            known = tallies.get(pair)
+            if known is not None and known.score >= tally.score:
+                continue
+            rendered = _Tally(score=tally.score)
+            for raw in tally.reasons:
+                text = raw
+                if isinstance(raw, tuple):
+                    (n1, r1), (n2, r2) = sorted(
+                        ((anchor.name, raw[0]), (by_key[other].name, raw[1]))
+                    )
+                    text = f"{n1} is {_a(r1)}, {n2} {_a(r2)}"
+                if text not in rendered.reasons:
+                    rendered.reasons.append(text)
+            tallies[pair] = rendered
+    ranked = [
+        Pair(a=a, b=b, score=round(tally.score, 3), reasons=tuple(tally.reasons))
+        for (a, b), tally in tallies.items()
+    ]
+    ranked.sort(key=lambda p: (-p.score, str(p.a), str(p.b)))
     chosen: list[Pair[K]] = []
-    for pair in pairs:
-        if exclude is not None and exclude(pair.a, pair.b):
+    for found in ranked:
+        if exclude is not None and exclude(found.a, found.b):
             continue
-        chosen.append(pair)
+        chosen.append(found)
         if len(chosen) >= wanted_count:
             break
     return chosen
