@@ -29,6 +29,7 @@ MAX_ANCHORS = 300
 # Each anchor meets at most this many contacts per feature: the first ones of its posting list,
 # which is ordered by rank, so a popular interest costs the same as a rare one.
 MAX_PARTNERS = 100
+PER_ANCHOR = 5
 GOAL_BOOST = 2.0
 ROLE_WEIGHT = 1.5
 
@@ -151,7 +152,7 @@ def suggest_introductions(
     anchors = sorted(people, key=lambda p: (-p.rank, str(p.key)))[:MAX_ANCHORS]
     wanted_count = candidates if candidates is not None else first
     company = {p.key: normalize(p.company) if p.company else None for p in people}
-    tallies: dict[tuple[K, K], _Tally] = {}
+    tallies: dict[tuple[K, K], tuple[Person[K], Person[K], _Tally]] = {}
     for anchor in anchors:
         # What this anchor can share: (posting list, weight, reason); a role's reason names
         # the partner, so it is written only for the pairs that are kept.
@@ -178,39 +179,39 @@ def suggest_introductions(
                     tally = local[other] = _Tally()
                 tally.score += weight
                 tally.reasons.append(why)
-        best = heapq.nlargest(wanted_count, local.items(), key=lambda item: item[1].score)
+        # A few partners per anchor: enough for the best pairs, and no one person fills the list.
+        best = heapq.nlargest(PER_ANCHOR, local.items(), key=lambda item: item[1].score)
         for other, tally in best:
             # Colleagues at one company presumably know each other already.
             if own_company is not None and company[other] == own_company:
                 continue
             pair = (anchor.key, other) if str(anchor.key) < str(other) else (other, anchor.key)
             known = tallies.get(pair)
-            if known is not None and known.score >= tally.score:
-                continue
-            rendered = _Tally(score=tally.score)
-            for raw in tally.reasons:
-                text = raw
-                if isinstance(raw, tuple):
-                    (n1, r1), (n2, r2) = sorted(
-                        ((anchor.name, raw[0]), (by_key[other].name, raw[1]))
-                    )
-                    text = f"{n1} is {_a(r1)}, {n2} {_a(r2)}"
-                if text not in rendered.reasons:
-                    rendered.reasons.append(text)
-            tallies[pair] = rendered
-    ranked = [
-        Pair(a=a, b=b, score=round(tally.score, 3), reasons=tuple(tally.reasons))
-        for (a, b), tally in tallies.items()
-    ]
-    ranked.sort(key=lambda p: (-p.score, str(p.a), str(p.b)))
+            if known is None or known[2].score < tally.score:
+                tallies[pair] = (anchor, by_key[other], tally)
+    ranked = sorted(tallies.items(), key=lambda item: (-item[1][2].score, str(item[0])))
     chosen: list[Pair[K]] = []
-    for found in ranked:
-        if exclude is not None and exclude(found.a, found.b):
+    for (a, b), (one, two, tally) in ranked:
+        if exclude is not None and exclude(a, b):
             continue
-        chosen.append(found)
+        reasons = _render(one, two, tally.reasons)
+        chosen.append(Pair(a=a, b=b, score=round(tally.score, 3), reasons=reasons))
         if len(chosen) >= wanted_count:
             break
     return chosen
+
+
+def _render(anchor: Person[K], other: Person[K], raw: list[Any]) -> tuple[str, ...]:
+    """Write a pair's reasons; a role reason names both people, in a fixed order."""
+    texts: list[str] = []
+    for reason in raw:
+        text = reason
+        if isinstance(reason, tuple):
+            (n1, r1), (n2, r2) = sorted(((anchor.name, reason[0]), (other.name, reason[1])))
+            text = f"{n1} is {_a(r1)}, {n2} {_a(r2)}"
+        if text not in texts:
+            texts.append(text)
+    return tuple(texts)
 
 
 def pairs_of(groups: Iterable[Sequence[K]]) -> set[frozenset[K]]:

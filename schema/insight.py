@@ -182,10 +182,13 @@ class InsightQuery:
                 conn, owner_id=owner_id, pairs=[(p.a, p.b) for p in candidates]
             )
         chosen = [p for p in candidates if frozenset((p.a, p.b)) not in met][:first]
-        loaders = await ctx.loaders()
+        # One batch for every contact of every pair.
+        loaded = await (await ctx.loaders()).contact.load_many(
+            [key for pair in chosen for key in (pair.a, pair.b)]
+        )
         found = []
-        for pair in chosen:
-            a, b = await loaders.contact.load_many([pair.a, pair.b])
+        for n, pair in enumerate(chosen):
+            a, b = loaded[2 * n], loaded[2 * n + 1]
             if a is not None and b is not None:
                 found.append(
                     IntroductionSuggestion(
