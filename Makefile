@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home bench-sync soak clean schema.graphql
+.PHONY: serve test check format install seed bench-home bench-sync bench-insights bench-sentiment soak clean schema.graphql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench-home: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync.py
+
+bench-insights: $(STAMP)
+	$(BIN)/python bench/insights.py
+
+bench-sentiment: $(STAMP)
+	$(BIN)/python bench/sentiment.py
 
 # The sync convergence property test, new examples for SECONDS seconds (default 600).
 SECONDS ?= 600
