@@ -18,17 +18,16 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 K = TypeVar("K")
 
-MAX_ANCHORS = 300
+MAX_ANCHORS = 200
 # Each anchor meets at most this many contacts per feature: the first ones of its posting list,
 # which is ordered by rank, so a popular interest costs the same as a rare one.
-MAX_PARTNERS = 100
+MAX_PARTNERS = 60
 PER_ANCHOR = 5
 GOAL_BOOST = 2.0
 ROLE_WEIGHT = 1.5
@@ -89,14 +88,27 @@ class Pair(Generic[K]):
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Index(Generic[K]):
+    """Feature -> (how a reason names it, the contacts with it, highest rank first).
+
+    Features are ``interest:<label>``, ``tag:<name>``, ``role:<role>`` and ``company:<name>``
+    (the last only to tell colleagues apart). ``anchors`` are the contacts to walk from.
+    """
+
+    postings: Mapping[str, tuple[str, Sequence[K]]]
+    anchors: Sequence[K]
+    total: int
+
+
 @dataclass
 class _Tally:
     score: float = 0.0
-    reasons: list[Any] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
 
 def roles_of(title: str | None) -> set[str]:
-    """Return the roles a job title names (``"Co-founder & CEO"`` → founder)."""
+    """Return the roles a job title names (``"Co-founder & CEO"`` -> founder)."""
     if not title:
         return set()
     words = re.findall(r"[a-z][a-z\-]*", title.casefold())
@@ -118,11 +130,20 @@ def normalize(label: str) -> str:
     return " ".join(label.split()).casefold()
 
 
-def _features(person: Person[K]) -> dict[str, str]:
-    """Feature → how a reason names it."""
-    found = {f"interest:{normalize(i)}": f"both interested in {i}" for i in person.interests}
-    found.update({f"tag:{normalize(t)}": f"both tagged {t}" for t in person.tags})
-    return found
+def build_index(people: Sequence[Person[K]]) -> Index[K]:
+    """Build the inverted index from people (the database builds the same one in SQL)."""
+    postings: dict[str, tuple[str, list[K]]] = {}
+    ordered = sorted(people, key=lambda p: (-p.rank, str(p.key)))
+    for person in ordered:
+        named = [(f"interest:{normalize(i)}", i) for i in person.interests]
+        named += [(f"tag:{normalize(t)}", t) for t in person.tags]
+        named += [(f"role:{r}", r) for r in sorted(roles_of(person.title))]
+        if person.company and person.company.strip():
+            named.append((f"company:{normalize(person.company)}", person.company))
+        for feature, label in dict(named).items():
+            postings.setdefault(feature, (label, []))[1].append(person.key)
+    anchors = [p.key for p in ordered[:MAX_ANCHORS]]
+    return Index(postings=postings, anchors=anchors, total=len(people))
 
 
 def suggest_introductions(
@@ -134,84 +155,85 @@ def suggest_introductions(
     candidates: int | None = None,
 ) -> list[Pair[K]]:
     """Return the best ``first`` pairs (or ``candidates`` of them, for a caller that filters)."""
-    goal_tags = {normalize(t): title for t, title in (goal_tags or {}).items()}
-    by_key = {p.key: p for p in people}
-    features = {p.key: _features(p) for p in people}
-    roles = {p.key: roles_of(p.title) for p in people}
-    index: dict[str, list[K]] = defaultdict(list)
-    for person in sorted(people, key=lambda p: -p.rank):
-        for name in features[person.key]:
-            index[name].append(person.key)
-        for role in roles[person.key]:
-            index[f"role:{role}"].append(person.key)
-    total = max(2, len(people))
+    return suggest_from_index(
+        build_index(people), first, goal_tags=goal_tags, exclude=exclude, candidates=candidates
+    )
 
-    def idf(name: str) -> float:
-        return math.log(total / len(index[name])) + 0.1
 
-    anchors = sorted(people, key=lambda p: (-p.rank, str(p.key)))[:MAX_ANCHORS]
+def suggest_from_index(
+    index: Index[K],
+    first: int,
+    *,
+    goal_tags: Mapping[str, str] | None = None,
+    exclude: Callable[[K, K], bool] | None = None,
+    candidates: int | None = None,
+) -> list[Pair[K]]:
+    """Walk the index from each anchor; return the best pairs with their reasons."""
+    goals = {normalize(t): title for t, title in (goal_tags or {}).items()}
     wanted_count = candidates if candidates is not None else first
-    company = {p.key: normalize(p.company) if p.company else None for p in people}
-    tallies: dict[tuple[K, K], tuple[Person[K], Person[K], _Tally]] = {}
-    for anchor in anchors:
-        # What this anchor can share: (posting list, weight, reason); a role's reason names
-        # the partner, so it is written only for the pairs that are kept.
-        walks: list[tuple[list[K], float, str | tuple[str, str]]] = []
-        for name, reason in features[anchor.key].items():
-            weight = idf(name)
-            label = name.split(":", 1)[1]
-            if name.startswith("tag:") and label in goal_tags:
-                weight *= GOAL_BOOST
-                reason = f"{reason}, which fits your goal \u201c{goal_tags[label]}\u201d"
-            walks.append((index[name], weight, reason))
-        for role in roles[anchor.key]:
-            for wanted in complements_of(role):
-                walks.append((index.get(f"role:{wanted}", []), ROLE_WEIGHT, (role, wanted)))
-        own_company = company[anchor.key]
+    total = max(2, index.total)
+    anchors = set(index.anchors)
+    # What each anchor has: inverted from the postings, reading only anchors' entries.
+    owned: dict[K, list[str]] = {key: [] for key in index.anchors}
+    for feature, (_, keys) in index.postings.items():
+        for key in keys:
+            if key in anchors:
+                owned[key].append(feature)
+    tallies: dict[tuple[K, K], _Tally] = {}
+    for anchor in index.anchors:
+        # (posting list, weight, reason) for every way this anchor can share something.
+        walks: list[tuple[Sequence[K], float, str]] = []
+        colleagues: set[K] = set()
+        for feature in owned[anchor]:
+            kind, _, value = feature.partition(":")
+            label, keys = index.postings[feature]
+            if kind == "company":
+                colleagues.update(keys)
+            elif kind == "role":
+                for wanted in complements_of(value):
+                    other = index.postings.get(f"role:{wanted}")
+                    if other is not None:
+                        pair = " and ".join(_a(r) for r in sorted((value, wanted)))
+                        walks.append((other[1], ROLE_WEIGHT, f"complementary roles: {pair}"))
+            else:
+                weight = math.log(total / len(keys)) + 0.1
+                reason = (
+                    f"both interested in {label}" if kind == "interest" else f"both tagged {label}"
+                )
+                if kind == "tag" and value in goals:
+                    weight *= GOAL_BOOST
+                    reason = f"{reason}, which fits your goal \u201c{goals[value]}\u201d"
+                walks.append((keys, weight, reason))
         local: dict[K, _Tally] = {}
-        for posting, weight, why in walks:
+        for posting, weight, reason in walks:
             # Posting lists are ordered by rank: the partners the user cares most about first.
-            for other in posting[:MAX_PARTNERS]:
-                if other == anchor.key:
+            for other_key in posting[:MAX_PARTNERS]:
+                if other_key == anchor or other_key in colleagues:
+                    # Colleagues at one company presumably know each other already.
                     continue
-                tally = local.get(other)
+                tally = local.get(other_key)
                 if tally is None:
-                    tally = local[other] = _Tally()
-                tally.score += weight
-                tally.reasons.append(why)
+                    tally = local[other_key] = _Tally()
+                if reason not in tally.reasons:
+                    tally.score += weight
+                    tally.reasons.append(reason)
         # A few partners per anchor: enough for the best pairs, and no one person fills the list.
-        best = heapq.nlargest(PER_ANCHOR, local.items(), key=lambda item: item[1].score)
-        for other, tally in best:
-            # Colleagues at one company presumably know each other already.
-            if own_company is not None and company[other] == own_company:
-                continue
-            pair = (anchor.key, other) if str(anchor.key) < str(other) else (other, anchor.key)
-            known = tallies.get(pair)
-            if known is None or known[2].score < tally.score:
-                tallies[pair] = (anchor, by_key[other], tally)
-    ranked = sorted(tallies.items(), key=lambda item: (-item[1][2].score, str(item[0])))
+        for other_key, tally in heapq.nlargest(
+            PER_ANCHOR, local.items(), key=lambda item: item[1].score
+        ):
+            pair_key = (anchor, other_key) if str(anchor) < str(other_key) else (other_key, anchor)
+            known = tallies.get(pair_key)
+            if known is None or known.score < tally.score:
+                tallies[pair_key] = tally
+    ranked = sorted(tallies.items(), key=lambda item: (-item[1].score, str(item[0])))
     chosen: list[Pair[K]] = []
-    for (a, b), (one, two, tally) in ranked:
+    for (a, b), tally in ranked:
         if exclude is not None and exclude(a, b):
             continue
-        reasons = _render(one, two, tally.reasons)
-        chosen.append(Pair(a=a, b=b, score=round(tally.score, 3), reasons=reasons))
+        chosen.append(Pair(a=a, b=b, score=round(tally.score, 3), reasons=tuple(tally.reasons)))
         if len(chosen) >= wanted_count:
             break
     return chosen
-
-
-def _render(anchor: Person[K], other: Person[K], raw: list[Any]) -> tuple[str, ...]:
-    """Write a pair's reasons; a role reason names both people, in a fixed order."""
-    texts: list[str] = []
-    for reason in raw:
-        text = reason
-        if isinstance(reason, tuple):
-            (n1, r1), (n2, r2) = sorted(((anchor.name, reason[0]), (other.name, reason[1])))
-            text = f"{n1} is {_a(r1)}, {n2} {_a(r2)}"
-        if text not in texts:
-            texts.append(text)
-    return tuple(texts)
 
 
 def pairs_of(groups: Iterable[Sequence[K]]) -> set[frozenset[K]]:

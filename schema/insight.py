@@ -83,14 +83,6 @@ async def local_today(ctx: Context, owner_id: UUID) -> dt.date:
     return ctx.clock.now().astimezone(ZoneInfo(user["time_zone"])).date()
 
 
-def _anchor_rank(row: Any, now: dt.datetime) -> float:
-    # Introductions start from the people the user cares about and sees.
-    recent = row["last_interaction_at"] is not None and now - row["last_interaction_at"] <= (
-        timedelta(days=90)
-    )
-    return reconnect.IMPORTANCE_WEIGHT.get(row["importance"], 2.0) + (1.0 if recent else 0.0)
-
-
 @strawberry.type
 class InsightQuery:
     @strawberry.field(description="Contacts worth reaching out to now, most urgent first.")
@@ -160,24 +152,19 @@ class InsightQuery:
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
         async with ctx.engine.connect() as conn:
-            rows = await insight_store.introduction_people(conn, owner_id=owner_id)
-            goals = await insight_store.goal_tags(conn, owner_id=owner_id)
-            people = [
-                introduction.Person(
-                    key=row["id"],
-                    name=f"{row['first_name']} {row['last_name']}".strip(),
-                    interests=tuple(row["interests"]),
-                    tags=tuple(row["tags"]),
-                    title=row["title"],
-                    company=row["company"],
-                    rank=_anchor_rank(row, now),
-                )
-                for row in rows
-            ]
-            # Which of the best pairs met already is one query over those pairs only.
-            candidates = introduction.suggest_introductions(
-                people, first, goal_tags=goals, candidates=first * 5 + 20
+            postings, anchors, total = await insight_store.introduction_index(
+                conn,
+                owner_id=owner_id,
+                role_words=introduction.ROLE_WORDS,
+                recent_since=now - timedelta(days=90),
+                anchors=introduction.MAX_ANCHORS,
             )
+            goals = await insight_store.goal_tags(conn, owner_id=owner_id)
+            index = introduction.Index(postings=postings, anchors=anchors, total=total)
+            candidates = introduction.suggest_from_index(
+                index, first, goal_tags=goals, candidates=first * 5 + 20
+            )
+            # Which of the best pairs met already is one query over those pairs only.
             met = await insight_store.pairs_already_met(
                 conn, owner_id=owner_id, pairs=[(p.a, p.b) for p in candidates]
             )
