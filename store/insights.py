@@ -144,8 +144,9 @@ _INDEX = sa.text(
         UNION ALL
         SELECT 'role:' || r.role, r.role, p.id, p.rank
         FROM people AS p
-        CROSS JOIN LATERAL unnest(string_to_array(translate(lower(p.title), ',.;:/&()', '        '), ' '))
-            AS w(word)
+        CROSS JOIN LATERAL unnest(
+            string_to_array(translate(lower(p.title), ',.;:/&()', '        '), ' ')
+        ) AS w(word)
         JOIN unnest(CAST(:words AS text[]), CAST(:roles AS text[])) AS r(word, role)
           ON r.word = w.word
     )

@@ -245,3 +245,39 @@ async def test_starters_cite_facts_and_never_another_users_data(http: httpx.Asyn
     assert stolen["conversationStarters"] == {"__typename": "NotFound", "entity": "contact"}
     body = await post(http, STARTERS, {"c": grace["id"], "first": 10000}, alice.token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_introductions_use_tags_roles_and_goals(http: httpx.AsyncClient) -> None:
+    account = await sign_up(http)
+    ann = await create_contact(http, account.token, firstName="Ann", title="Co-founder & CEO")
+    ben = await create_contact(http, account.token, firstName="Ben", title="Angel investor")
+    cyd = await create_contact(http, account.token, firstName="Cyd", company="Acme")
+    dee = await create_contact(http, account.token, firstName="Dee", company=" acme ")
+    tag = await data(
+        http,
+        'mutation { createTag(input: {name: "Climate  tech"}) { ... on Tag { id } } }',
+        token=account.token,
+    )
+    await data(
+        http,
+        "mutation($t: ID!, $c: [ID!]!) { tagContacts(tagId: $t, contactIds: $c) { __typename } }",
+        {"t": tag["createTag"]["id"], "c": [ann["id"], cyd["id"], dee["id"]]},
+        account.token,
+    )
+    await data(
+        http,
+        'mutation($t: ID!) { createGoal(input: {title: "Climate people", metric: MEET_NEW_PEOPLE,'
+        ' target: 5, period: MONTH, startsOn: "2026-11-01", tagId: $t}) { __typename } }',
+        {"t": tag["createTag"]["id"]},
+        account.token,
+    )
+    found = (await data(http, INTRODUCTIONS, {"first": 10}, account.token))[
+        "introductionSuggestions"
+    ]
+    pairs = {frozenset((s["contactA"]["id"], s["contactB"]["id"])): s for s in found}
+    founder_investor = pairs[frozenset((ann["id"], ben["id"]))]
+    assert founder_investor["reasons"] == ["complementary roles: a founder and an investor"]
+    tagged = pairs[frozenset((ann["id"], cyd["id"]))]
+    assert tagged["reasons"] == ["both tagged Climate  tech, which fits your goal “Climate people”"]
+    # Colleagues at one company are left out, however the company is spelled.
+    assert frozenset((cyd["id"], dee["id"])) not in pairs
