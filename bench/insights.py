@@ -19,7 +19,9 @@ What it does:
 3. Starts ``rapport serve --workers 1`` as in production and signs in; this process is the
    client (httpx, one keep-alive connection). After 5 unmeasured warm-up requests each, sends
    ``--requests`` sequential requests of each operation and reports p50/p90/max wall time:
-   ``reconnectSuggestions(first: 20)``, ``introductionSuggestions(first: 20)`` and
+   ``reconnectSuggestions(first: 20)``, ``introductionSuggestions(first: 20)`` twice (each
+   request right after an untimed ``updateContact``, so the server's cached introduction
+   index is stale and rebuilt, as after any edit; then repeated requests, which reuse it), and
    ``conversationStarters(contactId, first: 10)`` (over the 50 contacts with the most
    interactions, in turn).
 
@@ -167,18 +169,29 @@ def sign_in(client: httpx.Client) -> str:
     return token
 
 
+TOUCH = (
+    "mutation($c: ID!, $notes: String!) { updateContact(id: $c, input: {notes: $notes})"
+    " { __typename } }"
+)
+
+
 def measure(
     client: httpx.Client,
     token: str,
     query: str,
     variables: list[dict[str, Any]],
     requests: int,
+    *,
+    touch: str | None = None,
 ) -> dict[str, Any]:
     for n in range(5):
         common.graphql(client, query, variables[n % len(variables)], token)
     times = []
     last: dict[str, Any] = {}
     for n in range(requests):
+        if touch is not None:
+            # A write first (not timed): the server's cached index is stale, as after any edit.
+            common.graphql(client, TOUCH, {"c": touch, "notes": f"bench {n}"}, token)
         started = time.perf_counter()
         reply = common.graphql(client, query, variables[n % len(variables)], token)
         times.append(time.perf_counter() - started)
@@ -229,18 +242,21 @@ def main() -> None:
         httpx.Client(base_url=server.base, timeout=60) as client,
     ):
         token = sign_in(client)
-        runs: dict[str, tuple[str, list[dict[str, Any]]]] = {
-            "reconnectSuggestions(first: 20)": (RECONNECT, [{}]),
-            "introductionSuggestions(first: 20)": (INTRODUCTIONS, [{}]),
+        touch = data["busiest"][0]
+        runs: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
+            "reconnectSuggestions(first: 20)": (RECONNECT, [{}], None),
+            "introductionSuggestions(first: 20), after a write": (INTRODUCTIONS, [{}], touch),
+            "introductionSuggestions(first: 20), repeated": (INTRODUCTIONS, [{}], None),
             "conversationStarters(first: 10)": (
                 STARTERS,
                 [{"c": contact} for contact in data["busiest"]],
+                None,
             ),
         }
-        for label, (query, variables) in runs.items():
-            run = measure(client, token, query, variables, args.requests)
+        for label, (query, variables, touching) in runs.items():
+            run = measure(client, token, query, variables, args.requests, touch=touching)
             print(
-                f"{label:38} p50 {run['p50_ms']:7.1f} ms   p90 {run['p90_ms']:7.1f} ms"
+                f"{label:52} p50 {run['p50_ms']:7.1f} ms   p90 {run['p90_ms']:7.1f} ms"
                 f"   max {run['max_ms']:7.1f} ms",
                 flush=True,
             )

@@ -138,10 +138,6 @@ _INDEX = sa.text(
           ON ct.owner_id = :owner_id AND ct.contact_id = p.id AND ct.cl % 2 = 1
         JOIN tags AS t ON t.owner_id = :owner_id AND t.id = ct.tag_id AND t.cl % 2 = 1
         UNION ALL
-        SELECT 'company:' || lower(btrim(p.company)),
-               p.company, p.id, p.rank
-        FROM people AS p WHERE btrim(coalesce(p.company, '')) <> ''
-        UNION ALL
         SELECT 'role:' || r.role, r.role, p.id, p.rank
         FROM people AS p
         CROSS JOIN LATERAL unnest(
@@ -177,8 +173,9 @@ async def introduction_index(
     """Return the feature postings, the anchor contacts (highest rank first) and the count.
 
     Rank: importance (VIP 4, HIGH 3, NORMAL 2, LOW 1), plus 1 for an interaction since
-    ``recent_since``. Features: interests, tags, roles (title words in ``role_words``) and
-    companies, in lower case without surrounding spaces (tags by their name key).
+    ``recent_since``. Features: interests, tags and roles (title words in ``role_words``), in
+    lower case without surrounding spaces (tags by their name key). Colleagues are told apart
+    later, for the best pairs only (``pairs_already_met``).
     """
     params = {
         "owner_id": owner_id,
@@ -216,6 +213,11 @@ _MET = sa.text(
             WHERE c.owner_id = :owner_id
               AND ((c.id = x.a AND c.introduced_by_id = x.b)
                    OR (c.id = x.b AND c.introduced_by_id = x.a)))
+       OR EXISTS (
+            SELECT 1 FROM contacts AS ca JOIN contacts AS cb
+              ON cb.owner_id = ca.owner_id AND cb.id = x.b
+             AND lower(btrim(cb.company)) = lower(btrim(ca.company))
+            WHERE ca.owner_id = :owner_id AND ca.id = x.a AND btrim(ca.company) <> '')
     """
 ).bindparams(sa.bindparam("a_ids", type_=_UUIDS), sa.bindparam("b_ids", type_=_UUIDS))
 
@@ -223,7 +225,11 @@ _MET = sa.text(
 async def pairs_already_met(
     conn: AsyncConnection, *, owner_id: UUID, pairs: Sequence[tuple[UUID, UUID]]
 ) -> set[frozenset[UUID]]:
-    """Return the pairs that shared an interaction or where one introduced the other."""
+    """Return the pairs who know each other already, or presumably do.
+
+    They shared an interaction (an introduction included), one introduced the other, or they
+    work at the same company.
+    """
     if not pairs:
         return set()
     result = await conn.execute(
@@ -245,3 +251,11 @@ async def goal_tags(conn: AsyncConnection, *, owner_id: UUID) -> dict[str, str]:
     for row in (await conn.execute(query)).mappings():
         found.setdefault(row["name"], row["title"])
     return found
+
+
+async def owner_version(conn: AsyncConnection, *, owner_id: UUID) -> int:
+    """Return the owner's current version: it moves with every write of theirs."""
+    version = await conn.scalar(
+        sa.select(tables.sync_owners.c.version).where(tables.sync_owners.c.owner_id == owner_id)
+    )
+    return int(version or 0)
