@@ -19,6 +19,7 @@ from schema.errors import NotFound, ValidationError, bad_input
 from schema.inputs import to_patch
 from schema.mutation import _map, _write
 from schema.nodes import Contact
+from schema.pagination import check_first
 from store import accounts
 from store import networking as store
 from sync import event as event_writes
@@ -302,8 +303,7 @@ class NetworkingQuery:
     async def events(self, info: Info[Context, None], first: int = 20) -> list[Event]:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        if not 0 <= first <= ctx.max_page_size:
-            raise bad_input("first", f"ask for between 0 and {ctx.max_page_size} events")
+        first = check_first(first, ctx.max_page_size)
         async with ctx.engine.connect() as conn:
             rows = await store.list_events(conn, owner_id=owner_id, limit=first)
         return [Event.from_row(row) for row in rows]

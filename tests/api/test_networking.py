@@ -210,6 +210,8 @@ async def test_events_track_people_met_and_their_follow_ups(http: httpx.AsyncCli
         http, ATTEND, {"e": str(uuid.uuid4()), "c": ann["id"], "s": "MET"}, account.token
     )
     assert unknown["addEventAttendee"]["entity"] == "event"
+    body = await post(http, "{ events(first: 10000) { id } }", token=account.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_goals_and_events_sync_like_every_entity(http: httpx.AsyncClient) -> None:
