@@ -87,9 +87,12 @@ async def reconnect_candidates(
     limit: int,
 ) -> list[sa.RowMapping]:
     """Return living, unsnoozed, overdue contacts, most urgent first (importance times overdue)."""
-    cadence = _cadence(default_cadence)
+    cadence = sa.cast(_cadence(default_cadence), sa.Float)
     since = sa.func.coalesce(c.last_interaction_at, c.created_at)
-    overdue = sa.extract("epoch", sa.literal(now) - since) / 86400 - cadence
+    # date_part, in float8: EXTRACT returns numeric, whose arithmetic over every contact cost as
+    # much as the scan itself.
+    age = sa.func.date_part("epoch", sa.literal(now) - since, type_=sa.Float) / 86400.0
+    overdue = age - cadence
     weight = sa.case(importance_weight, value=c.importance, else_=2.0)
     urgency = weight * sa.func.least(overdue / cadence, max_ratio)
     query = (

@@ -234,6 +234,22 @@ contacts = sa.Table(
         postgresql_where=sa.text("cl % 2 = 1"),
     ),
     sa.Index("ix_contacts_version", "owner_id", "server_version", "id"),
+    # Reconnect suggestions rank every living contact by how overdue it is: an index-only scan
+    # of these few columns instead of the whole row (notes, lists, search text).
+    sa.Index(
+        "ix_contacts_reconnect",
+        "owner_id",
+        postgresql_include=[
+            "id",
+            "importance",
+            "cadence_days",
+            "last_interaction_at",
+            "created_at",
+            "snoozed_until",
+            "stage",
+        ],
+        postgresql_where=sa.text("cl % 2 = 1"),
+    ),
 )
 
 interactions = sa.Table(

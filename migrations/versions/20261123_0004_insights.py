@@ -4,7 +4,9 @@ Revision ID: 0004
 Revises: 0002
 Create Date: 2026-11-23 18:00:00
 
-Goals can be archived (kept, but no longer shown as active). An event's attendee is someone
+Goals can be archived (kept, but no longer shown as active).
+Reconnect suggestions rank all of an owner's contacts by how overdue they are; a covering index
+lets that read skip the wide contact rows. An event's attendee is someone
 the user plans to meet there (``PLANNED``) or met there (``MET``). Goals, events and their
 attendees become synced lists, so they get the statistics 0002 gave the other synced tables.
 """
@@ -34,9 +36,25 @@ def upgrade() -> None:
     for table in TABLES:
         op.execute(f"CREATE STATISTICS st_{table}_alive ON (cl % 2) FROM {table}")
         op.execute(f"ANALYZE {table}")
+    op.create_index(
+        "ix_contacts_reconnect",
+        "contacts",
+        ["owner_id"],
+        postgresql_include=[
+            "id",
+            "importance",
+            "cadence_days",
+            "last_interaction_at",
+            "created_at",
+            "snoozed_until",
+            "stage",
+        ],
+        postgresql_where=sa.text("cl % 2 = 1"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_reconnect", table_name="contacts")
     for table in TABLES:
         op.execute(f"DROP STATISTICS IF EXISTS st_{table}_alive")
     op.drop_column("event_attendees", "status")
