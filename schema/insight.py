@@ -138,7 +138,7 @@ class InsightQuery:
                 default_cadence=health.DEFAULT_CADENCE,
                 importance_weight=reconnect.IMPORTANCE_WEIGHT,
                 max_ratio=reconnect.MAX_OVERDUE_RATIO,
-                limit=first * 3 + 10,
+                limit=first + 20,
             )
             history = await insight_store.health_interactions(
                 conn, owner_id=owner_id, contact_ids=[r["id"] for r in rows]

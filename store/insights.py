@@ -56,10 +56,6 @@ async def health_interactions(
             i.sentiment,
             (i.given.is_not(None) & (i.given != "")).label("gave"),
             (i.received.is_not(None) & (i.received != "")).label("got"),
-            i.kind,
-            i.summary,
-            i.body,
-            i.given,
         )
         .select_from(wanted)
         .join(top, sa.true())
