@@ -204,27 +204,24 @@ def suggest_from_index(
                     weight *= GOAL_BOOST
                     reason = f"{reason}, which fits your goal \u201c{goals[value]}\u201d"
                 walks.append((keys, weight, reason))
-        local: dict[K, _Tally] = {}
-        for posting, weight, reason in walks:
-            # Posting lists are ordered by rank: the partners the user cares most about first.
+        # Scores first, in the tightest loop there is; reasons only for the partners kept.
+        # Posting lists are ordered by rank: the partners the user cares most about first.
+        scores: dict[K, float] = {}
+        get = scores.get
+        for posting, weight, _ in walks:
             for other_key in posting[:MAX_PARTNERS]:
-                if other_key == anchor or other_key in colleagues:
-                    # Colleagues at one company presumably know each other already.
-                    continue
-                tally = local.get(other_key)
-                if tally is None:
-                    tally = local[other_key] = _Tally()
-                if reason not in tally.reasons:
-                    tally.score += weight
-                    tally.reasons.append(reason)
+                scores[other_key] = get(other_key, 0.0) + weight
+        scores.pop(anchor, None)
+        for colleague in colleagues:
+            # Colleagues at one company presumably know each other already.
+            scores.pop(colleague, None)
         # A few partners per anchor: enough for the best pairs, and no one person fills the list.
-        for other_key, tally in heapq.nlargest(
-            PER_ANCHOR, local.items(), key=lambda item: item[1].score
-        ):
+        for other_key in heapq.nlargest(PER_ANCHOR, scores, key=scores.__getitem__):
             pair_key = (anchor, other_key) if str(anchor) < str(other_key) else (other_key, anchor)
             known = tallies.get(pair_key)
-            if known is None or known.score < tally.score:
-                tallies[pair_key] = tally
+            if known is None or known.score < scores[other_key]:
+                reasons = [r for posting, _, r in walks if other_key in posting[:MAX_PARTNERS]]
+                tallies[pair_key] = _Tally(score=scores[other_key], reasons=reasons)
     ranked = sorted(tallies.items(), key=lambda item: (-item[1].score, str(item[0])))
     chosen: list[Pair[K]] = []
     for (a, b), tally in ranked:

@@ -191,8 +191,10 @@ async def introduction_index(
     # million rows and compiles the query with JIT: over a second of compiling for 50 ms of
     # work. (SET LOCAL ends with this read's transaction.)
     await conn.execute(sa.text("SET LOCAL jit = off"))
+    # A contact repeated in a posting ("Founder & CEO") must count once: keep the first.
     postings = {
-        row.feature: (row.label, list(row.ids)) for row in await conn.execute(_INDEX, params)
+        row.feature: (row.label, list(dict.fromkeys(row.ids)))
+        for row in await conn.execute(_INDEX, params)
     }
     anchor_ids = list((await conn.scalars(_ANCHORS, {**params, "anchors": anchors})).all())
     total = await conn.scalar(
