@@ -273,17 +273,20 @@ def _summary_range(start: dt.date, end: dt.date) -> None:
         raise bad_input("to", f"summarize at most {MAX_SUMMARY_DAYS} days at a time")
 
 
-def _health_at(rows: list[Any], at: datetime) -> list[BucketCount]:
+def _health_counts(contacts: list[Any], facts: list[Any], at: datetime) -> list[BucketCount]:
+    by_contact: dict[UUID, list[health.InteractionFacts]] = {}
+    for f in facts:
+        by_contact.setdefault(f.contact_id, []).append(
+            health.InteractionFacts(f.occurred_at, f.sentiment, f.gave, f.got)
+        )
     counts: Counter[health.Bucket] = Counter()
-    for row in rows:
-        facts = health.ContactFacts(row["importance"], row["cadence_days"], row["created_at"])
-        seen = [
-            health.InteractionFacts(
-                occurred_at=datetime.fromisoformat(f[0]), sentiment=f[1], given=f[2], received=f[3]
-            )
-            for f in row["facts"]
-        ]
-        counts[health.score_health(facts, seen, at).bucket] += 1
+    for c in contacts:
+        seen = by_contact.get(c.id, [])
+        if c.last_at is not None and not seen:
+            # Silent for over a year: the last interaction still sets recency.
+            seen = [health.InteractionFacts(c.last_at)]
+        contact = health.ContactFacts(c.importance, c.cadence_days, c.created_at)
+        counts[health.score_health(contact, seen, at).bucket] += 1
     return [BucketCount(bucket=b, count=counts[b]) for b in health.Bucket]
 
 
@@ -327,7 +330,11 @@ class NetworkingQuery:
             new_contacts = await store.count_new_contacts(
                 conn, owner_id=owner_id, start=start, end=end
             )
-            inputs = await store.all_health_inputs(conn, owner_id=owner_id)
+            # Health at the end of the range, from its last year of interactions.
+            at = min(end, ctx.clock.now())
+            contacts, facts = await store.health_inputs_at(
+                conn, owner_id=owner_id, at=at, since=at - health.BALANCE_WINDOW
+            )
         scored = sum(w.scored for w in weeks)
         total_sentiment = sum((w.sentiment or 0) * w.scored for w in weeks)
         return NetworkSummary(
@@ -348,7 +355,7 @@ class NetworkingQuery:
             given=sum(w.given for w in weeks),
             received=sum(w.received for w in weeks),
             average_sentiment=round(total_sentiment / scored, 4) if scored else None,
-            health=_health_at(inputs, min(end, ctx.clock.now())),
+            health=_health_counts(contacts, facts, at),
         )
 
 

@@ -188,28 +188,37 @@ async def count_new_contacts(
     return int(await conn.scalar(query) or 0)
 
 
-async def all_health_inputs(conn: AsyncConnection, *, owner_id: UUID) -> list[sa.RowMapping]:
-    """Return every living contact's health inputs and its interactions' facts, one row each."""
-    facts = (
-        sa.select(
-            sa.func.coalesce(
-                sa.func.array_agg(
-                    sa.func.json_build_array(
-                        p.occurred_at,
-                        i.sentiment,
-                        sa.func.coalesce(i.given, "") != "",
-                        sa.func.coalesce(i.received, "") != "",
-                    )
-                ),
-                sa.text("'{}'::json[]"),
-            )
-        )
-        .select_from(tables.interaction_participants)
-        .join(tables.interactions, sa.and_(i.owner_id == p.owner_id, i.id == p.interaction_id))
-        .where(p.owner_id == owner_id, p.contact_id == c.id, p.alive)
-        .scalar_subquery()
-    )
-    query = sa.select(c.id, c.importance, c.cadence_days, c.created_at, facts.label("facts")).where(
-        c.owner_id == owner_id, c.cl % 2 == 1
-    )
-    return list((await conn.execute(query)).mappings().all())
+_HEALTH_CONTACTS = sa.text(
+    """
+    SELECT c.id, c.importance, c.cadence_days, c.created_at,
+           CASE WHEN c.last_interaction_at IS NULL OR c.last_interaction_at <= :at
+                THEN c.last_interaction_at
+                ELSE (SELECT max(p.occurred_at) FROM interaction_participants AS p
+                      WHERE p.owner_id = c.owner_id AND p.contact_id = c.id AND p.alive
+                        AND p.occurred_at <= :at)
+           END AS last_at
+    FROM contacts AS c
+    WHERE c.owner_id = :owner_id AND c.cl % 2 = 1 AND c.created_at <= :at
+    """
+)
+_HEALTH_FACTS = sa.text(
+    """
+    SELECT p.contact_id, p.occurred_at, i.sentiment,
+           coalesce(i.given, '') <> '' AS gave, coalesce(i.received, '') <> '' AS got
+    FROM interaction_participants AS p
+    JOIN interactions AS i ON i.owner_id = p.owner_id AND i.id = p.interaction_id
+    WHERE p.owner_id = :owner_id AND p.alive AND p.occurred_at > :since AND p.occurred_at <= :at
+    """
+)
+
+
+async def health_inputs_at(
+    conn: AsyncConnection, *, owner_id: UUID, at: datetime, since: datetime
+) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
+    """Return every living contact's health inputs as of ``at``, and its interactions since
+    ``since``: (id, importance, cadence_days, created_at, last_at) and (contact_id,
+    occurred_at, sentiment, gave, got) rows, flat, for the caller to group."""
+    params = {"owner_id": owner_id, "at": at, "since": since}
+    contacts = list((await conn.execute(_HEALTH_CONTACTS, params)).all())
+    facts = list((await conn.execute(_HEALTH_FACTS, params)).all())
+    return contacts, facts
