@@ -30,6 +30,7 @@ class World:
     bob_tag: str
     goal: str = ""
     event: str = ""
+    bob_event: str = ""
 
 
 async def make_world(http: httpx.AsyncClient) -> World:
@@ -88,6 +89,13 @@ async def _make_networking(http: httpx.AsyncClient, world: World) -> None:
         {"e": world.event, "c": world.contact},
         world.alice.token,
     )
+    bobs = await data(
+        http,
+        'mutation { createEvent(input: {name: "Bob\'s", startsAt: "2026-11-21T18:00:00Z"}) '
+        "{ ... on Event { id } } }",
+        token=world.bob.token,
+    )
+    world.bob_event = bobs["createEvent"]["id"]
 
 
 PUSH = """
@@ -270,7 +278,7 @@ CASES: list[tuple[str, str, Any]] = [
         ),
     ),
     ("goals", "{ goals(includeArchived: true) { id } }", lambda w, d: d["goals"] == []),
-    ("events", "{ events { id } }", lambda w, d: d["events"] == []),
+    ("events", "{ events { id } }", lambda w, d: d["events"] == [{"id": w.bob_event}]),
     (
         "networkSummary",
         '{ networkSummary(from: "2026-01-01", to: "2026-12-31") { interactions health { count } } }',
@@ -326,6 +334,13 @@ CROSS = [
     "query($c: ID!) { interactions(contactId: $c) { totalCount } }",
     'query { syncPull(clientId: "alice-1", schemaVersion: 1) { changes } }',
     'mutation { syncPush(input: {clientId: "alice-1", schemaVersion: 1, mutations: []}) { lastMutationId } }',
+    # Bob's own event with Alice's contact, and Bob's contact introduced to Alice's.
+    "mutation($be: ID!, $c: ID!) { addEventAttendee(eventId: $be, contactId: $c) { "
+    + NOT_FOUND
+    + " } }",
+    "mutation($c: ID!, $bc: ID!) { logIntroduction(contactA: $c, contactB: $bc) { "
+    + NOT_FOUND
+    + " } }",
 ]
 
 ALICE_VIEW = """
@@ -357,6 +372,7 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "k": world.conflict,
         "g": world.goal,
         "e": world.event,
+        "be": world.bob_event,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
