@@ -44,8 +44,8 @@ SETS = {
     "Amazon reviews": "amazonReviewSnippets_GroundTruth.txt",
     "NYT editorials": "nytEditorialSnippets_GroundTruth.txt",
 }
-# Table 3 of the paper (VADER's correlation with the ground truth; F1 of its 3-class
-# classification); only the tweets' figures are quoted in the issue, the others from the paper.
+# VADER's correlation with the ground truth and 3-class F1 in the paper. The tweets' figures
+# are quoted in issue 6; the others are Table 3's as written from memory (not re-checked).
 PAPER = {
     "tweets": (0.881, 0.96),
     "movie reviews": (0.451, 0.61),
