@@ -12,10 +12,10 @@
 | tag.delete            | id, cl                                                     |
 | tag.restore           | id, cl                                                     |
 | tag.setMembership     | tagId, contactId, member (true/false), cl                  |
-| goal.put              | id, fields (a goal patch), hlc                             |
+| goal.put              | id, fields (a goal patch), hlc, base                       |
 | goal.delete           | id, cl                                                     |
 | goal.restore          | id, cl                                                     |
-| event.put             | id, fields (an event patch), hlc                           |
+| event.put             | id, fields (an event patch), hlc, base                     |
 | event.delete          | id, cl                                                     |
 | event.restore         | id, cl                                                     |
 | event.setAttendee     | eventId, contactId, fields (status, note), hlc, cl         |
@@ -53,7 +53,14 @@ from sync.entity import (
     tag_key,
 )
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
-from sync.fields import ContactPatch, InteractionPatch, TagPatch, validate_patch
+from sync.fields import (
+    ContactPatch,
+    EventPatch,
+    GoalPatch,
+    InteractionPatch,
+    TagPatch,
+    validate_patch,
+)
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import Writer
 
@@ -348,13 +355,24 @@ class AttendeeArgs(_Args):
     cl: Annotated[int, Field(ge=1)] | None = None
 
 
+LONG_TEXT.update({"goal": ("description",), "event": ("notes",)})
+
+
+async def _keep_losing_text(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> None:
+    row = await w.load(entity, {"id": args.id})
+    values = validate_patch(patch, args.fields, creating=row is None)
+    await _record_conflicts(w, entity, row, values, args)
+
+
 async def put_goal(w: Writer, raw: Mapping[str, Any]) -> None:
     args: PutArgs = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, GOAL, GoalPatch, args)
     await goal.put_goal(w, args.id, args.fields, clock=args.hlc, online=False)
 
 
 async def put_event(w: Writer, raw: Mapping[str, Any]) -> None:
     args: PutArgs = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, EVENT, EventPatch, args)
     await event.put_event(w, args.id, args.fields, clock=args.hlc)
 
 

@@ -327,3 +327,49 @@ async def test_network_summary_counts_a_range(http: httpx.AsyncClient) -> None:
 
     body = await post(http, SUMMARY, {"from": today(), "to": start}, account.token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_concurrent_goal_descriptions_keep_the_loser_as_a_conflict(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    goal_id = str(uuid.uuid4())
+    create = {
+        "title": "Meet people",
+        "metric": "MEET_NEW_PEOPLE",
+        "target": 5,
+        "period": "MONTH",
+        "startsOn": today(),
+        "description": "first",
+    }
+    edits = [
+        ("laptop", "001700000000000-00000-a1", create),
+        ("phone", "001800000000000-00000-a2", {"description": "new"}),
+        ("tablet", "001750000000000-00000-a3", {"description": "old"}),
+    ]
+    for device, hlc, fields in edits:
+        mutation = {
+            "id": 1,
+            "name": "goal.put",
+            "args": {"id": goal_id, "fields": fields, "hlc": hlc},
+        }
+        await data(
+            http,
+            PUSH,
+            {"input": {"clientId": unique(device), "schemaVersion": 1, "mutations": [mutation]}},
+            account.token,
+        )
+    conflicts = await data(
+        http,
+        "{ syncConflicts { nodes { entity entityId field losingValue winningValue } } }",
+        token=account.token,
+    )
+    assert conflicts["syncConflicts"]["nodes"] == [
+        {
+            "entity": "goal",
+            "entityId": goal_id,
+            "field": "description",
+            "losingValue": "old",
+            "winningValue": "new",
+        }
+    ]
