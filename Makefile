@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home bench-sync soak clean schema.graphql \
-	playground e2e
+.PHONY: serve test check format install seed bench-home bench-sync bench-insights \
+	bench-sentiment bench-notifications soak clean schema.graphql playground e2e
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,15 @@ bench-home: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync.py
+
+bench-notifications: $(STAMP)
+	$(BIN)/python bench/notifications.py
+
+bench-insights: $(STAMP)
+	$(BIN)/python bench/insights.py
+
+bench-sentiment: $(STAMP)
+	$(BIN)/python bench/sentiment.py
 
 # The sync convergence property test, new examples for SECONDS seconds (default 600).
 SECONDS ?= 600

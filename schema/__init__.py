@@ -8,13 +8,29 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import mutation, notifications, query, sync
+from schema import insight, mutation, networking, notifications, query, sync
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 
-Query = merge_types("Query", (query.Query, sync.SyncQuery, notifications.NotificationQuery))
+Query = merge_types(
+    "Query",
+    (
+        query.Query,
+        sync.SyncQuery,
+        notifications.NotificationQuery,
+        insight.InsightQuery,
+        networking.NetworkingQuery,
+    ),
+)
 Mutation = merge_types(
-    "Mutation", (mutation.Mutation, sync.SyncMutation, notifications.NotificationMutation)
+    "Mutation",
+    (
+        mutation.Mutation,
+        sync.SyncMutation,
+        notifications.NotificationMutation,
+        insight.InsightMutation,
+        networking.NetworkingMutation,
+    ),
 )
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from store import contacts, interactions, tags
+from store import contacts, insights, interactions, tags
 
 
 class Loaders:
@@ -27,6 +27,7 @@ class Loaders:
             self._load_latest
         )
         self.participants = DataLoader[UUID, list[UUID]](self._load_participants)
+        self.health_facts = DataLoader[UUID, list[sa.RowMapping]](self._load_health_facts)
 
     async def _load_contacts(self, ids: Sequence[UUID]) -> list[sa.RowMapping | None]:
         async with self.engine.connect() as conn:
@@ -56,5 +57,12 @@ class Loaders:
         async with self.engine.connect() as conn:
             found = await interactions.participants_of(
                 conn, owner_id=self.owner_id, interaction_ids=ids
+            )
+        return [found.get(i, []) for i in ids]
+
+    async def _load_health_facts(self, ids: Sequence[UUID]) -> list[list[sa.RowMapping]]:
+        async with self.engine.connect() as conn:
+            found = await insights.health_interactions(
+                conn, owner_id=self.owner_id, contact_ids=ids
             )
         return [found.get(i, []) for i in ids]

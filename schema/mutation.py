@@ -33,9 +33,10 @@ from schema.inputs import (
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
 from store import accounts
 from sync import contact, errors, interaction, tag
+from sync import sentiment as sentiment_switch
 from sync.entity import new_id, snake_case
 from sync.fields import UserPatch, parse_uuid, validate_patch
-from sync.writer import Writer, open_writer
+from sync.writer import Writer, begin_write, open_writer
 
 T = TypeVar("T")
 
@@ -152,6 +153,11 @@ class Mutation:
             row = await accounts.update_user(
                 conn, user_id=owner_id, now=ctx.clock.now(), values=columns
             )
+            if row["sentiment_enabled"] != current["sentiment_enabled"]:
+                # Same transaction: scores never outlive the switch that turned them off.
+                w = await begin_write(conn, owner_id, ctx.clock)
+                await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
+                await w.finish()
         return User.from_row(row)
 
     @strawberry.mutation(description="Add a person.")

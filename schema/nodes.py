@@ -14,9 +14,12 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from insights import health as health_model
+from schema import scores
 from schema.context import Context
 from schema.enums import Channel, Importance, InteractionKind, Stage
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.scores import Sentiment
 from store import interactions as interaction_store
 
 
@@ -124,6 +127,10 @@ class Interaction:
     created_at: dt.datetime
     updated_at: dt.datetime
     server_version: strawberry.Private[int]
+    sentiment: Sentiment | None = strawberry.field(
+        default=None,
+        description="How the summary and body read; null without text or with sentiment off.",
+    )
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Interaction:
@@ -138,6 +145,7 @@ class Interaction:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             server_version=row["server_version"],
+            sentiment=Sentiment.from_score(row["sentiment"]),
         )
 
     @strawberry.field(description="The people this interaction was with.")
@@ -262,3 +270,20 @@ class Contact:
                 )
 
         return build_connection(rows, first, tag, keys, Interaction.from_row, count)
+
+    def health_facts(self) -> health_model.ContactFacts:
+        return health_model.ContactFacts(
+            importance=self.importance.value,
+            cadence_days=self.cadence_days,
+            created_at=self.created_at,
+        )
+
+    @strawberry.field(description="Relationship health now, with the factors behind it.")
+    async def health(self, info: Info[Context, None]) -> scores.RelationshipHealth:
+        return await scores.resolve_health(info.context, self.health_facts(), UUID(self.id))
+
+    @strawberry.field(description="The health score at the end of each of the last weeks.")
+    async def health_history(
+        self, info: Info[Context, None], weeks: int = 12
+    ) -> list[scores.HealthPoint]:
+        return await scores.resolve_history(info.context, self.health_facts(), UUID(self.id), weeks)

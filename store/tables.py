@@ -246,6 +246,22 @@ contacts = sa.Table(
         postgresql_where=sa.text("cl % 2 = 1"),
     ),
     sa.Index("ix_contacts_version", "owner_id", "server_version", "id"),
+    # Reconnect suggestions rank every living contact by how overdue it is: an index-only scan
+    # of these few columns instead of the whole row (notes, lists, search text).
+    sa.Index(
+        "ix_contacts_reconnect",
+        "owner_id",
+        postgresql_include=[
+            "id",
+            "importance",
+            "cadence_days",
+            "last_interaction_at",
+            "created_at",
+            "snoozed_until",
+            "stage",
+        ],
+        postgresql_where=sa.text("cl % 2 = 1"),
+    ),
 )
 
 interactions = sa.Table(
@@ -361,6 +377,7 @@ goals = sa.Table(
     sa.Column("starts_on", sa.Date, nullable=False),
     sa.Column("ends_on", sa.Date, nullable=True),
     sa.Column("tag_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     *_sync_columns(),
     *_timestamps(),
     _owned_fk(["tag_id"], "tags", ["id"], optional=True),
@@ -392,6 +409,8 @@ event_attendees = sa.Table(
     sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("contact_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("note", sa.Text, nullable=True),
+    # PLANNED: to meet there; MET: met there.
+    sa.Column("status", sa.Text, nullable=False, server_default="MET"),
     *_sync_columns(),
     *_timestamps(),
     _owned_fk(["event_id"], "events", ["id"]),

@@ -14,10 +14,18 @@ from uuid import UUID
 import sqlalchemy as sa
 from uuid_utils.compat import uuid7
 
+from insights import sentiment
 from store import tables
 from sync import fields as f
 
 ToColumns = Callable[[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OwnerSettings:
+    """What derived values may depend on besides the row: the owner's choices."""
+
+    sentiment_enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,10 @@ class Entity:
     fields: Mapping[str, FieldMap] = field(default_factory=dict)
     # Computes derived columns from the merged row (all columns by name).
     derive: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # Derived columns that depend on the owner's settings too; recomputed only when a field in
+    # ``derive_reads`` changes, since scoring text costs far more than merging it.
+    derive_owned: Callable[[Mapping[str, Any], OwnerSettings], dict[str, Any]] | None = None
+    derive_reads: frozenset[str] = frozenset()
 
     def columns_for(self, name: str, value: Any) -> dict[str, Any]:
         return self.fields[name].to_columns(value)
@@ -114,6 +126,15 @@ CONTACT = Entity(
     derive=_derive_contact,
 )
 
+
+def _derive_sentiment(row: Mapping[str, Any], settings: OwnerSettings) -> dict[str, Any]:
+    # Scored here, on the server, and nowhere else: the text never leaves for a third party.
+    if not settings.sentiment_enabled:
+        return {"sentiment": None}
+    scored = sentiment.score_text(row.get("summary"), row.get("body"))
+    return {"sentiment": None if scored is None else scored.compound}
+
+
 # ``contactIds`` lives in interaction_participants; the writer keeps that table in step.
 INTERACTION = Entity(
     name="interaction",
@@ -132,6 +153,8 @@ INTERACTION = Entity(
             )
         },
     ),
+    derive_owned=_derive_sentiment,
+    derive_reads=frozenset({"summary", "body"}),
 )
 
 TAG = Entity(
@@ -161,3 +184,37 @@ CONTACT_TAG = Entity(
 ENTITIES: dict[str, Entity] = {
     e.name: e for e in (CONTACT, INTERACTION, TAG, CONTACT_TAG, REMINDER)
 }
+
+# Goals and networking events (issue 6).
+
+GOAL = Entity(
+    name="goal",
+    table=tables.goals,
+    key=("id",),
+    patch=f.GoalPatch,
+    fields=_plain_fields(f.GoalPatch, {}),
+)
+
+EVENT = Entity(
+    name="event",
+    table=tables.events,
+    key=("id",),
+    patch=f.EventPatch,
+    fields=_plain_fields(f.EventPatch, {}),
+)
+
+# Who the user plans to meet, or met, at an event: a synced set keyed by (event, contact) whose
+# members also carry fields. Pulls show the key as fields too.
+EVENT_ATTENDEE = Entity(
+    name="eventAttendee",
+    table=tables.event_attendees,
+    key=("event_id", "contact_id"),
+    patch=f.AttendeePatch,
+    fields={
+        "eventId": FieldMap(lambda value: {}, "t.event_id"),
+        "contactId": FieldMap(lambda value: {}, "t.contact_id"),
+        **_plain_fields(f.AttendeePatch, {}),
+    },
+)
+
+ENTITIES.update({e.name: e for e in (GOAL, EVENT, EVENT_ATTENDEE)})

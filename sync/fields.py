@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
+from insights import goal
 from sync.errors import FieldError, ValidationFailed
 
 EXAMPLE_ID = "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f"
@@ -330,3 +331,58 @@ def parse_uuid(field: str, value: str) -> UUID:
                 )
             ]
         ) from None
+
+
+# Goals and networking events (issue 6).
+
+
+class AttendeeStatus(StrEnum):
+    PLANNED = "PLANNED"
+    MET = "MET"
+
+
+class GoalPatch(_Patch):
+    title: Name | None = None
+    description: LongText | None = None
+    metric: goal.Metric | None = None
+    target: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    period: goal.Period | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    tag_id: UUID | None = None
+    archived: bool | None = None
+
+
+class EventPatch(_Patch):
+    name: Name | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    location: ShortText | None = None
+    url: Annotated[HttpUrl, PlainSerializer(str, return_type=str)] | None = None
+    notes: LongText | None = None
+
+
+class AttendeePatch(_Patch):
+    status: AttendeeStatus | None = None
+    note: ShortText | None = None
+
+
+REQUIRED_ON_CREATE.update(
+    {
+        GoalPatch: {
+            "title": "is required",
+            "metric": "is required",
+            "target": "is required",
+            "period": "is required",
+            "startsOn": "is required",
+        },
+        EventPatch: {"name": "is required", "startsAt": "is required"},
+    }
+)
+NOT_NULL.update(
+    {
+        GoalPatch: frozenset({"title", "metric", "target", "period", "startsOn", "archived"}),
+        EventPatch: frozenset({"name", "startsAt"}),
+        AttendeePatch: frozenset({"status"}),
+    }
+)

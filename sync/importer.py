@@ -32,6 +32,8 @@ async def import_rows(
             columns.update(entity.columns_for(name, value))
         if entity.derive is not None:
             columns.update(entity.derive(columns))
+        if entity.derive_owned is not None:
+            columns.update(entity.derive_owned(columns, w.settings))
         records.append(
             {
                 "owner_id": w.owner_id,

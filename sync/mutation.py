@@ -15,6 +15,14 @@
 | reminder.put          | id, fields (a reminder patch), hlc                         |
 | reminder.delete       | id, cl                                                     |
 | reminder.restore      | id, cl                                                     |
+| goal.put              | id, fields (a goal patch), hlc, base                       |
+| goal.delete           | id, cl                                                     |
+| goal.restore          | id, cl                                                     |
+| event.put             | id, fields (an event patch), hlc, base                     |
+| event.delete          | id, cl                                                     |
+| event.restore         | id, cl                                                     |
+| event.setAttendee     | eventId, contactId, fields (status, note), hlc, cl         |
+| event.removeAttendee  | eventId, contactId, cl                                     |
 
 ``hlc`` is the device's clock for every field of the patch; ``base`` gives, for long text
 fields, the clock of the value the device edited, so a concurrent edit's text is kept as a
@@ -34,10 +42,13 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from store import tables
+from sync import event, goal
 from sync.contact import check_introducer
 from sync.entity import (
     CONTACT,
     CONTACT_TAG,
+    EVENT,
+    GOAL,
     INTERACTION,
     REMINDER,
     TAG,
@@ -46,7 +57,15 @@ from sync.entity import (
     tag_key,
 )
 from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
-from sync.fields import ContactPatch, InteractionPatch, ReminderPatch, TagPatch, validate_patch
+from sync.fields import (
+    ContactPatch,
+    EventPatch,
+    GoalPatch,
+    InteractionPatch,
+    ReminderPatch,
+    TagPatch,
+    validate_patch,
+)
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import Writer
 
@@ -345,3 +364,67 @@ HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
     "reminder.delete": _alive_handler(REMINDER, alive=False),
     "reminder.restore": _alive_handler(REMINDER, alive=True),
 }
+
+
+# Goals and networking events (issue 6).
+
+
+class AttendeeArgs(_Args):
+    event_id: UUID
+    contact_id: UUID
+    fields: dict[str, Any] = Field(default_factory=dict)
+    hlc: str | None = None
+    cl: Annotated[int, Field(ge=1)] | None = None
+
+
+LONG_TEXT.update({"goal": ("description",), "event": ("notes",)})
+
+
+async def _keep_losing_text(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> None:
+    row = await w.load(entity, {"id": args.id})
+    values = validate_patch(patch, args.fields, creating=row is None)
+    await _record_conflicts(w, entity, row, values, args)
+
+
+async def put_goal(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, GOAL, GoalPatch, args)
+    await goal.put_goal(w, args.id, args.fields, clock=args.hlc, online=False)
+
+
+async def put_event(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: PutArgs = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, EVENT, EventPatch, args)
+    await event.put_event(w, args.id, args.fields, clock=args.hlc)
+
+
+async def set_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
+    if args.cl is not None and args.cl % 2 == 0:
+        raise ValidationFailed([FieldError("args.cl", "must be odd (attending)")])
+    if args.fields and args.hlc is None:
+        raise ValidationFailed([FieldError("args.hlc", "is required with fields")])
+    await event.set_attendee(
+        w, args.event_id, args.contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
+    )
+
+
+async def remove_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
+    if args.cl is not None and args.cl % 2 == 1:
+        raise ValidationFailed([FieldError("args.cl", "must be even (removed)")])
+    await event.remove_attendee(w, args.event_id, args.contact_id, cl=args.cl)
+
+
+HANDLERS.update(
+    {
+        "goal.put": put_goal,
+        "goal.delete": _alive_handler(GOAL, alive=False),
+        "goal.restore": _alive_handler(GOAL, alive=True),
+        "event.put": put_event,
+        "event.delete": _alive_handler(EVENT, alive=False),
+        "event.restore": _alive_handler(EVENT, alive=True),
+        "event.setAttendee": set_attendee,
+        "event.removeAttendee": remove_attendee,
+    }
+)

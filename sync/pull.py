@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
-from sync.entity import CONTACT, INTERACTION, REMINDER, TAG, Entity
+from sync.entity import CONTACT, EVENT, EVENT_ATTENDEE, GOAL, INTERACTION, REMINDER, TAG, Entity
 
 MAX_PAGE = 5_000
 
@@ -40,8 +40,11 @@ FEEDS: tuple[Feed, ...] = (
     Feed(2, "tag", "tags", ("id",), TAG),
     Feed(3, "tagAlias", "tag_aliases", ("id",)),
     Feed(4, "contactTag", "contact_tags", ("tag_id", "contact_id")),
-    Feed(5, "interaction", "interactions", ("id",), INTERACTION),
+    Feed(5, "interaction", "interactions", ("id",), INTERACTION, ("sentiment",)),
     Feed(6, "reminder", "reminders", ("id",), REMINDER),
+    Feed(7, "goal", "goals", ("id",), GOAL),
+    Feed(8, "event", "events", ("id",), EVENT),
+    Feed(9, "eventAttendee", "event_attendees", ("event_id", "contact_id"), EVENT_ATTENDEE),
 )
 
 

@@ -21,7 +21,16 @@ DEFAULT_RETENTION = timedelta(days=180)
 
 # Memberships and interactions first, then tags and contacts (whose removal cascades to the
 # memberships and participations that still point at them).
-_PURGEABLE = (tables.contact_tags, tables.interactions, tables.tags, tables.contacts)
+_PURGEABLE = (
+    tables.contact_tags,
+    tables.event_attendees,
+    tables.interactions,
+    tables.reminders,
+    tables.goals,
+    tables.events,
+    tables.tags,
+    tables.contacts,
+)
 
 
 async def purge_tombstones(engine: AsyncEngine, *, before: datetime) -> dict[UUID, int]:

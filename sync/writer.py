@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from store import tables
 from sync import derived
 from sync.clock import Clock, to_ms
-from sync.entity import Entity
+from sync.entity import Entity, OwnerSettings
 from sync.errors import NotFound
 from sync.hlc import max_hlc, tick_hlc
 
@@ -57,6 +57,7 @@ class Writer:
     # rolls back part of the transaction turns caching on (a fast push).
     cache: dict[tuple[str, tuple[Any, ...]], sa.RowMapping | None] | None = None
     touched_contacts: set[UUID] = field(default_factory=set)
+    settings: OwnerSettings = field(default_factory=OwnerSettings)
 
     def tick(self) -> str:
         """Return a fresh server clock, later than every clock this transaction has seen."""
@@ -145,6 +146,8 @@ class Writer:
         merged = {**(dict(row) if row is not None else {}), **updates}
         if entity.derive is not None:
             updates.update(entity.derive(merged))
+        if entity.derive_owned is not None and (row is None or entity.derive_reads & set(won)):
+            updates.update(entity.derive_owned(merged, self.settings))
         updates.update(field_hlc=field_hlc, server_version=self.version, updated_at=self.now)
         table = entity.table
         if row is None:
@@ -176,6 +179,8 @@ class Writer:
                 columns.update(entity.columns_for(name, value))
             if entity.derive is not None:
                 columns.update(entity.derive(columns))
+            if entity.derive_owned is not None:
+                columns.update(entity.derive_owned(columns, self.settings))
             params = {
                 "owner_id": self.owner_id,
                 **key,
@@ -303,7 +308,13 @@ async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Wr
         sa.update(owners)
         .where(owners.c.owner_id == owner_id, users.c.id == owners.c.owner_id)
         .values(version=owners.c.version + 1)
-        .returning(owners.c.version, owners.c.hlc, owners.c.epoch, users.c.time_zone)
+        .returning(
+            owners.c.version,
+            owners.c.hlc,
+            owners.c.epoch,
+            users.c.time_zone,
+            users.c.sentiment_enabled,
+        )
     )
     row = (await conn.execute(bump)).first()
     if row is None:
@@ -319,6 +330,7 @@ async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Wr
         time_zone=row.time_zone,
         epoch=row.epoch,
         seen_hlc=max_hlc(row.hlc, stamp),
+        settings=OwnerSettings(sentiment_enabled=row.sentiment_enabled),
     )
 
 

@@ -33,6 +33,9 @@ class World:
     conflict: str
     bob_contact: str
     bob_tag: str
+    goal: str = ""
+    event: str = ""
+    bob_event: str = ""
     reminder: str = ""
     device: str = ""
     notification: str = ""
@@ -68,6 +71,7 @@ async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> W
         bob_contact["id"],
         bob_tag["createTag"]["id"],
     )
+    await _make_networking(http, world)
     if app is not None:
         await _add_notifications(http, app, world)
     return world
@@ -101,6 +105,37 @@ async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: Wor
             )
         )
     world.notification = str(found)
+
+
+async def _make_networking(http: httpx.AsyncClient, world: World) -> None:
+    """Alice's goal and event, with her contact met there."""
+    goal = await data(
+        http,
+        'mutation($t: ID!) { createGoal(input: {title: "Meet", metric: MEET_NEW_PEOPLE, '
+        'target: 3, period: MONTH, startsOn: "2026-11-01", tagId: $t}) { ... on Goal { id } } }',
+        {"t": world.tag},
+        world.alice.token,
+    )
+    event = await data(
+        http,
+        'mutation { createEvent(input: {name: "Summit", startsAt: "2026-11-20T18:00:00Z"}) '
+        "{ ... on Event { id } } }",
+        token=world.alice.token,
+    )
+    world.goal, world.event = goal["createGoal"]["id"], event["createEvent"]["id"]
+    await data(
+        http,
+        "mutation($e: ID!, $c: ID!) { addEventAttendee(eventId: $e, contactId: $c) { __typename } }",
+        {"e": world.event, "c": world.contact},
+        world.alice.token,
+    )
+    bobs = await data(
+        http,
+        'mutation { createEvent(input: {name: "Bob\'s", startsAt: "2026-11-21T18:00:00Z"}) '
+        "{ ... on Event { id } } }",
+        token=world.bob.token,
+    )
+    world.bob_event = bobs["createEvent"]["id"]
 
 
 PUSH = """
@@ -257,6 +292,74 @@ CASES: list[tuple[str, str, Any]] = [
         "mutation($k: ID!) { resolveSyncConflict(id: $k, keep: LOSER) { " + NOT_FOUND + " } }",
         lambda w, d: d["resolveSyncConflict"]["__typename"] == "NotFound",
     ),
+    # Insights (issue 6).
+    (
+        "reconnectSuggestions",
+        "{ reconnectSuggestions { contact { id } } }",
+        lambda w, d: d["reconnectSuggestions"] == [],
+    ),
+    (
+        "introductionSuggestions",
+        "{ introductionSuggestions { contactA { id } contactB { id } } }",
+        lambda w, d: d["introductionSuggestions"] == [],
+    ),
+    (
+        "conversationStarters",
+        "query($c: ID!) { conversationStarters(contactId: $c) { __typename } }",
+        lambda w, d: d["conversationStarters"]["__typename"] == "NotFound",
+    ),
+    (
+        "logIntroduction",
+        "mutation($bc: ID!, $c: ID!) { logIntroduction(contactA: $bc, contactB: $c) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: (
+            d["logIntroduction"] == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    ("goals", "{ goals(includeArchived: true) { id } }", lambda w, d: d["goals"] == []),
+    ("events", "{ events { id } }", lambda w, d: d["events"] == [{"id": w.bob_event}]),
+    (
+        "networkSummary",
+        '{ networkSummary(from: "2026-01-01", to: "2026-12-31") { interactions health { count } } }',
+        lambda w, d: (
+            d["networkSummary"]["interactions"] == 0
+            and sum(b["count"] for b in d["networkSummary"]["health"]) == 1
+        ),
+    ),
+    (
+        "createGoal",
+        'mutation($t: ID!) { createGoal(input: {title: "x", metric: MEET_NEW_PEOPLE, target: 1, '
+        'period: WEEK, startsOn: "2026-11-01", tagId: $t}) { __typename } }',
+        lambda w, d: d["createGoal"]["__typename"] == "ValidationError",
+    ),
+    (
+        "updateGoal",
+        'mutation($g: ID!) { updateGoal(id: $g, input: {title: "Mine"}) { ' + NOT_FOUND + " } }",
+        lambda w, d: d["updateGoal"]["__typename"] == "NotFound",
+    ),
+    (
+        "archiveGoal",
+        "mutation($g: ID!) { archiveGoal(id: $g) { " + NOT_FOUND + " } }",
+        lambda w, d: d["archiveGoal"]["__typename"] == "NotFound",
+    ),
+    (
+        "createEvent",
+        'mutation { createEvent(input: {name: "Mine", startsAt: "2026-11-20T18:00:00Z"}) { ... on Event { id } } }',
+        lambda w, d: d["createEvent"]["id"] != w.event,
+    ),
+    (
+        "updateEvent",
+        'mutation($e: ID!) { updateEvent(id: $e, input: {name: "Mine"}) { ' + NOT_FOUND + " } }",
+        lambda w, d: d["updateEvent"]["__typename"] == "NotFound",
+    ),
+    (
+        "addEventAttendee",
+        "mutation($e: ID!, $bc: ID!) { addEventAttendee(eventId: $e, contactId: $bc) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["addEventAttendee"]["__typename"] == "NotFound",
+    ),
     ("devices", "{ devices { id } }", lambda w, d: d["devices"] == []),
     (
         "notifications",
@@ -330,6 +433,13 @@ CROSS = [
     "query($c: ID!) { interactions(contactId: $c) { totalCount } }",
     'query { syncPull(clientId: "alice-1", schemaVersion: 1) { changes } }',
     'mutation { syncPush(input: {clientId: "alice-1", schemaVersion: 1, mutations: []}) { lastMutationId } }',
+    # Bob's own event with Alice's contact, and Bob's contact introduced to Alice's.
+    "mutation($be: ID!, $c: ID!) { addEventAttendee(eventId: $be, contactId: $c) { "
+    + NOT_FOUND
+    + " } }",
+    "mutation($c: ID!, $bc: ID!) { logIntroduction(contactA: $c, contactB: $bc) { "
+    + NOT_FOUND
+    + " } }",
 ]
 
 ALICE_VIEW = """
@@ -343,6 +453,8 @@ query($c: ID!, $i: ID!) {
   reminders { nodes { id title dueOn snoozedUntil completedThrough } }
   devices { id active }
   notifications(first: 5) { nodes { id openedAt } }
+  goals(includeArchived: true) { id title archived tagId }
+  events { id name attendees { contact { id } status } }
 }
 """
 
@@ -363,6 +475,9 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "r": world.reminder,
         "dv": world.device,
         "n": world.notification,
+        "g": world.goal,
+        "e": world.event,
+        "be": world.bob_event,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -415,6 +530,8 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "r": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "dv": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "n": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "g": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "e": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None

@@ -1,0 +1,295 @@
+"""Insight operations: whom to reconnect with, whom to introduce, what to talk about.
+
+Resolvers read with ``store.insights``, score with ``insights``, and map the result to types;
+every suggestion carries the reasons that produced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.types import Info
+
+from insights import health, introduction, reconnect, starter
+from schema.context import Context
+from schema.errors import NotFound, ValidationError, validation_error
+from schema.mutation import InteractionResult, _map, _write
+from schema.nodes import Contact, Interaction
+from schema.pagination import check_first
+from schema.scores import RelationshipHealth, to_facts
+from store import accounts
+from store import insights as insight_store
+from store import interactions as interaction_store
+from sync import introduction as introduction_writes
+from sync.entity import new_id
+from sync.errors import ValidationFailed
+from sync.fields import parse_uuid
+
+MAX_STARTERS = 20
+# Starters read this many of the contact's newest interactions.
+STARTER_HISTORY = 10
+
+strawberry.enum(starter.Source, name="StarterSource", description="The fact a starter came from.")
+
+
+@strawberry.type(description="Someone worth reaching out to now, and why.")
+class ReconnectSuggestion:
+    contact: Contact
+    priority: float = strawberry.field(
+        description="Higher first: importance times overdue, plus decline."
+    )
+    overdue_days: int
+    health: RelationshipHealth
+    reasons: list[str]
+
+
+@strawberry.type(description="Two of your contacts who would gain from meeting, and why.")
+class IntroductionSuggestion:
+    contact_a: Contact
+    contact_b: Contact
+    score: float
+    reasons: list[str]
+
+
+@strawberry.type(description="An opener built from one fact, which it names.")
+class ConversationStarter:
+    text: str
+    source: starter.Source
+    fact: str = strawberry.field(description="The fact it came from, as you would recognise it.")
+
+
+@strawberry.type
+class ConversationStarters:
+    contact: Contact
+    starters: list[ConversationStarter]
+
+
+StartersResult = Annotated[
+    ConversationStarters | NotFound | ValidationError,
+    strawberry.union("ConversationStartersResult"),
+]
+
+
+async def local_today(ctx: Context, owner_id: UUID) -> dt.date:
+    """Return today's date in the owner's time zone."""
+    async with ctx.engine.connect() as conn:
+        user = await accounts.get_user(conn, user_id=owner_id)
+    assert user is not None
+    return ctx.clock.now().astimezone(ZoneInfo(user["time_zone"])).date()
+
+
+# Recent owners' introduction indexes, by owner, with the owner's version when built: the index
+# is a function of the data, and every write bumps the version, so a version match means it is
+# still exact. The age limit covers what does change without a write: who counts as recently
+# seen. Bounded, per process; a miss costs one rebuild (bench/RESULTS.md: cold and warm).
+INDEX_CACHE_SIZE = 64
+INDEX_MAX_AGE = timedelta(minutes=10)
+_index_cache: OrderedDict[UUID, tuple[int, dt.datetime, introduction.Index[UUID]]] = OrderedDict()
+
+
+async def _introduction_index(
+    conn: AsyncConnection, owner_id: UUID, now: dt.datetime
+) -> introduction.Index[UUID]:
+    version = await insight_store.owner_version(conn, owner_id=owner_id)
+    cached = _index_cache.get(owner_id)
+    if cached is not None and cached[0] == version and now - cached[1] < INDEX_MAX_AGE:
+        _index_cache.move_to_end(owner_id)
+        return cached[2]
+    postings, anchors, total = await insight_store.introduction_index(
+        conn,
+        owner_id=owner_id,
+        role_words=introduction.ROLE_WORDS,
+        recent_since=now - timedelta(days=90),
+        anchors=introduction.MAX_ANCHORS,
+    )
+    index = introduction.Index(postings=postings, anchors=anchors, total=total)
+    _index_cache[owner_id] = (version, now, index)
+    _index_cache.move_to_end(owner_id)
+    while len(_index_cache) > INDEX_CACHE_SIZE:
+        _index_cache.popitem(last=False)
+    return index
+
+
+@strawberry.type
+class InsightQuery:
+    @strawberry.field(description="Contacts worth reaching out to now, most urgent first.")
+    async def reconnect_suggestions(
+        self, info: Info[Context, None], first: int = 10
+    ) -> list[ReconnectSuggestion]:
+        ctx = info.context
+        owner_id = await ctx.owner_id()
+        first = check_first(first, ctx.max_page_size)
+        now = ctx.clock.now()
+        today = await local_today(ctx, owner_id)
+        async with ctx.engine.connect() as conn:
+            # Health decline can lift a candidate a few places: read a margin beyond `first`.
+            rows = await insight_store.reconnect_candidates(
+                conn,
+                owner_id=owner_id,
+                now=now,
+                today=today,
+                default_cadence=health.DEFAULT_CADENCE,
+                importance_weight=reconnect.IMPORTANCE_WEIGHT,
+                max_ratio=reconnect.MAX_OVERDUE_RATIO,
+                limit=first + 20,
+            )
+            history = await insight_store.health_interactions(
+                conn, owner_id=owner_id, contact_ids=[r["id"] for r in rows]
+            )
+        candidates = []
+        healths = {}
+        for row in rows:
+            facts = health.ContactFacts(row["importance"], row["cadence_days"], row["created_at"])
+            seen = to_facts(history.get(row["id"], []))
+            healths[row["id"]] = health.score_health(facts, seen, now)
+            before = health.score_health(
+                facts, seen, now - timedelta(weeks=reconnect.DECLINE_WEEKS)
+            )
+            candidates.append(
+                reconnect.Candidate(
+                    key=row["id"],
+                    importance=row["importance"],
+                    cadence_days=int(row["cadence"]),
+                    overdue_days=float(row["overdue_days"]),
+                    health=healths[row["id"]],
+                    health_before=before,
+                )
+            )
+        ranked = reconnect.rank_reconnects(candidates, first)
+        overdue = {c.key: c.overdue_days for c in candidates}
+        contacts = await (await ctx.loaders()).contact.load_many([s.key for s in ranked])
+        return [
+            ReconnectSuggestion(
+                contact=Contact.from_row(row),
+                priority=s.priority,
+                overdue_days=int(overdue[s.key]),
+                health=RelationshipHealth.from_health(healths[s.key]),
+                reasons=list(s.reasons),
+            )
+            for s, row in zip(ranked, contacts, strict=True)
+            if row is not None
+        ]
+
+    @strawberry.field(description="Pairs of your contacts worth introducing, best first.")
+    async def introduction_suggestions(
+        self, info: Info[Context, None], first: int = 10
+    ) -> list[IntroductionSuggestion]:
+        ctx = info.context
+        owner_id = await ctx.owner_id()
+        first = check_first(first, ctx.max_page_size)
+        now = ctx.clock.now()
+        async with ctx.engine.connect() as conn:
+            index = await _introduction_index(conn, owner_id, now)
+            goals = await insight_store.goal_tags(conn, owner_id=owner_id)
+            candidates = introduction.suggest_from_index(
+                index, first, goal_tags=goals, candidates=first * 5 + 20
+            )
+            # Which of the best pairs met already is one query over those pairs only.
+            met = await insight_store.pairs_already_met(
+                conn, owner_id=owner_id, pairs=[(p.a, p.b) for p in candidates]
+            )
+        chosen = [p for p in candidates if frozenset((p.a, p.b)) not in met][:first]
+        # One batch for every contact of every pair.
+        loaded = await (await ctx.loaders()).contact.load_many(
+            [key for pair in chosen for key in (pair.a, pair.b)]
+        )
+        found = []
+        for n, pair in enumerate(chosen):
+            a, b = loaded[2 * n], loaded[2 * n + 1]
+            if a is not None and b is not None:
+                found.append(
+                    IntroductionSuggestion(
+                        contact_a=Contact.from_row(a),
+                        contact_b=Contact.from_row(b),
+                        score=pair.score,
+                        reasons=list(pair.reasons),
+                    )
+                )
+        return found
+
+    @strawberry.field(description="Openers for a conversation with a contact, from facts.")
+    async def conversation_starters(
+        self, info: Info[Context, None], contact_id: strawberry.ID, first: int = 5
+    ) -> StartersResult:
+        ctx = info.context
+        owner_id = await ctx.owner_id()
+        first = check_first(first, MAX_STARTERS)
+        try:
+            key = parse_uuid("contactId", contact_id)
+        except ValidationFailed as exc:
+            return validation_error(exc)
+        row = await (await ctx.loaders()).contact.load(key)
+        if row is None:
+            return NotFound(
+                message=f"No contact with id {contact_id} exists for this account.",
+                entity="contact",
+                id=contact_id,
+            )
+        today = await local_today(ctx, owner_id)
+        async with ctx.engine.connect() as conn:
+            latest = await interaction_store.latest_for_contacts(
+                conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
+            )
+        contact = Contact.from_row(row)
+        facts = starter.StarterFacts(
+            name=contact.first_name,
+            birthday=None
+            if contact.birthday is None
+            else (contact.birthday.month, contact.birthday.day),
+            work_started_on=contact.work_started_on,
+            company=contact.company,
+            interests=tuple(contact.interests),
+            preferred_channel=None
+            if contact.preferred_channel is None
+            else contact.preferred_channel.value,
+            communication_notes=contact.communication_notes,
+            notes=tuple(
+                starter.Note(
+                    occurred_at=r["occurred_at"],
+                    kind=r["kind"],
+                    summary=r["summary"],
+                    body=r["body"],
+                    given=r["given"],
+                )
+                for r in latest.get(key, [])
+            ),
+        )
+        built = starter.build_starters(facts, now=ctx.clock.now(), today=today, first=first)
+        return ConversationStarters(
+            contact=contact,
+            starters=[
+                ConversationStarter(text=s.text, source=s.source, fact=s.fact) for s in built
+            ],
+        )
+
+
+@strawberry.type
+class InsightMutation:
+    @strawberry.mutation(
+        description="Record that you introduced two contacts: an interaction with both, "
+        "counted as something you gave."
+    )
+    async def log_introduction(
+        self,
+        info: Info[Context, None],
+        contact_a: strawberry.ID,
+        contact_b: strawberry.ID,
+        note: str | None = None,
+    ) -> InteractionResult:
+        async def action(w: Any) -> Any:
+            return await introduction_writes.log_introduction(
+                w,
+                new_id(),
+                parse_uuid("contactA", contact_a),
+                parse_uuid("contactB", contact_b),
+                note,
+            )
+
+        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]

@@ -1,0 +1,76 @@
+"""Networking events and the people planned to meet, or met, there."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from store import tables
+from sync.entity import EVENT, EVENT_ATTENDEE
+from sync.errors import FieldError, NotFound, ValidationFailed
+from sync.fields import AttendeePatch, EventPatch, validate_patch
+from sync.writer import Writer
+
+
+async def put_event(
+    w: Writer,
+    event_id: UUID,
+    data: dict[str, Any],
+    *,
+    clock: str | None = None,
+    must_exist: bool = False,
+) -> sa.RowMapping:
+    """Create an event or change the fields a patch names."""
+    row = await w.load(EVENT, {"id": event_id})
+    if must_exist and (row is None or row["cl"] % 2 == 0):
+        raise NotFound("event", event_id)
+    values = validate_patch(EventPatch, data, creating=row is None)
+    starts = values.get("startsAt", row["starts_at"] if row is not None else None)
+    ends = values["endsAt"] if "endsAt" in values else (row["ends_at"] if row else None)
+    if ends is not None and starts is not None and ends < starts:
+        raise ValidationFailed([FieldError("endsAt", "ends before it starts; pick a later time")])
+    clocks = dict.fromkeys(values, clock) if clock is not None else None
+    written, _ = await w.put(EVENT, {"id": event_id}, values, clocks=clocks, loaded=(row,))
+    return written
+
+
+async def _require(w: Writer, table: sa.Table, row_id: UUID, entity: str, alive: bool) -> None:
+    conditions = [table.c.owner_id == w.owner_id, table.c.id == row_id]
+    if alive:
+        conditions.append(table.c.cl % 2 == 1)
+    if await w.conn.scalar(sa.select(table.c.id).where(*conditions)) is None:
+        raise NotFound(entity, row_id)
+
+
+async def set_attendee(
+    w: Writer,
+    event_id: UUID,
+    contact_id: UUID,
+    data: dict[str, Any],
+    *,
+    clock: str | None = None,
+    cl: int | None = None,
+    online: bool = True,
+) -> sa.RowMapping:
+    """Add a contact to an event (or bring them back) and merge the attendance's fields."""
+    values = validate_patch(AttendeePatch, data, creating=False)
+    # Online, both must be living; a device may refer to rows deleted elsewhere meanwhile.
+    await _require(w, tables.events, event_id, "event", online)
+    await _require(w, tables.contacts, contact_id, "contact", online)
+    key = {"event_id": event_id, "contact_id": contact_id}
+    row, _ = await w.insert_membership(EVENT_ATTENDEE, key, True, cl=cl)
+    if values:
+        clocks = dict.fromkeys(values, clock) if clock is not None else None
+        row, _ = await w.put(EVENT_ATTENDEE, key, values, clocks=clocks)
+    assert row is not None
+    return row
+
+
+async def remove_attendee(
+    w: Writer, event_id: UUID, contact_id: UUID, *, cl: int | None = None
+) -> None:
+    """Take a contact off an event's list."""
+    key = {"event_id": event_id, "contact_id": contact_id}
+    await w.insert_membership(EVENT_ATTENDEE, key, False, cl=cl)
