@@ -1,0 +1,267 @@
+"""Delivery through the real firebase-admin client to a local fake FCM: outcomes per device,
+dead tokens, back-off with Retry-After, the retry cap, the payload, and a worker killed
+mid-batch (a real process, SIGKILL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifications import planner
+from notifications.sender import FcmSender
+from notifications.worker import Worker, collapse_key
+from store import tables
+from sync.clock import FixedClock
+from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
+from tests.integration.notify_support import (
+    add_device,
+    deliveries,
+    make_user,
+    put_reminder,
+    scheduled,
+)
+
+__all__ = ["fake_fcm_fixture"]  # the fake_fcm fixture, used below
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sender(fake_fcm: FakeFcm) -> AsyncIterator[FcmSender]:
+    fcm = FcmSender(
+        project_id=PROJECT,
+        credentials_file=str(fake_fcm.credentials_file),
+        fcm_url=fake_fcm.fcm_url,
+        timeout_seconds=2.0,
+    )
+    yield fcm
+    await fcm.close()
+
+
+async def one_due_push(engine: AsyncEngine, *tokens: str) -> tuple[UUID, list[UUID]]:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    devices = [await add_device(engine, owner, NOW, token) for token in tokens]
+    await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00")
+    await planner.plan_owners(engine, [owner], NOW)
+    return owner, devices
+
+
+async def device_rows(engine: AsyncEngine, owner: UUID) -> dict[str, sa.RowMapping]:
+    d = tables.devices.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(tables.devices).where(d.owner_id == owner))).mappings()
+        return {row["token"]: row for row in rows}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"),
+        fcm_error(403, "PERMISSION_DENIED", "SenderId mismatch", "SENDER_ID_MISMATCH"),
+        fcm_error(
+            400,
+            "INVALID_ARGUMENT",
+            "The registration token is not a valid FCM registration token",
+            "INVALID_ARGUMENT",
+        ),
+    ],
+)
+async def test_a_dead_token_disables_its_device_and_the_others_still_get_the_push(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender, reply: Reply
+) -> None:
+    owner, _ = await one_due_push(engine, "dead-token", "good-token")
+    fake_fcm.script["dead-token"] = reply
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    devices = await device_rows(engine, owner)
+    assert devices["dead-token"]["active"] is False
+    assert devices["dead-token"]["disabled_reason"] in {
+        "UNREGISTERED",
+        "SENDER_ID_MISMATCH",
+        "INVALID_ARGUMENT",
+    }
+    assert devices["good-token"]["active"] is True
+    (row,) = await scheduled(engine, owner)
+    assert row["status"] == "SENT"
+    outcomes = sorted(d["outcome"] for d in await deliveries(engine, owner))
+    assert outcomes == ["DEAD_TOKEN", "DELIVERED"]
+
+
+async def test_a_transient_error_is_retried_after_retry_after_and_only_where_it_failed(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "busy-token", "fine-token")
+    fake_fcm.script["busy-token"] = fcm_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded",
+        "QUOTA_EXCEEDED",
+        headers={"Retry-After": "120"},
+    )
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"]) == ("PENDING", 1)
+    assert row["due_at"] >= NOW + timedelta(seconds=120)
+    assert "QUOTA_EXCEEDED" in row["last_error"]
+    # Not due again before the back-off ends.
+    assert await worker.deliver_due() == 0
+    fake_fcm.script.pop("busy-token")
+    later = Worker(engine=engine, sender=sender, clock=FixedClock(row["due_at"]), plan=False)
+    assert await later.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert row["status"] == "SENT"
+    # The device that had it already was not sent it again.
+    assert len(fake_fcm.sent_to("fine-token")) == 1
+    assert len(fake_fcm.sent_to("busy-token")) == 2
+
+
+async def test_transient_errors_stop_at_the_cap_and_the_row_says_failed(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "down-token")
+    fake_fcm.script["down-token"] = fcm_error(503, "UNAVAILABLE", "Try later", "UNAVAILABLE")
+    clock = FixedClock(NOW)
+    worker = Worker(engine=engine, sender=sender, clock=clock, plan=False, max_attempts=3)
+    for _ in range(3):
+        assert await worker.deliver_due() == 1
+        clock.at = (await scheduled(engine, owner))[0]["due_at"]
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"]) == ("FAILED", 3)
+    assert "UNAVAILABLE" in row["last_error"]
+    assert [d["outcome"] for d in await deliveries(engine, owner)] == ["TRANSIENT"] * 3
+
+
+async def test_the_message_carries_its_unique_key_as_collapse_key_and_a_ttl(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "payload-token")
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    (sent,) = fake_fcm.sent_to("payload-token")
+    message = sent.message
+    assert message["android"]["collapse_key"] == collapse_key(row)
+    assert message["apns"]["headers"]["apns-collapse-id"] == collapse_key(row)
+    assert message["android"]["ttl"] == "43200s"
+    assert message["data"]["notificationId"] == str(row["id"])
+    assert message["data"]["kind"] == "REMINDER"
+    assert message["notification"]["title"] == "Call Ada"
+
+
+async def rows_of(engine: AsyncEngine, owners: list[UUID]) -> list[sa.RowMapping]:
+    return [row for owner in owners for row in await scheduled(engine, owner)]
+
+
+async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_batch(
+    engine: AsyncEngine, db_url: str, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    now = datetime.now(UTC)
+    today = now.date().isoformat()
+    owners = []
+    for n in range(6):
+        owner = await make_user(engine, now, time_zone="UTC")
+        await add_device(engine, owner, now, f"kill-{n}")
+        for k in range(5):
+            await put_reminder(engine, owner, now, title=f"R{k}", dueOn=today, dueTime=time(0))
+        owners.append(owner)
+    await planner.plan_owners(engine, owners, now)
+    for n in range(6):
+        fake_fcm.script[f"kill-{n}"] = HANG  # the worker will be stuck sending its batch
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": db_url,
+        "RAPPORT_FCM_CREDENTIALS_FILE": str(fake_fcm.credentials_file),
+        "RAPPORT_FCM_URL": fake_fcm.fcm_url,
+        "RAPPORT_FIREBASE_PROJECT_ID": PROJECT,
+        "RAPPORT_WORKER_BATCH_SIZE": "20",
+        "RAPPORT_WORKER_POLL_SECONDS": "0.2",
+        "RAPPORT_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own command, waited for below
+        [str(Path(sys.executable).parent / "rapport"), "worker"], env=env
+    )
+    try:
+        for _ in range(300):
+            statuses = Counter(r["status"] for r in await rows_of(engine, owners))
+            if statuses["SENDING"] == 20 and len(fake_fcm.received) >= 20:
+                break
+            await asyncio.sleep(0.1)
+        assert statuses == Counter({"SENDING": 20, "PENDING": 10}), statuses
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    for n in range(6):
+        fake_fcm.script.pop(f"kill-{n}")
+    fake_fcm.release()
+    # Once the dead worker's lease has run out, another takes its batch and the rest.
+    after_lease = Worker(
+        engine=engine, sender=sender, clock=FixedClock(now + timedelta(minutes=6)), plan=False
+    )
+    while await after_lease.deliver_due():
+        pass
+    rows = await rows_of(engine, owners)
+    assert {r["status"] for r in rows} == {"SENT"}
+    recorded = [d for owner in owners for d in await deliveries(engine, owner)]
+    delivered = Counter(d["notification_id"] for d in recorded)
+    assert set(delivered.values()) == {1}  # recorded once each: nothing applied twice
+    # What reached FCM twice is the killed batch (20 requests that hung), not more.
+    sent = Counter(r.message["data"]["notificationId"] for r in fake_fcm.received)
+    assert sum(1 for count in sent.values() if count == 2) == 20
+    assert len(sent) == 30
+
+
+async def test_sigterm_lets_the_worker_finish_the_batch_in_hand(
+    engine: AsyncEngine, db_url: str, fake_fcm: FakeFcm
+) -> None:
+    now = datetime.now(UTC)
+    owner = await make_user(engine, now, time_zone="UTC")
+    await add_device(engine, owner, now, "term-token")
+    for k in range(3):
+        await put_reminder(
+            engine, owner, now, title=f"T{k}", dueOn=now.date().isoformat(), dueTime=time(0)
+        )
+    await planner.plan_owners(engine, [owner], now)
+    fake_fcm.script["term-token"] = HANG
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": db_url,
+        "RAPPORT_FCM_CREDENTIALS_FILE": str(fake_fcm.credentials_file),
+        "RAPPORT_FCM_URL": fake_fcm.fcm_url,
+        "RAPPORT_FIREBASE_PROJECT_ID": PROJECT,
+        "RAPPORT_WORKER_POLL_SECONDS": "0.2",
+        "RAPPORT_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own command, waited for below
+        [str(Path(sys.executable).parent / "rapport"), "worker"], env=env
+    )
+    try:
+        for _ in range(300):
+            if len(fake_fcm.received) == 3:
+                break
+            await asyncio.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        assert process.poll() is None  # still finishing its batch
+        fake_fcm.release()  # FCM answers at last (with an error)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    finally:
+        process.kill()
+    rows = await scheduled(engine, owner)
+    # Every row of the batch has its outcome recorded; none is left claimed.
+    assert {r["status"] for r in rows} == {"PENDING"}
+    assert all(r["attempts"] == 1 and r["lease_until"] is None for r in rows)
+    assert len(await deliveries(engine, owner)) == 3
