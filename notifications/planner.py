@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -75,19 +75,20 @@ def contact_of(row: Any) -> ContactFacts:
     )
 
 
-def reminder_of(row: Any) -> ReminderFacts:
+def reminder_of(row: Mapping[Any, Any]) -> ReminderFacts:
+    """The planner's view of a reminders row (all columns, by name)."""
     return ReminderFacts(
-        id=row.id,
-        title=row.title,
-        due_on=row.due_on,
-        due_time=row.due_time,
-        repeat_unit=RepeatUnit(row.repeat_unit) if row.repeat_unit else None,
-        repeat_every=row.repeat_every,
-        lead_days=row.lead_days,
-        snoozed_until=row.snoozed_until,
-        completed_through=row.completed_through,
-        contact_id=row.contact_id,
-        notes=row.notes,
+        id=row["id"],
+        title=row["title"],
+        due_on=row["due_on"],
+        due_time=row["due_time"],
+        repeat_unit=RepeatUnit(row["repeat_unit"]) if row["repeat_unit"] else None,
+        repeat_every=row["repeat_every"],
+        lead_days=row["lead_days"],
+        snoozed_until=row["snoozed_until"],
+        completed_through=row["completed_through"],
+        contact_id=row["contact_id"],
+        notes=row["notes"],
     )
 
 
@@ -174,8 +175,8 @@ async def load_facts(
         contacts[row.owner_id].append(contact_of(row))
     reminders: dict[UUID, list[ReminderFacts]] = defaultdict(list)
     query = sa.select(tables.reminders).where(r.owner_id.in_(owner_ids), r.cl % 2 == 1)
-    for row in await conn.execute(query):
-        reminders[row.owner_id].append(reminder_of(row))
+    for reminder in (await conn.execute(query)).mappings():
+        reminders[reminder["owner_id"]].append(reminder_of(reminder))
     return owners, contacts, reminders
 
 

@@ -20,11 +20,13 @@ from notifications.planner import load_facts, reminder_of
 from notifications.timing import local_today
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input, validation_error
+from schema.inputs import to_patch
 from schema.mutation import DeleteResult, _write
 from schema.nodes import Contact
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
 from store import notifications as store
 from sync import errors
+from sync.contact import require_alive_contacts
 from sync.entity import REMINDER, new_id
 from sync.fields import ReminderPatch, RepeatUnit, parse_uuid, validate_patch
 from sync.writer import Writer
@@ -198,7 +200,7 @@ class Reminder:
 
     @classmethod
     def from_row(cls, row: Any) -> Reminder:
-        facts = reminder_of(_Row(row))
+        facts = reminder_of(row)
         return cls(
             id=strawberry.ID(str(row["id"])),
             title=row["title"],
@@ -213,16 +215,6 @@ class Reminder:
             completed_through=row["completed_through"],
             next_occurrence=current_occurrence(facts),
         )
-
-
-class _Row:
-    """Attribute access over a mapping, as the planner's row readers expect."""
-
-    def __init__(self, row: Any) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row[name]
 
 
 @strawberry.input(description="Register a push token; sending the same token again updates it.")
@@ -274,18 +266,13 @@ def _check_token(token: str) -> str | None:
 
 
 def _reminder_patch(input: UpdateReminderInput) -> dict[str, Any]:
-    from schema.inputs import to_patch
-
     patch: dict[str, Any] = to_patch(input)
     return patch
 
 
 async def _alive_contact(w: Writer, contact_id: Any) -> None:
-    if contact_id is None:
-        return
-    from sync.contact import require_alive_contacts
-
-    await require_alive_contacts(w, [contact_id])
+    if contact_id is not None:
+        await require_alive_contacts(w, [contact_id])
 
 
 @strawberry.type
@@ -479,7 +466,7 @@ class NotificationMutation:
             row = await w.load(REMINDER, {"id": reminder_id})
             if row is None or row["cl"] % 2 == 0:
                 raise errors.NotFound("reminder", reminder_id)
-            due = current_occurrence(reminder_of(_Row(row)))
+            due = current_occurrence(reminder_of(row))
             if due is None:
                 raise errors.Conflict("this reminder is already done")
             values = {"completedThrough": due, "snoozedUntil": None}
