@@ -6,6 +6,7 @@ Pure functions on dates; times and time zones are ``timing``'s business.
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -26,13 +27,17 @@ def yearly_date(year: int, month: int, day: int) -> date:
     return date(year, month, day)
 
 
-def yearly_between(month: int, day: int, start: date, end: date) -> list[date]:
-    """Every date of a yearly event from ``start`` to ``end``, both included."""
-    return [
+@functools.lru_cache(maxsize=8192)
+def yearly_between(month: int, day: int, start: date, end: date) -> tuple[date, ...]:
+    """Every date of a yearly event from ``start`` to ``end``, both included.
+
+    Kept: a planning pass asks this for a million contacts over the same few windows.
+    """
+    return tuple(
         when
         for year in range(start.year, end.year + 1)
         if start <= (when := yearly_date(year, month, day)) <= end
-    ]
+    )
 
 
 def repeat_step(unit: RepeatUnit, every: int, count: int) -> relativedelta | timedelta:

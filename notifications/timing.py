@@ -7,6 +7,7 @@ date with the zone's rules, so daylight-saving changes never shift the local hou
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,8 +34,15 @@ def jitter_for(owner_id: UUID) -> int:
     return int.from_bytes(digest) % MAX_JITTER_MINUTES
 
 
+@functools.lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The zone named ``name``, kept: ZoneInfo's own cache holds only a handful strongly, and
+    a planning pass across many zones would otherwise read the tz database over and over."""
+    return ZoneInfo(name)
+
+
 def local_today(now: datetime, time_zone: str) -> date:
-    return now.astimezone(ZoneInfo(time_zone)).date()
+    return now.astimezone(zone(time_zone)).date()
 
 
 def to_utc(day: date, at: time, time_zone: str) -> datetime:
@@ -43,16 +51,18 @@ def to_utc(day: date, at: time, time_zone: str) -> datetime:
     A time skipped by a spring-forward change is read with the offset before the change, so it
     lands just after the gap (02:30 becomes 03:30); a repeated autumn time takes its first.
     """
-    local = datetime.combine(day, at, tzinfo=ZoneInfo(time_zone))
+    local = datetime.combine(day, at, tzinfo=zone(time_zone))
     return local.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=65536)
 def send_time(day: date, prefs: Preferences, at: time | None = None) -> datetime:
     """The UTC instant to send something due on local ``day``.
 
     ``at`` is a time the user chose (a reminder's time): it is kept as it is. Otherwise the
     preferred hour plus jitter, moved out of quiet hours within the same local day: to their
     end when they run past midnight into the morning, else to shortly before they begin.
+    Kept: owners with the same settings share their answers within a planning pass.
     """
     if at is not None:
         return to_utc(day, at, prefs.time_zone)

@@ -15,7 +15,7 @@ from notifications.timing import Preferences, jitter_for, send_time
     ("year", "expected"), [(2027, date(2027, 2, 28)), (2028, date(2028, 2, 29))]
 )
 def test_a_feb_29_birthday_falls_on_feb_28_in_common_years(year: int, expected: date) -> None:
-    assert yearly_between(2, 29, date(year, 1, 1), date(year, 12, 31)) == [expected]
+    assert yearly_between(2, 29, date(year, 1, 1), date(year, 12, 31)) == (expected,)
 
 
 def test_monthly_repeats_clamp_month_ends_without_drifting() -> None:
