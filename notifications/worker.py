@@ -269,15 +269,18 @@ class Worker:
             log.info("disabled %d devices whose tokens are dead", len(dead))
         updates: list[dict[str, Any]] = []
         delivered_before = {notification for notification, _ in done}
+        missed_ids = {row.id for row in missed}
+        no_device_ids = {row.id for row in no_device}
         for row in claimed:
-            change = self._settle(row, now, outcomes.get(row.id, []), delivered_before)
-            if row in missed:
+            if row.id in missed_ids:
                 change = {
                     "status": "MISSED",
                     "last_error": "its local day passed before it was sent",
                 }
-            elif row in no_device:
+            elif row.id in no_device_ids:
                 change = {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+            else:
+                change = self._settle(row, now, outcomes.get(row.id, []), delivered_before)
             updates.append(
                 {
                     "n_owner": row.owner_id,

@@ -14,7 +14,6 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from notifications.calendar import RepeatUnit as PlanRepeatUnit
 from notifications.plan import Event, Kind, collect_events, current_occurrence
 from notifications.planner import load_facts, reminder_of
 from notifications.timing import local_today
@@ -504,4 +503,4 @@ class NotificationMutation:
         return result  # type: ignore[no-any-return]
 
 
-__all__ = ["NotificationMutation", "NotificationQuery", "PlanRepeatUnit"]
+__all__ = ["NotificationMutation", "NotificationQuery"]

@@ -161,10 +161,3 @@ async def count_reminders(conn: AsyncConnection, *, owner_id: UUID) -> int:
         .where(_r.c.owner_id == owner_id, _r.c.cl % 2 == 1)
     )
     return int(await conn.scalar(query) or 0)
-
-
-async def get_reminder(
-    conn: AsyncConnection, *, owner_id: UUID, reminder_id: UUID
-) -> sa.RowMapping | None:
-    query = sa.select(_r).where(_r.c.owner_id == owner_id, _r.c.id == reminder_id, _r.c.cl % 2 == 1)
-    return (await conn.execute(query)).mappings().first()
