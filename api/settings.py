@@ -40,9 +40,14 @@ class Settings(BaseSettings):
     # The FCM endpoint, for emulators and tests (default: Google's).
     fcm_url: str | None = None
     fcm_timeout_seconds: float = Field(default=10, gt=0)
+    # Requests to FCM in flight at once, each on a keep-alive connection of its own.
+    fcm_max_connections: int = Field(default=100, ge=1, le=1000)
     # Run the notifications worker inside each API process (default: in development only).
     worker_in_process: bool | None = None
     worker_batch_size: int = Field(default=500, ge=1, le=5000)
+    # Batches one worker claims, sends and records at once: one's database work overlaps
+    # another's sending. A worker killed mid-send re-sends at most these after their lease.
+    worker_batches_in_flight: int = Field(default=2, ge=1, le=16)
     worker_poll_seconds: float = Field(default=2, gt=0)
 
     playground: bool | None = None

@@ -31,6 +31,7 @@ def build_sender(settings: Settings) -> Sender:
         credentials_file=str(settings.fcm_credentials_file),
         fcm_url=settings.fcm_url,
         timeout_seconds=settings.fcm_timeout_seconds,
+        max_connections=settings.fcm_max_connections,
     )
 
 
@@ -47,12 +48,14 @@ def _project_of(settings: Settings) -> str:
 
 
 def build_worker(settings: Settings, database_url: str, clock: Clock | None = None) -> Worker:
-    engine = create_engine(database_url, pool_size=2)
+    # One connection per batch in flight, one for planning.
+    engine = create_engine(database_url, pool_size=settings.worker_batches_in_flight + 1)
     return Worker(
         engine=engine,
         sender=build_sender(settings),
         clock=clock or SystemClock(),
         batch_size=settings.worker_batch_size,
+        batches_in_flight=settings.worker_batches_in_flight,
     )
 
 

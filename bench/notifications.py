@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import uvloop
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -53,6 +54,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from api.settings import Settings  # noqa: E402
 from notifications import planner  # noqa: E402
 from store import tables  # noqa: E402
 from store.engine import create_engine  # noqa: E402
@@ -184,17 +186,18 @@ async def plan_everyone(engine: AsyncEngine) -> tuple[float, int, int]:
 
 def serve_fake_fcm(port: int, directory: Path) -> None:
     """Run the tests' fake FCM in this process, as the delivery bench's counterpart."""
-    import uvicorn
-
-    from tests.fake_fcm import FakeFcm
+    from tests.fake_fcm import FakeFcm, serve_fake
 
     url = f"http://127.0.0.1:{port}"
     fake = FakeFcm(url, directory / "service-account.json")
     fake.add_service_account(fake.credentials_file, f"{url}/token")
-    uvicorn.run(fake.app, host="127.0.0.1", port=port, log_level="warning", http="httptools")
+    # Until the benchmark terminates this process.
+    uvloop.run(serve_fake(fake, port, asyncio.Event()))
 
 
-async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
+async def deliver(
+    engine: AsyncEngine, rows: int, *, batches_in_flight: int, connections: int
+) -> dict[str, Any]:
     import socket
     import tempfile
 
@@ -205,17 +208,23 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
     s = tables.scheduled_notifications.c
     async with engine.begin() as conn:
         await conn.execute(sa.text("TRUNCATE notification_deliveries"))
-        # Only the chosen rows are due: the rest wait a month, out of the worker's reach.
+        # Only the chosen rows are due, as if never sent: the rest wait a month, out of reach.
         await conn.execute(
             sa.update(tables.scheduled_notifications)
-            .where(s.status == "PENDING")
+            .where(s.status.in_(["PENDING", "SENT"]))
             .values(due_at=NOW + timedelta(days=30))
         )
-        picked = sa.select(s.owner_id, s.id).where(s.status == "PENDING").limit(rows).cte("picked")
+        picked = (
+            sa.select(s.owner_id, s.id)
+            .where(s.status.in_(["PENDING", "SENT"]))
+            .order_by(s.owner_id, s.id)
+            .limit(rows)
+            .cte("picked")
+        )
         await conn.execute(
             sa.update(tables.scheduled_notifications)
             .where(s.owner_id == picked.c.owner_id, s.id == picked.c.id)
-            .values(due_at=NOW)
+            .values(due_at=NOW, status="PENDING", sent_at=None, attempts=0)
         )
         # Each owner's today in their zone, so none is taken for missed.
         await conn.execute(
@@ -226,6 +235,11 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
             ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
             {"now": NOW},
         )
+    # The setup rewrote every row; clear the dead versions as autovacuum would in time (it is
+    # off on some servers, this machine's among them), so delivery meets a steady table.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM (ANALYZE) scheduled_notifications"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -235,18 +249,30 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
         )
         try:
             await _wait_for(port)
+            fake_cpu = process_cpu_seconds(fake.pid)
             sender = FcmSender(
                 project_id="rapport-bench",
                 credentials_file=str(Path(directory) / "service-account.json"),
                 fcm_url=f"http://127.0.0.1:{port}/v1/projects/{{0}}/messages:send",
+                max_connections=connections,
             )
-            worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+            worker = Worker(
+                engine=engine,
+                sender=sender,
+                clock=FixedClock(NOW),
+                plan=False,
+                batches_in_flight=batches_in_flight,
+            )
+            machine = machine_cpu_seconds()
             started = time.perf_counter()
-            handled = batches = 0
-            while n := await worker.deliver_due():
-                handled += n
-                batches += 1
+            cpu = time.process_time()
+            handled = await worker.deliver_backlog()
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            busy, idle = (
+                after - before for after, before in zip(machine_cpu_seconds(), machine, strict=True)
+            )
+            fake_cpu = process_cpu_seconds(fake.pid) - fake_cpu
             await sender.close()
         finally:
             fake.terminate()
@@ -265,12 +291,56 @@ async def deliver(engine: AsyncEngine, rows: int) -> dict[str, Any]:
         )
     return {
         "rows": handled,
-        "batches": batches,
         "seconds": seconds,
+        "cpu_ms_per_push": 1000 * cpu / handled if handled else 0.0,
+        "fake_cpu_ms_per_push": 1000 * fake_cpu / handled if handled else 0.0,
+        "machine_busy": busy / (busy + idle) if busy + idle else 0.0,
         "per_second": (delivered or 0) / seconds if seconds else 0.0,
         "delivered": delivered,
         "outcomes": outcomes,
     }
+
+
+async def bench_planning(engine: AsyncEngine, contacts: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("TRUNCATE scheduled_notifications, notification_deliveries, planner_owners")
+        )
+    cpu = time.process_time()
+    seconds, owners, planned = await plan_everyone(engine)
+    print(
+        f"planning pass (cold): {seconds:.2f} s for {owners} owners / {contacts} contacts,"
+        f" {planned} pushes planned; this process's CPU {time.process_time() - cpu:.1f} s;"
+        f" peak RSS {peak_rss_mib():.0f} MiB"
+    )
+    # Everyone's settings "changed": the whole plan is redone over existing rows.
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(tables.planner_owners).values(planned_version=-1))
+    seconds, owners, planned = await plan_everyone(engine)
+    print(
+        f"planning pass (again, every owner re-planned over their pending rows):"
+        f" {seconds:.2f} s, {planned} pushes pending"
+    )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU of a running process, from /proc (Linux)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """The machine's busy and idle CPU seconds so far, over all cores, from /proc/stat."""
+    import os
+
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq + steal
+    tick = os.sysconf("SC_CLK_TCK")
+    return busy / tick, (idle + iowait) / tick
 
 
 async def _wait_for(port: int) -> None:
@@ -296,30 +366,23 @@ async def main(args: argparse.Namespace) -> None:
         print(f"generated in {await generate(engine, args.users, args.contacts):.1f} s")
     contacts = await count(engine, tables.contacts)
     print(f"database {name}: {await count(engine, tables.users)} users, {contacts} contacts")
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.text("TRUNCATE scheduled_notifications, notification_deliveries, planner_owners")
-        )
-    seconds, owners, planned = await plan_everyone(engine)
-    print(
-        f"planning pass (cold): {seconds:.2f} s for {owners} owners / {contacts} contacts,"
-        f" {planned} pushes planned; peak RSS {peak_rss_mib():.0f} MiB"
-    )
-    # Everyone's settings "changed": the whole plan is redone over existing rows.
-    async with engine.begin() as conn:
-        await conn.execute(sa.update(tables.planner_owners).values(planned_version=-1))
-    seconds, owners, planned = await plan_everyone(engine)
-    print(
-        f"planning pass (again, every owner re-planned over their pending rows):"
-        f" {seconds:.2f} s, {planned} pushes pending"
-    )
+    if not args.skip_planning:
+        await bench_planning(engine, contacts)
     if args.deliver:
-        result = await deliver(engine, args.deliver)
+        result = await deliver(
+            engine,
+            args.deliver,
+            batches_in_flight=args.batches_in_flight,
+            connections=args.fcm_connections,
+        )
         print(
             f"delivery: {result['delivered']} pushes delivered to the fake FCM in"
             f" {result['seconds']:.2f} s = {result['per_second']:.0f}/s,"
-            f" {result['rows']} rows over {result['batches']} batches,"
-            f" statuses {result['outcomes']}; peak RSS {peak_rss_mib():.0f} MiB"
+            f" {result['rows']} rows,"
+            f" statuses {result['outcomes']}; worker CPU {result['cpu_ms_per_push']:.2f} ms"
+            f" per push (fake FCM {result['fake_cpu_ms_per_push']:.2f} ms);"
+            f" machine CPU {100 * result['machine_busy']:.0f} % busy;"
+            f" peak RSS {peak_rss_mib():.0f} MiB"
         )
     await engine.dispose()
 
@@ -330,6 +393,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--contacts", type=int, default=100, help="per user")
     parser.add_argument("--deliver", type=int, default=20_000, help="pushes to deliver (0: skip)")
     parser.add_argument("--database", help="database name")
+    parser.add_argument(
+        "--batches-in-flight",
+        type=int,
+        default=Settings().worker_batches_in_flight,
+        help="RAPPORT_WORKER_BATCHES_IN_FLIGHT",
+    )
+    parser.add_argument(
+        "--fcm-connections",
+        type=int,
+        default=Settings().fcm_max_connections,
+        help="RAPPORT_FCM_MAX_CONNECTIONS",
+    )
+    parser.add_argument(
+        "--skip-planning",
+        action="store_true",
+        help="deliver from the plan an earlier run left, without timing planning again",
+    )
     return parser.parse_args(argv)
 
 
@@ -337,4 +417,5 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve-fake-fcm"]:
         serve_fake_fcm(int(sys.argv[2]), Path(sys.argv[3]))
     else:
-        asyncio.run(main(parse_args()))
+        # The loop `rapport worker` runs on.
+        uvloop.run(main(parse_args()))

@@ -7,6 +7,7 @@ screen and the pushes can never disagree about what is due.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -122,11 +123,13 @@ def collect_events(
     end: date,
     *,
     overdue_follow_ups: bool = True,
+    ordered: bool = True,
 ) -> list[Event]:
     """Every event whose day falls in ``start``..``end`` (local), overdue ones on ``start``.
 
     The agenda shows follow-ups that are overdue; pushes come only on the day one falls due
     (``overdue_follow_ups=False``), or a user behind on thirty people would get thirty pushes.
+    Events come by day, kind and title, unless ``ordered`` is false (the planner's case).
     """
     events: list[Event] = []
     tz = zone(owner.prefs.time_zone)
@@ -134,7 +137,8 @@ def collect_events(
         events.extend(_contact_events(owner, contact, start, end, tz, overdue_follow_ups))
     for reminder in reminders:
         events.extend(_reminder_events(owner, reminder, start, end))
-    events.sort(key=lambda e: (e.occurrence, e.kind, e.title, e.subject_id))
+    if ordered:
+        events.sort(key=lambda e: (e.occurrence, e.kind, e.title, e.subject_id))
     return events
 
 
@@ -157,6 +161,7 @@ def plan_pushes(
         today,
         last + timedelta(days=reach),
         overdue_follow_ups=False,
+        ordered=False,
     )
     planned: list[Planned] = []
     for event in events:
@@ -200,6 +205,8 @@ def describe(event: Event, lead: int) -> tuple[str, str]:
             return event.title, f"Due {when}."
 
 
+# A pass asks for the same few (day, lead) phrases a hundred thousand times.
+@functools.lru_cache(maxsize=1024)
 def _when(day: date, lead: int) -> str:
     if lead == 0:
         return "today"

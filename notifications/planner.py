@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,7 +190,6 @@ async def plan_owners(
     """Plan these owners in one transaction; return how many pushes they have pending."""
     if not owner_ids:
         return 0
-    plan_id = uuid.uuid4()
     async with engine.begin() as conn:
         # The versions first: a write committed after this read bumps the version past it,
         # so the owner is planned again next pass and nothing is lost in between.
@@ -217,7 +215,7 @@ async def plan_owners(
                 owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
             ):
                 rows.append((owner.id, planned))
-        await _store_plan(conn, list(owners), rows, plan_id, now)
+        await _store_plan(conn, list(owners), rows, now)
         await conn.execute(
             _PLANNED,
             {
@@ -237,67 +235,91 @@ _PLANNED = sa.text(
     " SET planned_version = excluded.planned_version, planned_at = excluded.planned_at"
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
-# Upserting a pass's rows as arrays, one statement, costs a fraction of a row-by-row insert.
-_UPSERT = sa.text(
+# A batch's whole plan is one statement: its rows arrive as arrays (a fraction of the cost of
+# a row-by-row insert), are upserted by their unique key, and the owners' pending rows the
+# plan no longer has are retired. A pending row the plan leaves as it was is not rewritten, so
+# an hourly re-plan writes little, and a row waiting out a back-off keeps its due time.
+_STORE_PLAN = sa.text(
     """
-    INSERT INTO scheduled_notifications (owner_id, id, kind, subject_id, occurrence, lead_days,
-        local_date, send_at, due_at, title, body, data, plan_id, created_at, updated_at)
-    SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :plan_id, :now, :now
-    FROM unnest(CAST(:owners AS uuid[]), CAST(:kinds AS text[]), CAST(:subjects AS uuid[]),
-                CAST(:occurrences AS date[]), CAST(:leads AS smallint[]),
-                CAST(:local_dates AS date[]), CAST(:send_ats AS timestamptz[]),
-                CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]))
-        AS p(o, k, s, oc, l, ld, sa, t, b, d)
-    ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
-    SET local_date = excluded.local_date, send_at = excluded.send_at, due_at = excluded.due_at,
-        title = excluded.title, body = excluded.body, data = excluded.data,
-        plan_id = excluded.plan_id, updated_at = excluded.updated_at
-    -- Claimed, sent or finished rows are history; only pending ones follow the plan.
-    WHERE scheduled_notifications.status = 'PENDING'
+    WITH p AS (
+        SELECT * FROM unnest(CAST(:owners AS uuid[]), CAST(:kinds AS text[]),
+            CAST(:subjects AS uuid[]), CAST(:occurrences AS date[]), CAST(:leads AS smallint[]),
+            CAST(:local_dates AS date[]), CAST(:send_ats AS timestamptz[]),
+            CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]))
+            AS p(o, k, s, oc, l, ld, sa, t, b, d)
+    ),
+    upserted AS (
+        INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
+            lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
+        SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
+        ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
+        SET local_date = excluded.local_date, send_at = excluded.send_at,
+            due_at = excluded.due_at, title = excluded.title, body = excluded.body,
+            data = excluded.data, updated_at = excluded.updated_at
+        -- Claimed, sent or finished rows are history; only pending ones follow the plan.
+        WHERE n.status = 'PENDING'
+          AND (n.local_date, n.send_at, n.title, n.body, n.data) IS DISTINCT FROM
+              (excluded.local_date, excluded.send_at, excluded.title, excluded.body,
+               excluded.data)
+        RETURNING 1
+    ),
+    stale AS (
+        SELECT n.owner_id, n.id,
+               n.local_date < CAST(timezone(u.time_zone, :now) AS date) AS day_passed
+        FROM scheduled_notifications AS n JOIN users AS u ON u.id = n.owner_id
+        WHERE n.owner_id = ANY(CAST(:planned_owners AS uuid[])) AND n.status = 'PENDING'
+          AND NOT EXISTS (
+              SELECT FROM p
+              WHERE (p.o, p.k, p.s, p.oc, p.l)
+                  = (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days))
+    ),
+    missed AS (
+        -- Their day has passed unsent (no worker ran): say so rather than drop them silently.
+        UPDATE scheduled_notifications AS n
+        SET status = 'MISSED', updated_at = :now,
+            last_error = 'its day passed while no worker ran'
+        FROM stale
+        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND stale.day_passed
+          AND n.status = 'PENDING'
+        RETURNING 1
+    ),
+    dropped AS (
+        -- Still ahead but no longer wanted: the birthday was edited, the reminder completed.
+        -- (A worker may have claimed one meanwhile: the status test leaves that one be.)
+        DELETE FROM scheduled_notifications AS n USING stale
+        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
+          AND n.status = 'PENDING'
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM upserted) AS written, (SELECT count(*) FROM missed) AS missed,
+           (SELECT count(*) FROM dropped) AS dropped
     """
-)
+).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 
 async def _store_plan(
     conn: AsyncConnection,
     owner_ids: list[UUID],
     rows: list[tuple[UUID, Planned]],
-    plan_id: UUID,
     now: datetime,
 ) -> None:
-    if rows:
-        await conn.execute(
-            _UPSERT,
-            {
-                "plan_id": plan_id,
-                "now": now,
-                "owners": [owner for owner, _ in rows],
-                "kinds": [p.kind.value for _, p in rows],
-                "subjects": [p.subject_id for _, p in rows],
-                "occurrences": [p.occurrence for _, p in rows],
-                "leads": [p.lead_days for _, p in rows],
-                "local_dates": [p.local_date for _, p in rows],
-                "send_ats": [p.send_at for _, p in rows],
-                "titles": [p.title for _, p in rows],
-                "bodies": [p.body for _, p in rows],
-                "data": [orjson.dumps(p.data).decode() for _, p in rows],
-            },
-        )
-    stale = sa.and_(
-        _s.c.owner_id.in_(owner_ids),
-        _s.c.status == "PENDING",
-        _s.c.plan_id.is_distinct_from(plan_id),
-    )
-    # Their day has passed unsent (no worker ran): say so rather than drop them silently.
-    u = tables.users.c
-    local_day = sa.cast(sa.func.timezone(u.time_zone, sa.literal(now)), sa.Date)
     await conn.execute(
-        sa.update(_s)
-        .where(stale, u.id == _s.c.owner_id, _s.c.local_date < local_day)
-        .values(status="MISSED", updated_at=now, last_error="its day passed while no worker ran")
+        _STORE_PLAN,
+        {
+            "now": now,
+            "planned_owners": owner_ids,
+            "owners": [owner for owner, _ in rows],
+            "kinds": [p.kind.value for _, p in rows],
+            "subjects": [p.subject_id for _, p in rows],
+            "occurrences": [p.occurrence for _, p in rows],
+            "leads": [p.lead_days for _, p in rows],
+            "local_dates": [p.local_date for _, p in rows],
+            "send_ats": [p.send_at for _, p in rows],
+            "titles": [p.title for _, p in rows],
+            "bodies": [p.body for _, p in rows],
+            "data": [orjson.dumps(p.data).decode() for _, p in rows],
+        },
     )
-    # Still ahead but no longer wanted: the birthday was edited, the reminder completed.
-    await conn.execute(sa.delete(_s).where(stale))
 
 
 async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) -> tuple[int, int]:

@@ -290,8 +290,9 @@ class FcmSender:
     credentials are used. ``fcm_url`` replaces the send endpoint, ``{0}`` standing for the
     project id as in firebase-admin's own template, and ``token_url`` the key's OAuth2
     ``token_uri`` (both for emulators and tests). ``timeout_seconds`` bounds each wait for a
-    connection, a read, a write or an access token. Each sender owns a firebase_admin App of
-    its own, deleted by ``close()``.
+    connection, a read, a write or an access token; ``max_connections`` is how many requests
+    are in flight at once (FCM v1 takes one message per request). Each sender owns a
+    firebase_admin App of its own, deleted by ``close()``.
     """
 
     def __init__(
@@ -302,6 +303,7 @@ class FcmSender:
         fcm_url: str | None = None,
         token_url: str | None = None,
         timeout_seconds: float = 10.0,
+        max_connections: int = fcm_client.MAX_CONNECTIONS,
         app_name: str | None = None,
     ) -> None:
         credential = load_credential(credentials_file, token_url)
@@ -310,7 +312,9 @@ class FcmSender:
             credential, options={"projectId": project_id, "httpTimeout": timeout_seconds}, name=name
         )
         try:
-            self._service = fcm_client.MessagingService(self._app, fcm_url, timeout_seconds)
+            self._service = fcm_client.MessagingService(
+                self._app, fcm_url, timeout_seconds, max_connections
+            )
             # Registered under the SDK's own key, so messaging.send_each_async(app=...) uses it.
             _utils.get_app_service(
                 self._app, messaging._MESSAGING_ATTRIBUTE, lambda _app: self._service
@@ -343,7 +347,7 @@ class FcmSender:
             message = build_message(push, now=now)
             try:
                 # The SDK validates while encoding, and one bad message would fail the batch.
-                self._service.encode_message(message)
+                self._service.encode(message)
             except ValueError as exc:
                 results[position] = SendResult(
                     Outcome.FAILED, error_code="INVALID_MESSAGE", detail=describe_error(exc, "")

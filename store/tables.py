@@ -497,8 +497,6 @@ scheduled_notifications = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
-    # The planning pass that last confirmed a pending row; rows it did not confirm are stale.
-    sa.Column("plan_id", UUID(as_uuid=True), nullable=True),
     *_timestamps(),
     sa.UniqueConstraint("owner_id", "kind", "subject_id", "occurrence", "lead_days"),
     sa.Index(
@@ -509,11 +507,13 @@ scheduled_notifications = sa.Table(
         "lease_until",
         postgresql_where=sa.text("status = 'SENDING'"),
     ),
+    # The history that notifications(first, after) pages through: rows a worker has taken.
     sa.Index(
         "ix_scheduled_notifications_history",
         "owner_id",
         sa.text("send_at DESC"),
         sa.text("id DESC"),
+        postgresql_where=sa.text("status <> 'PENDING'"),
     ),
 )
 

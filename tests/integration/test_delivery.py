@@ -128,6 +128,27 @@ async def test_a_transient_error_is_retried_after_retry_after_and_only_where_it_
     assert len(fake_fcm.sent_to("busy-token")) == 2
 
 
+async def test_a_re_plan_keeps_a_back_off_unless_the_push_itself_changed(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "backoff-token")
+    fake_fcm.script["backoff-token"] = fcm_error(503, "UNAVAILABLE", "Try later", "UNAVAILABLE")
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    (backing_off,) = await scheduled(engine, owner)
+    assert backing_off["due_at"] > NOW
+    # An hourly re-plan finds the same push: its back-off stands, nothing is rewritten.
+    await planner.plan_owners(engine, [owner], NOW + timedelta(minutes=1))
+    (row,) = await scheduled(engine, owner)
+    assert (row["due_at"], row["updated_at"]) == (backing_off["due_at"], backing_off["updated_at"])
+    assert await worker.deliver_due() == 0
+    # The user moves the reminder to 11:30: a new time, so the push is due at that time.
+    await put_reminder(engine, owner, NOW, row["subject_id"], dueTime="11:30")
+    await planner.plan_owners(engine, [owner], NOW)
+    (row,) = await scheduled(engine, owner)
+    assert row["due_at"] == row["send_at"] == datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
+
+
 async def test_transient_errors_stop_at_the_cap_and_the_row_says_failed(
     engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
 ) -> None:
@@ -171,15 +192,15 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
     now = datetime.now(UTC)
     today = now.date().isoformat()
     owners = []
-    for n in range(6):
+    for n in range(12):
         owner = await make_user(engine, now, time_zone="UTC")
         await add_device(engine, owner, now, f"kill-{n}")
         for k in range(5):
             await put_reminder(engine, owner, now, title=f"R{k}", dueOn=today, dueTime=time(0))
         owners.append(owner)
     await planner.plan_owners(engine, owners, now)
-    for n in range(6):
-        fake_fcm.script[f"kill-{n}"] = HANG  # the worker will be stuck sending its batch
+    for n in range(12):
+        fake_fcm.script[f"kill-{n}"] = HANG  # the worker will be stuck sending its batches
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": db_url,
@@ -187,6 +208,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
         "RAPPORT_FCM_URL": fake_fcm.fcm_url,
         "RAPPORT_FIREBASE_PROJECT_ID": PROJECT,
         "RAPPORT_WORKER_BATCH_SIZE": "20",
+        "RAPPORT_WORKER_BATCHES_IN_FLIGHT": "2",
         "RAPPORT_WORKER_POLL_SECONDS": "0.2",
         "RAPPORT_LOG_LEVEL": "WARNING",
     }
@@ -196,15 +218,16 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
     try:
         for _ in range(300):
             statuses = Counter(r["status"] for r in await rows_of(engine, owners))
-            if statuses["SENDING"] == 20 and len(fake_fcm.received) >= 20:
+            if statuses["SENDING"] == 40 and len(fake_fcm.received) >= 40:
                 break
             await asyncio.sleep(0.1)
-        assert statuses == Counter({"SENDING": 20, "PENDING": 10}), statuses
+        # Two batches of 20 in hand, both stuck; the last 20 rows wait their turn.
+        assert statuses == Counter({"SENDING": 40, "PENDING": 20}), statuses
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
         process.wait()
-    for n in range(6):
+    for n in range(12):
         fake_fcm.script.pop(f"kill-{n}")
     fake_fcm.release()
     # Once the dead worker's lease has run out, another takes its batch and the rest.
@@ -218,10 +241,10 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
     recorded = [d for owner in owners for d in await deliveries(engine, owner)]
     delivered = Counter(d["notification_id"] for d in recorded)
     assert set(delivered.values()) == {1}  # recorded once each: nothing applied twice
-    # What reached FCM twice is the killed batch (20 requests that hung), not more.
+    # What reached FCM twice is the killed batches (40 requests that hung), not more.
     sent = Counter(r.message["data"]["notificationId"] for r in fake_fcm.received)
-    assert sum(1 for count in sent.values() if count == 2) == 20
-    assert len(sent) == 30
+    assert sum(1 for count in sent.values() if count == 2) == 40
+    assert len(sent) == 60
 
 
 async def test_sigterm_lets_the_worker_finish_the_batch_in_hand(

@@ -56,6 +56,8 @@ async def test_planning_twice_plans_once(engine: AsyncEngine) -> None:
     again = await scheduled(engine, owner)
     assert [r["id"] for r in again] == [r["id"] for r in first]
     assert len(first) == 1
+    # Nothing changed, so nothing was rewritten.
+    assert again[0]["updated_at"] == first[0]["updated_at"] == NOW
 
 
 async def test_an_edit_re_plans_only_what_is_pending(engine: AsyncEngine) -> None:
