@@ -25,6 +25,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
@@ -230,26 +232,28 @@ class Worker:
     async def _load_context(
         self, conn: AsyncConnection, claimed: list[Any]
     ) -> tuple[dict[UUID, Any], dict[UUID, list[Any]], set[tuple[UUID, UUID]]]:
-        owner_ids = sorted({row.owner_id for row in claimed})
+        # As arrays: a statement with one parameter compiles and prepares once, where an IN
+        # list of up to 500 would be rendered again for every batch.
+        owner_ids = sa.func.any(_uuids("owner_ids", sorted({row.owner_id for row in claimed})))
         u = tables.users.c
         owners = {
             row.id: row
             for row in await conn.execute(
-                sa.select(u.id, u.time_zone, u.daily_digest).where(u.id.in_(owner_ids))
+                sa.select(u.id, u.time_zone, u.daily_digest).where(u.id == owner_ids)
             )
         }
         devices: dict[UUID, list[Any]] = defaultdict(list)
         query = (
             sa.select(_devices)
-            .where(_devices.c.owner_id.in_(owner_ids), _devices.c.active.is_(True))
+            .where(_devices.c.owner_id == owner_ids, _devices.c.active.is_(True))
             .order_by(_devices.c.owner_id, _devices.c.id)
         )
         for row in await conn.execute(query):
             devices[row.owner_id].append(row)
         # Devices that already have a final outcome for a row from an earlier attempt.
-        ids = [row.id for row in claimed]
+        ids = sa.func.any(_uuids("ids", [row.id for row in claimed]))
         query = sa.select(_d.c.notification_id, _d.c.device_id).where(
-            _d.c.owner_id.in_(owner_ids), _d.c.notification_id.in_(ids), _d.c.outcome.in_(_FINAL)
+            _d.c.owner_id == owner_ids, _d.c.notification_id == ids, _d.c.outcome.in_(_FINAL)
         )
         done = {(row.notification_id, row.device_id) for row in await conn.execute(query)}
         return owners, devices, done
@@ -402,6 +406,10 @@ class Worker:
         if results:
             return {"status": "FAILED", "last_error": _describe(results[0])}
         return {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+
+
+def _uuids(name: str, values: list[UUID]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, values, type_=ARRAY(PG_UUID(as_uuid=True)))
 
 
 async def _wait(stop: asyncio.Event | None, seconds: float) -> None:
