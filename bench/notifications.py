@@ -18,13 +18,20 @@ What it does:
    cadence with a last interaction up to 90 days ago, hence a follow-up date), one device and
    two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
 2. Planning: clears the plan and runs ``planner.plan_all`` (every owner, 500 owners per
-   transaction, two transactions in flight), from a cold start. Reports the time, the pushes
-   planned and the peak RSS of this process. A second pass re-plans every owner over the
-   rows the first left (as after a change of every owner's settings).
-3. Delivery: makes ``--deliver`` planned rows due now (their day set to today; a bench-only
-   shortcut), starts the tests' fake FCM server (``tests/fake_fcm.py``) on loopback, and runs
-   one ``Worker`` with the real ``FcmSender`` (firebase-admin) against it until nothing is
-   due. Reports messages per second and the worker's batches.
+   transaction, four transactions in flight), from a cold start. Reports the time, the
+   pushes planned, this process's CPU and its peak RSS. A second pass re-plans every owner
+   over the rows the first left (as after a change of every owner's settings).
+3. Delivery: makes ``--deliver`` planned rows due now, as if never sent (their day set to
+   today; a bench-only shortcut), vacuums the table, starts the tests' fake FCM server
+   (``tests/fake_fcm.py``) in a subprocess on loopback, and runs one ``Worker`` with the real
+   ``FcmSender`` (firebase-admin) against it until nothing is due, with the worker's default
+   settings unless ``--batches-in-flight`` or ``--fcm-connections`` say otherwise. Reports
+   pushes per second, the CPU per push of the worker and of the fake, and how busy the whole
+   machine was.
+
+``--skip-planning`` delivers from the plan an earlier run left, to time delivery alone. The
+first line printed times a fixed pure-Python loop: on a shared machine, a slow run and a slow
+change look alike without it.
 
 Nothing here asserts timings; the numbers go to ``bench/RESULTS.md`` by hand.
 """
@@ -355,7 +362,19 @@ async def _wait_for(port: int) -> None:
     raise RuntimeError("the fake FCM server did not start")
 
 
+def reference_loop_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this machine is right now.
+
+    Shared machines vary by half from minute to minute; printed beside the results, this
+    tells a slow run from a slow change.
+    """
+    started = time.process_time()
+    sum(i * i for i in range(3_000_000))
+    return time.process_time() - started
+
+
 async def main(args: argparse.Namespace) -> None:
+    print(f"reference loop: {reference_loop_seconds():.3f} s CPU (lower is a faster machine)")
     name = args.database or f"rapport_bench_notify_{args.users}u_{args.contacts}c"
     await create_database(name)
     url = database_url(name)

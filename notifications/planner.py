@@ -252,6 +252,15 @@ _STORE_PLAN = sa.text(
         INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
             lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
         SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
+        -- Rows already as planned, or already history, are left out before the insert: an
+        -- ON CONFLICT that does nothing would still lock (and so write) every one of them.
+        WHERE NOT EXISTS (
+            SELECT FROM scheduled_notifications AS n
+            WHERE (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days)
+                = (p.o, p.k, p.s, p.oc, p.l)
+              AND (n.status <> 'PENDING'
+                   OR (n.local_date, n.send_at, n.title, n.body, n.data)
+                      IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb)))
         ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
         SET local_date = excluded.local_date, send_at = excluded.send_at,
             due_at = excluded.due_at, title = excluded.title, body = excluded.body,
