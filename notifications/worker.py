@@ -44,13 +44,14 @@ _devices = tables.devices
 # a row-by-row executemany costs.
 _DELIVERIES = sa.text(
     """
-    INSERT INTO notification_deliveries (owner_id, id, notification_id, device_id, outcome,
-        message_id, error_code, detail, attempted_at)
-    SELECT o, gen_random_uuid(), n, d, oc, m, e, dt, :now
+    INSERT INTO notification_deliveries (owner_id, id, notification_id, device_id, platform,
+        outcome, message_id, error_code, detail, attempted_at)
+    SELECT o, gen_random_uuid(), n, d, pl, oc, m, e, dt, :now
     FROM unnest(CAST(:owners AS uuid[]), CAST(:notifications AS uuid[]),
-                CAST(:devices AS uuid[]), CAST(:outcomes AS text[]), CAST(:message_ids AS text[]),
-                CAST(:error_codes AS text[]), CAST(:details AS text[]))
-        AS p(o, n, d, oc, m, e, dt)
+                CAST(:devices AS uuid[]), CAST(:platforms AS text[]), CAST(:outcomes AS text[]),
+                CAST(:message_ids AS text[]), CAST(:error_codes AS text[]),
+                CAST(:details AS text[]))
+        AS p(o, n, d, pl, oc, m, e, dt)
     """
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 _SETTLE = sa.text(
@@ -320,13 +321,13 @@ class Worker:
         results: Sequence[SendResult],
         done: set[tuple[UUID, UUID]],
     ) -> None:
-        deliveries: list[tuple[UUID, UUID, UUID, SendResult]] = []
+        deliveries: list[tuple[UUID, UUID, Any, SendResult]] = []
         outcomes: dict[UUID, list[SendResult]] = defaultdict(list)
         dead: list[dict[str, Any]] = []
         for (unit, device, _), result in zip(pushes, results, strict=True):
             for row in unit.rows:
                 outcomes[row.id].append(result)
-                deliveries.append((row.owner_id, row.id, device.id, result))
+                deliveries.append((row.owner_id, row.id, device, result))
             if result.outcome is Outcome.DEAD_TOKEN:
                 dead.append(
                     {"d_owner": device.owner_id, "d_id": device.id, "reason": result.error_code}
@@ -338,7 +339,10 @@ class Worker:
                     "now": now,
                     "owners": [owner for owner, _, _, _ in deliveries],
                     "notifications": [notification for _, notification, _, _ in deliveries],
-                    "devices": [device for _, _, device, _ in deliveries],
+                    # The device may be gone by now (unregistered, its token moved): the
+                    # record keeps what it was sent to.
+                    "devices": [device.id for _, _, device, _ in deliveries],
+                    "platforms": [device.platform for _, _, device, _ in deliveries],
                     "outcomes": [r.outcome.value for _, _, _, r in deliveries],
                     "message_ids": [r.message_id for _, _, _, r in deliveries],
                     "error_codes": [r.error_code for _, _, _, r in deliveries],

@@ -114,14 +114,9 @@ async def count_notifications(conn: AsyncConnection, *, owner_id: UUID) -> int:
 async def list_deliveries(
     conn: AsyncConnection, *, owner_id: UUID, notification_ids: Sequence[UUID]
 ) -> dict[UUID, list[sa.RowMapping]]:
-    """Each notification's deliveries with their device's platform, oldest first."""
+    """Each notification's deliveries, oldest first, with the platform each was sent to."""
     query = (
-        sa.select(_d, _dev.c.platform)
-        .select_from(
-            _d.outerjoin(
-                _dev, sa.and_(_dev.c.owner_id == _d.c.owner_id, _dev.c.id == _d.c.device_id)
-            )
-        )
+        sa.select(_d)
         .where(_d.c.owner_id == owner_id, _d.c.notification_id.in_(notification_ids))
         .order_by(_d.c.attempted_at, _d.c.id)
     )

@@ -517,7 +517,9 @@ scheduled_notifications = sa.Table(
     ),
 )
 
-# Each device's outcome for each attempt at a notification.
+# Each device's outcome for each attempt at a notification. ``device_id`` is no foreign key,
+# and the platform is copied here: a device removed while a push to it is in flight must not
+# fail the batch's record, and its history outlives it.
 notification_deliveries = sa.Table(
     "notification_deliveries",
     metadata,
@@ -525,15 +527,14 @@ notification_deliveries = sa.Table(
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("notification_id", UUID(as_uuid=True), nullable=False),
     sa.Column("device_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
     sa.Column("outcome", sa.Text, nullable=False),
     sa.Column("message_id", sa.Text, nullable=True),
     sa.Column("error_code", sa.Text, nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
     _owned_fk(["notification_id"], "scheduled_notifications", ["id"]),
-    _owned_fk(["device_id"], "devices", ["id"]),
     sa.Index("ix_notification_deliveries_notification", "owner_id", "notification_id"),
-    sa.Index("ix_notification_deliveries_device", "owner_id", "device_id"),
 )
 
 # Where the planner is with each owner: the owner's sync version it last planned from (a

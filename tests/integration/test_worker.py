@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
-from notifications.sender import LogSender
+from notifications.sender import LogSender, Push, SendResult
 from notifications.worker import Worker
 from store import accounts
+from store import notifications as store
 from sync.clock import FixedClock
 from tests.integration.notify_support import (
     add_device,
@@ -104,3 +107,64 @@ async def test_a_worker_pass_plans_new_owners_then_sends_what_is_due(engine: Asy
     # 15:00 in Kolkata is 09:30 UTC, already past but the same local day: sent at once.
     assert rows["Later"]["send_at"] == datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     assert (rows["Later"]["status"], rows["Later"]["sent_at"]) == ("SENT", NOW)
+
+
+class RemovingSender(LogSender):
+    """Sends, but the first time a device of the owner is removed while the pushes are out."""
+
+    def __init__(self, remove: Callable[[], Awaitable[object]]) -> None:
+        super().__init__()
+        self.remove: Callable[[], Awaitable[object]] | None = remove
+        self.sent: list[Push] = []
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        if self.remove is not None:
+            remove, self.remove = self.remove, None
+            await remove()
+        self.sent += pushes
+        return await super().send(pushes)
+
+
+@pytest.mark.parametrize("how", ["unregistered", "moved to another account"])
+async def test_a_device_removed_mid_send_leaves_the_batch_recorded_once(
+    engine: AsyncEngine, how: str
+) -> None:
+    alice = await make_user(engine, NOW, time_zone="UTC")
+    bob = await make_user(engine, NOW, time_zone="UTC")
+    phone = await add_device(engine, alice, NOW, f"alice-{alice}", platform="ios")
+    await add_device(engine, bob, NOW, f"bob-{bob}")
+    for owner in (alice, bob):
+        await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00")
+    await planner.plan_owners(engine, [alice, bob], NOW)
+
+    async def remove() -> None:
+        if how == "unregistered":
+            async with engine.begin() as conn:
+                assert await store.delete_device(conn, owner_id=alice, device_id=phone)
+        else:  # Carol signs in on Alice's phone: the token moves to her
+            carol = await make_user(engine, NOW, time_zone="UTC")
+            await add_device(engine, carol, NOW, f"alice-{alice}")
+
+    sender = RemovingSender(remove)
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False, name="w1")
+    assert await worker.deliver_due() == 2
+    for owner in (alice, bob):
+        (row,) = await scheduled(engine, owner)
+        assert (row["status"], row["lease_until"]) == ("SENT", None)
+    # Alice's history keeps the push to the phone that went, with its platform.
+    async with engine.connect() as conn:
+        (row,) = await scheduled(engine, alice)
+        found = await store.list_deliveries(conn, owner_id=alice, notification_ids=[row["id"]])
+    assert [(d["device_id"], d["platform"], d["outcome"]) for d in found[row["id"]]] == [
+        (phone, "ios", "DELIVERED")
+    ]
+    # Nothing is left for another worker once the lease would have run out.
+    later = Worker(
+        engine=engine,
+        sender=sender,
+        clock=FixedClock(NOW + timedelta(minutes=6)),
+        plan=False,
+        name="w2",
+    )
+    assert await later.deliver_due() == 0
+    assert len(sender.sent) == 2
