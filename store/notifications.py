@@ -28,6 +28,13 @@ BY_DUE = (
     keyset.SortKey(_r.c.id, "id", "uuid"),
 )
 
+# A transaction lock per token: the first key keeps these apart from other advisory locks
+# (store.migrate's), the second is the token's hash (a collision only makes two tokens wait).
+DEVICE_TOKEN_LOCKS = 7_228_437
+_LOCK_TOKEN = sa.text(
+    "SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:token))"
+).bindparams(space=DEVICE_TOKEN_LOCKS)
+
 
 async def register_device(
     conn: AsyncConnection,
@@ -45,6 +52,11 @@ async def register_device(
     A token belongs to one app install; when another account signs in on that phone, the
     token moves to it, so the previous account's pushes stop reaching that phone.
     """
+    # Registrations of one token take turns until commit. Otherwise two accounts registering
+    # it at once could each miss the other's uncommitted row in the delete, and the later
+    # upsert would land on the earlier account's row: the token stayed there and the caller
+    # was handed another user's device.
+    await conn.execute(_LOCK_TOKEN, {"token": token})
     await conn.execute(sa.delete(_dev).where(_dev.c.token == token, _dev.c.owner_id != owner_id))
     insert = pg_insert(_dev).values(
         owner_id=owner_id,
@@ -67,6 +79,8 @@ async def register_device(
             "disabled_reason": None,
             "updated_at": now,
         },
+        # Never another owner's row, whatever happens: no row is better than a stranger's.
+        where=_dev.c.owner_id == owner_id,
     ).returning(_dev)
     row: sa.RowMapping = (await conn.execute(upsert)).mappings().one()
     return row
