@@ -57,7 +57,8 @@ _DELIVERIES = sa.text(
 _SETTLE = sa.text(
     """
     UPDATE scheduled_notifications AS s
-    SET status = p.st, due_at = p.due, sent_at = coalesce(p.sent, s.sent_at), last_error = p.err,
+    -- sent_at is when the first device got it, which may be an earlier attempt.
+    SET status = p.st, due_at = p.due, sent_at = coalesce(s.sent_at, p.sent), last_error = p.err,
         lease_until = NULL, leased_by = NULL, updated_at = :now
     FROM unnest(CAST(:owners AS uuid[]), CAST(:ids AS uuid[]), CAST(:statuses AS text[]),
                 CAST(:due_ats AS timestamptz[]), CAST(:sent_ats AS timestamptz[]),
@@ -86,6 +87,18 @@ class _Unit:
     body: str
     data: dict[str, str]
     collapse_key: str
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a batch's sending needs besides its rows, read in one go."""
+
+    owners: dict[UUID, Any]
+    devices: dict[UUID, list[Any]]
+    # (notification, device) pairs with a final outcome from an earlier attempt...
+    done: set[tuple[UUID, UUID]]
+    # ... and the notifications that reached at least one device then.
+    delivered: set[UUID]
 
 
 @dataclass
@@ -167,17 +180,17 @@ class Worker:
         if not claimed:
             return 0
         async with self.engine.connect() as conn:
-            owners, devices, done = await self._load_context(conn, claimed)
-        missed, units, no_device = self._compose(claimed, owners, devices, done, now)
+            context = await self._load_context(conn, claimed)
+        missed, units, no_device = self._compose(claimed, context, now)
         pushes: list[tuple[_Unit, Any, Push]] = []
         for unit in units:
-            for device in devices.get(unit.owner_id, []):
-                if all((row.id, device.id) in done for row in unit.rows):
+            for device in context.devices.get(unit.owner_id, []):
+                if all((row.id, device.id) in context.done for row in unit.rows):
                     continue
                 pushes.append((unit, device, self._push(unit, device)))
         results = await self.sender.send([push for _, _, push in pushes]) if pushes else []
         async with self.engine.begin() as conn:
-            await self._record(conn, now, claimed, missed, no_device, pushes, results, done)
+            await self._record(conn, now, claimed, missed, no_device, pushes, results, context)
         return len(claimed)
 
     async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Any]:
@@ -230,9 +243,7 @@ class Worker:
         )
         return list((await conn.execute(claim)).all())
 
-    async def _load_context(
-        self, conn: AsyncConnection, claimed: list[Any]
-    ) -> tuple[dict[UUID, Any], dict[UUID, list[Any]], set[tuple[UUID, UUID]]]:
+    async def _load_context(self, conn: AsyncConnection, claimed: list[Any]) -> _Context:
         # As arrays: a statement with one parameter compiles and prepares once, where an IN
         # list of up to 500 would be rendered again for every batch.
         owner_ids = sa.func.any(_uuids("owner_ids", sorted({row.owner_id for row in claimed})))
@@ -253,19 +264,19 @@ class Worker:
             devices[row.owner_id].append(row)
         # Devices that already have a final outcome for a row from an earlier attempt.
         ids = sa.func.any(_uuids("ids", [row.id for row in claimed]))
-        query = sa.select(_d.c.notification_id, _d.c.device_id).where(
+        query = sa.select(_d.c.notification_id, _d.c.device_id, _d.c.outcome).where(
             _d.c.owner_id == owner_ids, _d.c.notification_id == ids, _d.c.outcome.in_(_FINAL)
         )
-        done = {(row.notification_id, row.device_id) for row in await conn.execute(query)}
-        return owners, devices, done
+        done: set[tuple[UUID, UUID]] = set()
+        delivered: set[UUID] = set()
+        for row in await conn.execute(query):
+            done.add((row.notification_id, row.device_id))
+            if row.outcome == Outcome.DELIVERED.value:
+                delivered.add(row.notification_id)
+        return _Context(owners, devices, done, delivered)
 
     def _compose(
-        self,
-        claimed: list[Any],
-        owners: dict[UUID, Any],
-        devices: dict[UUID, list[Any]],
-        done: set[tuple[UUID, UUID]],
-        now: datetime,
+        self, claimed: list[Any], context: _Context, now: datetime
     ) -> tuple[list[Any], list[_Unit], list[Any]]:
         by_owner: dict[UUID, list[Any]] = defaultdict(list)
         for row in claimed:
@@ -274,14 +285,14 @@ class Worker:
         no_device: list[Any] = []
         units: list[_Unit] = []
         for owner_id, rows in by_owner.items():
-            owner = owners.get(owner_id)
+            owner = context.owners.get(owner_id)
             if owner is None:
                 continue  # the account is gone; its rows went with it
             today = local_today(now, owner.time_zone)
             # Missed while no worker ran: still worth sending the same local day, not later.
             live = [row for row in rows if row.local_date >= today]
             missed += [row for row in rows if row.local_date < today]
-            if not devices.get(owner_id):
+            if not context.devices.get(owner_id):
                 no_device += live
                 continue
             if owner.daily_digest and len(live) > 1:
@@ -319,14 +330,14 @@ class Worker:
         no_device: list[Any],
         pushes: Sequence[tuple[_Unit, Any, Push]],
         results: Sequence[SendResult],
-        done: set[tuple[UUID, UUID]],
+        context: _Context,
     ) -> None:
         deliveries: list[tuple[UUID, UUID, Any, SendResult]] = []
-        outcomes: dict[UUID, list[SendResult]] = defaultdict(list)
+        outcomes: dict[UUID, list[tuple[Any, SendResult]]] = defaultdict(list)
         dead: list[dict[str, Any]] = []
         for (unit, device, _), result in zip(pushes, results, strict=True):
             for row in unit.rows:
-                outcomes[row.id].append(result)
+                outcomes[row.id].append((device, result))
                 deliveries.append((row.owner_id, row.id, device, result))
             if result.outcome is Outcome.DEAD_TOKEN:
                 dead.append(
@@ -360,17 +371,18 @@ class Worker:
                 dead,
             )
             log.info("disabled %d devices whose tokens are dead", len(dead))
-        delivered_before = {notification for notification, _ in done}
         missed_ids = {row.id for row in missed}
         no_device_ids = {row.id for row in no_device}
         changes: list[dict[str, Any]] = []
         for row in claimed:
-            if row.id in missed_ids:
+            # A row some device already got is SENT, whatever stopped the others getting it.
+            delivered_before = row.id in context.delivered
+            if row.id in missed_ids and not delivered_before:
                 change = {
                     "status": "MISSED",
                     "last_error": "its local day passed before it was sent",
                 }
-            elif row.id in no_device_ids:
+            elif row.id in no_device_ids and not delivered_before:
                 change = {"status": "NO_DEVICE", "last_error": "no active device to send to"}
             else:
                 change = self._settle(row, now, outcomes.get(row.id, []), delivered_before)
@@ -393,23 +405,40 @@ class Worker:
         )
 
     def _settle(
-        self, row: Any, now: datetime, results: list[SendResult], delivered_before: set[UUID]
+        self,
+        row: Any,
+        now: datetime,
+        tried: list[tuple[Any, SendResult]],
+        delivered_before: bool,
     ) -> dict[str, Any]:
-        transient = [r for r in results if r.outcome is Outcome.TRANSIENT]
-        if transient:
-            if row.attempts >= self.max_attempts:
-                return {"status": "FAILED", "last_error": _describe(transient[0])}
-            retry_after = max((r.retry_after or 0.0 for r in transient), default=0.0) or None
+        """Say what becomes of a row from this attempt's outcomes per device and earlier ones."""
+        delivered = delivered_before or any(r.outcome is Outcome.DELIVERED for _, r in tried)
+        sent_at = now if delivered else None
+        transient = [(device, r) for device, r in tried if r.outcome is Outcome.TRANSIENT]
+        if transient and row.attempts < self.max_attempts:
+            # Retried only where it did not arrive; it is history already (it was tried).
+            retry_after = max((r.retry_after or 0.0 for _, r in transient), default=0.0) or None
             return {
                 "status": "PENDING",
                 "due_at": now + self.backoff(row.attempts, retry_after),
-                "last_error": _describe(transient[0]),
+                "sent_at": sent_at,
+                "last_error": _describe_missing(transient),
             }
-        if any(r.outcome is Outcome.DELIVERED for r in results) or row.id in delivered_before:
-            return {"status": "SENT", "sent_at": now}
-        if results:
-            return {"status": "FAILED", "last_error": _describe(results[0])}
-        return {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+        if delivered:
+            # A push a phone showed is SENT, even if another device never got it; with nothing
+            # tried now, the last attempt's error still says which.
+            error = _describe_missing(transient) if transient else None
+            return {
+                "status": "SENT",
+                "sent_at": now,
+                "last_error": error if tried else row.last_error,
+            }
+        if transient:
+            return {"status": "FAILED", "last_error": _describe_missing(transient)}
+        if tried:
+            return {"status": "FAILED", "last_error": _describe(tried[0][1])}
+        # Each device had its final answer in an earlier attempt, and none was a delivery.
+        return {"status": "FAILED", "last_error": row.last_error or "no device will get it"}
 
 
 def _uuids(name: str, values: list[UUID]) -> sa.BindParameter[Any]:
@@ -427,6 +456,18 @@ async def _wait(stop: asyncio.Event | None, seconds: float) -> None:
 
 def _describe(result: SendResult) -> str:
     return f"{result.error_code or result.outcome.value}: {result.detail or ''}".strip(": ")
+
+
+# Devices named in a row's last_error; a user with more gets a count of the rest.
+_NAMED_DEVICES = 3
+
+
+def _describe_missing(transient: list[tuple[Any, SendResult]]) -> str:
+    """Name the devices that did not get the push (yet), and why the first did not."""
+    names = [f"{device.platform} device {device.id}" for device, _ in transient[:_NAMED_DEVICES]]
+    if len(transient) > _NAMED_DEVICES:
+        names.append(f"{len(transient) - _NAMED_DEVICES} more")
+    return f"not delivered to {', '.join(names)}: {_describe(transient[0][1])}"
 
 
 def collapse_key(row: Any) -> str:

@@ -100,10 +100,14 @@ class Notification:
     occurrence: dt.date = strawberry.field(description="The day of the event it is about.")
     lead_days: int
     send_at: dt.datetime
-    sent_at: dt.datetime | None
+    sent_at: dt.datetime | None = strawberry.field(
+        description="When the first device got it; set while other devices are retried."
+    )
     opened_at: dt.datetime | None
     attempts: int
-    last_error: str | None
+    last_error: str | None = strawberry.field(
+        description="Why the last attempt did not reach every device, if it did not."
+    )
     contact_id: strawberry.ID | None
     reminder_id: strawberry.ID | None
     deliveries: list[Delivery]

@@ -1,4 +1,4 @@
-"""delivery history outlives devices: no device foreign key, the platform on the delivery
+"""delivery history outlives devices; rows waiting out a back-off are history
 
 Revision ID: 0006
 Revises: 0005
@@ -11,6 +11,11 @@ row of the batch was sent again once its lease ran out. The cascade also erased 
 history when it went. A delivery now keeps the device's id as a plain value and the platform
 it was sent to, so the record never depends on the device still being there. The index on
 ``(owner_id, device_id)`` served only that cascade.
+
+A row waiting out a back-off (``PENDING`` after a try) was missing from
+``notifications(first, after)``, though it had been sent and may have reached a phone. The
+history index, which left pending rows out (0005), now takes those with ``attempts > 0`` too;
+rows never tried, which planning writes by the hundred thousand, stay out of it.
 
 Downgrading deletes the delivery records whose device is gone, since the foreign key cannot
 come back while they exist.
@@ -30,6 +35,22 @@ depends_on: str | Sequence[str] | None = None
 
 DEVICE_FK = "fk_notification_deliveries_owner_id_device_id_devices"
 DEVICE_INDEX = "ix_notification_deliveries_device"
+HISTORY_INDEX = "ix_scheduled_notifications_history"
+HISTORY_COLUMNS: list[str | sa.ColumnElement[object]] = [
+    "owner_id",
+    sa.literal_column("send_at DESC"),
+    sa.literal_column("id DESC"),
+]
+
+
+def replace_history_index(predicate: str) -> None:
+    op.drop_index(HISTORY_INDEX, table_name="scheduled_notifications")
+    op.create_index(
+        HISTORY_INDEX,
+        "scheduled_notifications",
+        HISTORY_COLUMNS,
+        postgresql_where=sa.text(predicate),
+    )
 
 
 def upgrade() -> None:
@@ -44,9 +65,11 @@ def upgrade() -> None:
         """
     )
     op.alter_column("notification_deliveries", "platform", nullable=False)
+    replace_history_index("status <> 'PENDING' OR attempts > 0")
 
 
 def downgrade() -> None:
+    replace_history_index("status <> 'PENDING'")
     op.execute(
         """
         DELETE FROM notification_deliveries AS d

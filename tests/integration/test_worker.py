@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
-from notifications.sender import LogSender, Push, SendResult
+from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.worker import Worker
 from store import accounts
 from store import notifications as store
@@ -134,7 +134,9 @@ async def test_a_device_removed_mid_send_leaves_the_batch_recorded_once(
     phone = await add_device(engine, alice, NOW, f"alice-{alice}", platform="ios")
     await add_device(engine, bob, NOW, f"bob-{bob}")
     for owner in (alice, bob):
-        await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00")
+        await put_reminder(
+            engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00"
+        )
     await planner.plan_owners(engine, [alice, bob], NOW)
 
     async def remove() -> None:
@@ -168,3 +170,53 @@ async def test_a_device_removed_mid_send_leaves_the_batch_recorded_once(
     )
     assert await later.deliver_due() == 0
     assert len(sender.sent) == 2
+
+
+class ScriptedSender(LogSender):
+    """Answers per token from a script, DELIVERED otherwise."""
+
+    def __init__(self, script: dict[str, SendResult]) -> None:
+        super().__init__()
+        self.script = script
+        self.sent: list[Push] = []
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.sent += pushes
+        delivered = await super().send(pushes)
+        return [self.script.get(p.token, d) for p, d in zip(pushes, delivered, strict=True)]
+
+
+UNAVAILABLE = SendResult(Outcome.TRANSIENT, error_code="UNAVAILABLE", detail="Try later")
+
+
+@pytest.mark.parametrize(
+    "then", ["its day passes", "the tablet is unregistered", "both are unregistered"]
+)
+async def test_a_push_one_device_got_stays_sent_whatever_stops_the_retry(
+    engine: AsyncEngine, then: str
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    phone = await add_device(engine, owner, NOW, f"phone-{owner}")
+    tablet = await add_device(engine, owner, NOW, f"tablet-{owner}")
+    await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00")
+    await planner.plan_owners(engine, [owner], NOW)
+    sender = ScriptedSender({f"tablet-{owner}": UNAVAILABLE})
+    assert await Worker(
+        engine=engine, sender=sender, clock=FixedClock(NOW), plan=False
+    ).deliver_due()
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["sent_at"]) == ("PENDING", NOW)
+    if then == "its day passes":
+        later = NOW + timedelta(days=1)
+    else:
+        later = row["due_at"]
+        gone = [tablet, phone] if then == "both are unregistered" else [tablet]
+        async with engine.begin() as conn:
+            for device in gone:
+                await store.delete_device(conn, owner_id=owner, device_id=device)
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(later), plan=False)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["sent_at"]) == ("SENT", NOW)
+    assert str(tablet) in row["last_error"]
+    assert len(sender.sent) == 2  # the phone once, the tablet once
