@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import socket
+import traceback
 from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,14 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
-from notifications.sender import Outcome, Push, Sender, SendResult
+from notifications.sender import (
+    MAX_DETAIL_CHARS,
+    Outcome,
+    Push,
+    Sender,
+    SendResult,
+    hide_tokens,
+)
 from notifications.timing import local_today
 from store import tables
 
@@ -176,9 +184,16 @@ class Worker:
         """Claim, send and record one batch of due pushes; return how many rows it handled."""
         now = self.clock.now()
         async with self.engine.begin() as conn:
-            claimed = await self._claim(conn, now)
+            taken = await self._claim(conn, now)
+        claimed = [row for row in taken if row.status == "SENDING"]
+        if len(claimed) < len(taken):
+            log.warning(
+                "gave up on %d pushes that workers took %d times without finishing",
+                len(taken) - len(claimed),
+                self.max_attempts,
+            )
         if not claimed:
-            return 0
+            return len(taken)
         async with self.engine.connect() as conn:
             context = await self._load_context(conn, claimed)
         missed, units, no_device = self._compose(claimed, context, now)
@@ -188,10 +203,10 @@ class Worker:
                 if all((row.id, device.id) in context.done for row in unit.rows):
                     continue
                 pushes.append((unit, device, self._push(unit, device)))
-        results = await self.sender.send([push for _, _, push in pushes]) if pushes else []
+        results = await self._send([push for _, _, push in pushes])
         async with self.engine.begin() as conn:
             await self._record(conn, now, claimed, missed, no_device, pushes, results, context)
-        return len(claimed)
+        return len(taken)
 
     async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Any]:
         # A worker that died mid-batch: its lease ran out, the rows are due again. Those come
@@ -199,7 +214,12 @@ class Worker:
         # then walks its own partial index in order and stops at the batch's size, where one
         # OR-ed query gathered and sorted the whole backlog on every claim.
         claimed = await self._claim_where(
-            conn, now, _s.c.status == "SENDING", _s.c.lease_until < now, _s.c.lease_until
+            conn,
+            now,
+            _s.c.status == "SENDING",
+            _s.c.lease_until < now,
+            _s.c.lease_until,
+            give_up=True,
         )
         if len(claimed) < self.batch_size:
             claimed += await self._claim_where(
@@ -220,7 +240,9 @@ class Worker:
         due: sa.ColumnElement[bool],
         order: sa.ColumnElement[Any],
         limit: int | None = None,
+        give_up: bool = False,
     ) -> list[Any]:
+        """Claim rows; with ``give_up``, settle FAILED those taken too often instead."""
         picked = (
             sa.select(_s.c.owner_id, _s.c.id)
             .where(status, due)
@@ -229,19 +251,54 @@ class Worker:
             .with_for_update(skip_locked=True)
             .cte("picked")
         )
+        values: dict[str, Any] = {
+            "status": "SENDING",
+            "lease_until": now + self.lease,
+            "leased_by": self.name,
+            "attempts": _s.c.attempts + 1,
+            "updated_at": now,
+        }
+        if give_up:
+            # A batch whose every taker died (a push that crashes the worker, a host that keeps
+            # going down) would otherwise be sent again each time its lease ran out, for ever.
+            exhausted = _s.c.attempts >= self.max_attempts
+            gave_up = sa.func.format("a worker took it %s times without finishing", _s.c.attempts)
+            values |= {
+                "status": sa.case((exhausted, "FAILED"), else_="SENDING"),
+                "lease_until": sa.case((exhausted, sa.null()), else_=values["lease_until"]),
+                "leased_by": sa.case((exhausted, sa.null()), else_=self.name),
+                "attempts": sa.case((exhausted, _s.c.attempts), else_=values["attempts"]),
+                "last_error": sa.case((exhausted, gave_up), else_=_s.c.last_error),
+            }
         claim = (
             sa.update(_s)
             .where(_s.c.owner_id == picked.c.owner_id, _s.c.id == picked.c.id)
-            .values(
-                status="SENDING",
-                lease_until=now + self.lease,
-                leased_by=self.name,
-                attempts=_s.c.attempts + 1,
-                updated_at=now,
-            )
+            .values(values)
             .returning(_s)
         )
         return list((await conn.execute(claim)).all())
+
+    async def _send(self, pushes: list[Push]) -> list[SendResult]:
+        """Send ``pushes``; a sender that fails unexpectedly makes every one of them TRANSIENT."""
+        if not pushes:
+            return []
+        try:
+            results = await self.sender.send(pushes)
+            if len(results) != len(pushes):
+                raise RuntimeError(f"{len(results)} results for {len(pushes)} pushes")
+        except Exception as exc:
+            # The rows back off and end FAILED at the cap, instead of staying SENDING to be sent
+            # again after every lease. Tokens may be in the message: they are cut short.
+            tokens = [push.token for push in pushes]
+            log.error(
+                "sending %d pushes failed unexpectedly; they will be retried\n%s",
+                len(pushes),
+                hide_tokens("".join(traceback.format_exception(exc)), tokens),
+            )
+            detail = hide_tokens(f"{type(exc).__name__}: {exc}", tokens)[:MAX_DETAIL_CHARS]
+            failed = SendResult(Outcome.TRANSIENT, error_code="SENDER_ERROR", detail=detail)
+            return [failed] * len(pushes)
+        return results
 
     async def _load_context(self, conn: AsyncConnection, claimed: list[Any]) -> _Context:
         # As arrays: a statement with one parameter compiles and prepares once, where an IN

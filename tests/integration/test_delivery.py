@@ -348,3 +348,22 @@ async def test_sigterm_lets_the_worker_finish_the_batch_in_hand(
     assert {r["status"] for r in rows} == {"PENDING"}
     assert all(r["attempts"] == 1 and r["lease_until"] is None for r in rows)
     assert len(await deliveries(engine, owner)) == 3
+
+
+async def test_a_poison_answer_backs_off_and_fails_at_the_cap_instead_of_resending(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "odd-token")
+    fake_fcm.script["odd-token"] = Reply(status=200, body={"unexpected": True})
+    clock = FixedClock(NOW)
+    worker = Worker(engine=engine, sender=sender, clock=clock, plan=False, max_attempts=3)
+    for _ in range(3):
+        assert await worker.deliver_due() == 1
+        (row,) = await scheduled(engine, owner)
+        assert row["status"] in {"PENDING", "FAILED"}  # never left SENDING
+        clock.at = max(row["due_at"], clock.at) + timedelta(minutes=6)
+    assert await worker.deliver_due() == 0
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"]) == ("FAILED", 3)
+    assert row["last_error"].endswith("FCM answered without a message name")
+    assert len(fake_fcm.sent_to("odd-token")) == 3

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +18,7 @@ from notifications.worker import Worker
 from store import accounts
 from store import notifications as store
 from sync.clock import FixedClock
+from sync.entity import new_id
 from tests.integration.notify_support import (
     add_device,
     deliveries,
@@ -220,3 +223,75 @@ async def test_a_push_one_device_got_stays_sent_whatever_stops_the_retry(
     assert (row["status"], row["sent_at"]) == ("SENT", NOW)
     assert str(tablet) in row["last_error"]
     assert len(sender.sent) == 2  # the phone once, the tablet once
+
+
+class BrokenSender(LogSender):
+    """Raises what no sender should, with a device token in its message."""
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        raise KeyError(f"no route for {pushes[0].token}")
+
+
+async def one_due_row(engine: AsyncEngine, token: str) -> UUID:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await add_device(engine, owner, NOW, token)
+    await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="11:00")
+    await planner.plan_owners(engine, [owner], NOW)
+    return owner
+
+
+async def test_a_sender_that_raises_makes_the_pushes_transient_until_the_cap(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "secret-token-0123456789-abcdefghij"
+    owner = await one_due_row(engine, token)
+    clock = FixedClock(NOW)
+    worker = Worker(engine=engine, sender=BrokenSender(), clock=clock, plan=False, max_attempts=2)
+    with caplog.at_level(logging.ERROR, logger="rapport.notifications.worker"):
+        assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"], row["lease_until"]) == ("PENDING", 1, None)
+    assert "SENDER_ERROR: KeyError" in row["last_error"]
+    (record,) = caplog.records
+    assert "Traceback" in record.getMessage()  # what went wrong, where
+    assert token not in caplog.text
+    assert token not in row["last_error"]
+    clock.at = row["due_at"]
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"]) == ("FAILED", 2)
+    assert [d["outcome"] for d in await deliveries(engine, owner)] == ["TRANSIENT"] * 2
+
+
+class CrashingSender(LogSender):
+    """The worker dies while the pushes are out: nothing is recorded, the rows stay SENDING."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.calls += 1
+        raise asyncio.CancelledError
+
+
+async def test_a_row_whose_takers_all_died_fails_instead_of_being_sent_again(
+    engine: AsyncEngine,
+) -> None:
+    owner = await one_due_row(engine, f"crash-{new_id()}")
+    clock = FixedClock(NOW)
+    crashing = CrashingSender()
+    worker = Worker(engine=engine, sender=crashing, clock=clock, plan=False, max_attempts=3)
+    for _ in range(3):
+        with pytest.raises(asyncio.CancelledError):
+            await worker.deliver_due()
+        clock.at += timedelta(minutes=6)  # the lease runs out
+    assert crashing.calls == 3
+    sender = ScriptedSender({})
+    after = Worker(engine=engine, sender=sender, clock=clock, plan=False, max_attempts=3)
+    assert await after.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"], row["lease_until"]) == ("FAILED", 3, None)
+    assert row["last_error"] == "a worker took it 3 times without finishing"
+    assert sender.sent == []
+    assert await after.deliver_due() == 0
