@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
-from notifications.worker import Worker
+from notifications.worker import MAX_DIGEST_IDS, Worker
 from store import accounts
 from store import notifications as store
 from sync.clock import FixedClock
@@ -295,3 +296,56 @@ async def test_a_row_whose_takers_all_died_fails_instead_of_being_sent_again(
     assert row["last_error"] == "a worker took it 3 times without finishing"
     assert sender.sent == []
     assert await after.deliver_due() == 0
+
+
+async def digest_owner(engine: AsyncEngine, now: datetime, times: list[str]) -> UUID:
+    owner = await make_user(engine, now, time_zone="UTC", daily_digest=True)
+    await add_device(engine, owner, now, f"digest-{owner}", platform="ios")
+    for n, at in enumerate(times):
+        await put_reminder(engine, owner, now, title=f"R{n}", dueOn="2026-11-23", dueTime=at)
+    await planner.plan_owners(engine, [owner], now)
+    return owner
+
+
+async def test_two_digests_of_one_day_keep_apart_and_a_resent_one_replaces_itself(
+    engine: AsyncEngine,
+) -> None:
+    morning = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    await digest_owner(engine, morning, ["09:00", "09:00", "15:00", "15:00"])
+    # The 09:00 digest: its first worker dies while sending it, the next sends it again.
+    crashing, sender = RecordingCrash(), ScriptedSender({})
+    at_nine = FixedClock(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))
+    with pytest.raises(asyncio.CancelledError):
+        await Worker(engine=engine, sender=crashing, clock=at_nine, plan=False).deliver_due()
+    at_nine.at += timedelta(minutes=6)
+    assert await Worker(engine=engine, sender=sender, clock=at_nine, plan=False).deliver_due()
+    at_three = FixedClock(datetime(2026, 11, 23, 15, 1, tzinfo=UTC))
+    assert await Worker(engine=engine, sender=sender, clock=at_three, plan=False).deliver_due()
+    (lost,) = crashing.sent
+    resent, afternoon = sender.sent
+    assert resent.collapse_key == lost.collapse_key  # the copy replaces the first
+    assert afternoon.collapse_key != resent.collapse_key  # the afternoon's stands beside it
+    assert resent.data["notificationIds"] != afternoon.data["notificationIds"]
+
+
+async def test_a_big_digest_lists_a_bounded_number_of_ids(engine: AsyncEngine) -> None:
+    owner = await digest_owner(engine, NOW, ["11:00"] * 60)
+    sender = ScriptedSender({})
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 60
+    (push,) = sender.sent
+    ids = push.data["notificationIds"].split(",")
+    assert (len(ids), push.data["notificationCount"]) == (MAX_DIGEST_IDS, "60")
+    assert set(ids) <= {str(row["id"]) for row in await scheduled(engine, owner)}
+    assert len(json.dumps(push.data)) < 1024
+    assert {r["status"] for r in await scheduled(engine, owner)} == {"SENT"}
+
+
+class RecordingCrash(CrashingSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Push] = []
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.sent += pushes
+        return await super().send(pushes)
