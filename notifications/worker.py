@@ -78,6 +78,9 @@ _SETTLE = sa.text(
     """
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
+# Retry-After is obeyed up to this many seconds (30 days): every push is missed by then.
+_LONGEST_RETRY_AFTER = 30 * 86_400.0
+
 # Final for a device: it got the push, or never will.
 _FINAL = (Outcome.DELIVERED.value, Outcome.DEAD_TOKEN.value, Outcome.FAILED.value)
 
@@ -125,6 +128,8 @@ class Worker:
     plan: bool = True
     # Batches being claimed, sent or recorded at once by run() and deliver_backlog().
     batches_in_flight: int = 2
+    # Spreads retries of pushes that failed together; not for secrets.
+    jitter: random.Random = field(default_factory=random.Random)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
         """Plan and deliver until ``stop`` is set; the batches in hand are always finished."""
@@ -371,13 +376,19 @@ class Worker:
         )
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
-        """Exponential, with jitter, at least what the server asked, at most the cap."""
-        wait = self.first_backoff * (2 ** max(attempts - 1, 0))
-        wait = min(wait, self.max_backoff) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-        if retry_after is not None:
-            wait = max(wait, timedelta(seconds=retry_after))
-        capped: timedelta = min(wait, self.max_backoff)
-        return capped
+        """Say how long to wait after ``attempts`` tries.
+
+        Doubling from ``first_backoff`` with ±20 % jitter, at most ``max_backoff``; never less
+        than FCM's Retry-After, however long: the cap bounds our own growth only.
+        """
+        # In seconds, with the exponent bounded: a timedelta would overflow first.
+        cap = self.max_backoff.total_seconds()
+        grown = min(self.first_backoff.total_seconds() * 2.0 ** min(max(attempts - 1, 0), 64), cap)
+        # Jitter after the cap too, so that retries waiting the longest still spread out.
+        wait = min(grown * self.jitter.uniform(0.8, 1.2), cap)
+        # An absurd Retry-After must not crash the batch; a retry past it finds the day gone.
+        asked = min(retry_after or 0.0, _LONGEST_RETRY_AFTER)
+        return timedelta(seconds=max(wait, asked))
 
     async def _record(
         self,

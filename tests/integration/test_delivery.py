@@ -128,6 +128,31 @@ async def test_a_transient_error_is_retried_after_retry_after_and_only_where_it_
     assert len(fake_fcm.sent_to("busy-token")) == 2
 
 
+async def test_a_retry_after_longer_than_the_back_off_cap_is_obeyed(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "slow-down-token")
+    fake_fcm.script["slow-down-token"] = fcm_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded",
+        "QUOTA_EXCEEDED",
+        headers={"Retry-After": "7200"},
+    )
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert worker.max_backoff == timedelta(hours=1)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["due_at"]) == ("PENDING", NOW + timedelta(hours=2))
+    just_before = Worker(
+        engine=engine,
+        sender=sender,
+        clock=FixedClock(NOW + timedelta(hours=2) - timedelta(seconds=1)),
+        plan=False,
+    )
+    assert await just_before.deliver_due() == 0
+
+
 async def test_a_re_plan_keeps_a_back_off_unless_the_push_itself_changed(
     engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
 ) -> None:
