@@ -6,6 +6,7 @@ docs/notifications.md explains the pipeline; these fields are the app's view of 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from enum import Enum
 from typing import Annotated, Any
@@ -259,12 +260,42 @@ ReminderResult = Annotated[
 ]
 
 
+# Control characters, format characters (zero-width spaces, joiners, bidi marks, the BOM),
+# surrogates, private-use and unassigned code points, and line or paragraph separators: none
+# belongs in a token or a version string, and NUL cannot even be stored.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def find_hidden_character(value: str) -> str | None:
+    """Describe the first control or invisible character in ``value``, if there is one."""
+    for position, char in enumerate(value, start=1):
+        category = unicodedata.category(char)
+        # Spaces other than the plain one (no-break, ideographic, ...) hide as well.
+        if category in _HIDDEN_CATEGORIES or (category == "Zs" and char != " "):
+            return f"U+{ord(char):04X} at character {position}"
+    return None
+
+
 def _check_token(token: str) -> str | None:
     token = token.strip()
     if not token:
         return "send the FCM registration token the app received"
+    if (hidden := find_hidden_character(token)) is not None:
+        return (
+            f"remove the control or invisible character ({hidden}): send the token as FCM gave it"
+        )
     if len(token) > MAX_TOKEN or any(c.isspace() for c in token):
         return f"an FCM token is one word of at most {MAX_TOKEN} characters"
+    return None
+
+
+def _check_label(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if (hidden := find_hidden_character(value)) is not None:
+        return f"remove the control or invisible character ({hidden})"
+    if len(value) > 64:
+        return "use at most 64 characters"
     return None
 
 
@@ -376,8 +407,8 @@ class NotificationMutation:
         if (problem := _check_token(input.token)) is not None:
             problems.append(errors.FieldError("token", problem))
         for name, value in (("appVersion", input.app_version), ("locale", input.locale)):
-            if value is not None and len(value) > 64:
-                problems.append(errors.FieldError(name, "use at most 64 characters"))
+            if (problem := _check_label(value)) is not None:
+                problems.append(errors.FieldError(name, problem))
         if problems:
             return validation_error(errors.ValidationFailed(problems))
         async with ctx.engine.begin() as conn:

@@ -52,6 +52,18 @@ STATE = "{ devices { id } reminders { totalCount } me { reminderHour leadDays { 
     [
         (REGISTER, {"input": {"token": "", "platform": "IOS"}}, "token", "registration token"),
         (REGISTER, {"input": {"token": "x" * 5000, "platform": "IOS"}}, "token", "4096"),
+        *(
+            (REGISTER, {"input": {"platform": "IOS", **fields}}, field, hint)
+            for fields, field, hint in [
+                ({"token": "secret-token\u0000x"}, "token", "U+0000 at character 13"),
+                ({"token": "\u200b"}, "token", "invisible character (U+200B"),
+                ({"token": "\u0007\u0007"}, "token", "control or invisible"),
+                ({"token": "abc\u00a0def"}, "token", "U+00A0"),
+                ({"token": "abc\u202edef"}, "token", "U+202E"),
+                ({"token": "fine-token", "appVersion": "1.0\u0000"}, "appVersion", "U+0000"),
+                ({"token": "fine-token", "locale": "en\u200d"}, "locale", "U+200D"),
+            ]
+        ),
         (
             CREATE_REMINDER,
             {

@@ -7,7 +7,9 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store import notifications as store
@@ -83,3 +85,16 @@ async def test_many_accounts_registering_one_token_at_once_leave_one_owner(
     assert [row["owner_id"] for row in rows] == owners
     assert len({row["id"] for row in rows}) == len(owners)
     assert len(await owners_of(engine, "crowded-token")) == 1
+
+
+async def test_a_database_error_names_no_parameters(engine: AsyncEngine) -> None:
+    # The error reaches logs (masked errors are logged with their traceback): the token in
+    # it must not. NUL is refused by the API first; here it reaches the database.
+    owner = await make_user(engine, NOW)
+    secret = "secret-token-0123456789-abcdefghij"
+    with pytest.raises(DBAPIError) as failure:
+        async with engine.begin() as conn:
+            await register(conn, owner, secret + "\x00")
+    assert "parameters" in str(failure.value)  # SQLAlchemy says they were hidden
+    assert secret not in str(failure.value)
+    assert await owners_of(engine, secret) == []
