@@ -438,7 +438,10 @@ class NotificationMutation:
             return NotFound(message=f"no device with id {id}", entity="device", id=id)
         return Deleted(id=id, entity="device")
 
-    @strawberry.mutation(description="Record that the user opened a push.")
+    @strawberry.mutation(
+        description="Record that the user opened a push. A push not sent yet is a "
+        "ValidationError, and nothing changes."
+    )
     async def mark_notification_opened(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> NotificationResult:
@@ -453,6 +456,13 @@ class NotificationMutation:
                 conn, owner_id=owner_id, notification_id=notification_id, now=ctx.clock.now()
             )
             if row is None:
+                if await store.has_notification(
+                    conn, owner_id=owner_id, notification_id=notification_id
+                ):
+                    problem = errors.FieldError(
+                        "id", "this push has not been sent yet: mark it when the app shows it"
+                    )
+                    return validation_error(errors.ValidationFailed([problem]))
                 return NotFound(
                     message=f"no notification with id {id}", entity="notification", id=id
                 )

@@ -148,14 +148,27 @@ async def list_deliveries(
 async def mark_opened(
     conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID, now: datetime
 ) -> sa.RowMapping | None:
+    """Record the first opening of a push that went out; None if there is no such push.
+
+    A row still waiting to be sent, and not yet on any device, cannot have been opened.
+    """
     update = (
         sa.update(_s)
-        .where(_s.c.owner_id == owner_id, _s.c.id == notification_id)
+        .where(
+            _s.c.owner_id == owner_id,
+            _s.c.id == notification_id,
+            sa.or_(_s.c.status != "PENDING", _s.c.sent_at.is_not(None)),
+        )
         .values(opened_at=sa.func.coalesce(_s.c.opened_at, now))
         .returning(_s)
     )
     row: sa.RowMapping | None = (await conn.execute(update)).mappings().first()
     return row
+
+
+async def has_notification(conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID) -> bool:
+    query = sa.select(sa.literal(True)).where(_s.c.owner_id == owner_id, _s.c.id == notification_id)
+    return bool(await conn.scalar(query))
 
 
 async def list_reminders(

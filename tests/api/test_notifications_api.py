@@ -8,11 +8,13 @@ from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
+from store import tables
 from sync.clock import FixedClock
 from tests.api.graphql import create_contact, data, post, sign_up
 
@@ -255,3 +257,39 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
         account.token,
     )
     assert opened["markNotificationOpened"]["openedAt"] is not None
+
+
+MARK_OPENED = """
+mutation($id: ID!) {
+  markNotificationOpened(id: $id) {
+    __typename
+    ... on Notification { openedAt }
+    ... on ValidationError { fields { field message } }
+  }
+}
+"""
+
+
+async def test_a_push_not_sent_yet_cannot_be_marked_opened(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    account = await sign_up(http)
+    later = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    await data(
+        http, CREATE_REMINDER, {"input": {"title": "Not yet", "dueOn": later}}, account.token
+    )
+    engine = api_app.state.engine
+    owner = UUID(account.user_id)
+    await planner.plan_owners(engine, [owner], datetime.now(UTC))
+    s = tables.scheduled_notifications.c
+    query = sa.select(s.id, s.status, s.opened_at).where(s.owner_id == owner)
+    async with engine.connect() as conn:
+        (pending,) = (await conn.execute(query)).all()
+    assert pending.status == "PENDING"
+    answer = await data(http, MARK_OPENED, {"id": str(pending.id)}, account.token)
+    result = answer["markNotificationOpened"]
+    assert result["__typename"] == "ValidationError"
+    assert result["fields"][0]["field"] == "id"
+    assert "not been sent yet" in result["fields"][0]["message"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(query)).one().opened_at is None
