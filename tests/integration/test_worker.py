@@ -349,3 +349,80 @@ class RecordingCrash(CrashingSender):
     async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         self.sent += pushes
         return await super().send(pushes)
+
+
+@pytest.mark.parametrize(
+    ("zone", "due_on", "due_time", "worker_at", "status"),
+    [
+        # 09:00 on the 24th in Auckland (UTC+13) is 20:00 UTC on the 23rd. At 11:30 UTC on
+        # the 24th it is already the 25th there: missed, though the UTC date is still the 24th.
+        ("Pacific/Auckland", "2026-11-24", "09:00", datetime(2026, 11, 24, 11, 30), "MISSED"),
+        # 20:00 on the 23rd in New York (UTC-5) is 01:00 UTC on the 24th. At 04:30 UTC it is
+        # 23:30 on the 23rd there: late but the same day, so sent, though the UTC date moved on.
+        ("America/New_York", "2026-11-23", "20:00", datetime(2026, 11, 24, 4, 30), "SENT"),
+    ],
+)
+async def test_late_pushes_go_the_same_local_day_and_are_missed_after_it(
+    engine: AsyncEngine, zone: str, due_on: str, due_time: str, worker_at: datetime, status: str
+) -> None:
+    owner = await make_user(engine, NOW, time_zone=zone)
+    await add_device(engine, owner, NOW, f"late-{owner}")
+    await put_reminder(engine, owner, NOW, title="Call Ada", dueOn=due_on, dueTime=due_time)
+    await planner.plan_owners(engine, [owner], NOW)
+    (row,) = await scheduled(engine, owner)
+    assert row["local_date"].isoformat() == due_on
+    assert row["send_at"].date() != row["local_date"]  # the UTC date differs from the local one
+    sender = ScriptedSender({})
+    clock = FixedClock(worker_at.replace(tzinfo=UTC))
+    assert await Worker(engine=engine, sender=sender, clock=clock, plan=False).deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert row["status"] == status
+    assert len(sender.sent) == (status == "SENT")
+
+
+class OvertakenSender(ScriptedSender):
+    """Slow: while its pushes are out, the lease runs out and another worker takes them."""
+
+    def __init__(self, other: Worker, *, finished: bool) -> None:
+        super().__init__({})
+        self.other = other
+        self.finished = finished
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        if self.finished:  # the other has sent them and recorded SENT
+            assert await self.other.deliver_due() == 1
+        else:  # the other has claimed them and is sending them now
+            async with self.other.engine.begin() as conn:
+                assert len(await self.other._claim(conn, self.other.clock.now())) == 1
+        return [UNAVAILABLE for _ in pushes]
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["sent by the other", "in its hands"])
+async def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_over(
+    engine: AsyncEngine, finished: bool
+) -> None:
+    owner = await one_due_row(engine, f"overtaken-{new_id()}")
+    taken_over_at = NOW + timedelta(minutes=6)
+    other = Worker(
+        engine=engine,
+        sender=ScriptedSender({}),
+        clock=FixedClock(taken_over_at),
+        plan=False,
+        name="two",
+    )
+    slow = Worker(
+        engine=engine,
+        sender=OvertakenSender(other, finished=finished),
+        clock=FixedClock(NOW),
+        plan=False,
+        name="one",
+    )
+    assert await slow.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    # The first worker's late TRANSIENT changed nothing: the row is the second one's.
+    if finished:
+        assert (row["status"], row["sent_at"], row["leased_by"]) == ("SENT", taken_over_at, None)
+    else:
+        assert (row["status"], row["leased_by"]) == ("SENDING", "two")
+        assert row["lease_until"] == taken_over_at + other.lease
+    assert (row["attempts"], row["last_error"]) == (2, None)
