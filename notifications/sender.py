@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from enum import StrEnum
@@ -70,6 +70,12 @@ class SendResult:
     retry_after: float | None = None
 
 
+# A 2xx answer without the message's name: nothing says the push arrived.
+NAMELESS_ANSWER = SendResult(
+    Outcome.TRANSIENT, error_code="NO_MESSAGE_NAME", detail="FCM answered without a message name"
+)
+
+
 class Sender(Protocol):
     async def send(self, pushes: Sequence[Push]) -> list[SendResult]: ...
 
@@ -79,6 +85,14 @@ class Sender(Protocol):
 def shorten_token(token: str) -> str:
     """Return enough of a device token to tell devices apart in logs."""
     return f"{token[:8]}…"
+
+
+def hide_tokens(text: str, tokens: Iterable[str]) -> str:
+    """Return ``text`` with each of ``tokens`` in it cut short, as logs may show them."""
+    for token in tokens:
+        if token and token in text:
+            text = text.replace(token, shorten_token(token))
+    return text
 
 
 def make_collapse_id(key: str) -> str:
@@ -388,6 +402,10 @@ class FcmSender:
         for push, response in zip(pushes, batch.responses, strict=True):
             if response.success:
                 answers.append((SendResult(Outcome.DELIVERED, response.message_id), None))
+            elif response.exception is None:
+                # A 2xx without "name" (a proxy's answer, an FCM hiccup): firebase-admin calls
+                # it neither a success nor an error. Nothing says it arrived: try again.
+                answers.append((NAMELESS_ANSWER, None))
             else:
                 answers.append(
                     (result_from_error(response.exception, push, now=now), response.exception)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import random
 import socket
+import traceback
 from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,14 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
-from notifications.sender import Outcome, Push, Sender, SendResult
+from notifications.sender import (
+    MAX_DETAIL_CHARS,
+    Outcome,
+    Push,
+    Sender,
+    SendResult,
+    hide_tokens,
+)
 from notifications.timing import local_today
 from store import tables
 
@@ -44,19 +53,21 @@ _devices = tables.devices
 # a row-by-row executemany costs.
 _DELIVERIES = sa.text(
     """
-    INSERT INTO notification_deliveries (owner_id, id, notification_id, device_id, outcome,
-        message_id, error_code, detail, attempted_at)
-    SELECT o, gen_random_uuid(), n, d, oc, m, e, dt, :now
+    INSERT INTO notification_deliveries (owner_id, id, notification_id, device_id, platform,
+        outcome, message_id, error_code, detail, attempted_at)
+    SELECT o, gen_random_uuid(), n, d, pl, oc, m, e, dt, :now
     FROM unnest(CAST(:owners AS uuid[]), CAST(:notifications AS uuid[]),
-                CAST(:devices AS uuid[]), CAST(:outcomes AS text[]), CAST(:message_ids AS text[]),
-                CAST(:error_codes AS text[]), CAST(:details AS text[]))
-        AS p(o, n, d, oc, m, e, dt)
+                CAST(:devices AS uuid[]), CAST(:platforms AS text[]), CAST(:outcomes AS text[]),
+                CAST(:message_ids AS text[]), CAST(:error_codes AS text[]),
+                CAST(:details AS text[]))
+        AS p(o, n, d, pl, oc, m, e, dt)
     """
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 _SETTLE = sa.text(
     """
     UPDATE scheduled_notifications AS s
-    SET status = p.st, due_at = p.due, sent_at = coalesce(p.sent, s.sent_at), last_error = p.err,
+    -- sent_at is when the first device got it, which may be an earlier attempt.
+    SET status = p.st, due_at = p.due, sent_at = coalesce(s.sent_at, p.sent), last_error = p.err,
         lease_until = NULL, leased_by = NULL, updated_at = :now
     FROM unnest(CAST(:owners AS uuid[]), CAST(:ids AS uuid[]), CAST(:statuses AS text[]),
                 CAST(:due_ats AS timestamptz[]), CAST(:sent_ats AS timestamptz[]),
@@ -66,6 +77,9 @@ _SETTLE = sa.text(
     WHERE s.owner_id = p.o AND s.id = p.i AND s.leased_by = :worker AND s.status = 'SENDING'
     """
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
+
+# Retry-After is obeyed up to this many seconds (30 days): every push is missed by then.
+_LONGEST_RETRY_AFTER = 30 * 86_400.0
 
 # Final for a device: it got the push, or never will.
 _FINAL = (Outcome.DELIVERED.value, Outcome.DEAD_TOKEN.value, Outcome.FAILED.value)
@@ -87,6 +101,18 @@ class _Unit:
     collapse_key: str
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What a batch's sending needs besides its rows, read in one go."""
+
+    owners: dict[UUID, Any]
+    devices: dict[UUID, list[Any]]
+    # (notification, device) pairs with a final outcome from an earlier attempt...
+    done: set[tuple[UUID, UUID]]
+    # ... and the notifications that reached at least one device then.
+    delivered: set[UUID]
+
+
 @dataclass
 class Worker:
     engine: AsyncEngine
@@ -102,6 +128,8 @@ class Worker:
     plan: bool = True
     # Batches being claimed, sent or recorded at once by run() and deliver_backlog().
     batches_in_flight: int = 2
+    # Spreads retries of pushes that failed together; not for secrets.
+    jitter: random.Random = field(default_factory=random.Random)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
         """Plan and deliver until ``stop`` is set; the batches in hand are always finished."""
@@ -162,22 +190,29 @@ class Worker:
         """Claim, send and record one batch of due pushes; return how many rows it handled."""
         now = self.clock.now()
         async with self.engine.begin() as conn:
-            claimed = await self._claim(conn, now)
+            taken = await self._claim(conn, now)
+        claimed = [row for row in taken if row.status == "SENDING"]
+        if len(claimed) < len(taken):
+            log.warning(
+                "gave up on %d pushes that workers took %d times without finishing",
+                len(taken) - len(claimed),
+                self.max_attempts,
+            )
         if not claimed:
-            return 0
+            return len(taken)
         async with self.engine.connect() as conn:
-            owners, devices, done = await self._load_context(conn, claimed)
-        missed, units, no_device = self._compose(claimed, owners, devices, done, now)
+            context = await self._load_context(conn, claimed)
+        missed, units, no_device = self._compose(claimed, context, now)
         pushes: list[tuple[_Unit, Any, Push]] = []
         for unit in units:
-            for device in devices.get(unit.owner_id, []):
-                if all((row.id, device.id) in done for row in unit.rows):
+            for device in context.devices.get(unit.owner_id, []):
+                if all((row.id, device.id) in context.done for row in unit.rows):
                     continue
                 pushes.append((unit, device, self._push(unit, device)))
-        results = await self.sender.send([push for _, _, push in pushes]) if pushes else []
+        results = await self._send([push for _, _, push in pushes])
         async with self.engine.begin() as conn:
-            await self._record(conn, now, claimed, missed, no_device, pushes, results, done)
-        return len(claimed)
+            await self._record(conn, now, claimed, missed, no_device, pushes, results, context)
+        return len(taken)
 
     async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Any]:
         # A worker that died mid-batch: its lease ran out, the rows are due again. Those come
@@ -185,7 +220,12 @@ class Worker:
         # then walks its own partial index in order and stops at the batch's size, where one
         # OR-ed query gathered and sorted the whole backlog on every claim.
         claimed = await self._claim_where(
-            conn, now, _s.c.status == "SENDING", _s.c.lease_until < now, _s.c.lease_until
+            conn,
+            now,
+            _s.c.status == "SENDING",
+            _s.c.lease_until < now,
+            _s.c.lease_until,
+            give_up=True,
         )
         if len(claimed) < self.batch_size:
             claimed += await self._claim_where(
@@ -206,7 +246,9 @@ class Worker:
         due: sa.ColumnElement[bool],
         order: sa.ColumnElement[Any],
         limit: int | None = None,
+        give_up: bool = False,
     ) -> list[Any]:
+        """Claim rows; with ``give_up``, settle FAILED those taken too often instead."""
         picked = (
             sa.select(_s.c.owner_id, _s.c.id)
             .where(status, due)
@@ -215,23 +257,56 @@ class Worker:
             .with_for_update(skip_locked=True)
             .cte("picked")
         )
+        values: dict[str, Any] = {
+            "status": "SENDING",
+            "lease_until": now + self.lease,
+            "leased_by": self.name,
+            "attempts": _s.c.attempts + 1,
+            "updated_at": now,
+        }
+        if give_up:
+            # A batch whose every taker died (a push that crashes the worker, a host that keeps
+            # going down) would otherwise be sent again each time its lease ran out, for ever.
+            exhausted = _s.c.attempts >= self.max_attempts
+            gave_up = sa.func.format("a worker took it %s times without finishing", _s.c.attempts)
+            values |= {
+                "status": sa.case((exhausted, "FAILED"), else_="SENDING"),
+                "lease_until": sa.case((exhausted, sa.null()), else_=values["lease_until"]),
+                "leased_by": sa.case((exhausted, sa.null()), else_=self.name),
+                "attempts": sa.case((exhausted, _s.c.attempts), else_=values["attempts"]),
+                "last_error": sa.case((exhausted, gave_up), else_=_s.c.last_error),
+            }
         claim = (
             sa.update(_s)
             .where(_s.c.owner_id == picked.c.owner_id, _s.c.id == picked.c.id)
-            .values(
-                status="SENDING",
-                lease_until=now + self.lease,
-                leased_by=self.name,
-                attempts=_s.c.attempts + 1,
-                updated_at=now,
-            )
+            .values(values)
             .returning(_s)
         )
         return list((await conn.execute(claim)).all())
 
-    async def _load_context(
-        self, conn: AsyncConnection, claimed: list[Any]
-    ) -> tuple[dict[UUID, Any], dict[UUID, list[Any]], set[tuple[UUID, UUID]]]:
+    async def _send(self, pushes: list[Push]) -> list[SendResult]:
+        """Send ``pushes``; a sender that fails unexpectedly makes every one of them TRANSIENT."""
+        if not pushes:
+            return []
+        try:
+            results = await self.sender.send(pushes)
+            if len(results) != len(pushes):
+                raise RuntimeError(f"{len(results)} results for {len(pushes)} pushes")
+        except Exception as exc:
+            # The rows back off and end FAILED at the cap, instead of staying SENDING to be sent
+            # again after every lease. Tokens may be in the message: they are cut short.
+            tokens = [push.token for push in pushes]
+            log.error(
+                "sending %d pushes failed unexpectedly; they will be retried\n%s",
+                len(pushes),
+                hide_tokens("".join(traceback.format_exception(exc)), tokens),
+            )
+            detail = hide_tokens(f"{type(exc).__name__}: {exc}", tokens)[:MAX_DETAIL_CHARS]
+            failed = SendResult(Outcome.TRANSIENT, error_code="SENDER_ERROR", detail=detail)
+            return [failed] * len(pushes)
+        return results
+
+    async def _load_context(self, conn: AsyncConnection, claimed: list[Any]) -> _Context:
         # As arrays: a statement with one parameter compiles and prepares once, where an IN
         # list of up to 500 would be rendered again for every batch.
         owner_ids = sa.func.any(_uuids("owner_ids", sorted({row.owner_id for row in claimed})))
@@ -252,19 +327,19 @@ class Worker:
             devices[row.owner_id].append(row)
         # Devices that already have a final outcome for a row from an earlier attempt.
         ids = sa.func.any(_uuids("ids", [row.id for row in claimed]))
-        query = sa.select(_d.c.notification_id, _d.c.device_id).where(
+        query = sa.select(_d.c.notification_id, _d.c.device_id, _d.c.outcome).where(
             _d.c.owner_id == owner_ids, _d.c.notification_id == ids, _d.c.outcome.in_(_FINAL)
         )
-        done = {(row.notification_id, row.device_id) for row in await conn.execute(query)}
-        return owners, devices, done
+        done: set[tuple[UUID, UUID]] = set()
+        delivered: set[UUID] = set()
+        for row in await conn.execute(query):
+            done.add((row.notification_id, row.device_id))
+            if row.outcome == Outcome.DELIVERED.value:
+                delivered.add(row.notification_id)
+        return _Context(owners, devices, done, delivered)
 
     def _compose(
-        self,
-        claimed: list[Any],
-        owners: dict[UUID, Any],
-        devices: dict[UUID, list[Any]],
-        done: set[tuple[UUID, UUID]],
-        now: datetime,
+        self, claimed: list[Any], context: _Context, now: datetime
     ) -> tuple[list[Any], list[_Unit], list[Any]]:
         by_owner: dict[UUID, list[Any]] = defaultdict(list)
         for row in claimed:
@@ -273,14 +348,14 @@ class Worker:
         no_device: list[Any] = []
         units: list[_Unit] = []
         for owner_id, rows in by_owner.items():
-            owner = owners.get(owner_id)
+            owner = context.owners.get(owner_id)
             if owner is None:
                 continue  # the account is gone; its rows went with it
             today = local_today(now, owner.time_zone)
             # Missed while no worker ran: still worth sending the same local day, not later.
             live = [row for row in rows if row.local_date >= today]
             missed += [row for row in rows if row.local_date < today]
-            if not devices.get(owner_id):
+            if not context.devices.get(owner_id):
                 no_device += live
                 continue
             if owner.daily_digest and len(live) > 1:
@@ -301,13 +376,19 @@ class Worker:
         )
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
-        """Exponential, with jitter, at least what the server asked, at most the cap."""
-        wait = self.first_backoff * (2 ** max(attempts - 1, 0))
-        wait = min(wait, self.max_backoff) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-        if retry_after is not None:
-            wait = max(wait, timedelta(seconds=retry_after))
-        capped: timedelta = min(wait, self.max_backoff)
-        return capped
+        """Say how long to wait after ``attempts`` tries.
+
+        Doubling from ``first_backoff`` with ±20 % jitter, at most ``max_backoff``; never less
+        than FCM's Retry-After, however long: the cap bounds our own growth only.
+        """
+        # In seconds, with the exponent bounded: a timedelta would overflow first.
+        cap = self.max_backoff.total_seconds()
+        grown = min(self.first_backoff.total_seconds() * 2.0 ** min(max(attempts - 1, 0), 64), cap)
+        # Jitter after the cap too, so that retries waiting the longest still spread out.
+        wait = min(grown * self.jitter.uniform(0.8, 1.2), cap)
+        # An absurd Retry-After must not crash the batch; a retry past it finds the day gone.
+        asked = min(retry_after or 0.0, _LONGEST_RETRY_AFTER)
+        return timedelta(seconds=max(wait, asked))
 
     async def _record(
         self,
@@ -318,15 +399,15 @@ class Worker:
         no_device: list[Any],
         pushes: Sequence[tuple[_Unit, Any, Push]],
         results: Sequence[SendResult],
-        done: set[tuple[UUID, UUID]],
+        context: _Context,
     ) -> None:
-        deliveries: list[tuple[UUID, UUID, UUID, SendResult]] = []
-        outcomes: dict[UUID, list[SendResult]] = defaultdict(list)
+        deliveries: list[tuple[UUID, UUID, Any, SendResult]] = []
+        outcomes: dict[UUID, list[tuple[Any, SendResult]]] = defaultdict(list)
         dead: list[dict[str, Any]] = []
         for (unit, device, _), result in zip(pushes, results, strict=True):
             for row in unit.rows:
-                outcomes[row.id].append(result)
-                deliveries.append((row.owner_id, row.id, device.id, result))
+                outcomes[row.id].append((device, result))
+                deliveries.append((row.owner_id, row.id, device, result))
             if result.outcome is Outcome.DEAD_TOKEN:
                 dead.append(
                     {"d_owner": device.owner_id, "d_id": device.id, "reason": result.error_code}
@@ -338,7 +419,10 @@ class Worker:
                     "now": now,
                     "owners": [owner for owner, _, _, _ in deliveries],
                     "notifications": [notification for _, notification, _, _ in deliveries],
-                    "devices": [device for _, _, device, _ in deliveries],
+                    # The device may be gone by now (unregistered, its token moved): the
+                    # record keeps what it was sent to.
+                    "devices": [device.id for _, _, device, _ in deliveries],
+                    "platforms": [device.platform for _, _, device, _ in deliveries],
                     "outcomes": [r.outcome.value for _, _, _, r in deliveries],
                     "message_ids": [r.message_id for _, _, _, r in deliveries],
                     "error_codes": [r.error_code for _, _, _, r in deliveries],
@@ -356,17 +440,18 @@ class Worker:
                 dead,
             )
             log.info("disabled %d devices whose tokens are dead", len(dead))
-        delivered_before = {notification for notification, _ in done}
         missed_ids = {row.id for row in missed}
         no_device_ids = {row.id for row in no_device}
         changes: list[dict[str, Any]] = []
         for row in claimed:
-            if row.id in missed_ids:
+            # A row some device already got is SENT, whatever stopped the others getting it.
+            delivered_before = row.id in context.delivered
+            if row.id in missed_ids and not delivered_before:
                 change = {
                     "status": "MISSED",
                     "last_error": "its local day passed before it was sent",
                 }
-            elif row.id in no_device_ids:
+            elif row.id in no_device_ids and not delivered_before:
                 change = {"status": "NO_DEVICE", "last_error": "no active device to send to"}
             else:
                 change = self._settle(row, now, outcomes.get(row.id, []), delivered_before)
@@ -389,23 +474,40 @@ class Worker:
         )
 
     def _settle(
-        self, row: Any, now: datetime, results: list[SendResult], delivered_before: set[UUID]
+        self,
+        row: Any,
+        now: datetime,
+        tried: list[tuple[Any, SendResult]],
+        delivered_before: bool,
     ) -> dict[str, Any]:
-        transient = [r for r in results if r.outcome is Outcome.TRANSIENT]
-        if transient:
-            if row.attempts >= self.max_attempts:
-                return {"status": "FAILED", "last_error": _describe(transient[0])}
-            retry_after = max((r.retry_after or 0.0 for r in transient), default=0.0) or None
+        """Say what becomes of a row from this attempt's outcomes per device and earlier ones."""
+        delivered = delivered_before or any(r.outcome is Outcome.DELIVERED for _, r in tried)
+        sent_at = now if delivered else None
+        transient = [(device, r) for device, r in tried if r.outcome is Outcome.TRANSIENT]
+        if transient and row.attempts < self.max_attempts:
+            # Retried only where it did not arrive; it is history already (it was tried).
+            retry_after = max((r.retry_after or 0.0 for _, r in transient), default=0.0) or None
             return {
                 "status": "PENDING",
                 "due_at": now + self.backoff(row.attempts, retry_after),
-                "last_error": _describe(transient[0]),
+                "sent_at": sent_at,
+                "last_error": _describe_missing(transient),
             }
-        if any(r.outcome is Outcome.DELIVERED for r in results) or row.id in delivered_before:
-            return {"status": "SENT", "sent_at": now}
-        if results:
-            return {"status": "FAILED", "last_error": _describe(results[0])}
-        return {"status": "NO_DEVICE", "last_error": "no active device to send to"}
+        if delivered:
+            # A push a phone showed is SENT, even if another device never got it; with nothing
+            # tried now, the last attempt's error still says which.
+            error = _describe_missing(transient) if transient else None
+            return {
+                "status": "SENT",
+                "sent_at": now,
+                "last_error": error if tried else row.last_error,
+            }
+        if transient:
+            return {"status": "FAILED", "last_error": _describe_missing(transient)}
+        if tried:
+            return {"status": "FAILED", "last_error": _describe(tried[0][1])}
+        # Each device had its final answer in an earlier attempt, and none was a delivery.
+        return {"status": "FAILED", "last_error": row.last_error or "no device will get it"}
 
 
 def _uuids(name: str, values: list[UUID]) -> sa.BindParameter[Any]:
@@ -425,6 +527,18 @@ def _describe(result: SendResult) -> str:
     return f"{result.error_code or result.outcome.value}: {result.detail or ''}".strip(": ")
 
 
+# Devices named in a row's last_error; a user with more gets a count of the rest.
+_NAMED_DEVICES = 3
+
+
+def _describe_missing(transient: list[tuple[Any, SendResult]]) -> str:
+    """Name the devices that did not get the push (yet), and why the first did not."""
+    names = [f"{device.platform} device {device.id}" for device, _ in transient[:_NAMED_DEVICES]]
+    if len(transient) > _NAMED_DEVICES:
+        names.append(f"{len(transient) - _NAMED_DEVICES} more")
+    return f"not delivered to {', '.join(names)}: {_describe(transient[0][1])}"
+
+
 def collapse_key(row: Any) -> str:
     return f"{row.kind}:{row.subject_id}:{row.occurrence.isoformat()}:{row.lead_days}"
 
@@ -441,8 +555,23 @@ def _digest(owner_id: UUID, rows: list[Any], today: Any) -> _Unit:
     data = {
         "kind": "DIGEST",
         "date": today.isoformat(),
-        "notificationIds": ",".join(str(row.id) for row in rows),
+        "notificationIds": ",".join(str(row.id) for row in rows[:MAX_DIGEST_IDS]),
+        "notificationCount": str(len(rows)),
     }
-    return _Unit(
-        owner_id, rows, f"Today: {len(rows)} things", body, data, f"digest:{owner_id}:{today}"
-    )
+    title = f"Today: {len(rows)} things"
+    return _Unit(owner_id, rows, title, body, data, digest_collapse_key(rows))
+
+
+# 37 bytes an id: twenty keep a digest's data near 750 bytes, well inside FCM's 4 KB payload
+# (the whole digest is in ``notifications`` anyway).
+MAX_DIGEST_IDS = 20
+
+
+def digest_collapse_key(rows: list[Any]) -> str:
+    """Name a digest by what it lists.
+
+    A digest sent again after a crash lists the same rows and replaces the first copy on the
+    phone; a later digest the same day lists others and stands beside it.
+    """
+    ids = ",".join(sorted(str(row.id) for row in rows))
+    return f"digest:{hashlib.sha256(ids.encode()).hexdigest()[:32]}"

@@ -6,6 +6,7 @@ docs/notifications.md explains the pipeline; these fields are the app's view of 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from enum import Enum
 from typing import Annotated, Any
@@ -100,10 +101,14 @@ class Notification:
     occurrence: dt.date = strawberry.field(description="The day of the event it is about.")
     lead_days: int
     send_at: dt.datetime
-    sent_at: dt.datetime | None
+    sent_at: dt.datetime | None = strawberry.field(
+        description="When the first device got it; set while other devices are retried."
+    )
     opened_at: dt.datetime | None
     attempts: int
-    last_error: str | None
+    last_error: str | None = strawberry.field(
+        description="Why the last attempt did not reach every device, if it did not."
+    )
     contact_id: strawberry.ID | None
     reminder_id: strawberry.ID | None
     deliveries: list[Delivery]
@@ -255,12 +260,42 @@ ReminderResult = Annotated[
 ]
 
 
+# Control characters, format characters (zero-width spaces, joiners, bidi marks, the BOM),
+# surrogates, private-use and unassigned code points, and line or paragraph separators: none
+# belongs in a token or a version string, and NUL cannot even be stored.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def find_hidden_character(value: str) -> str | None:
+    """Describe the first control or invisible character in ``value``, if there is one."""
+    for position, char in enumerate(value, start=1):
+        category = unicodedata.category(char)
+        # Spaces other than the plain one (no-break, ideographic, ...) hide as well.
+        if category in _HIDDEN_CATEGORIES or (category == "Zs" and char != " "):
+            return f"U+{ord(char):04X} at character {position}"
+    return None
+
+
 def _check_token(token: str) -> str | None:
     token = token.strip()
     if not token:
         return "send the FCM registration token the app received"
+    if (hidden := find_hidden_character(token)) is not None:
+        return (
+            f"remove the control or invisible character ({hidden}): send the token as FCM gave it"
+        )
     if len(token) > MAX_TOKEN or any(c.isspace() for c in token):
         return f"an FCM token is one word of at most {MAX_TOKEN} characters"
+    return None
+
+
+def _check_label(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if (hidden := find_hidden_character(value)) is not None:
+        return f"remove the control or invisible character ({hidden})"
+    if len(value) > 64:
+        return "use at most 64 characters"
     return None
 
 
@@ -372,8 +407,8 @@ class NotificationMutation:
         if (problem := _check_token(input.token)) is not None:
             problems.append(errors.FieldError("token", problem))
         for name, value in (("appVersion", input.app_version), ("locale", input.locale)):
-            if value is not None and len(value) > 64:
-                problems.append(errors.FieldError(name, "use at most 64 characters"))
+            if (problem := _check_label(value)) is not None:
+                problems.append(errors.FieldError(name, problem))
         if problems:
             return validation_error(errors.ValidationFailed(problems))
         async with ctx.engine.begin() as conn:
@@ -403,7 +438,10 @@ class NotificationMutation:
             return NotFound(message=f"no device with id {id}", entity="device", id=id)
         return Deleted(id=id, entity="device")
 
-    @strawberry.mutation(description="Record that the user opened a push.")
+    @strawberry.mutation(
+        description="Record that the user opened a push. A push not sent yet is a "
+        "ValidationError, and nothing changes."
+    )
     async def mark_notification_opened(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> NotificationResult:
@@ -418,6 +456,13 @@ class NotificationMutation:
                 conn, owner_id=owner_id, notification_id=notification_id, now=ctx.clock.now()
             )
             if row is None:
+                if await store.has_notification(
+                    conn, owner_id=owner_id, notification_id=notification_id
+                ):
+                    problem = errors.FieldError(
+                        "id", "this push has not been sent yet: mark it when the app shows it"
+                    )
+                    return validation_error(errors.ValidationFailed([problem]))
                 return NotFound(
                     message=f"no notification with id {id}", entity="notification", id=id
                 )

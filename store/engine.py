@@ -27,6 +27,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         # No ping before every checkout (three round trips on asyncpg): a connection that died
         # fails one request and the pool replaces it; recycling keeps them from going stale.
         pool_recycle=1800,
+        # Statement errors and echo name no parameter values: they hold push tokens, emails,
+        # password hashes and users' notes, and logs are no place for those.
+        hide_parameters=True,
         # Times that PostgreSQL renders itself (pulled rows) come out in UTC.
         connect_args={"server_settings": {"application_name": "rapport", "TimeZone": "UTC"}},
     )

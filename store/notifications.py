@@ -28,6 +28,13 @@ BY_DUE = (
     keyset.SortKey(_r.c.id, "id", "uuid"),
 )
 
+# A transaction lock per token: the first key keeps these apart from other advisory locks
+# (store.migrate's), the second is the token's hash (a collision only makes two tokens wait).
+DEVICE_TOKEN_LOCKS = 7_228_437
+_LOCK_TOKEN = sa.text(
+    "SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:token))"
+).bindparams(space=DEVICE_TOKEN_LOCKS)
+
 
 async def register_device(
     conn: AsyncConnection,
@@ -45,6 +52,11 @@ async def register_device(
     A token belongs to one app install; when another account signs in on that phone, the
     token moves to it, so the previous account's pushes stop reaching that phone.
     """
+    # Registrations of one token take turns until commit. Otherwise two accounts registering
+    # it at once could each miss the other's uncommitted row in the delete, and the later
+    # upsert would land on the earlier account's row: the token stayed there and the caller
+    # was handed another user's device.
+    await conn.execute(_LOCK_TOKEN, {"token": token})
     await conn.execute(sa.delete(_dev).where(_dev.c.token == token, _dev.c.owner_id != owner_id))
     insert = pg_insert(_dev).values(
         owner_id=owner_id,
@@ -67,6 +79,8 @@ async def register_device(
             "disabled_reason": None,
             "updated_at": now,
         },
+        # Never another owner's row, whatever happens: no row is better than a stranger's.
+        where=_dev.c.owner_id == owner_id,
     ).returning(_dev)
     row: sa.RowMapping = (await conn.execute(upsert)).mappings().one()
     return row
@@ -88,40 +102,40 @@ async def list_devices(conn: AsyncConnection, *, owner_id: UUID) -> Sequence[sa.
     return (await conn.execute(query)).mappings().all()
 
 
-# Rows still waiting to be sent are the agenda's business (``upcoming``), not history.
-_HISTORY_STATUSES = ("SENDING", "SENT", "FAILED", "MISSED", "NO_DEVICE")
+# Rows a worker has taken, including those waiting out a back-off; untried rows are the
+# agenda's business (``upcoming``), not history. The very predicate of the history index, so
+# that every plan, generic ones too, can prove the index covers the query.
+_HISTORY = sa.text(f"({tables.NOTIFICATION_HISTORY})")
+
+
+def select_history(owner_id: UUID, after: list[Any] | None, limit: int) -> sa.Select[Any]:
+    """Build the query for one page of an owner's notification history, newest first."""
+    query = sa.select(_s).where(_s.c.owner_id == owner_id, _HISTORY)
+    if after is not None:
+        query = query.where(keyset.after_condition(HISTORY, after))
+    return query.order_by(*keyset.order_clauses(HISTORY)).limit(limit)
 
 
 async def list_notifications(
     conn: AsyncConnection, *, owner_id: UUID, after: list[Any] | None, limit: int
 ) -> Sequence[sa.RowMapping]:
-    query = sa.select(_s).where(_s.c.owner_id == owner_id, _s.c.status.in_(_HISTORY_STATUSES))
-    if after is not None:
-        query = query.where(keyset.after_condition(HISTORY, after))
-    query = query.order_by(*keyset.order_clauses(HISTORY)).limit(limit)
-    return (await conn.execute(query)).mappings().all()
+    rows: Sequence[sa.RowMapping] = (
+        (await conn.execute(select_history(owner_id, after, limit))).mappings().all()
+    )
+    return rows
 
 
 async def count_notifications(conn: AsyncConnection, *, owner_id: UUID) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(_s)
-        .where(_s.c.owner_id == owner_id, _s.c.status.in_(_HISTORY_STATUSES))
-    )
+    query = sa.select(sa.func.count()).select_from(_s).where(_s.c.owner_id == owner_id, _HISTORY)
     return int(await conn.scalar(query) or 0)
 
 
 async def list_deliveries(
     conn: AsyncConnection, *, owner_id: UUID, notification_ids: Sequence[UUID]
 ) -> dict[UUID, list[sa.RowMapping]]:
-    """Each notification's deliveries with their device's platform, oldest first."""
+    """Each notification's deliveries, oldest first, with the platform each was sent to."""
     query = (
-        sa.select(_d, _dev.c.platform)
-        .select_from(
-            _d.outerjoin(
-                _dev, sa.and_(_dev.c.owner_id == _d.c.owner_id, _dev.c.id == _d.c.device_id)
-            )
-        )
+        sa.select(_d)
         .where(_d.c.owner_id == owner_id, _d.c.notification_id.in_(notification_ids))
         .order_by(_d.c.attempted_at, _d.c.id)
     )
@@ -134,14 +148,27 @@ async def list_deliveries(
 async def mark_opened(
     conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID, now: datetime
 ) -> sa.RowMapping | None:
+    """Record the first opening of a push that went out; None if there is no such push.
+
+    A row still waiting to be sent, and not yet on any device, cannot have been opened.
+    """
     update = (
         sa.update(_s)
-        .where(_s.c.owner_id == owner_id, _s.c.id == notification_id)
+        .where(
+            _s.c.owner_id == owner_id,
+            _s.c.id == notification_id,
+            sa.or_(_s.c.status != "PENDING", _s.c.sent_at.is_not(None)),
+        )
         .values(opened_at=sa.func.coalesce(_s.c.opened_at, now))
         .returning(_s)
     )
     row: sa.RowMapping | None = (await conn.execute(update)).mappings().first()
     return row
+
+
+async def has_notification(conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID) -> bool:
+    query = sa.select(sa.literal(True)).where(_s.c.owner_id == owner_id, _s.c.id == notification_id)
+    return bool(await conn.scalar(query))
 
 
 async def list_reminders(

@@ -17,7 +17,10 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from notifications import planner
+from notifications.sender import LogSender
+from notifications.worker import Worker
 from store import tables
+from sync.clock import FixedClock
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 
 PUBLIC = {"signUp", "signIn", "refreshSession"}
@@ -78,12 +81,12 @@ async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> W
 
 
 async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: World) -> None:
-    """Alice's reminder due today, her phone, and the push planned for it."""
+    """Alice's reminder due today, her phone, and the push sent to it for that reminder."""
     today = dt.datetime.now(dt.UTC).date().isoformat()
     reminder = await data(
         http,
         'mutation($c: ID!, $d: Date!) { createReminder(input: {title: "Send deck", dueOn: $d,'
-        " contactId: $c}) { ... on Reminder { id } } }",
+        ' dueTime: "00:00:00", contactId: $c}) { ... on Reminder { id } } }',
         {"c": world.contact, "d": today},
         world.alice.token,
     )
@@ -96,7 +99,12 @@ async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: Wor
     world.reminder = reminder["createReminder"]["id"]
     world.device = device["registerDevice"]["id"]
     engine = app.state.engine
-    await planner.plan_owners(engine, [UUID(world.alice.user_id)], dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    await planner.plan_owners(engine, [UUID(world.alice.user_id)], now)
+    # Sent, so that it is history, with a delivery, for Bob to try to see.
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(now), plan=False)
+    while await worker.deliver_due():
+        pass
     async with engine.connect() as conn:
         s = tables.scheduled_notifications.c
         found = await conn.scalar(
@@ -363,8 +371,8 @@ CASES: list[tuple[str, str, Any]] = [
     ("devices", "{ devices { id } }", lambda w, d: d["devices"] == []),
     (
         "notifications",
-        "{ notifications { totalCount } }",
-        lambda w, d: d["notifications"]["totalCount"] == 0,
+        "{ notifications { totalCount nodes { id deliveries { deviceId } } } }",
+        lambda w, d: d["notifications"] == {"totalCount": 0, "nodes": []},
     ),
     (
         "upcoming",
@@ -452,7 +460,9 @@ query($c: ID!, $i: ID!) {
   syncConflicts { nodes { id losingValue } }
   reminders { nodes { id title dueOn snoozedUntil completedThrough } }
   devices { id active }
-  notifications(first: 5) { nodes { id openedAt } }
+  notifications(first: 5) {
+    totalCount nodes { id status openedAt deliveries { deviceId platform outcome } }
+  }
   goals(includeArchived: true) { id title archived tagId }
   events { id name attendees { contact { id } status } }
 }
@@ -493,6 +503,20 @@ async def test_a_second_user_cannot_touch_the_first_users_rows(
     before = await data(
         http, ALICE_VIEW, {"c": world.contact, "i": world.interaction}, world.alice.token
     )
+    # Alice has a push that went to her phone: there is history for Bob to try to see.
+    assert before["notifications"] == {
+        "totalCount": 1,
+        "nodes": [
+            {
+                "id": world.notification,
+                "status": "SENT",
+                "openedAt": None,
+                "deliveries": [
+                    {"deviceId": world.device, "platform": "ios", "outcome": "DELIVERED"}
+                ],
+            }
+        ],
+    }
     for name, operation, check in CASES:
         body = await post(http, operation, variables(world, operation), world.bob.token)
         assert "errors" not in body, (name, body)

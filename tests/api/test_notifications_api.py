@@ -8,11 +8,13 @@ from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
+from store import tables
 from sync.clock import FixedClock
 from tests.api.graphql import create_contact, data, post, sign_up
 
@@ -52,6 +54,18 @@ STATE = "{ devices { id } reminders { totalCount } me { reminderHour leadDays { 
     [
         (REGISTER, {"input": {"token": "", "platform": "IOS"}}, "token", "registration token"),
         (REGISTER, {"input": {"token": "x" * 5000, "platform": "IOS"}}, "token", "4096"),
+        *(
+            (REGISTER, {"input": {"platform": "IOS", **fields}}, field, hint)
+            for fields, field, hint in [
+                ({"token": "secret-token\u0000x"}, "token", "U+0000 at character 13"),
+                ({"token": "\u200b"}, "token", "invisible character (U+200B"),
+                ({"token": "\u0007\u0007"}, "token", "control or invisible"),
+                ({"token": "abc\u00a0def"}, "token", "U+00A0"),
+                ({"token": "abc\u202edef"}, "token", "U+202E"),
+                ({"token": "fine-token", "appVersion": "1.0\u0000"}, "appVersion", "U+0000"),
+                ({"token": "fine-token", "locale": "en\u200d"}, "locale", "U+200D"),
+            ]
+        ),
         (
             CREATE_REMINDER,
             {
@@ -243,3 +257,39 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
         account.token,
     )
     assert opened["markNotificationOpened"]["openedAt"] is not None
+
+
+MARK_OPENED = """
+mutation($id: ID!) {
+  markNotificationOpened(id: $id) {
+    __typename
+    ... on Notification { openedAt }
+    ... on ValidationError { fields { field message } }
+  }
+}
+"""
+
+
+async def test_a_push_not_sent_yet_cannot_be_marked_opened(
+    http: httpx.AsyncClient, api_app: Starlette
+) -> None:
+    account = await sign_up(http)
+    later = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    await data(
+        http, CREATE_REMINDER, {"input": {"title": "Not yet", "dueOn": later}}, account.token
+    )
+    engine = api_app.state.engine
+    owner = UUID(account.user_id)
+    await planner.plan_owners(engine, [owner], datetime.now(UTC))
+    s = tables.scheduled_notifications.c
+    query = sa.select(s.id, s.status, s.opened_at).where(s.owner_id == owner)
+    async with engine.connect() as conn:
+        (pending,) = (await conn.execute(query)).all()
+    assert pending.status == "PENDING"
+    answer = await data(http, MARK_OPENED, {"id": str(pending.id)}, account.token)
+    result = answer["markNotificationOpened"]
+    assert result["__typename"] == "ValidationError"
+    assert result["fields"][0]["field"] == "id"
+    assert "not been sent yet" in result["fields"][0]["message"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(query)).one().opened_at is None

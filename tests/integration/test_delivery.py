@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notifications import planner
 from notifications.sender import FcmSender
 from notifications.worker import Worker, collapse_key
-from store import tables
+from store import notifications, tables
 from sync.clock import FixedClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
 from tests.integration.notify_support import (
@@ -128,6 +128,31 @@ async def test_a_transient_error_is_retried_after_retry_after_and_only_where_it_
     assert len(fake_fcm.sent_to("busy-token")) == 2
 
 
+async def test_a_retry_after_longer_than_the_back_off_cap_is_obeyed(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "slow-down-token")
+    fake_fcm.script["slow-down-token"] = fcm_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded",
+        "QUOTA_EXCEEDED",
+        headers={"Retry-After": "7200"},
+    )
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert worker.max_backoff == timedelta(hours=1)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["due_at"]) == ("PENDING", NOW + timedelta(hours=2))
+    just_before = Worker(
+        engine=engine,
+        sender=sender,
+        clock=FixedClock(NOW + timedelta(hours=2) - timedelta(seconds=1)),
+        plan=False,
+    )
+    assert await just_before.deliver_due() == 0
+
+
 async def test_a_re_plan_keeps_a_back_off_unless_the_push_itself_changed(
     engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
 ) -> None:
@@ -163,6 +188,66 @@ async def test_transient_errors_stop_at_the_cap_and_the_row_says_failed(
     assert (row["status"], row["attempts"]) == ("FAILED", 3)
     assert "UNAVAILABLE" in row["last_error"]
     assert [d["outcome"] for d in await deliveries(engine, owner)] == ["TRANSIENT"] * 3
+
+
+@pytest.mark.parametrize("phone_fails", [0, 2], ids=["earlier attempt", "last attempt"])
+async def test_a_push_that_reached_one_device_ends_sent_though_another_never_got_it(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender, phone_fails: int
+) -> None:
+    owner, (_, tablet) = await one_due_push(engine, "phone-token", "tablet-token")
+    unavailable = fcm_error(503, "UNAVAILABLE", "Try later", "UNAVAILABLE")
+    fake_fcm.script["tablet-token"] = unavailable
+    clock = FixedClock(NOW)
+    worker = Worker(engine=engine, sender=sender, clock=clock, plan=False, max_attempts=3)
+    sent_at = None
+    for attempt in range(3):
+        if attempt < phone_fails:
+            fake_fcm.script["phone-token"] = unavailable
+        else:
+            fake_fcm.script.pop("phone-token", None)
+            sent_at = sent_at or clock.at
+        assert await worker.deliver_due() == 1
+        clock.at = (await scheduled(engine, owner))[0]["due_at"]
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("SENT", 3, sent_at)
+    assert str(tablet) in row["last_error"]  # says which device never got it
+    assert "UNAVAILABLE" in row["last_error"]
+    assert len(fake_fcm.sent_to("phone-token")) == phone_fails + 1  # never twice once it arrived
+    assert len(fake_fcm.sent_to("tablet-token")) == 3
+
+
+async def test_a_push_waiting_out_a_back_off_is_in_the_history(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "phone-token", "tablet-token")
+    fake_fcm.script["tablet-token"] = fcm_error(503, "UNAVAILABLE", "Try later", "UNAVAILABLE")
+    # Planned but never tried: the agenda's business, not history.
+    async with engine.connect() as conn:
+        assert await notifications.count_notifications(conn, owner_id=owner) == 0
+    worker = Worker(engine=engine, sender=sender, clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    async with engine.connect() as conn:
+        (row,) = await notifications.list_notifications(conn, owner_id=owner, after=None, limit=5)
+        assert await notifications.count_notifications(conn, owner_id=owner) == 1
+    # Tried, reached the phone (so it has its sentAt), and waits to retry the tablet.
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("PENDING", 1, NOW)
+
+
+@pytest.mark.parametrize("plans", ["force_custom_plan", "force_generic_plan"])
+async def test_the_history_query_walks_its_index(engine: AsyncEngine, plans: str) -> None:
+    # asyncpg runs every query as a prepared statement, whose plan PostgreSQL may make generic
+    # (blind to parameter values): the index must serve that plan as well.
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    compiled = notifications.select_history(owner, None, 21).compile(dialect=engine.dialect)
+    values = ", ".join(repr(str(compiled.params[name])) for name in compiled.positiontup or [])
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql(f"SET plan_cache_mode = {plans}")
+        await conn.exec_driver_sql("SET enable_seqscan = off")
+        await conn.exec_driver_sql(f"PREPARE history AS {compiled}")
+        explained = await conn.exec_driver_sql(f"EXPLAIN EXECUTE history({values})")
+        plan = "\n".join(line for (line,) in explained)
+    assert "ix_scheduled_notifications_history" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 async def test_the_message_carries_its_unique_key_as_collapse_key_and_a_ttl(
@@ -288,3 +373,22 @@ async def test_sigterm_lets_the_worker_finish_the_batch_in_hand(
     assert {r["status"] for r in rows} == {"PENDING"}
     assert all(r["attempts"] == 1 and r["lease_until"] is None for r in rows)
     assert len(await deliveries(engine, owner)) == 3
+
+
+async def test_a_poison_answer_backs_off_and_fails_at_the_cap_instead_of_resending(
+    engine: AsyncEngine, fake_fcm: FakeFcm, sender: FcmSender
+) -> None:
+    owner, _ = await one_due_push(engine, "odd-token")
+    fake_fcm.script["odd-token"] = Reply(status=200, body={"unexpected": True})
+    clock = FixedClock(NOW)
+    worker = Worker(engine=engine, sender=sender, clock=clock, plan=False, max_attempts=3)
+    for _ in range(3):
+        assert await worker.deliver_due() == 1
+        (row,) = await scheduled(engine, owner)
+        assert row["status"] in {"PENDING", "FAILED"}  # never left SENDING
+        clock.at = max(row["due_at"], clock.at) + timedelta(minutes=6)
+    assert await worker.deliver_due() == 0
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"]) == ("FAILED", 3)
+    assert row["last_error"].endswith("FCM answered without a message name")
+    assert len(fake_fcm.sent_to("odd-token")) == 3

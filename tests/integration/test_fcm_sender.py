@@ -20,6 +20,7 @@ from tests.fake_fcm import (
     HANG,
     PROJECT,
     FakeFcm,
+    Reply,
     fake_fcm_fixture,  # noqa: F401 (provides the fake_fcm fixture)
     fcm_error,
     write_service_account,
@@ -215,6 +216,21 @@ async def test_quota_exceeded_is_transient_and_honours_retry_after(
     assert second.outcome is Outcome.TRANSIENT
     assert second.retry_after is not None
     assert 115 <= second.retry_after <= 120
+
+
+async def test_an_answer_without_a_message_name_is_transient(
+    fake_fcm: FakeFcm, fcm: FcmSender
+) -> None:
+    # A 2xx that names no message (a proxy, an FCM hiccup): firebase-admin reports neither a
+    # success nor an error for it.
+    fake_fcm.script["device-a"] = Reply(status=200, body={"unexpected": True})
+    odd, fine = await fcm.send([make_push("device-a"), make_push("device-b")])
+    assert odd == SendResult(
+        Outcome.TRANSIENT,
+        error_code="NO_MESSAGE_NAME",
+        detail="FCM answered without a message name",
+    )
+    assert fine.outcome is Outcome.DELIVERED
 
 
 async def test_third_party_auth_error_is_transient_and_logged_loudly(

@@ -66,3 +66,61 @@ async def test_downgrade_and_upgrade_round_trip_with_data(engine: AsyncEngine) -
     async with open_writer(engine, owner, SystemClock()) as w:
         row = await create_contact(w, new_id(), {"firstName": "Grace"})
     assert row["first_name"] == "Grace"
+
+
+async def test_0006_gives_deliveries_their_platform_and_lets_devices_go(
+    engine: AsyncEngine,
+) -> None:
+    owner, device, notification, delivery = new_id(), new_id(), new_id(), new_id()
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await insert_user(conn, user_id=owner, now=now, email="deliveries@trip.example")
+    await migrate.downgrade(engine, "0005")
+    ids = {"o": owner, "v": device, "n": notification, "d": delivery, "now": now}
+    async with engine.begin() as conn:
+        for statement in (
+            "INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)"
+            " VALUES (:o, :v, 'migrated-token', 'ios', :now, :now)",
+            "INSERT INTO scheduled_notifications (owner_id, id, kind, subject_id, occurrence,"
+            " lead_days, local_date, send_at, due_at, status, title, body, created_at,"
+            " updated_at) VALUES (:o, :n, 'REMINDER', :n, '2026-11-23', 0, '2026-11-23', :now,"
+            " :now, 'SENT', 'Call Ada', '', :now, :now)",
+            "INSERT INTO notification_deliveries (owner_id, id, notification_id, device_id,"
+            " outcome, attempted_at) VALUES (:o, :d, :n, :v, 'DELIVERED', :now)",
+        ):
+            await conn.execute(sa.text(statement), ids)
+    await migrate.upgrade(engine)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM devices WHERE id = :v"), ids)
+        platform = await conn.scalar(
+            sa.text("SELECT platform FROM notification_deliveries WHERE id = :d"), ids
+        )
+    assert platform == "ios"  # copied, and kept after the device went
+
+
+async def _partial_indexes(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE schemaname = 'public' AND indexdef LIKE '% WHERE %'"
+            )
+        )
+        return {str(name): str(definition) for name, definition in rows.all()}
+
+
+async def test_partial_indexes_have_the_models_predicates(
+    engine: AsyncEngine, server_url: str
+) -> None:
+    # `alembic check` does not compare the WHERE of a partial index: build the models' schema
+    # directly and compare what PostgreSQL made of each.
+    async with cloned_database(server_url, "template0") as url:
+        built = create_engine(url, pool_size=1)
+        try:
+            async with built.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+            expected = await _partial_indexes(built)
+        finally:
+            await built.dispose()
+    assert expected
+    assert await _partial_indexes(engine) == expected
