@@ -3,8 +3,8 @@
 Planning an owner computes, from a snapshot of their data, every push due in the next few
 local days (``plan``), then upserts them by their unique key and retires pending rows it no
 longer wants: deleted when their day is still ahead (a birthday edited away), marked MISSED
-when their day has passed unsent. Rows already claimed or sent are never touched, so
-planning twice plans once, and a re-plan cannot resend anything.
+when their day has passed unsent. Rows a worker has claimed, tried or sent are never touched,
+so planning twice plans once, and a re-plan cannot resend anything or erase what was sent.
 
 An owner needs planning when their sync version moved past the one last planned (any write),
 when their settings changed (``store.accounts.update_user`` resets the plan), or when the
@@ -252,27 +252,31 @@ _STORE_PLAN = sa.text(
         INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
             lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
         SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
-        -- Rows already as planned, or already history, are left out before the insert: an
+        -- Rows already as planned, or the worker's, are left out before the insert: an
         -- ON CONFLICT that does nothing would still lock (and so write) every one of them.
         WHERE NOT EXISTS (
             SELECT FROM scheduled_notifications AS n
             WHERE (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days)
                 = (p.o, p.k, p.s, p.oc, p.l)
-              AND (n.status <> 'PENDING'
+              AND (n.status <> 'PENDING' OR n.attempts > 0
                    OR (n.local_date, n.send_at, n.title, n.body, n.data)
                       IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb)))
         ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
         SET local_date = excluded.local_date, send_at = excluded.send_at,
             due_at = excluded.due_at, title = excluded.title, body = excluded.body,
             data = excluded.data, updated_at = excluded.updated_at
-        -- Claimed, sent or finished rows are history; only pending ones follow the plan.
-        WHERE n.status = 'PENDING'
+        -- Only rows no worker has tried follow the plan. Claimed, sent or finished rows are
+        -- history; a pending one with attempts waits out a back-off (its due time is the
+        -- worker's) and may have reached some devices already.
+        WHERE n.status = 'PENDING' AND n.attempts = 0
           AND (n.local_date, n.send_at, n.title, n.body, n.data) IS DISTINCT FROM
               (excluded.local_date, excluded.send_at, excluded.title, excluded.body,
                excluded.data)
         RETURNING 1
     ),
     stale AS (
+        -- (Rows a worker has tried are left be by the two statements below, not here: one
+        -- more condition here made PostgreSQL's estimate tiny and its plan quadratic.)
         SELECT n.owner_id, n.id,
                n.local_date < CAST(timezone(u.time_zone, :now) AS date) AS day_passed
         FROM scheduled_notifications AS n JOIN users AS u ON u.id = n.owner_id
@@ -289,7 +293,7 @@ _STORE_PLAN = sa.text(
             last_error = 'its day passed while no worker ran'
         FROM stale
         WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND stale.day_passed
-          AND n.status = 'PENDING'
+          AND n.status = 'PENDING' AND n.attempts = 0
         RETURNING 1
     ),
     dropped AS (
@@ -297,7 +301,7 @@ _STORE_PLAN = sa.text(
         -- (A worker may have claimed one meanwhile: the status test leaves that one be.)
         DELETE FROM scheduled_notifications AS n USING stale
         WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
-          AND n.status = 'PENDING'
+          AND n.status = 'PENDING' AND n.attempts = 0
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM upserted) AS written, (SELECT count(*) FROM missed) AS missed,

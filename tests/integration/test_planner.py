@@ -1,18 +1,21 @@
-"""The planner over real data: what it plans, that planning twice plans once, and re-plans."""
+"""The planner over real data: what it plans, that planning twice plans once, re-plans,
+and passes running at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
-from notifications.sender import LogSender
+from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.worker import Worker
 from store import accounts
 from sync.clock import FixedClock
 from tests.integration.notify_support import (
     add_device,
+    deliveries,
     make_user,
     put_contact,
     put_reminder,
@@ -156,3 +159,44 @@ async def test_a_push_late_the_same_day_is_still_sent(engine: AsyncEngine) -> No
     assert await worker.deliver_due() == 1
     (row,) = await scheduled(engine, owner)
     assert (row["status"], row["sent_at"]) == ("SENT", later)
+
+
+class HalfDown(LogSender):
+    """Delivers to every token but one, which answers UNAVAILABLE."""
+
+    def __init__(self, down: str) -> None:
+        super().__init__()
+        self.down = down
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        results = await super().send(pushes)
+        return [
+            SendResult(Outcome.TRANSIENT, error_code="UNAVAILABLE") if p.token == self.down else r
+            for p, r in zip(pushes, results, strict=True)
+        ]
+
+
+async def test_a_re_plan_leaves_a_row_the_worker_has_tried_and_its_history(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await add_device(engine, owner, NOW, "phone")
+    await add_device(engine, owner, NOW, "tablet")
+    reminder = await put_reminder(
+        engine, owner, NOW, title="Call Ada", dueOn="2026-11-23", dueTime="05:00"
+    )
+    await planner.plan_owners(engine, [owner], NOW)
+    worker = Worker(engine=engine, sender=HalfDown("tablet"), clock=FixedClock(NOW), plan=False)
+    assert await worker.deliver_due() == 1
+    (tried,) = await scheduled(engine, owner)
+    assert (tried["status"], tried["attempts"]) == ("PENDING", 1)
+    # The phone has it; the user completes the reminder before the tablet's retry.
+    later = NOW + timedelta(minutes=1)
+    await put_reminder(engine, owner, later, reminder, completedThrough="2026-11-23")
+    await planner.plan_owners(engine, [owner], later)
+    (row,) = await scheduled(engine, owner)
+    assert (row["id"], row["due_at"], row["attempts"]) == (tried["id"], tried["due_at"], 1)
+    assert sorted(d["outcome"] for d in await deliveries(engine, owner)) == [
+        "DELIVERED",
+        "TRANSIENT",
+    ]
