@@ -8,7 +8,9 @@ so planning twice plans once, and a re-plan cannot resend anything or erase what
 
 An owner needs planning when their sync version moved past the one last planned (any write),
 when their settings changed (``store.accounts.update_user`` resets the plan), or when the
-last plan is an hour old (the window moves on with the clock).
+last plan is an hour old (the window moves on with the clock). A pass claims the owners it
+plans by locking their ``planner_owners`` rows (``SKIP LOCKED``), so workers share planning
+instead of repeating each other, and a settings change waits for the pass in progress.
 """
 
 from __future__ import annotations
@@ -180,6 +182,57 @@ async def _reach(conn: AsyncConnection, owner_ids: Sequence[UUID]) -> int:
     return int(await conn.scalar(_REACH, {"owners": list(owner_ids)}) or 0)
 
 
+async def add_missing_owners(engine: AsyncEngine, owner_ids: Sequence[UUID] | None = None) -> None:
+    """Give owners (all, or these) a planner_owners row, so a pass can claim them by lock.
+
+    A statement of its own, committed before any pass locks: two passes inserting the same
+    new owner then never wait on each other's uncommitted row.
+    """
+    async with engine.begin() as conn:
+        if owner_ids is None:
+            await conn.execute(_ADD_MISSING)
+        else:
+            await conn.execute(_ADD_THESE, {"owners": list(owner_ids)})
+
+
+_ADD_MISSING = sa.text(
+    "INSERT INTO planner_owners (owner_id)"
+    " SELECT o.owner_id FROM sync_owners AS o"
+    " WHERE NOT EXISTS (SELECT FROM planner_owners AS p WHERE p.owner_id = o.owner_id)"
+    " ON CONFLICT DO NOTHING"
+)
+_ADD_THESE = sa.text(
+    "INSERT INTO planner_owners (owner_id)"
+    " SELECT o.owner_id FROM sync_owners AS o WHERE o.owner_id = ANY(CAST(:owners AS uuid[]))"
+    " ON CONFLICT DO NOTHING"
+)
+
+# The owners that need planning, locked for this transaction; those another pass (or a
+# settings change) holds are skipped, not waited for. The version is read with the lock: a
+# write committed after it bumps the version past it, so the owner is planned again.
+_CLAIM = sa.text(
+    "SELECT p.owner_id, o.version FROM planner_owners AS p"
+    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
+    " WHERE o.version > p.planned_version OR p.planned_at IS NULL"
+    " OR p.planned_at < :stale_before"
+    " FOR UPDATE OF p SKIP LOCKED LIMIT :limit"
+).bindparams(sa.bindparam("stale_before", type_=sa.DateTime(timezone=True)))
+
+# The same lock on named owners, waited for, in one order (two callers cannot deadlock).
+_LOCK = sa.text(
+    "SELECT p.owner_id, o.version FROM planner_owners AS p"
+    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
+    " WHERE p.owner_id = ANY(CAST(:owners AS uuid[]))"
+    " ORDER BY p.owner_id FOR UPDATE OF p"
+)
+
+_PLANNED = sa.text(
+    "UPDATE planner_owners AS p SET planned_version = v.version, planned_at = :now"
+    " FROM unnest(CAST(:owners AS uuid[]), CAST(:versions AS bigint[])) AS v(owner_id, version)"
+    " WHERE p.owner_id = v.owner_id"
+).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
+
+
 async def plan_owners(
     engine: AsyncEngine,
     owner_ids: Sequence[UUID],
@@ -187,53 +240,67 @@ async def plan_owners(
     *,
     horizon_days: int = HORIZON_DAYS,
 ) -> int:
-    """Plan these owners in one transaction; return how many pushes they have pending."""
+    """Plan these owners now, needed or not, in one transaction; return pushes pending."""
     if not owner_ids:
         return 0
+    await add_missing_owners(engine, owner_ids)
     async with engine.begin() as conn:
-        # The versions first: a write committed after this read bumps the version past it,
-        # so the owner is planned again next pass and nothing is lost in between.
-        o = tables.sync_owners.c
-        versions = dict(
-            (
-                await conn.execute(
-                    sa.select(o.owner_id, o.version).where(o.owner_id.in_(owner_ids))
-                )
-            ).all()
-        )
-        # Local days differ by a day at most across zones; leads reach further ahead.
-        utc_today = now.astimezone(UTC).date()
-        window = Window(
-            utc_today - timedelta(days=1),
-            utc_today + timedelta(days=horizon_days + 1 + await _reach(conn, owner_ids)),
-        )
-        owners, contacts, reminders = await load_facts(conn, owner_ids, window)
-        rows: list[tuple[UUID, Planned]] = []
-        for owner in owners.values():
-            today = local_today(now, owner.prefs.time_zone)
-            for planned in plan_pushes(
-                owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
-            ):
-                rows.append((owner.id, planned))
-        await _store_plan(conn, list(owners), rows, now)
-        await conn.execute(
-            _PLANNED,
-            {
-                "owners": list(owners),
-                "versions": [versions.get(owner_id, 0) for owner_id in owners],
-                "now": now,
-            },
-        )
+        locked = await conn.execute(_LOCK, {"owners": list(owner_ids)})
+        versions: dict[UUID, int] = {row[0]: row[1] for row in locked}
+        return await plan_locked(conn, versions, now, horizon_days=horizon_days)
+
+
+async def plan_claimed(
+    engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS
+) -> tuple[int, int]:
+    """Claim owners that need planning and plan them; return how many owners and pushes.
+
+    The claim and the plan are one transaction: the owners stay locked until their plan is
+    committed, so no other pass plans them meanwhile, and a settings change made meanwhile
+    (``update_user`` resets ``planned_version`` on the locked row) waits and lands after it.
+    """
+    async with engine.begin() as conn:
+        claimed = await conn.execute(_CLAIM, {"stale_before": now - REPLAN_AFTER, "limit": limit})
+        versions: dict[UUID, int] = {row[0]: row[1] for row in claimed}
+        if not versions:
+            return 0, 0
+        return len(versions), await plan_locked(conn, versions, now)
+
+
+async def plan_locked(
+    conn: AsyncConnection,
+    versions: Mapping[UUID, int],
+    now: datetime,
+    *,
+    horizon_days: int = HORIZON_DAYS,
+) -> int:
+    """Plan owners this transaction has locked, at their versions; return pushes pending."""
+    owner_ids = list(versions)
+    # Local days differ by a day at most across zones; leads reach further ahead.
+    utc_today = now.astimezone(UTC).date()
+    window = Window(
+        utc_today - timedelta(days=1),
+        utc_today + timedelta(days=horizon_days + 1 + await _reach(conn, owner_ids)),
+    )
+    owners, contacts, reminders = await load_facts(conn, owner_ids, window)
+    rows: list[tuple[UUID, Planned]] = []
+    for owner in owners.values():
+        today = local_today(now, owner.prefs.time_zone)
+        for planned in plan_pushes(
+            owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
+        ):
+            rows.append((owner.id, planned))
+    await _store_plan(conn, list(owners), rows, now)
+    await conn.execute(
+        _PLANNED,
+        {
+            "owners": list(owners),
+            "versions": [versions[owner_id] for owner_id in owners],
+            "now": now,
+        },
+    )
     return len(rows)
 
-
-_PLANNED = sa.text(
-    "INSERT INTO planner_owners (owner_id, planned_version, planned_at)"
-    " SELECT o, v, :now FROM unnest(CAST(:owners AS uuid[]), CAST(:versions AS bigint[]))"
-    " AS p(o, v)"
-    " ON CONFLICT (owner_id) DO UPDATE"
-    " SET planned_version = excluded.planned_version, planned_at = excluded.planned_at"
-).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 # A batch's whole plan is one statement: its rows arrive as arrays (a fraction of the cost of
 # a row-by-row insert), are upserted by their unique key, and the owners' pending rows the
@@ -338,21 +405,22 @@ async def _store_plan(
 async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) -> tuple[int, int]:
     """Plan every owner that needs it, a few batches at a time; return owners and pushes.
 
-    Several batches in flight keep both PostgreSQL and this process busy: one batch's rows
+    Several passes in flight keep both PostgreSQL and this process busy: one batch's rows
     are computed here while others are read or written there (4 measured best on 2 cores).
+    Each claims its own owners, as several workers' passes do.
     """
-    owner_ids = await owners_to_plan(engine, now, limit=None)
-    batches = [
-        owner_ids[n : n + OWNERS_PER_PASS] for n in range(0, len(owner_ids), OWNERS_PER_PASS)
-    ]
-    gate = asyncio.Semaphore(concurrency)
+    await add_missing_owners(engine)
 
-    async def plan_batch(batch: list[UUID]) -> int:
-        async with gate:
-            return await plan_owners(engine, batch, now)
+    async def lane() -> tuple[int, int]:
+        owners = pushes = 0
+        while True:
+            claimed, planned = await plan_claimed(engine, now)
+            if not claimed:
+                return owners, pushes
+            owners, pushes = owners + claimed, pushes + planned
 
-    planned = await asyncio.gather(*(plan_batch(batch) for batch in batches))
-    return len(owner_ids), sum(planned)
+    done = await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return sum(owners for owners, _ in done), sum(pushes for _, pushes in done)
 
 
 async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) -> list[UUID]:
@@ -365,6 +433,7 @@ async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) 
             sa.or_(
                 p.owner_id.is_(None),
                 o.version > p.planned_version,
+                p.planned_at.is_(None),
                 p.planned_at < now - REPLAN_AFTER,
             )
         )
@@ -376,8 +445,8 @@ async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) 
 
 async def plan_due(engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS) -> int:
     """Plan one batch of owners that need it; return how many owners were planned."""
-    owner_ids = await owners_to_plan(engine, now, limit)
-    if owner_ids:
-        pending = await plan_owners(engine, owner_ids, now)
-        log.debug("planned %d owners, %d pushes pending", len(owner_ids), pending)
-    return len(owner_ids)
+    await add_missing_owners(engine)
+    owners, pending = await plan_claimed(engine, now, limit=limit)
+    if owners:
+        log.debug("planned %d owners, %d pushes pending", owners, pending)
+    return owners

@@ -3,10 +3,15 @@ and passes running at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
@@ -200,3 +205,88 @@ async def test_a_re_plan_leaves_a_row_the_worker_has_tried_and_its_history(
         "DELIVERED",
         "TRANSIENT",
     ]
+
+
+async def test_two_passes_at_once_never_plan_the_same_owner(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owners = set()
+    for n in range(20):
+        owner = await make_user(engine, NOW, time_zone="UTC")
+        await put_reminder(engine, owner, NOW, title=f"R{n}", dueOn="2026-11-24")
+        owners.add(owner)
+    # Both passes reach their reads before either commits: they really run at once.
+    both_reading = asyncio.Barrier(2)
+    seen: list[set[UUID]] = []
+    load_facts = planner.load_facts
+
+    async def load_together(conn: AsyncConnection, ids: Sequence[UUID], window: Any) -> Any:
+        seen.append(set(ids))
+        async with asyncio.timeout(10):
+            await both_reading.wait()
+        return await load_facts(conn, ids, window)
+
+    monkeypatch.setattr(planner, "load_facts", load_together)
+    counts = await asyncio.gather(*(planner.plan_due(engine, NOW, limit=12) for _ in range(2)))
+    assert sorted(counts) == [8, 12]
+    assert seen[0].isdisjoint(seen[1])
+    assert seen[0] | seen[1] == owners
+    monkeypatch.undo()
+    assert await planner.plan_due(engine, NOW) == 0
+
+
+async def test_plan_all_plans_every_owner_once_with_passes_in_flight(engine: AsyncEngine) -> None:
+    owners = [await make_user(engine, NOW, time_zone="UTC") for _ in range(7)]
+    for owner in owners:
+        await put_reminder(engine, owner, NOW, title="R", dueOn="2026-11-24")
+    assert await planner.plan_all(engine, NOW, concurrency=3) == (7, 7)
+    assert await planner.plan_all(engine, NOW, concurrency=3) == (0, 0)
+
+
+async def waiting_on_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        query = sa.text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return bool(await conn.scalar(query))
+
+
+async def test_a_settings_change_during_a_pass_waits_for_it_and_is_not_lost(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    await put_reminder(engine, owner, NOW, title="Call the bank", dueOn="2026-11-25")
+    await planner.plan_due(engine, NOW)
+    await put_reminder(engine, owner, NOW, title="Another", dueOn="2026-11-26")
+
+    async def move_to_new_york() -> None:
+        async with engine.begin() as conn:
+            await accounts.update_user(
+                conn, user_id=owner, now=NOW, values={"time_zone": "America/New_York"}
+            )
+
+    moves: list[asyncio.Task[None]] = []
+    load_facts = planner.load_facts
+
+    async def load_then_race(conn: AsyncConnection, ids: Sequence[UUID], window: Any) -> Any:
+        facts = await load_facts(conn, ids, window)  # read while the user is in Berlin
+        # The user's updateMe runs now, while this pass is between its read and its write.
+        moves.append(asyncio.create_task(move_to_new_york()))
+        async with asyncio.timeout(10):
+            # Until it waits for this pass's lock (or, unlocked, has already committed).
+            while not await waiting_on_a_lock(engine):
+                done, _ = await asyncio.wait(moves, timeout=0.01)
+                if done:
+                    break
+        return facts
+
+    monkeypatch.setattr(planner, "load_facts", load_then_race)
+    assert await planner.plan_due(engine, NOW) == 1
+    monkeypatch.undo()
+    await moves[0]
+    # The change landed after the pass: the owner is due a plan now, not in an hour.
+    assert await planner.owners_to_plan(engine, NOW, None) == [owner]
+    assert await planner.plan_due(engine, NOW) == 1
+    send_ats = [r["send_at"] for r in await scheduled(engine, owner)]
+    assert [(t.day, t.hour) for t in send_ats] == [(25, 14), (26, 14)]  # 09:0x in New York
