@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from api.app import create_app
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
+from store import tables
 from sync.clock import FixedClock
-from tests.api.graphql import create_contact, data, post, sign_up
+from tests.api.graphql import Account, create_contact, data, post, sign_up
+from tests.conftest import make_settings, serve
+
+# Monday 2026-11-23, noon UTC: the clock of the server these tests talk to (``timed``).
+MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+@pytest.fixture(scope="module")
+def timed_app(api_db: str, session_tmp: Path, clock: FixedClock) -> Starlette:
+    return create_app(make_settings(session_tmp), database_url=api_db, clock=clock)
+
+
+@pytest.fixture(scope="module")
+async def timed_url(timed_app: Starlette) -> AsyncIterator[str]:
+    async with serve(timed_app) as url:
+        yield url
+
+
+@pytest.fixture
+async def timed(timed_url: str, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a server whose clock says Monday noon UTC until a test moves it."""
+    clock.at = MONDAY
+    async with httpx.AsyncClient(base_url=timed_url, timeout=30) as client:
+        yield client
+
 
 REGISTER = """
 mutation($input: RegisterDeviceInput!) {
@@ -163,43 +198,148 @@ query($days: Int!) {
 
 
 async def test_upcoming_lists_what_is_due_and_completing_moves_a_repeat_on(
-    http: httpx.AsyncClient,
+    timed: httpx.AsyncClient,
 ) -> None:
-    account = await sign_up(http)
-    today = datetime.now(UTC).date()
+    account = await sign_up(timed)
+    today = MONDAY.date()
     soon = today + timedelta(days=3)
     await create_contact(
-        http,
+        timed,
         account.token,
         firstName="Ada",
         birthday={"month": soon.month, "day": soon.day, "year": soon.year - 30},
     )
     created = await data(
-        http,
+        timed,
         CREATE_REMINDER,
         {"input": {"title": "Water the plants", "dueOn": today.isoformat(), "repeatUnit": "WEEK"}},
         account.token,
     )
     reminder = created["createReminder"]
-    agenda = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    agenda = (await data(timed, AGENDA, {"days": 7}, account.token))["upcoming"]
     assert [(i["kind"], i["date"], i["title"]) for i in agenda] == [
         ("REMINDER", today.isoformat(), "Water the plants"),
         ("BIRTHDAY", soon.isoformat(), "Ada"),
     ]
     assert agenda[1]["years"] == 30
     assert agenda[1]["contact"] == {"firstName": "Ada"}
-    done = await data(
-        http,
-        "mutation($id: ID!) { completeReminder(id: $id) { ... on Reminder { nextOccurrence } } }",
-        {"id": reminder["id"]},
-        account.token,
-    )
+    done = await data(timed, COMPLETE, {"id": reminder["id"]}, account.token)
     next_week = (today + timedelta(days=7)).isoformat()
     assert done["completeReminder"]["nextOccurrence"] == next_week
-    agenda = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    agenda = (await data(timed, AGENDA, {"days": 7}, account.token))["upcoming"]
     assert [i["kind"] for i in agenda] == ["BIRTHDAY"]
-    body = await post(http, AGENDA, {"days": 400}, account.token)
+    body = await post(timed, AGENDA, {"days": 400}, account.token)
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "days"}
+
+
+COMPLETE = """
+mutation($id: ID!) {
+  completeReminder(id: $id) {
+    __typename ... on Reminder { completedThrough snoozedUntil nextOccurrence }
+  }
+}
+"""
+SNOOZE = """
+mutation($id: ID!, $until: Date!) {
+  snoozeReminder(id: $id, until: $until) { ... on Reminder { snoozedUntil nextOccurrence } }
+}
+"""
+
+
+async def create_reminder(
+    http: httpx.AsyncClient, account: Account, **fields: Any
+) -> dict[str, Any]:
+    created = await data(http, CREATE_REMINDER, {"input": fields}, account.token)
+    reminder: dict[str, Any] = created["createReminder"]
+    assert reminder["__typename"] == "Reminder", reminder
+    return reminder
+
+
+async def agenda_of(http: httpx.AsyncClient, account: Account) -> list[tuple[str, str, Any]]:
+    items = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    return [(i["title"], i["date"], i["overdueSince"]) for i in items]
+
+
+async def test_a_reminder_behind_schedule_is_done_in_one_tap(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    # Due Mondays from Nov 2 and never done: three missed, today's is the one due.
+    reminder = await create_reminder(
+        timed, account, title="Water the plants", dueOn="2026-11-02", repeatUnit="WEEK"
+    )
+    assert reminder["nextOccurrence"] == "2026-11-23"
+    assert await agenda_of(timed, account) == [("Water the plants", "2026-11-23", None)]
+    done = (await data(timed, COMPLETE, {"id": reminder["id"]}, account.token))["completeReminder"]
+    assert done == {
+        "__typename": "Reminder",
+        "completedThrough": "2026-11-23",
+        "snoozedUntil": None,
+        "nextOccurrence": "2026-11-30",
+    }
+    assert await agenda_of(timed, account) == []
+
+
+async def test_completing_a_snoozed_reminder_marks_done_what_the_snooze_covered(
+    timed: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(timed)
+    pills = await create_reminder(
+        timed, account, title="Pills", dueOn="2026-11-23", repeatUnit="DAY"
+    )
+    snoozed = await data(timed, SNOOZE, {"id": pills["id"], "until": "2026-11-25"}, account.token)
+    assert snoozed["snoozeReminder"] == {
+        "snoozedUntil": "2026-11-25",
+        "nextOccurrence": "2026-11-23",
+    }
+    # Monday's pills on Wednesday; Tuesday's and Wednesday's own are covered by the snooze.
+    assert await agenda_of(timed, account) == [
+        ("Pills", day.isoformat(), None)
+        for day in (date(2026, 11, 25), *(date(2026, 11, d) for d in range(26, 30)))
+    ]
+    done = (await data(timed, COMPLETE, {"id": pills["id"]}, account.token))["completeReminder"]
+    assert (done["completedThrough"], done["nextOccurrence"]) == ("2026-11-25", "2026-11-26")
+
+
+async def test_completing_on_the_snooze_day_leaves_nothing_to_push_that_day(
+    timed: httpx.AsyncClient, timed_app: Starlette, clock: FixedClock
+) -> None:
+    account = await sign_up(timed)
+    weekly = await create_reminder(
+        timed, account, title="Water the plants", dueOn="2026-11-02", repeatUnit="WEEK"
+    )
+    await data(timed, SNOOZE, {"id": weekly["id"], "until": "2026-11-25"}, account.token)
+    # Wednesday: the user opens the app and ticks it off.
+    clock.at = MONDAY + timedelta(days=2)
+    token = await sign_in(timed, account)
+    done = (await data(timed, COMPLETE, {"id": weekly["id"]}, token))["completeReminder"]
+    assert (done["completedThrough"], done["nextOccurrence"]) == ("2026-11-23", "2026-11-30")
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], clock.at)
+    pending = await planned_days(engine, account)
+    assert pending == [date(2026, 11, 30)]  # nothing due at once
+
+
+SIGN_IN = """
+mutation($input: SignInInput!) { signIn(input: $input) { ... on AuthPayload { accessToken } } }
+"""
+
+
+async def sign_in(http: httpx.AsyncClient, account: Account) -> str:
+    answer = await data(
+        http, SIGN_IN, {"input": {"email": account.email, "password": account.password}}
+    )
+    token: str = answer["signIn"]["accessToken"]
+    return token
+
+
+async def planned_days(engine: AsyncEngine, account: Account) -> list[date]:
+    s = tables.scheduled_notifications.c
+    async with engine.connect() as conn:
+        query = (
+            sa.select(s.local_date)
+            .where(s.owner_id == UUID(account.user_id), s.status == "PENDING")
+            .order_by(s.local_date)
+        )
+        return list((await conn.scalars(query)).all())
 
 
 HISTORY = """
@@ -209,8 +349,9 @@ HISTORY = """
 
 
 async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
-    http: httpx.AsyncClient, api_app: Starlette
+    timed: httpx.AsyncClient, timed_app: Starlette
 ) -> None:
+    http = timed
     account = await sign_up(http)
     await data(
         http,
@@ -218,17 +359,16 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
         {"input": {"token": f"history-{account.user_id}", "platform": "ANDROID"}},
         account.token,
     )
-    today = datetime.now(UTC).date().isoformat()
+    today = MONDAY.date().isoformat()
     await data(
         http,
         CREATE_REMINDER,
         {"input": {"title": "Send the deck", "dueOn": today, "dueTime": "00:00:00"}},
         account.token,
     )
-    engine = api_app.state.engine
-    now = datetime.now(UTC)
-    await planner.plan_owners(engine, [UUID(account.user_id)], now)
-    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(now), plan=False)
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], MONDAY)
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(MONDAY), plan=False)
     while await worker.deliver_due():
         pass
     history = (await data(http, HISTORY, token=account.token))["notifications"]
@@ -243,3 +383,16 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
         account.token,
     )
     assert opened["markNotificationOpened"]["openedAt"] is not None
+
+
+async def test_upcoming_lists_overdue_items_first_today(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    await create_contact(timed, account.token, firstName="Ada", birthday={"month": 11, "day": 23})
+    await create_contact(timed, account.token, firstName="Bob", snoozedUntil="2026-11-20")
+    await create_contact(timed, account.token, firstName="Cy", birthday={"month": 12, "day": 25})
+    await create_reminder(timed, account, title="Pay rent", dueOn="2026-11-01")
+    assert await agenda_of(timed, account) == [
+        ("Pay rent", "2026-11-23", "2026-11-01"),
+        ("Bob", "2026-11-23", "2026-11-20"),
+        ("Ada", "2026-11-23", None),
+    ]

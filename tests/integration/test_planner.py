@@ -166,6 +166,58 @@ async def test_a_push_late_the_same_day_is_still_sent(engine: AsyncEngine) -> No
     assert (row["status"], row["sent_at"]) == ("SENT", later)
 
 
+async def planned(engine: AsyncEngine, owner: UUID) -> list[tuple[str, date, int, str]]:
+    return [
+        (r["kind"], r["local_date"], r["lead_days"], r["title"])
+        for r in await scheduled(engine, owner)
+    ]
+
+
+async def test_a_snooze_onto_later_occurrences_plans_once_each_and_the_batch_goes_on(
+    engine: AsyncEngine,
+) -> None:
+    bystander = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    await put_contact(engine, bystander, NOW, firstName="Ada", birthday={"month": 11, "day": 26})
+    snoozer = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    await put_reminder(
+        engine,
+        snoozer,
+        NOW,
+        title="Pills",
+        dueOn="2026-11-23",
+        repeatUnit="DAY",
+        snoozedUntil="2026-11-25",
+    )
+    # Planned together, as one batch: a duplicate key would fail the whole statement.
+    assert await planner.plan_due(engine, NOW) == 2
+    assert len(await scheduled(engine, bystander)) == 1
+    rows = [(r["occurrence"].day, r["local_date"].day) for r in await scheduled(engine, snoozer)]
+    # Monday's pills on Wednesday; Tuesday's and Wednesday's are covered by the snooze.
+    assert rows == [(23, 25), (26, 26), (27, 27), (28, 28), (29, 29), (30, 30)]
+
+
+async def test_a_reminder_whose_day_passed_while_no_worker_ran_is_missed_not_moved(
+    engine: AsyncEngine,
+) -> None:
+    # Auckland is +13 in November: Monday 07:00 there is Sunday 18:00 UTC.
+    morning = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    owner = await make_user(engine, morning, time_zone="Pacific/Auckland")
+    await add_device(engine, owner, morning, "token-auckland")
+    await put_reminder(engine, owner, morning, title="Early", dueOn="2026-11-23", dueTime="08:00")
+    await put_reminder(engine, owner, morning, title="Night", dueOn="2026-11-23", dueTime="23:30")
+    await planner.plan_owners(engine, [owner], morning)
+    # No worker until 23:00; the one that comes back plans before it sends, as they all do.
+    evening = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    await Worker(engine=engine, sender=LogSender(), clock=FixedClock(evening)).run_once()
+    status = {r["title"]: r["status"] for r in await scheduled(engine, owner)}
+    assert status == {"Early": "SENT", "Night": "PENDING"}  # late, but the same local day
+    # Then none until Tuesday 01:00: Monday night's push is missed, not moved to Tuesday.
+    tuesday = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    await Worker(engine=engine, sender=LogSender(), clock=FixedClock(tuesday)).run_once()
+    rows = {r["title"]: r for r in await scheduled(engine, owner)}
+    assert (rows["Night"]["status"], rows["Night"]["local_date"]) == ("MISSED", date(2026, 11, 23))
+
+
 class HalfDown(LogSender):
     """Delivers to every token but one, which answers UNAVAILABLE."""
 
