@@ -385,6 +385,17 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
     assert opened["markNotificationOpened"]["openedAt"] is not None
 
 
+async def test_a_contacts_own_lead_days_are_kept(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    created = await data(
+        timed,
+        'mutation { createContact(input: {firstName: "Ada", leadDays: [3]}) '
+        "{ __typename ... on Contact { leadDays } } }",
+        token=account.token,
+    )
+    assert created["createContact"] == {"__typename": "Contact", "leadDays": [3]}
+
+
 async def test_upcoming_lists_overdue_items_first_today(timed: httpx.AsyncClient) -> None:
     account = await sign_up(timed)
     await create_contact(timed, account.token, firstName="Ada", birthday={"month": 11, "day": 23})

@@ -196,6 +196,30 @@ async def test_a_snooze_onto_later_occurrences_plans_once_each_and_the_batch_goe
     assert rows == [(23, 25), (26, 26), (27, 27), (28, 28), (29, 29), (30, 30)]
 
 
+async def test_lead_days_of_the_user_a_contact_and_a_reminder(engine: AsyncEngine) -> None:
+    leads = {"birthday": [0, 2], "anniversary": [1], "followUp": [0], "reminder": [1]}
+    owner = await make_user(engine, NOW, time_zone="UTC", lead_days=leads)
+    await put_contact(engine, owner, NOW, firstName="Ada", birthday={"month": 11, "day": 27})
+    await put_contact(
+        engine, owner, NOW, firstName="Bob", birthday={"month": 11, "day": 27}, leadDays=[3]
+    )
+    await put_contact(engine, owner, NOW, firstName="Cy", workStartedOn="2020-11-26")
+    await put_reminder(engine, owner, NOW, title="Mine", dueOn="2026-11-26")
+    await put_reminder(engine, owner, NOW, title="Its own", dueOn="2026-11-26", leadDays=[0, 2])
+    await planner.plan_owners(engine, [owner], NOW)
+    assert sorted(
+        (title, day.day, lead) for _, day, lead, title in await planned(engine, owner)
+    ) == [
+        ("Ada's birthday in 2 days (Nov 27)", 25, 2),
+        ("Ada's birthday today", 27, 0),
+        ("Bob's birthday in 3 days (Nov 27)", 24, 3),  # the contact's list replaces the user's
+        ("Cy: 6 years at work tomorrow", 25, 1),
+        ("Its own", 24, 2),
+        ("Its own", 26, 0),
+        ("Mine", 25, 1),
+    ]
+
+
 async def test_a_reminder_whose_day_passed_while_no_worker_ran_is_missed_not_moved(
     engine: AsyncEngine,
 ) -> None:
