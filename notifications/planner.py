@@ -80,7 +80,7 @@ def reminder_of(row: Mapping[Any, Any]) -> ReminderFacts:
 
 @dataclass(frozen=True)
 class Window:
-    """The local days a planning pass looks at, across the owners of one batch.
+    """The local days a planning pass (or an agenda) looks at, across the owners it reads.
 
     Contacts whose birthday, anniversary or follow-up falls outside it (most of them, on most
     days) are left in the database: a pass over a million contacts reads only the few
@@ -89,16 +89,45 @@ class Window:
 
     first: date
     last: date
+    # The agenda lists follow-ups that fell due before ``first``; pushes never go for them.
+    overdue: bool = False
+    # A contact's own lead days may reach past the pass's: the planner reads such contacts.
+    own_leads: bool = True
 
     def month_days(self) -> list[int]:
         """Every month*100+day in the window; Feb 28 brings Feb 29 along (leap-day people)."""
         days = {
             (self.first + timedelta(days=n)).month * 100 + (self.first + timedelta(days=n)).day
-            for n in range((self.last - self.first).days + 1)
+            for n in range(min((self.last - self.first).days + 1, 367))
         }
         if 228 in days:
             days.add(229)
         return sorted(days)
+
+    def relevant(self) -> sa.ColumnElement[bool]:
+        """Contacts with something in the window, in SQL."""
+        c = tables.contacts.c
+        month_days = sa.bindparam("month_days", self.month_days(), type_=ARRAY(sa.Integer))
+        started = sa.extract("month", c.work_started_on) * 100 + sa.extract(
+            "day", c.work_started_on
+        )
+        # Local days are UTC days give or take one; the rules in plan.py decide exactly.
+        follow_ups_end = datetime.combine(self.last, time(0), UTC) + timedelta(days=2)
+        follow_ups = (
+            c.next_follow_up_at < follow_ups_end
+            if self.overdue
+            else c.next_follow_up_at.between(
+                datetime.combine(self.first, time(0), UTC) - timedelta(days=1), follow_ups_end
+            )
+        )
+        conditions = [
+            (c.birthday_month * 100 + c.birthday_day) == sa.func.any(month_days),
+            sa.cast(started, sa.Integer) == sa.func.any(month_days),
+            follow_ups,
+        ]
+        if self.own_leads:
+            conditions.append(c.lead_days.is_not(None))
+        return sa.or_(*conditions)
 
 
 async def load_facts(
@@ -106,8 +135,7 @@ async def load_facts(
 ) -> tuple[dict[UUID, Owner], dict[UUID, list[ContactFacts]], dict[UUID, list[ReminderFacts]]]:
     """The owners' settings, living contacts with dates, and living reminders.
 
-    With a ``window``, only contacts with something in it (or with their own lead days,
-    which may reach further) are read.
+    With a ``window``, only contacts with something in it are read (see ``Window``).
     """
     u, c, r = tables.users.c, tables.contacts.c, tables.reminders.c
     owners = {
@@ -130,19 +158,7 @@ async def load_facts(
             c.next_follow_up_at.is_not(None),
         )
     else:
-        month_days = sa.bindparam("month_days", window.month_days(), type_=ARRAY(sa.Integer))
-        started = sa.extract("month", c.work_started_on) * 100 + sa.extract(
-            "day", c.work_started_on
-        )
-        relevant = sa.or_(
-            (c.birthday_month * 100 + c.birthday_day) == sa.func.any(month_days),
-            sa.cast(started, sa.Integer) == sa.func.any(month_days),
-            c.next_follow_up_at.between(
-                datetime.combine(window.first, time(0), UTC) - timedelta(days=1),
-                datetime.combine(window.last, time(0), UTC) + timedelta(days=2),
-            ),
-            c.lead_days.is_not(None),
-        )
+        relevant = window.relevant()
     contacts: dict[UUID, list[ContactFacts]] = defaultdict(list)
     query = sa.select(
         c.owner_id,

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from notifications.plan import Event, Kind, collect_events, due_occurrence
-from notifications.planner import load_facts, reminder_of
+from notifications.planner import Window, load_facts, reminder_of
 from notifications.timing import local_today
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input, validation_error
@@ -337,15 +337,19 @@ class NotificationQuery:
         if not 1 <= days <= MAX_AGENDA_DAYS:
             raise bad_input("days", f"ask for 1 to {MAX_AGENDA_DAYS} days ahead")
         async with ctx.engine.connect() as conn:
-            owners, contacts, reminders = await load_facts(conn, [owner_id])
-        owner = owners[owner_id]
-        today = local_today(ctx.clock.now(), owner.prefs.time_zone)
+            user = await accounts.get_user(conn, user_id=owner_id)
+            assert user is not None
+            today = local_today(ctx.clock.now(), user["time_zone"])
+            last = today + dt.timedelta(days=days - 1)
+            # Only contacts with something in these days (or overdue) are read.
+            window = Window(today, last, overdue=True, own_leads=False)
+            owners, contacts, reminders = await load_facts(conn, [owner_id], window)
         events = collect_events(
-            owner,
+            owners[owner_id],
             contacts.get(owner_id, []),
             reminders.get(owner_id, []),
             today,
-            today + dt.timedelta(days=days - 1),
+            last,
         )
         return [AgendaItem.from_event(event) for event in events]
 

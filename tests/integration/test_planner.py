@@ -366,3 +366,18 @@ async def test_a_settings_change_during_a_pass_waits_for_it_and_is_not_lost(
     assert await planner.plan_due(engine, NOW) == 1
     send_ats = [r["send_at"] for r in await scheduled(engine, owner)]
     assert [(t.day, t.hour) for t in send_ats] == [(25, 14), (26, 14)]  # 09:0x in New York
+
+
+async def test_the_agenda_reads_only_contacts_with_something_in_its_days(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await put_contact(engine, owner, NOW, firstName="Soon", birthday={"month": 11, "day": 29})
+    await put_contact(engine, owner, NOW, firstName="Later", birthday={"month": 12, "day": 1})
+    await put_contact(engine, owner, NOW, firstName="Overdue", snoozedUntil="2026-11-02")
+    await put_contact(engine, owner, NOW, firstName="Ahead", snoozedUntil="2026-12-30")
+    await put_contact(engine, owner, NOW, firstName="Leads", leadDays=[30])
+    week = planner.Window(date(2026, 11, 23), date(2026, 11, 29), overdue=True, own_leads=False)
+    async with engine.connect() as conn:
+        _, contacts, _ = await planner.load_facts(conn, [owner], week)
+    assert sorted(c.name for c in contacts[owner]) == ["Overdue", "Soon"]
