@@ -153,10 +153,16 @@ class Mutation:
             row = await accounts.update_user(
                 conn, user_id=owner_id, now=ctx.clock.now(), values=columns
             )
-            if row["sentiment_enabled"] != current["sentiment_enabled"]:
-                # Same transaction: scores never outlive the switch that turned them off.
+            sentiment_moved = row["sentiment_enabled"] != current["sentiment_enabled"]
+            zone_moved = row["time_zone"] != current["time_zone"]
+            if sentiment_moved or zone_moved:
+                # Same transaction, through the write path: scores never outlive the switch
+                # that turned them off, follow-up dates never the zone they were counted in.
                 w = await begin_write(conn, owner_id, ctx.clock)
-                await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
+                if sentiment_moved:
+                    await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
+                if zone_moved:
+                    await contact.refresh_follow_ups(w)
                 await w.finish()
         return User.from_row(row)
 

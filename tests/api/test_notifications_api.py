@@ -385,6 +385,48 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
     assert opened["markNotificationOpened"]["openedAt"] is not None
 
 
+PULL = """
+query($client: ID!, $cursor: String) {
+  syncPull(clientId: $client, cursor: $cursor, schemaVersion: 1, limit: 100) { changes cursor }
+}
+"""
+CONTACT_FOLLOW_UP = """
+query($id: ID!) { contact(id: $id) { ... on Contact { nextFollowUpAt } } }
+"""
+
+
+async def test_a_new_time_zone_moves_a_snoozed_follow_up_to_its_day_there(
+    timed: httpx.AsyncClient, timed_app: Starlette
+) -> None:
+    account = await sign_up(timed, time_zone="Europe/Berlin")
+    ada = await create_contact(timed, account.token, firstName="Ada", snoozedUntil="2026-11-27")
+    assert ada["nextFollowUpAt"] == "2026-11-26T23:00:00+00:00"  # midnight in Berlin
+    pulled = (await data(timed, PULL, {"client": f"phone-{account.user_id}"}, account.token))[
+        "syncPull"
+    ]
+    moved = await data(
+        timed,
+        'mutation { updateMe(input: {timeZone: "America/New_York"}) { __typename } }',
+        token=account.token,
+    )
+    assert moved["updateMe"]["__typename"] == "User"
+    read = await data(timed, CONTACT_FOLLOW_UP, {"id": ada["id"]}, account.token)
+    assert read["contact"]["nextFollowUpAt"] == "2026-11-27T05:00:00+00:00"  # midnight there
+    # Devices hear of it: the contact comes again in the next pull, with its new date.
+    again = await data(
+        timed,
+        PULL,
+        {"client": f"phone-{account.user_id}", "cursor": pulled["cursor"]},
+        account.token,
+    )
+    changed = {c["id"]: c for c in again["syncPull"]["changes"] if c["entity"] == "contact"}
+    assert changed[ada["id"]]["derived"]["nextFollowUpAt"].startswith("2026-11-27T05:00:00")
+    # The agenda and the pushes follow: Friday in New York.
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], MONDAY)
+    assert await planned_days(engine, account) == [date(2026, 11, 27)]
+
+
 async def test_a_contacts_own_lead_days_are_kept(timed: httpx.AsyncClient) -> None:
     account = await sign_up(timed)
     created = await data(
