@@ -385,6 +385,45 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
     assert opened["markNotificationOpened"]["openedAt"] is not None
 
 
+LEAD_DAYS = """
+mutation($input: UpdateMeInput!) {
+  updateMe(input: $input) {
+    __typename
+    ... on User { leadDays { birthday anniversary followUp reminder } }
+    ... on ValidationError { fields { field message } }
+  }
+}
+"""
+
+
+async def test_lead_days_sent_for_one_kind_leave_the_others_as_they_were(
+    timed: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(timed)
+    await data(timed, LEAD_DAYS, {"input": {"leadDays": {"followUp": [0, 2]}}}, account.token)
+    changed = await data(
+        timed, LEAD_DAYS, {"input": {"leadDays": {"birthday": [1]}}}, account.token
+    )
+    assert changed["updateMe"]["leadDays"] == {
+        "birthday": [1],
+        "anniversary": [0],
+        "followUp": [0, 2],
+        "reminder": [0],
+    }
+    cleared = await data(
+        timed, LEAD_DAYS, {"input": {"leadDays": {"reminder": None}}}, account.token
+    )
+    assert cleared["updateMe"] == {
+        "__typename": "ValidationError",
+        "fields": [
+            {
+                "field": "leadDays.reminder",
+                "message": "cannot be cleared; send a list, or leave it out",
+            }
+        ],
+    }
+
+
 PULL = """
 query($client: ID!, $cursor: String) {
   syncPull(clientId: $client, cursor: $cursor, schemaVersion: 1, limit: 100) { changes cursor }
