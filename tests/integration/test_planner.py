@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
+from notifications.timing import jitter_for
 from notifications.worker import Worker
 from store import accounts
 from sync.clock import FixedClock
+from sync.entity import CONTACT, REMINDER
+from sync.writer import open_writer
 from tests.integration.notify_support import (
     add_device,
     deliveries,
@@ -196,6 +199,36 @@ async def test_a_snooze_onto_later_occurrences_plans_once_each_and_the_batch_goe
     assert rows == [(23, 25), (26, 26), (27, 27), (28, 28), (29, 29), (30, 30)]
 
 
+async def test_a_follow_up_is_pushed_on_its_day_and_not_once_overdue(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    # Created with a 30-day cadence 27 days ago (due Thursday) and 40 days ago (overdue).
+    await put_contact(engine, owner, NOW - timedelta(days=27), firstName="Ada", cadenceDays=30)
+    await put_contact(engine, owner, NOW - timedelta(days=40), firstName="Bob", cadenceDays=30)
+    await planner.plan_owners(engine, [owner], NOW)
+    assert await planned(engine, owner) == [
+        ("FOLLOW_UP", date(2026, 11, 26), 0, "Time to catch up with Ada")
+    ]
+
+
+async def test_a_contacts_snooze_moves_its_follow_up(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="America/New_York")
+    # Due Tuesday by its cadence, snoozed to Friday; another snoozed with no cadence at all.
+    await put_contact(
+        engine,
+        owner,
+        NOW - timedelta(days=29),
+        firstName="Ada",
+        cadenceDays=30,
+        snoozedUntil="2026-11-27",
+    )
+    await put_contact(engine, owner, NOW, firstName="Bob", snoozedUntil="2026-11-28")
+    await planner.plan_owners(engine, [owner], NOW)
+    assert [(k, d) for k, d, _, _ in await planned(engine, owner)] == [
+        ("FOLLOW_UP", date(2026, 11, 27)),
+        ("FOLLOW_UP", date(2026, 11, 28)),
+    ]
+
+
 async def test_lead_days_of_the_user_a_contact_and_a_reminder(engine: AsyncEngine) -> None:
     leads = {"birthday": [0, 2], "anniversary": [1], "followUp": [0], "reminder": [1]}
     owner = await make_user(engine, NOW, time_zone="UTC", lead_days=leads)
@@ -218,6 +251,91 @@ async def test_lead_days_of_the_user_a_contact_and_a_reminder(engine: AsyncEngin
         ("Its own", 26, 0),
         ("Mine", 25, 1),
     ]
+
+
+async def test_deleted_contacts_and_reminders_are_not_planned(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    ada = await put_contact(engine, owner, NOW, firstName="Ada", birthday={"month": 11, "day": 25})
+    bob = await put_contact(engine, owner, NOW, firstName="Bob", birthday={"month": 11, "day": 26})
+    task = await put_reminder(engine, owner, NOW, title="Task", dueOn="2026-11-25")
+    gone = await put_reminder(engine, owner, NOW, title="Gone", dueOn="2026-11-26")
+    async with open_writer(engine, owner, FixedClock(NOW)) as w:
+        await w.set_alive(CONTACT, {"id": bob}, alive=False)
+        await w.set_alive(REMINDER, {"id": gone}, alive=False)
+    await planner.plan_owners(engine, [owner], NOW)
+    assert {r["subject_id"] for r in await scheduled(engine, owner)} == {ada, task}
+    # Deleted after planning: their pending pushes go too.
+    async with open_writer(engine, owner, FixedClock(NOW)) as w:
+        await w.set_alive(CONTACT, {"id": ada}, alive=False)
+        await w.set_alive(REMINDER, {"id": task}, alive=False)
+    await planner.plan_owners(engine, [owner], NOW)
+    assert await scheduled(engine, owner) == []
+
+
+@pytest.mark.parametrize(
+    ("now", "time_zone", "day"),
+    [
+        # 2027 is a common year: Feb 29 people are celebrated on Feb 28.
+        (datetime(2027, 2, 25, 12, tzinfo=UTC), "America/New_York", date(2027, 2, 28)),
+        (datetime(2027, 2, 21, 12, tzinfo=UTC), "Pacific/Auckland", date(2027, 2, 28)),
+        (datetime(2028, 2, 26, 12, tzinfo=UTC), "Asia/Kolkata", date(2028, 2, 29)),
+    ],
+)
+async def test_a_feb_29_birthday_and_anniversary_through_the_planners_query(
+    engine: AsyncEngine, now: datetime, time_zone: str, day: date
+) -> None:
+    owner = await make_user(engine, now, time_zone=time_zone)
+    await put_contact(
+        engine, owner, now, firstName="Leap", birthday={"month": 2, "day": 29, "year": 2000}
+    )
+    await put_contact(engine, owner, now, firstName="Work", workStartedOn="2020-02-29")
+    await planner.plan_owners(engine, [owner], now)
+    on_the_day = {title: d for kind, d, lead, title in await planned(engine, owner) if not lead}
+    assert on_the_day == {
+        f"Leap's birthday today (turns {day.year - 2000})": day,
+        f"Work: {day.year - 2020} years at work today": day,
+    }
+
+
+async def test_the_window_ends_seven_days_ahead(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin")
+    await put_reminder(engine, owner, NOW, title="Last day", dueOn="2026-11-30")
+    await put_reminder(engine, owner, NOW, title="A day too far", dueOn="2026-12-01")
+    await put_contact(engine, owner, NOW, firstName="Ada", birthday={"month": 12, "day": 7})
+    await put_contact(engine, owner, NOW, firstName="Bob", birthday={"month": 12, "day": 8})
+    await planner.plan_owners(engine, [owner], NOW)
+    assert await planned(engine, owner) == [
+        ("BIRTHDAY", date(2026, 11, 30), 7, "Ada's birthday in 7 days (Dec 7)"),
+        ("REMINDER", date(2026, 11, 30), 0, "Last day"),
+    ]
+
+
+async def test_a_new_reminder_hour_re_times_pending_pushes(engine: AsyncEngine) -> None:
+    owner = await make_user(engine, NOW, time_zone="Europe/Berlin", reminder_hour=9)
+    await put_reminder(engine, owner, NOW, title="Call the bank", dueOn="2026-11-25")
+    await planner.plan_due(engine, NOW)
+    before = (await scheduled(engine, owner))[0]["send_at"]
+    async with engine.begin() as conn:
+        await accounts.update_user(conn, user_id=owner, now=NOW, values={"reminder_hour": 7})
+    assert await planner.plan_due(engine, NOW) == 1
+    assert (await scheduled(engine, owner))[0]["send_at"] == before - timedelta(hours=2)
+
+
+async def test_st_johns_falls_back_without_moving_the_local_hour(engine: AsyncEngine) -> None:
+    # America/St_Johns leaves -2:30 for -3:30 at 02:00 on Sunday 2026-11-01.
+    now = datetime(2026, 10, 29, 12, tzinfo=UTC)
+    owner = await make_user(engine, now, time_zone="America/St_Johns", reminder_hour=9)
+    await put_reminder(engine, owner, now, title="Saturday", dueOn="2026-10-31")
+    await put_reminder(engine, owner, now, title="Monday", dueOn="2026-11-02")
+    # 01:30 happens twice that night: the first, still at -2:30.
+    await put_reminder(engine, owner, now, title="Twice", dueOn="2026-11-01", dueTime="01:30")
+    await planner.plan_owners(engine, [owner], now)
+    jitter = timedelta(minutes=jitter_for(owner))
+    assert {r["title"]: r["send_at"] for r in await scheduled(engine, owner)} == {
+        "Saturday": datetime(2026, 10, 31, 11, 30, tzinfo=UTC) + jitter,
+        "Twice": datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
+        "Monday": datetime(2026, 11, 2, 12, 30, tzinfo=UTC) + jitter,
+    }
 
 
 async def test_a_reminder_whose_day_passed_while_no_worker_ran_is_missed_not_moved(
