@@ -82,6 +82,17 @@ def next_repeat(anchor: date, unit: RepeatUnit, every: int, after: date) -> date
     return when
 
 
+def last_repeat(anchor: date, unit: RepeatUnit, every: int, until: date) -> date | None:
+    """The last occurrence on or before ``until``; None when the first is after it."""
+    if until < anchor:
+        return None
+    count = _first_count(anchor, unit, every, until)
+    last = anchor + repeat_step(unit, every, count)
+    while (when := anchor + repeat_step(unit, every, count + 1)) <= until:
+        last, count = when, count + 1
+    return last
+
+
 def _first_count(anchor: date, unit: RepeatUnit, every: int, start: date) -> int:
     # Skip straight to near ``start`` instead of walking from an anchor years back.
     if start <= anchor:

@@ -15,7 +15,13 @@ from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from notifications.calendar import RepeatUnit, next_repeat, repeats_between, yearly_between
+from notifications.calendar import (
+    RepeatUnit,
+    last_repeat,
+    next_repeat,
+    repeats_between,
+    yearly_between,
+)
 from notifications.timing import Preferences, send_time, zone
 
 MAX_LEAD_DAYS = 365
@@ -88,16 +94,33 @@ class Event:
 
     kind: Kind
     subject_id: UUID
+    # The occurrence it is about: the date in the push's unique key, and for a reminder what
+    # completing it marks done. A snoozed reminder keeps its occurrence and moves its day.
     occurrence: date
+    # The local day it is listed on: its own day, or the first day asked for when overdue.
+    day: date
     title: str
     contact_id: UUID | None = None
     reminder_id: UUID | None = None
     # Years turned (a birthday with a known year) or completed (a work anniversary).
     years: int | None = None
-    # Overdue follow-ups and reminders are due today; this keeps the day they fell due.
+    # Overdue follow-ups and reminders are listed today; this keeps the day they fell due.
     due_since: date | None = None
     at: time | None = None
     leads: Sequence[int] = (0,)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A reminder's occurrence due now, and what it covers."""
+
+    # The first occurrence not completed; behind schedule, the latest one up to today.
+    occurrence: date
+    # The day it is shown and pushed on: the snooze day when snoozed past the occurrence.
+    day: date
+    # What completing it marks done: the occurrence, and with a snooze every later
+    # occurrence on or before the snooze day (the snooze covered them; none is shown).
+    through: date
 
 
 @dataclass(slots=True)
@@ -122,23 +145,27 @@ def collect_events(
     start: date,
     end: date,
     *,
-    overdue_follow_ups: bool = True,
+    overdue: bool = True,
     ordered: bool = True,
 ) -> list[Event]:
     """Every event whose day falls in ``start``..``end`` (local), overdue ones on ``start``.
 
-    The agenda shows follow-ups that are overdue; pushes come only on the day one falls due
-    (``overdue_follow_ups=False``), or a user behind on thirty people would get thirty pushes.
-    Events come by day, kind and title, unless ``ordered`` is false (the planner's case).
+    ``start`` is the owner's local today. The agenda lists follow-ups and reminders that are
+    overdue; pushes go only for events whose own day is today or later (``overdue=False``):
+    a user behind on thirty people would not want thirty pushes, and one whose day passed
+    while no worker ran is marked missed rather than sent a day late.
+    Events come by day, overdue ones first, then kind and title, unless ``ordered`` is false
+    (the planner's case).
     """
     events: list[Event] = []
     tz = zone(owner.prefs.time_zone)
     for contact in contacts:
-        events.extend(_contact_events(owner, contact, start, end, tz, overdue_follow_ups))
+        events.extend(_contact_events(owner, contact, start, end, tz, overdue))
     for reminder in reminders:
-        events.extend(_reminder_events(owner, reminder, start, end))
+        events.extend(_reminder_events(owner, reminder, start, end, overdue))
     if ordered:
-        events.sort(key=lambda e: (e.occurrence, e.kind, e.title, e.subject_id))
+        # Overdue ones, listed today, fell due before it: they come first, oldest first.
+        events.sort(key=lambda e: (e.day, e.due_since or e.day, e.kind, e.title, e.subject_id))
     return events
 
 
@@ -149,7 +176,11 @@ def plan_pushes(
     today: date,
     horizon_days: int,
 ) -> list[Planned]:
-    """The pushes to send from ``today`` to ``today + horizon_days`` (local days)."""
+    """The pushes to send from ``today`` to ``today + horizon_days`` (local days).
+
+    Each has its own unique key: a reminder's occurrences are distinct dates, and those a
+    snooze covers are left out rather than pushed on the snooze day beside it.
+    """
     last = today + timedelta(days=horizon_days)
     # An event far enough ahead still needs its early reminders planned now.
     reach = max([0, *(max(v, default=0) for v in owner.lead_days.values())])
@@ -160,15 +191,13 @@ def plan_pushes(
         reminders,
         today,
         last + timedelta(days=reach),
-        overdue_follow_ups=False,
+        overdue=False,
         ordered=False,
     )
     planned: list[Planned] = []
     for event in events:
         for lead in sorted(set(event.leads)):
-            day = event.occurrence - timedelta(days=lead)
-            if event.due_since is not None and lead:
-                continue  # already due: only the on-the-day push makes sense now
+            day = event.day - timedelta(days=lead)
             if not today <= day <= last:
                 continue
             at = event.at if lead == 0 else None
@@ -177,7 +206,7 @@ def plan_pushes(
                 Planned(
                     kind=event.kind,
                     subject_id=event.subject_id,
-                    occurrence=event.due_since or event.occurrence,
+                    occurrence=event.occurrence,
                     lead_days=lead,
                     local_date=day,
                     send_at=send_time(day, owner.prefs, at),
@@ -191,7 +220,7 @@ def plan_pushes(
 
 def describe(event: Event, lead: int) -> tuple[str, str]:
     """The title and body of a push about ``event``, ``lead`` days ahead."""
-    when = _when(event.occurrence, lead)
+    when = _when(event.day, lead)
     match event.kind:
         case Kind.BIRTHDAY:
             turning = f" (turns {event.years})" if event.years else ""
@@ -200,7 +229,8 @@ def describe(event: Event, lead: int) -> tuple[str, str]:
             years = f"{event.years} year{'s' if event.years != 1 else ''}"
             return f"{event.title}: {years} at work {when}", "Congratulate them."
         case Kind.FOLLOW_UP:
-            return f"Time to catch up with {event.title}", "It has been a while; say hello."
+            soon = f" {when}" if lead else ""
+            return f"Time to catch up with {event.title}{soon}", "It has been a while; say hello."
         case Kind.REMINDER:
             return event.title, f"Due {when}."
 
@@ -238,7 +268,7 @@ def _contact_events(
     start: date,
     end: date,
     zone: ZoneInfo,
-    overdue_follow_ups: bool,
+    overdue: bool,
 ) -> Iterable[Event]:
     if contact.birthday_month and contact.birthday_day:
         leads = contact.lead_days or owner.lead_days.get("birthday", DEFAULT_LEADS["birthday"])
@@ -247,6 +277,7 @@ def _contact_events(
             yield Event(
                 Kind.BIRTHDAY,
                 contact.id,
+                day,
                 day,
                 contact.name,
                 contact_id=contact.id,
@@ -264,6 +295,7 @@ def _contact_events(
                     Kind.ANNIVERSARY,
                     contact.id,
                     day,
+                    day,
                     contact.name,
                     contact_id=contact.id,
                     years=day.year - started.year,
@@ -271,10 +303,11 @@ def _contact_events(
                 )
     if contact.next_follow_up_at is not None:
         due = contact.next_follow_up_at.astimezone(zone).date()
-        if due <= end and (due >= start or overdue_follow_ups):
+        if due <= end and (due >= start or overdue):
             yield Event(
                 Kind.FOLLOW_UP,
                 contact.id,
+                due,
                 max(due, start),
                 contact.name,
                 contact_id=contact.id,
@@ -283,50 +316,66 @@ def _contact_events(
             )
 
 
-def current_occurrence(reminder: ReminderFacts) -> date | None:
-    """The reminder's first occurrence not completed yet; None when it is done for good."""
+def due_occurrence(reminder: ReminderFacts, today: date) -> Due | None:
+    """The reminder's occurrence due now (local ``today``); None once it is done for good.
+
+    The agenda shows it, the planner pushes it, completeReminder marks it done: one answer
+    for all three. A repeating reminder behind schedule is caught up to its latest
+    occurrence on or before today (the missed ones are not all due at once); a snooze past
+    that occurrence moves it to the snooze day and covers the occurrences in between.
+    """
     done = reminder.completed_through
+    unit, every = reminder.repeat_unit, reminder.repeat_every or 1
     if done is None or done < reminder.due_on:
-        return reminder.due_on
-    if reminder.repeat_unit is None:
+        first = reminder.due_on
+    elif unit is None:
         return None
-    return next_repeat(reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, done)
+    else:
+        first = next_repeat(reminder.due_on, unit, every, done)
+    due = first
+    if unit is not None and first < today:
+        due = last_repeat(reminder.due_on, unit, every, today) or first
+    snoozed = reminder.snoozed_until
+    if snoozed is None or snoozed <= due:
+        return Due(due, due, due)
+    through = due if unit is None else last_repeat(reminder.due_on, unit, every, snoozed) or due
+    return Due(due, snoozed, through)
 
 
 def _reminder_events(
-    owner: Owner, reminder: ReminderFacts, start: date, end: date
+    owner: Owner, reminder: ReminderFacts, start: date, end: date, overdue: bool
 ) -> Iterable[Event]:
-    leads = reminder.lead_days or owner.lead_days.get("reminder", DEFAULT_LEADS["reminder"])
-    current = current_occurrence(reminder)
-    if current is None:
+    due = due_occurrence(reminder, start)
+    if due is None:
         return
-    if reminder.repeat_unit is not None and current < start:
-        # Occurrences missed meanwhile are not all pushed today: only the latest one due.
-        caught_up = repeats_between(
-            reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, current, start
-        )
-        current = caught_up[-1] if caught_up else current
-    days = [current]
+    leads = reminder.lead_days or owner.lead_days.get("reminder", DEFAULT_LEADS["reminder"])
+    if due.day <= end and (due.day >= start or overdue):
+        yield _reminder_event(reminder, due.occurrence, due.day, start, leads)
     if reminder.repeat_unit is not None:
-        # Counted from the first due date, so month ends never drift.
-        later = repeats_between(
-            reminder.due_on, reminder.repeat_unit, reminder.repeat_every or 1, current, end
-        )
-        days += [day for day in later if day > current]
-    for n, due in enumerate(days):
-        # A snooze moves the occurrence now due to the snooze day.
-        snoozed = reminder.snoozed_until
-        day = snoozed if n == 0 and snoozed is not None and snoozed > due else due
-        if day > end:
-            continue
-        yield Event(
-            Kind.REMINDER,
-            reminder.id,
-            max(day, start),
-            reminder.title,
-            contact_id=reminder.contact_id,
-            reminder_id=reminder.id,
-            due_since=day if day < start else None,
-            at=reminder.due_time,
-            leads=leads,
-        )
+        # Counted from the first due date, so month ends never drift; the occurrences the
+        # snooze covers are not due again.
+        for day in repeats_between(
+            reminder.due_on,
+            reminder.repeat_unit,
+            reminder.repeat_every or 1,
+            due.through + timedelta(days=1),
+            end,
+        ):
+            yield _reminder_event(reminder, day, day, start, leads)
+
+
+def _reminder_event(
+    reminder: ReminderFacts, occurrence: date, day: date, start: date, leads: Sequence[int]
+) -> Event:
+    return Event(
+        Kind.REMINDER,
+        reminder.id,
+        occurrence,
+        max(day, start),
+        reminder.title,
+        contact_id=reminder.contact_id,
+        reminder_id=reminder.id,
+        due_since=day if day < start else None,
+        at=reminder.due_time,
+        leads=leads,
+    )

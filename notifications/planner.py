@@ -3,12 +3,14 @@
 Planning an owner computes, from a snapshot of their data, every push due in the next few
 local days (``plan``), then upserts them by their unique key and retires pending rows it no
 longer wants: deleted when their day is still ahead (a birthday edited away), marked MISSED
-when their day has passed unsent. Rows already claimed or sent are never touched, so
-planning twice plans once, and a re-plan cannot resend anything.
+when their day has passed unsent. Rows a worker has claimed, tried or sent are never touched,
+so planning twice plans once, and a re-plan cannot resend anything or erase what was sent.
 
 An owner needs planning when their sync version moved past the one last planned (any write),
 when their settings changed (``store.accounts.update_user`` resets the plan), or when the
-last plan is an hour old (the window moves on with the clock).
+last plan is an hour old (the window moves on with the clock). A pass claims the owners it
+plans by locking their ``planner_owners`` rows (``SKIP LOCKED``), so workers share planning
+instead of repeating each other, and a settings change waits for the pass in progress.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def reminder_of(row: Mapping[Any, Any]) -> ReminderFacts:
 
 @dataclass(frozen=True)
 class Window:
-    """The local days a planning pass looks at, across the owners of one batch.
+    """The local days a planning pass (or an agenda) looks at, across the owners it reads.
 
     Contacts whose birthday, anniversary or follow-up falls outside it (most of them, on most
     days) are left in the database: a pass over a million contacts reads only the few
@@ -87,16 +89,45 @@ class Window:
 
     first: date
     last: date
+    # The agenda lists follow-ups that fell due before ``first``; pushes never go for them.
+    overdue: bool = False
+    # A contact's own lead days may reach past the pass's: the planner reads such contacts.
+    own_leads: bool = True
 
     def month_days(self) -> list[int]:
         """Every month*100+day in the window; Feb 28 brings Feb 29 along (leap-day people)."""
         days = {
             (self.first + timedelta(days=n)).month * 100 + (self.first + timedelta(days=n)).day
-            for n in range((self.last - self.first).days + 1)
+            for n in range(min((self.last - self.first).days + 1, 367))
         }
         if 228 in days:
             days.add(229)
         return sorted(days)
+
+    def relevant(self) -> sa.ColumnElement[bool]:
+        """Contacts with something in the window, in SQL."""
+        c = tables.contacts.c
+        month_days = sa.bindparam("month_days", self.month_days(), type_=ARRAY(sa.Integer))
+        started = sa.extract("month", c.work_started_on) * 100 + sa.extract(
+            "day", c.work_started_on
+        )
+        # Local days are UTC days give or take one; the rules in plan.py decide exactly.
+        follow_ups_end = datetime.combine(self.last, time(0), UTC) + timedelta(days=2)
+        follow_ups = (
+            c.next_follow_up_at < follow_ups_end
+            if self.overdue
+            else c.next_follow_up_at.between(
+                datetime.combine(self.first, time(0), UTC) - timedelta(days=1), follow_ups_end
+            )
+        )
+        conditions = [
+            (c.birthday_month * 100 + c.birthday_day) == sa.func.any(month_days),
+            sa.cast(started, sa.Integer) == sa.func.any(month_days),
+            follow_ups,
+        ]
+        if self.own_leads:
+            conditions.append(c.lead_days.is_not(None))
+        return sa.or_(*conditions)
 
 
 async def load_facts(
@@ -104,8 +135,7 @@ async def load_facts(
 ) -> tuple[dict[UUID, Owner], dict[UUID, list[ContactFacts]], dict[UUID, list[ReminderFacts]]]:
     """The owners' settings, living contacts with dates, and living reminders.
 
-    With a ``window``, only contacts with something in it (or with their own lead days,
-    which may reach further) are read.
+    With a ``window``, only contacts with something in it are read (see ``Window``).
     """
     u, c, r = tables.users.c, tables.contacts.c, tables.reminders.c
     owners = {
@@ -128,19 +158,7 @@ async def load_facts(
             c.next_follow_up_at.is_not(None),
         )
     else:
-        month_days = sa.bindparam("month_days", window.month_days(), type_=ARRAY(sa.Integer))
-        started = sa.extract("month", c.work_started_on) * 100 + sa.extract(
-            "day", c.work_started_on
-        )
-        relevant = sa.or_(
-            (c.birthday_month * 100 + c.birthday_day) == sa.func.any(month_days),
-            sa.cast(started, sa.Integer) == sa.func.any(month_days),
-            c.next_follow_up_at.between(
-                datetime.combine(window.first, time(0), UTC) - timedelta(days=1),
-                datetime.combine(window.last, time(0), UTC) + timedelta(days=2),
-            ),
-            c.lead_days.is_not(None),
-        )
+        relevant = window.relevant()
     contacts: dict[UUID, list[ContactFacts]] = defaultdict(list)
     query = sa.select(
         c.owner_id,
@@ -180,6 +198,57 @@ async def _reach(conn: AsyncConnection, owner_ids: Sequence[UUID]) -> int:
     return int(await conn.scalar(_REACH, {"owners": list(owner_ids)}) or 0)
 
 
+async def add_missing_owners(engine: AsyncEngine, owner_ids: Sequence[UUID] | None = None) -> None:
+    """Give owners (all, or these) a planner_owners row, so a pass can claim them by lock.
+
+    A statement of its own, committed before any pass locks: two passes inserting the same
+    new owner then never wait on each other's uncommitted row.
+    """
+    async with engine.begin() as conn:
+        if owner_ids is None:
+            await conn.execute(_ADD_MISSING)
+        else:
+            await conn.execute(_ADD_THESE, {"owners": list(owner_ids)})
+
+
+_ADD_MISSING = sa.text(
+    "INSERT INTO planner_owners (owner_id)"
+    " SELECT o.owner_id FROM sync_owners AS o"
+    " WHERE NOT EXISTS (SELECT FROM planner_owners AS p WHERE p.owner_id = o.owner_id)"
+    " ON CONFLICT DO NOTHING"
+)
+_ADD_THESE = sa.text(
+    "INSERT INTO planner_owners (owner_id)"
+    " SELECT o.owner_id FROM sync_owners AS o WHERE o.owner_id = ANY(CAST(:owners AS uuid[]))"
+    " ON CONFLICT DO NOTHING"
+)
+
+# The owners that need planning, locked for this transaction; those another pass (or a
+# settings change) holds are skipped, not waited for. The version is read with the lock: a
+# write committed after it bumps the version past it, so the owner is planned again.
+_CLAIM = sa.text(
+    "SELECT p.owner_id, o.version FROM planner_owners AS p"
+    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
+    " WHERE o.version > p.planned_version OR p.planned_at IS NULL"
+    " OR p.planned_at < :stale_before"
+    " FOR UPDATE OF p SKIP LOCKED LIMIT :limit"
+).bindparams(sa.bindparam("stale_before", type_=sa.DateTime(timezone=True)))
+
+# The same lock on named owners, waited for, in one order (two callers cannot deadlock).
+_LOCK = sa.text(
+    "SELECT p.owner_id, o.version FROM planner_owners AS p"
+    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
+    " WHERE p.owner_id = ANY(CAST(:owners AS uuid[]))"
+    " ORDER BY p.owner_id FOR UPDATE OF p"
+)
+
+_PLANNED = sa.text(
+    "UPDATE planner_owners AS p SET planned_version = v.version, planned_at = :now"
+    " FROM unnest(CAST(:owners AS uuid[]), CAST(:versions AS bigint[])) AS v(owner_id, version)"
+    " WHERE p.owner_id = v.owner_id"
+).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
+
+
 async def plan_owners(
     engine: AsyncEngine,
     owner_ids: Sequence[UUID],
@@ -187,53 +256,67 @@ async def plan_owners(
     *,
     horizon_days: int = HORIZON_DAYS,
 ) -> int:
-    """Plan these owners in one transaction; return how many pushes they have pending."""
+    """Plan these owners now, needed or not, in one transaction; return pushes pending."""
     if not owner_ids:
         return 0
+    await add_missing_owners(engine, owner_ids)
     async with engine.begin() as conn:
-        # The versions first: a write committed after this read bumps the version past it,
-        # so the owner is planned again next pass and nothing is lost in between.
-        o = tables.sync_owners.c
-        versions = dict(
-            (
-                await conn.execute(
-                    sa.select(o.owner_id, o.version).where(o.owner_id.in_(owner_ids))
-                )
-            ).all()
-        )
-        # Local days differ by a day at most across zones; leads reach further ahead.
-        utc_today = now.astimezone(UTC).date()
-        window = Window(
-            utc_today - timedelta(days=1),
-            utc_today + timedelta(days=horizon_days + 1 + await _reach(conn, owner_ids)),
-        )
-        owners, contacts, reminders = await load_facts(conn, owner_ids, window)
-        rows: list[tuple[UUID, Planned]] = []
-        for owner in owners.values():
-            today = local_today(now, owner.prefs.time_zone)
-            for planned in plan_pushes(
-                owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
-            ):
-                rows.append((owner.id, planned))
-        await _store_plan(conn, list(owners), rows, now)
-        await conn.execute(
-            _PLANNED,
-            {
-                "owners": list(owners),
-                "versions": [versions.get(owner_id, 0) for owner_id in owners],
-                "now": now,
-            },
-        )
+        locked = await conn.execute(_LOCK, {"owners": list(owner_ids)})
+        versions: dict[UUID, int] = {row[0]: row[1] for row in locked}
+        return await plan_locked(conn, versions, now, horizon_days=horizon_days)
+
+
+async def plan_claimed(
+    engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS
+) -> tuple[int, int]:
+    """Claim owners that need planning and plan them; return how many owners and pushes.
+
+    The claim and the plan are one transaction: the owners stay locked until their plan is
+    committed, so no other pass plans them meanwhile, and a settings change made meanwhile
+    (``update_user`` resets ``planned_version`` on the locked row) waits and lands after it.
+    """
+    async with engine.begin() as conn:
+        claimed = await conn.execute(_CLAIM, {"stale_before": now - REPLAN_AFTER, "limit": limit})
+        versions: dict[UUID, int] = {row[0]: row[1] for row in claimed}
+        if not versions:
+            return 0, 0
+        return len(versions), await plan_locked(conn, versions, now)
+
+
+async def plan_locked(
+    conn: AsyncConnection,
+    versions: Mapping[UUID, int],
+    now: datetime,
+    *,
+    horizon_days: int = HORIZON_DAYS,
+) -> int:
+    """Plan owners this transaction has locked, at their versions; return pushes pending."""
+    owner_ids = list(versions)
+    # Local days differ by a day at most across zones; leads reach further ahead.
+    utc_today = now.astimezone(UTC).date()
+    window = Window(
+        utc_today - timedelta(days=1),
+        utc_today + timedelta(days=horizon_days + 1 + await _reach(conn, owner_ids)),
+    )
+    owners, contacts, reminders = await load_facts(conn, owner_ids, window)
+    rows: list[tuple[UUID, Planned]] = []
+    for owner in owners.values():
+        today = local_today(now, owner.prefs.time_zone)
+        for planned in plan_pushes(
+            owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
+        ):
+            rows.append((owner.id, planned))
+    await _store_plan(conn, list(owners), rows, now)
+    await conn.execute(
+        _PLANNED,
+        {
+            "owners": list(owners),
+            "versions": [versions[owner_id] for owner_id in owners],
+            "now": now,
+        },
+    )
     return len(rows)
 
-
-_PLANNED = sa.text(
-    "INSERT INTO planner_owners (owner_id, planned_version, planned_at)"
-    " SELECT o, v, :now FROM unnest(CAST(:owners AS uuid[]), CAST(:versions AS bigint[]))"
-    " AS p(o, v)"
-    " ON CONFLICT (owner_id) DO UPDATE"
-    " SET planned_version = excluded.planned_version, planned_at = excluded.planned_at"
-).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 # A batch's whole plan is one statement: its rows arrive as arrays (a fraction of the cost of
 # a row-by-row insert), are upserted by their unique key, and the owners' pending rows the
@@ -252,27 +335,31 @@ _STORE_PLAN = sa.text(
         INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
             lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
         SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
-        -- Rows already as planned, or already history, are left out before the insert: an
+        -- Rows already as planned, or the worker's, are left out before the insert: an
         -- ON CONFLICT that does nothing would still lock (and so write) every one of them.
         WHERE NOT EXISTS (
             SELECT FROM scheduled_notifications AS n
             WHERE (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days)
                 = (p.o, p.k, p.s, p.oc, p.l)
-              AND (n.status <> 'PENDING'
+              AND (n.status <> 'PENDING' OR n.attempts > 0
                    OR (n.local_date, n.send_at, n.title, n.body, n.data)
                       IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb)))
         ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
         SET local_date = excluded.local_date, send_at = excluded.send_at,
             due_at = excluded.due_at, title = excluded.title, body = excluded.body,
             data = excluded.data, updated_at = excluded.updated_at
-        -- Claimed, sent or finished rows are history; only pending ones follow the plan.
-        WHERE n.status = 'PENDING'
+        -- Only rows no worker has tried follow the plan. Claimed, sent or finished rows are
+        -- history; a pending one with attempts waits out a back-off (its due time is the
+        -- worker's) and may have reached some devices already.
+        WHERE n.status = 'PENDING' AND n.attempts = 0
           AND (n.local_date, n.send_at, n.title, n.body, n.data) IS DISTINCT FROM
               (excluded.local_date, excluded.send_at, excluded.title, excluded.body,
                excluded.data)
         RETURNING 1
     ),
     stale AS (
+        -- (Rows a worker has tried are left be by the two statements below, not here: one
+        -- more condition here made PostgreSQL's estimate tiny and its plan quadratic.)
         SELECT n.owner_id, n.id,
                n.local_date < CAST(timezone(u.time_zone, :now) AS date) AS day_passed
         FROM scheduled_notifications AS n JOIN users AS u ON u.id = n.owner_id
@@ -289,7 +376,7 @@ _STORE_PLAN = sa.text(
             last_error = 'its day passed while no worker ran'
         FROM stale
         WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND stale.day_passed
-          AND n.status = 'PENDING'
+          AND n.status = 'PENDING' AND n.attempts = 0
         RETURNING 1
     ),
     dropped AS (
@@ -297,7 +384,7 @@ _STORE_PLAN = sa.text(
         -- (A worker may have claimed one meanwhile: the status test leaves that one be.)
         DELETE FROM scheduled_notifications AS n USING stale
         WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
-          AND n.status = 'PENDING'
+          AND n.status = 'PENDING' AND n.attempts = 0
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM upserted) AS written, (SELECT count(*) FROM missed) AS missed,
@@ -334,21 +421,22 @@ async def _store_plan(
 async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) -> tuple[int, int]:
     """Plan every owner that needs it, a few batches at a time; return owners and pushes.
 
-    Several batches in flight keep both PostgreSQL and this process busy: one batch's rows
+    Several passes in flight keep both PostgreSQL and this process busy: one batch's rows
     are computed here while others are read or written there (4 measured best on 2 cores).
+    Each claims its own owners, as several workers' passes do.
     """
-    owner_ids = await owners_to_plan(engine, now, limit=None)
-    batches = [
-        owner_ids[n : n + OWNERS_PER_PASS] for n in range(0, len(owner_ids), OWNERS_PER_PASS)
-    ]
-    gate = asyncio.Semaphore(concurrency)
+    await add_missing_owners(engine)
 
-    async def plan_batch(batch: list[UUID]) -> int:
-        async with gate:
-            return await plan_owners(engine, batch, now)
+    async def lane() -> tuple[int, int]:
+        owners = pushes = 0
+        while True:
+            claimed, planned = await plan_claimed(engine, now)
+            if not claimed:
+                return owners, pushes
+            owners, pushes = owners + claimed, pushes + planned
 
-    planned = await asyncio.gather(*(plan_batch(batch) for batch in batches))
-    return len(owner_ids), sum(planned)
+    done = await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return sum(owners for owners, _ in done), sum(pushes for _, pushes in done)
 
 
 async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) -> list[UUID]:
@@ -361,6 +449,7 @@ async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) 
             sa.or_(
                 p.owner_id.is_(None),
                 o.version > p.planned_version,
+                p.planned_at.is_(None),
                 p.planned_at < now - REPLAN_AFTER,
             )
         )
@@ -372,8 +461,8 @@ async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) 
 
 async def plan_due(engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS) -> int:
     """Plan one batch of owners that need it; return how many owners were planned."""
-    owner_ids = await owners_to_plan(engine, now, limit)
-    if owner_ids:
-        pending = await plan_owners(engine, owner_ids, now)
-        log.debug("planned %d owners, %d pushes pending", len(owner_ids), pending)
-    return len(owner_ids)
+    await add_missing_owners(engine)
+    owners, pending = await plan_claimed(engine, now, limit=limit)
+    if owners:
+        log.debug("planned %d owners, %d pushes pending", owners, pending)
+    return owners

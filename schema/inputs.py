@@ -112,12 +112,15 @@ class UpdateMeInput:
     lead_days: LeadDaysInput | None = strawberry.UNSET
 
 
-@strawberry.input(description="Days before each kind of event to notify (0-365 each).")
+@strawberry.input(
+    description="Days before each kind of event to notify (0-365 each). Kinds left out keep "
+    "their lists."
+)
 class LeadDaysInput:
-    birthday: list[int] = strawberry.field(default_factory=lambda: [0, 7])
-    anniversary: list[int] = strawberry.field(default_factory=lambda: [0])
-    follow_up: list[int] = strawberry.field(default_factory=lambda: [0])
-    reminder: list[int] = strawberry.field(default_factory=lambda: [0])
+    birthday: list[int] | None = strawberry.UNSET
+    anniversary: list[int] | None = strawberry.UNSET
+    follow_up: list[int] | None = strawberry.UNSET
+    reminder: list[int] | None = strawberry.UNSET
 
 
 @strawberry.input

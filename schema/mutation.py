@@ -136,14 +136,20 @@ class Mutation:
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
+        patch = to_patch(input)
         try:
-            values = validate_patch(UserPatch, to_patch(input), creating=False)
+            _check_lead_days(patch.get("leadDays"))
+            values = validate_patch(UserPatch, patch, creating=False)
         except errors.ValidationFailed as exc:
             return validation_error(exc)
         columns = {snake_case(k): v for k, v in values.items()}
         async with ctx.engine.begin() as conn:
             current = await accounts.get_user(conn, user_id=owner_id)
             assert current is not None
+            if "lead_days" in columns:
+                # The kinds sent replace their lists; the others keep theirs.
+                sent = {kind: columns["lead_days"][kind] for kind in patch["leadDays"]}
+                columns["lead_days"] = {**current["lead_days"], **sent}
             merged = {**current, **columns}
             problem = _quiet_hours_problem(merged["quiet_hours_start"], merged["quiet_hours_end"])
             if problem is not None:
@@ -153,10 +159,16 @@ class Mutation:
             row = await accounts.update_user(
                 conn, user_id=owner_id, now=ctx.clock.now(), values=columns
             )
-            if row["sentiment_enabled"] != current["sentiment_enabled"]:
-                # Same transaction: scores never outlive the switch that turned them off.
+            sentiment_moved = row["sentiment_enabled"] != current["sentiment_enabled"]
+            zone_moved = row["time_zone"] != current["time_zone"]
+            if sentiment_moved or zone_moved:
+                # Same transaction, through the write path: scores never outlive the switch
+                # that turned them off, follow-up dates never the zone they were counted in.
                 w = await begin_write(conn, owner_id, ctx.clock)
-                await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
+                if sentiment_moved:
+                    await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
+                if zone_moved:
+                    await contact.refresh_follow_ups(w)
                 await w.finish()
         return User.from_row(row)
 
@@ -285,6 +297,17 @@ async def _membership(
         )
 
     return _map(await _write(ctx, action), Tag.from_row)
+
+
+def _check_lead_days(lead_days: dict[str, Any] | None) -> None:
+    """Refuse a kind sent as null: leave it out to keep its list."""
+    problems = [
+        errors.FieldError(f"leadDays.{kind}", "cannot be cleared; send a list, or leave it out")
+        for kind, value in (lead_days or {}).items()
+        if value is None
+    ]
+    if problems:
+        raise errors.ValidationFailed(problems)
 
 
 def _quiet_hours_problem(start: Any, end: Any) -> str | None:

@@ -15,8 +15,8 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from notifications.plan import Event, Kind, collect_events, current_occurrence
-from notifications.planner import load_facts, reminder_of
+from notifications.plan import Event, Kind, collect_events, due_occurrence
+from notifications.planner import Window, load_facts, reminder_of
 from notifications.timing import local_today
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input, validation_error
@@ -24,6 +24,7 @@ from schema.inputs import to_patch
 from schema.mutation import DeleteResult, _write
 from schema.nodes import Contact
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from store import accounts
 from store import notifications as store
 from sync import errors
 from sync.contact import require_alive_contacts
@@ -151,12 +152,16 @@ def _maybe_id(value: Any) -> strawberry.ID | None:
 @strawberry.type(description="Something due on a day: what the pushes and the home screen show.")
 class AgendaItem:
     kind: Kind
-    date: dt.date = strawberry.field(description="The day it is due (today when overdue).")
+    date: dt.date = strawberry.field(
+        description="The day it is due (today when overdue; a snoozed reminder's snooze day)."
+    )
     title: str = strawberry.field(description="The contact's name or the reminder's title.")
     years: int | None = strawberry.field(
         description="The age turned (birthday with a year) or years at work (anniversary)."
     )
-    overdue_since: dt.date | None
+    overdue_since: dt.date | None = strawberry.field(
+        description="The day an overdue follow-up or reminder fell due; null when not overdue."
+    )
     time: dt.time | None = strawberry.field(description="A reminder's chosen time, if any.")
     contact_id: strawberry.ID | None
     reminder_id: strawberry.ID | None
@@ -173,7 +178,7 @@ class AgendaItem:
     def from_event(cls, event: Event) -> AgendaItem:
         return cls(
             kind=event.kind,
-            date=event.occurrence,
+            date=event.day,
             title=event.title,
             years=event.years,
             overdue_since=event.due_since,
@@ -199,12 +204,14 @@ class Reminder:
         description="The last occurrence marked done."
     )
     next_occurrence: dt.date | None = strawberry.field(
-        description="The occurrence due now or next; null once a one-time reminder is done."
+        description="The occurrence due now or next (behind schedule, the latest one up to "
+        "today; snoozed, it keeps its date); null once a one-time reminder is done."
     )
 
     @classmethod
-    def from_row(cls, row: Any) -> Reminder:
-        facts = reminder_of(row)
+    def from_row(cls, row: Any, today: dt.date) -> Reminder:
+        """The reminder as of the owner's local ``today`` (which occurrence is due)."""
+        due = due_occurrence(reminder_of(row), today)
         return cls(
             id=strawberry.ID(str(row["id"])),
             title=row["title"],
@@ -217,7 +224,7 @@ class Reminder:
             contact_id=_maybe_id(row["contact_id"]),
             snoozed_until=row["snoozed_until"],
             completed_through=row["completed_through"],
-            next_occurrence=current_occurrence(facts),
+            next_occurrence=None if due is None else due.occurrence,
         )
 
 
@@ -304,6 +311,10 @@ def _reminder_patch(input: UpdateReminderInput) -> dict[str, Any]:
     return patch
 
 
+def _today(w: Writer) -> dt.date:
+    return local_today(w.now, w.time_zone)
+
+
 async def _alive_contact(w: Writer, contact_id: Any) -> None:
     if contact_id is not None:
         await require_alive_contacts(w, [contact_id])
@@ -351,8 +362,9 @@ class NotificationQuery:
         )
 
     @strawberry.field(
-        description="What is due in the next `days` days (overdue items first, as today): "
-        "birthdays, work anniversaries, follow-ups and reminders. The home screen."
+        description="What is due in the next `days` days, by day (today's overdue items "
+        "first, oldest first): birthdays, work anniversaries, follow-ups and reminders. "
+        "The home screen."
     )
     async def upcoming(self, info: Info[Context, None], days: int = 7) -> list[AgendaItem]:
         ctx = info.context
@@ -360,15 +372,19 @@ class NotificationQuery:
         if not 1 <= days <= MAX_AGENDA_DAYS:
             raise bad_input("days", f"ask for 1 to {MAX_AGENDA_DAYS} days ahead")
         async with ctx.engine.connect() as conn:
-            owners, contacts, reminders = await load_facts(conn, [owner_id])
-        owner = owners[owner_id]
-        today = local_today(ctx.clock.now(), owner.prefs.time_zone)
+            user = await accounts.get_user(conn, user_id=owner_id)
+            assert user is not None
+            today = local_today(ctx.clock.now(), user["time_zone"])
+            last = today + dt.timedelta(days=days - 1)
+            # Only contacts with something in these days (or overdue) are read.
+            window = Window(today, last, overdue=True, own_leads=False)
+            owners, contacts, reminders = await load_facts(conn, [owner_id], window)
         events = collect_events(
-            owner,
+            owners[owner_id],
             contacts.get(owner_id, []),
             reminders.get(owner_id, []),
             today,
-            today + dt.timedelta(days=days - 1),
+            last,
         )
         return [AgendaItem.from_event(event) for event in events]
 
@@ -381,15 +397,20 @@ class NotificationQuery:
         first = check_first(first, ctx.max_page_size)
         cursor = read_after("reminders", store.BY_DUE, after)
         async with ctx.engine.connect() as conn:
+            user = await accounts.get_user(conn, user_id=owner_id)
+            assert user is not None
             rows = await store.list_reminders(
                 conn, owner_id=owner_id, after=cursor, limit=first + 1
             )
+        today = local_today(ctx.clock.now(), user["time_zone"])
 
         async def count() -> int:
             async with ctx.engine.connect() as conn:
                 return await store.count_reminders(conn, owner_id=owner_id)
 
-        return build_connection(rows, first, "reminders", store.BY_DUE, Reminder.from_row, count)
+        return build_connection(
+            rows, first, "reminders", store.BY_DUE, lambda row: Reminder.from_row(row, today), count
+        )
 
 
 @strawberry.type
@@ -479,7 +500,7 @@ class NotificationMutation:
             values = validate_patch(ReminderPatch, _reminder_patch(input), creating=True)
             await _alive_contact(w, values.get("contactId"))
             row, _ = await w.put(REMINDER, {"id": new_id()}, values)
-            return Reminder.from_row(row)
+            return Reminder.from_row(row, _today(w))
 
         result: Any = await _write(info.context, action)
         return result  # type: ignore[no-any-return]
@@ -493,14 +514,15 @@ class NotificationMutation:
             values = validate_patch(ReminderPatch, _reminder_patch(input), creating=False)
             await _alive_contact(w, values.get("contactId"))
             row, _ = await w.put(REMINDER, {"id": reminder_id}, values, alive_only=True)
-            return Reminder.from_row(row)
+            return Reminder.from_row(row, _today(w))
 
         result: Any = await _write(info.context, action)
         return result  # type: ignore[no-any-return]
 
     @strawberry.mutation(
-        description="Mark the occurrence due now as done; a repeating reminder moves on to "
-        "its next occurrence."
+        description="Mark the occurrence due now (nextOccurrence) as done, with the later "
+        "ones its snooze covered, and clear the snooze; a repeating reminder moves on to the "
+        "occurrence after them."
     )
     async def complete_reminder(
         self, info: Info[Context, None], id: strawberry.ID
@@ -510,29 +532,33 @@ class NotificationMutation:
             row = await w.load(REMINDER, {"id": reminder_id})
             if row is None or row["cl"] % 2 == 0:
                 raise errors.NotFound("reminder", reminder_id)
-            due = current_occurrence(reminder_of(row))
+            due = due_occurrence(reminder_of(row), _today(w))
             if due is None:
                 raise errors.Conflict("this reminder is already done")
-            values = {"completedThrough": due, "snoozedUntil": None}
+            # Synced fields, so every device agrees on what is done (docs/sync.md).
+            values = {"completedThrough": due.through, "snoozedUntil": None}
             written, _ = await w.put(REMINDER, {"id": reminder_id}, values, loaded=(row,))
-            return Reminder.from_row(written)
+            return Reminder.from_row(written, _today(w))
 
         result: Any = await _write(info.context, action)
         return result  # type: ignore[no-any-return]
 
-    @strawberry.mutation(description="Move the occurrence due now to a later day.")
+    @strawberry.mutation(
+        description="Move the occurrence due now to a later day; later occurrences up to that "
+        "day are covered by the snooze (not shown or pushed)."
+    )
     async def snooze_reminder(
         self, info: Info[Context, None], id: strawberry.ID, until: dt.date
     ) -> ReminderResult:
         async def action(w: Writer) -> Any:
             reminder_id = parse_uuid("id", id)
-            if until <= local_today(w.now, w.time_zone):
+            if until <= _today(w):
                 raise errors.ValidationFailed(
                     [errors.FieldError("until", "snooze to a day after today")]
                 )
             values = {"snoozedUntil": until}
             row, _ = await w.put(REMINDER, {"id": reminder_id}, values, alive_only=True)
-            return Reminder.from_row(row)
+            return Reminder.from_row(row, _today(w))
 
         result: Any = await _write(info.context, action)
         return result  # type: ignore[no-any-return]

@@ -72,6 +72,21 @@ async def restore_contact(w: Writer, contact_id: UUID) -> sa.RowMapping:
     return row
 
 
+async def refresh_follow_ups(w: Writer) -> None:
+    """Re-derive the follow-up dates that depend on the owner's time zone, which changed.
+
+    Cadences and snoozes count local days, so their dates move with the zone; the changed
+    contacts get this transaction's version, and devices pull the new dates.
+    """
+    c = tables.contacts.c
+    query = sa.select(c.id).where(
+        c.owner_id == w.owner_id,
+        sa.or_(c.cadence_days.is_not(None), c.snoozed_until.is_not(None)),
+    )
+    w.touched_contacts.update((await w.conn.scalars(query)).all())
+    await w.flush()
+
+
 async def require_alive_contacts(w: Writer, contact_ids: list[UUID]) -> None:
     """Raise NotFound for the first id that names no living contact of the owner."""
     c = tables.contacts.c

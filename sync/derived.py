@@ -15,14 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # minutes for a 10,000-contact import (bench/RESULTS.md).
 # A contact's next follow-up is its last interaction (or, with none yet, its creation) plus its
 # keep-in-touch cadence, pushed later by a snooze (from local midnight of the snooze date).
-# GREATEST ignores NULLs: no cadence means the snooze alone decides; neither means none.
+# Both are local days in the owner's zone: the cadence is added to the local wall time (a call
+# at 23:30 in Berlin plus 30 days is 23:30 thirty days on, whatever UTC or a DST change says),
+# so the follow-up falls on the day the owner counts; a zone change re-derives them
+# (sync.contact.refresh_follow_ups). GREATEST ignores NULLs: no cadence means the snooze alone
+# decides; neither means none.
 _REFRESH = sa.text(
     """
     WITH fresh AS (
         SELECT c.id,
                last.at AS last_at,
                GREATEST(
-                   COALESCE(last.at, c.created_at) + make_interval(days => c.cadence_days),
+                   (timezone(:time_zone, COALESCE(last.at, c.created_at))
+                    + make_interval(days => c.cadence_days)) AT TIME ZONE :time_zone,
                    c.snoozed_until::timestamp AT TIME ZONE :time_zone
                ) AS next_at
         FROM unnest(:contact_ids) AS wanted(id)

@@ -147,6 +147,15 @@ class Birthday(_Patch):
         return self
 
 
+MAX_LEAD_DAYS = 365
+
+# Defined before the patches that use it: a forward reference would leave the field without
+# its camelCase alias until the model is first used, and the write path would not know it.
+LeadDays = Annotated[
+    list[Annotated[int, Field(ge=0, le=MAX_LEAD_DAYS)]], Field(min_length=1, max_length=10)
+]
+
+
 class ContactPatch(_Patch):
     first_name: Name | None = None
     last_name: OptionalName | None = None
@@ -169,13 +178,6 @@ class ContactPatch(_Patch):
     notes: LongText | None = None
     # Days before this contact's birthday and work anniversary to notify (overrides yours).
     lead_days: LeadDays | None = None
-
-
-MAX_LEAD_DAYS = 365
-
-LeadDays = Annotated[
-    list[Annotated[int, Field(ge=0, le=MAX_LEAD_DAYS)]], Field(min_length=1, max_length=10)
-]
 
 
 class RepeatUnit(StrEnum):

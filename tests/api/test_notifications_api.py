@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from api.app import create_app
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
 from store import tables
 from sync.clock import FixedClock
-from tests.api.graphql import create_contact, data, post, sign_up
+from tests.api.graphql import Account, create_contact, data, post, sign_up
+from tests.conftest import make_settings, serve
+
+# Monday 2026-11-23, noon UTC: the clock of the server these tests talk to (``timed``).
+MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+@pytest.fixture(scope="module")
+def timed_app(api_db: str, session_tmp: Path, clock: FixedClock) -> Starlette:
+    return create_app(make_settings(session_tmp), database_url=api_db, clock=clock)
+
+
+@pytest.fixture(scope="module")
+async def timed_url(timed_app: Starlette) -> AsyncIterator[str]:
+    async with serve(timed_app) as url:
+        yield url
+
+
+@pytest.fixture
+async def timed(timed_url: str, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a server whose clock says Monday noon UTC until a test moves it."""
+    clock.at = MONDAY
+    async with httpx.AsyncClient(base_url=timed_url, timeout=30) as client:
+        yield client
+
 
 REGISTER = """
 mutation($input: RegisterDeviceInput!) {
@@ -177,43 +210,148 @@ query($days: Int!) {
 
 
 async def test_upcoming_lists_what_is_due_and_completing_moves_a_repeat_on(
-    http: httpx.AsyncClient,
+    timed: httpx.AsyncClient,
 ) -> None:
-    account = await sign_up(http)
-    today = datetime.now(UTC).date()
+    account = await sign_up(timed)
+    today = MONDAY.date()
     soon = today + timedelta(days=3)
     await create_contact(
-        http,
+        timed,
         account.token,
         firstName="Ada",
         birthday={"month": soon.month, "day": soon.day, "year": soon.year - 30},
     )
     created = await data(
-        http,
+        timed,
         CREATE_REMINDER,
         {"input": {"title": "Water the plants", "dueOn": today.isoformat(), "repeatUnit": "WEEK"}},
         account.token,
     )
     reminder = created["createReminder"]
-    agenda = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    agenda = (await data(timed, AGENDA, {"days": 7}, account.token))["upcoming"]
     assert [(i["kind"], i["date"], i["title"]) for i in agenda] == [
         ("REMINDER", today.isoformat(), "Water the plants"),
         ("BIRTHDAY", soon.isoformat(), "Ada"),
     ]
     assert agenda[1]["years"] == 30
     assert agenda[1]["contact"] == {"firstName": "Ada"}
-    done = await data(
-        http,
-        "mutation($id: ID!) { completeReminder(id: $id) { ... on Reminder { nextOccurrence } } }",
-        {"id": reminder["id"]},
-        account.token,
-    )
+    done = await data(timed, COMPLETE, {"id": reminder["id"]}, account.token)
     next_week = (today + timedelta(days=7)).isoformat()
     assert done["completeReminder"]["nextOccurrence"] == next_week
-    agenda = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    agenda = (await data(timed, AGENDA, {"days": 7}, account.token))["upcoming"]
     assert [i["kind"] for i in agenda] == ["BIRTHDAY"]
-    body = await post(http, AGENDA, {"days": 400}, account.token)
+    body = await post(timed, AGENDA, {"days": 400}, account.token)
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "days"}
+
+
+COMPLETE = """
+mutation($id: ID!) {
+  completeReminder(id: $id) {
+    __typename ... on Reminder { completedThrough snoozedUntil nextOccurrence }
+  }
+}
+"""
+SNOOZE = """
+mutation($id: ID!, $until: Date!) {
+  snoozeReminder(id: $id, until: $until) { ... on Reminder { snoozedUntil nextOccurrence } }
+}
+"""
+
+
+async def create_reminder(
+    http: httpx.AsyncClient, account: Account, **fields: Any
+) -> dict[str, Any]:
+    created = await data(http, CREATE_REMINDER, {"input": fields}, account.token)
+    reminder: dict[str, Any] = created["createReminder"]
+    assert reminder["__typename"] == "Reminder", reminder
+    return reminder
+
+
+async def agenda_of(http: httpx.AsyncClient, account: Account) -> list[tuple[str, str, Any]]:
+    items = (await data(http, AGENDA, {"days": 7}, account.token))["upcoming"]
+    return [(i["title"], i["date"], i["overdueSince"]) for i in items]
+
+
+async def test_a_reminder_behind_schedule_is_done_in_one_tap(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    # Due Mondays from Nov 2 and never done: three missed, today's is the one due.
+    reminder = await create_reminder(
+        timed, account, title="Water the plants", dueOn="2026-11-02", repeatUnit="WEEK"
+    )
+    assert reminder["nextOccurrence"] == "2026-11-23"
+    assert await agenda_of(timed, account) == [("Water the plants", "2026-11-23", None)]
+    done = (await data(timed, COMPLETE, {"id": reminder["id"]}, account.token))["completeReminder"]
+    assert done == {
+        "__typename": "Reminder",
+        "completedThrough": "2026-11-23",
+        "snoozedUntil": None,
+        "nextOccurrence": "2026-11-30",
+    }
+    assert await agenda_of(timed, account) == []
+
+
+async def test_completing_a_snoozed_reminder_marks_done_what_the_snooze_covered(
+    timed: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(timed)
+    pills = await create_reminder(
+        timed, account, title="Pills", dueOn="2026-11-23", repeatUnit="DAY"
+    )
+    snoozed = await data(timed, SNOOZE, {"id": pills["id"], "until": "2026-11-25"}, account.token)
+    assert snoozed["snoozeReminder"] == {
+        "snoozedUntil": "2026-11-25",
+        "nextOccurrence": "2026-11-23",
+    }
+    # Monday's pills on Wednesday; Tuesday's and Wednesday's own are covered by the snooze.
+    assert await agenda_of(timed, account) == [
+        ("Pills", day.isoformat(), None)
+        for day in (date(2026, 11, 25), *(date(2026, 11, d) for d in range(26, 30)))
+    ]
+    done = (await data(timed, COMPLETE, {"id": pills["id"]}, account.token))["completeReminder"]
+    assert (done["completedThrough"], done["nextOccurrence"]) == ("2026-11-25", "2026-11-26")
+
+
+async def test_completing_on_the_snooze_day_leaves_nothing_to_push_that_day(
+    timed: httpx.AsyncClient, timed_app: Starlette, clock: FixedClock
+) -> None:
+    account = await sign_up(timed)
+    weekly = await create_reminder(
+        timed, account, title="Water the plants", dueOn="2026-11-02", repeatUnit="WEEK"
+    )
+    await data(timed, SNOOZE, {"id": weekly["id"], "until": "2026-11-25"}, account.token)
+    # Wednesday: the user opens the app and ticks it off.
+    clock.at = MONDAY + timedelta(days=2)
+    token = await sign_in(timed, account)
+    done = (await data(timed, COMPLETE, {"id": weekly["id"]}, token))["completeReminder"]
+    assert (done["completedThrough"], done["nextOccurrence"]) == ("2026-11-23", "2026-11-30")
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], clock.at)
+    pending = await planned_days(engine, account)
+    assert pending == [date(2026, 11, 30)]  # nothing due at once
+
+
+SIGN_IN = """
+mutation($input: SignInInput!) { signIn(input: $input) { ... on AuthPayload { accessToken } } }
+"""
+
+
+async def sign_in(http: httpx.AsyncClient, account: Account) -> str:
+    answer = await data(
+        http, SIGN_IN, {"input": {"email": account.email, "password": account.password}}
+    )
+    token: str = answer["signIn"]["accessToken"]
+    return token
+
+
+async def planned_days(engine: AsyncEngine, account: Account) -> list[date]:
+    s = tables.scheduled_notifications.c
+    async with engine.connect() as conn:
+        query = (
+            sa.select(s.local_date)
+            .where(s.owner_id == UUID(account.user_id), s.status == "PENDING")
+            .order_by(s.local_date)
+        )
+        return list((await conn.scalars(query)).all())
 
 
 HISTORY = """
@@ -223,8 +361,9 @@ HISTORY = """
 
 
 async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
-    http: httpx.AsyncClient, api_app: Starlette
+    timed: httpx.AsyncClient, timed_app: Starlette
 ) -> None:
+    http = timed
     account = await sign_up(http)
     await data(
         http,
@@ -232,17 +371,16 @@ async def test_a_sent_push_shows_in_the_history_and_can_be_marked_opened(
         {"input": {"token": f"history-{account.user_id}", "platform": "ANDROID"}},
         account.token,
     )
-    today = datetime.now(UTC).date().isoformat()
+    today = MONDAY.date().isoformat()
     await data(
         http,
         CREATE_REMINDER,
         {"input": {"title": "Send the deck", "dueOn": today, "dueTime": "00:00:00"}},
         account.token,
     )
-    engine = api_app.state.engine
-    now = datetime.now(UTC)
-    await planner.plan_owners(engine, [UUID(account.user_id)], now)
-    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(now), plan=False)
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], MONDAY)
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(MONDAY), plan=False)
     while await worker.deliver_due():
         pass
     history = (await data(http, HISTORY, token=account.token))["notifications"]
@@ -270,17 +408,29 @@ mutation($id: ID!) {
 """
 
 
+LEAD_DAYS = """
+mutation($input: UpdateMeInput!) {
+  updateMe(input: $input) {
+    __typename
+    ... on User { leadDays { birthday anniversary followUp reminder } }
+    ... on ValidationError { fields { field message } }
+  }
+}
+"""
+
+
 async def test_a_push_not_sent_yet_cannot_be_marked_opened(
-    http: httpx.AsyncClient, api_app: Starlette
+    timed: httpx.AsyncClient, timed_app: Starlette
 ) -> None:
+    http = timed
     account = await sign_up(http)
-    later = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    later = (MONDAY + timedelta(days=3)).date().isoformat()
     await data(
         http, CREATE_REMINDER, {"input": {"title": "Not yet", "dueOn": later}}, account.token
     )
-    engine = api_app.state.engine
+    engine = timed_app.state.engine
     owner = UUID(account.user_id)
-    await planner.plan_owners(engine, [owner], datetime.now(UTC))
+    await planner.plan_owners(engine, [owner], MONDAY)
     s = tables.scheduled_notifications.c
     query = sa.select(s.id, s.status, s.opened_at).where(s.owner_id == owner)
     async with engine.connect() as conn:
@@ -293,3 +443,97 @@ async def test_a_push_not_sent_yet_cannot_be_marked_opened(
     assert "not been sent yet" in result["fields"][0]["message"]
     async with engine.connect() as conn:
         assert (await conn.execute(query)).one().opened_at is None
+
+
+async def test_lead_days_sent_for_one_kind_leave_the_others_as_they_were(
+    timed: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(timed)
+    await data(timed, LEAD_DAYS, {"input": {"leadDays": {"followUp": [0, 2]}}}, account.token)
+    changed = await data(
+        timed, LEAD_DAYS, {"input": {"leadDays": {"birthday": [1]}}}, account.token
+    )
+    assert changed["updateMe"]["leadDays"] == {
+        "birthday": [1],
+        "anniversary": [0],
+        "followUp": [0, 2],
+        "reminder": [0],
+    }
+    cleared = await data(
+        timed, LEAD_DAYS, {"input": {"leadDays": {"reminder": None}}}, account.token
+    )
+    assert cleared["updateMe"] == {
+        "__typename": "ValidationError",
+        "fields": [
+            {
+                "field": "leadDays.reminder",
+                "message": "cannot be cleared; send a list, or leave it out",
+            }
+        ],
+    }
+
+
+PULL = """
+query($client: ID!, $cursor: String) {
+  syncPull(clientId: $client, cursor: $cursor, schemaVersion: 1, limit: 100) { changes cursor }
+}
+"""
+CONTACT_FOLLOW_UP = """
+query($id: ID!) { contact(id: $id) { ... on Contact { nextFollowUpAt } } }
+"""
+
+
+async def test_a_new_time_zone_moves_a_snoozed_follow_up_to_its_day_there(
+    timed: httpx.AsyncClient, timed_app: Starlette
+) -> None:
+    account = await sign_up(timed, time_zone="Europe/Berlin")
+    ada = await create_contact(timed, account.token, firstName="Ada", snoozedUntil="2026-11-27")
+    assert ada["nextFollowUpAt"] == "2026-11-26T23:00:00+00:00"  # midnight in Berlin
+    pulled = (await data(timed, PULL, {"client": f"phone-{account.user_id}"}, account.token))[
+        "syncPull"
+    ]
+    moved = await data(
+        timed,
+        'mutation { updateMe(input: {timeZone: "America/New_York"}) { __typename } }',
+        token=account.token,
+    )
+    assert moved["updateMe"]["__typename"] == "User"
+    read = await data(timed, CONTACT_FOLLOW_UP, {"id": ada["id"]}, account.token)
+    assert read["contact"]["nextFollowUpAt"] == "2026-11-27T05:00:00+00:00"  # midnight there
+    # Devices hear of it: the contact comes again in the next pull, with its new date.
+    again = await data(
+        timed,
+        PULL,
+        {"client": f"phone-{account.user_id}", "cursor": pulled["cursor"]},
+        account.token,
+    )
+    changed = {c["id"]: c for c in again["syncPull"]["changes"] if c["entity"] == "contact"}
+    assert changed[ada["id"]]["derived"]["nextFollowUpAt"].startswith("2026-11-27T05:00:00")
+    # The agenda and the pushes follow: Friday in New York.
+    engine = timed_app.state.engine
+    await planner.plan_owners(engine, [UUID(account.user_id)], MONDAY)
+    assert await planned_days(engine, account) == [date(2026, 11, 27)]
+
+
+async def test_a_contacts_own_lead_days_are_kept(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    created = await data(
+        timed,
+        'mutation { createContact(input: {firstName: "Ada", leadDays: [3]}) '
+        "{ __typename ... on Contact { leadDays } } }",
+        token=account.token,
+    )
+    assert created["createContact"] == {"__typename": "Contact", "leadDays": [3]}
+
+
+async def test_upcoming_lists_overdue_items_first_today(timed: httpx.AsyncClient) -> None:
+    account = await sign_up(timed)
+    await create_contact(timed, account.token, firstName="Ada", birthday={"month": 11, "day": 23})
+    await create_contact(timed, account.token, firstName="Bob", snoozedUntil="2026-11-20")
+    await create_contact(timed, account.token, firstName="Cy", birthday={"month": 12, "day": 25})
+    await create_reminder(timed, account, title="Pay rent", dueOn="2026-11-01")
+    assert await agenda_of(timed, account) == [
+        ("Pay rent", "2026-11-23", "2026-11-01"),
+        ("Bob", "2026-11-23", "2026-11-20"),
+        ("Ada", "2026-11-23", None),
+    ]

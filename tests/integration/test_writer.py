@@ -231,7 +231,9 @@ async def test_logging_an_interaction_resets_the_follow_up(engine: AsyncEngine) 
     contact_id = new_id()
     async with open_writer(engine, owner, FixedClock(NOW)) as w:
         created = await contact.create_contact(w, contact_id, {"firstName": "A", "cadenceDays": 30})
-    assert created["next_follow_up_at"] == NOW + timedelta(days=30)
+    # Thirty local days from 13:00 CET on Mar 1 is 13:00 CEST on Mar 31 (Berlin springs
+    # forward on Mar 29): an hour less in UTC.
+    assert created["next_follow_up_at"] == NOW + timedelta(days=30, hours=-1)
     met = NOW + timedelta(days=10)
     async with open_writer(engine, owner, FixedClock(met)) as w:
         await interaction.log_interaction(
@@ -239,12 +241,26 @@ async def test_logging_an_interaction_resets_the_follow_up(engine: AsyncEngine) 
         )
     row = await read_contact(engine, owner, contact_id)
     assert row["last_interaction_at"] == met
-    assert row["next_follow_up_at"] == met + timedelta(days=30)
+    assert row["next_follow_up_at"] == met + timedelta(days=30, hours=-1)
     # A snooze later than the cadence moves the follow-up to local midnight of that day.
     async with open_writer(engine, owner, FixedClock(met)) as w:
         await contact.update_contact(w, contact_id, {"snoozedUntil": "2026-06-01"})
     row = await read_contact(engine, owner, contact_id)
     assert row["next_follow_up_at"] == datetime(2026, 5, 31, 22, 0, tzinfo=UTC)  # CEST midnight
+
+
+async def test_a_cadence_counts_the_owners_local_days(engine: AsyncEngine) -> None:
+    owner = await make_owner(engine, time_zone="Europe/Berlin")
+    contact_id = new_id()
+    late_call = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)  # 23:30 on Mar 1 in Berlin
+    async with open_writer(engine, owner, FixedClock(NOW)) as w:
+        await contact.create_contact(w, contact_id, {"firstName": "A", "cadenceDays": 30})
+        await interaction.log_interaction(
+            w, new_id(), {"contactIds": [contact_id], "occurredAt": late_call, "summary": "x"}
+        )
+    row = await read_contact(engine, owner, contact_id)
+    # Mar 31 in Berlin (23:30 CEST), not Apr 1 as thirty UTC days would have it.
+    assert row["next_follow_up_at"] == datetime(2026, 3, 31, 21, 30, tzinfo=UTC)
 
 
 async def test_deleting_an_interaction_recomputes_the_last_one(engine: AsyncEngine) -> None:
