@@ -201,6 +201,9 @@ async def _reach(conn: AsyncConnection, owner_ids: Sequence[UUID]) -> int:
 async def add_missing_owners(engine: AsyncEngine, owner_ids: Sequence[UUID] | None = None) -> None:
     """Give owners (all, or these) a planner_owners row, so a pass can claim them by lock.
 
+    Sign-up gives each user theirs; this is for owners made another way (the benchmark's
+    generated ones) and for ``plan_owners``' named owners.
+
     A statement of its own, committed before any pass locks: two passes inserting the same
     new owner then never wait on each other's uncommitted row.
     """
@@ -223,16 +226,23 @@ _ADD_THESE = sa.text(
     " ON CONFLICT DO NOTHING"
 )
 
-# The owners that need planning, locked for this transaction; those another pass (or a
-# settings change) holds are skipped, not waited for. The version is read with the lock: a
-# write committed after it bumps the version past it, so the owner is planned again.
-_CLAIM = sa.text(
-    "SELECT p.owner_id, o.version FROM planner_owners AS p"
-    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
-    " WHERE o.version > p.planned_version OR p.planned_at IS NULL"
-    " OR p.planned_at < :stale_before"
-    " FOR UPDATE OF p SKIP LOCKED LIMIT :limit"
-).bindparams(sa.bindparam("stale_before", type_=sa.DateTime(timezone=True)))
+
+def select_needing_plan(now: datetime) -> sa.Select[Any]:
+    """Owners whose data changed since their last plan, whose settings were reset, or whose
+    plan is an hour old, with their current versions."""
+    o, p = tables.sync_owners.c, _p.c
+    return (
+        sa.select(p.owner_id, o.version)
+        .select_from(_p.join(tables.sync_owners, o.owner_id == p.owner_id))
+        .where(
+            sa.or_(
+                o.version > p.planned_version,
+                p.planned_at.is_(None),
+                p.planned_at < now - REPLAN_AFTER,
+            )
+        )
+    )
+
 
 # The same lock on named owners, waited for, in one order (two callers cannot deadlock).
 _LOCK = sa.text(
@@ -276,8 +286,12 @@ async def plan_claimed(
     (``update_user`` resets ``planned_version`` on the locked row) waits and lands after it.
     """
     async with engine.begin() as conn:
-        claimed = await conn.execute(_CLAIM, {"stale_before": now - REPLAN_AFTER, "limit": limit})
-        versions: dict[UUID, int] = {row[0]: row[1] for row in claimed}
+        # Locked for this transaction; owners another pass (or a settings change) holds are
+        # skipped, not waited for. The version is read with the lock: a write committed after
+        # it bumps the version past it, so the owner is planned again.
+        claim = select_needing_plan(now).limit(limit).with_for_update(of=_p, skip_locked=True)
+        claimed = await conn.execute(claim)
+        versions: dict[UUID, int] = {row.owner_id: row.version for row in claimed}
         if not versions:
             return 0, 0
         return len(versions), await plan_locked(conn, versions, now)
@@ -440,28 +454,18 @@ async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) 
 
 
 async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) -> list[UUID]:
-    """Owners whose data changed since their last plan, or whose plan is getting old."""
-    o, p = tables.sync_owners.c, _p.c
-    query = (
-        sa.select(o.owner_id)
-        .select_from(tables.sync_owners.outerjoin(_p, p.owner_id == o.owner_id))
-        .where(
-            sa.or_(
-                p.owner_id.is_(None),
-                o.version > p.planned_version,
-                p.planned_at.is_(None),
-                p.planned_at < now - REPLAN_AFTER,
-            )
-        )
-        .limit(limit)
-    )
+    """The owners a pass would claim now (without claiming them)."""
     async with engine.connect() as conn:
-        return list((await conn.scalars(query)).all())
+        rows = await conn.execute(select_needing_plan(now).limit(limit))
+        return [row.owner_id for row in rows]
 
 
 async def plan_due(engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS) -> int:
-    """Plan one batch of owners that need it; return how many owners were planned."""
-    await add_missing_owners(engine)
+    """Plan one batch of owners that need it; return how many owners were planned.
+
+    Every user gets a planner_owners row at sign-up (``store.accounts.insert_user``;
+    migration 0007 for those from before), so a pass claims from that table alone.
+    """
     owners, pending = await plan_claimed(engine, now, limit=limit)
     if owners:
         log.debug("planned %d owners, %d pushes pending", owners, pending)

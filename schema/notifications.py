@@ -460,8 +460,8 @@ class NotificationMutation:
         return Deleted(id=id, entity="device")
 
     @strawberry.mutation(
-        description="Record that the user opened a push. A push not sent yet is a "
-        "ValidationError, and nothing changes."
+        description="Record that the user opened a push. A push no device has received (not "
+        "sent yet, missed, failed) is a ValidationError, and nothing changes."
     )
     async def mark_notification_opened(
         self, info: Info[Context, None], id: strawberry.ID
@@ -481,7 +481,7 @@ class NotificationMutation:
                     conn, owner_id=owner_id, notification_id=notification_id
                 ):
                     problem = errors.FieldError(
-                        "id", "this push has not been sent yet: mark it when the app shows it"
+                        "id", "no device has received this push: mark it when the app shows it"
                     )
                     return validation_error(errors.ValidationFailed([problem]))
                 return NotFound(

@@ -21,7 +21,7 @@ r = tables.refresh_tokens.c
 async def insert_user(
     conn: AsyncConnection, *, user_id: UUID, now: datetime, **values: Any
 ) -> sa.RowMapping | None:
-    """Create a user and their version row; return None when the email or uid is taken."""
+    """Create a user with their version and planner rows; None if the email or uid is taken."""
     insert = (
         pg_insert(tables.users)
         .values(id=user_id, created_at=now, updated_at=now, **values)
@@ -36,6 +36,8 @@ async def insert_user(
             owner_id=user_id, version=0, hlc="", epoch=uuid.uuid4()
         )
     )
+    # The planner claims owners by locking this row; a new one is due a plan at once.
+    await conn.execute(sa.insert(tables.planner_owners).values(owner_id=user_id))
     return row
 
 

@@ -148,16 +148,18 @@ async def list_deliveries(
 async def mark_opened(
     conn: AsyncConnection, *, owner_id: UUID, notification_id: UUID, now: datetime
 ) -> sa.RowMapping | None:
-    """Record the first opening of a push that went out; None if there is no such push.
+    """Record the first opening of a push a device got; None if there is no such push.
 
-    A row still waiting to be sent, and not yet on any device, cannot have been opened.
+    Only a push that reached a device (``sent_at`` is set on the first delivery), or one being
+    sent right now, can have been opened; one still waiting, missed, failed or without a
+    device cannot.
     """
     update = (
         sa.update(_s)
         .where(
             _s.c.owner_id == owner_id,
             _s.c.id == notification_id,
-            sa.or_(_s.c.status != "PENDING", _s.c.sent_at.is_not(None)),
+            sa.or_(_s.c.sent_at.is_not(None), _s.c.status == "SENDING"),
         )
         .values(opened_at=sa.func.coalesce(_s.c.opened_at, now))
         .returning(_s)

@@ -440,7 +440,18 @@ async def test_a_push_not_sent_yet_cannot_be_marked_opened(
     result = answer["markNotificationOpened"]
     assert result["__typename"] == "ValidationError"
     assert result["fields"][0]["field"] == "id"
-    assert "not been sent yet" in result["fields"][0]["message"]
+    assert "no device has received" in result["fields"][0]["message"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(query)).one().opened_at is None
+    # Nor one whose day passed before any device got it.
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(tables.scheduled_notifications)
+            .where(s.owner_id == owner, s.id == pending.id)
+            .values(status="MISSED")
+        )
+    answer = await data(http, MARK_OPENED, {"id": str(pending.id)}, account.token)
+    assert answer["markNotificationOpened"]["__typename"] == "ValidationError"
     async with engine.connect() as conn:
         assert (await conn.execute(query)).one().opened_at is None
 

@@ -98,6 +98,21 @@ async def test_0006_gives_deliveries_their_platform_and_lets_devices_go(
     assert platform == "ios"  # copied, and kept after the device went
 
 
+async def test_0007_gives_every_owner_a_planner_row(engine: AsyncEngine) -> None:
+    owner = new_id()
+    async with engine.begin() as conn:
+        await insert_user(conn, user_id=owner, now=datetime.now(UTC), email="planner@trip.example")
+    await migrate.downgrade(engine, "0006")
+    count = sa.text("SELECT count(*) FROM planner_owners WHERE owner_id = :o")
+    async with engine.begin() as conn:
+        # An owner from before 0007, never planned: no row, so no pass could claim them.
+        await conn.execute(sa.text("DELETE FROM planner_owners WHERE owner_id = :o"), {"o": owner})
+        assert await conn.scalar(count, {"o": owner}) == 0
+    await migrate.upgrade(engine)
+    async with engine.connect() as conn:
+        assert await conn.scalar(count, {"o": owner}) == 1
+
+
 async def _partial_indexes(engine: AsyncEngine) -> dict[str, str]:
     async with engine.connect() as conn:
         rows = await conn.execute(
