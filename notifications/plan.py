@@ -94,8 +94,8 @@ class Event:
 
     kind: Kind
     subject_id: UUID
-    # The occurrence it is about: the date in the push's unique key, and for a reminder what
-    # completing it marks done. A snoozed reminder keeps its occurrence and moves its day.
+    # The occurrence it is about, the date in the push's unique key; a snoozed reminder's is
+    # its snooze day (what completing it marks done is ``due_occurrence``'s business).
     occurrence: date
     # The local day it is listed on: its own day, or the first day asked for when overdue.
     day: date
@@ -350,7 +350,10 @@ def _reminder_events(
         return
     leads = reminder.lead_days or owner.lead_days.get("reminder", DEFAULT_LEADS["reminder"])
     if due.day <= end and (due.day >= start or overdue):
-        yield _reminder_event(reminder, due.occurrence, due.day, start, leads)
+        # Keyed on the day it is due: a snooze after the first push was sent makes a new push
+        # (the sent one is history, and a key already sent is never planned again). Still
+        # unique: the occurrences up to the snooze day are covered, not listed.
+        yield _reminder_event(reminder, due.day, due.day, start, leads)
     if reminder.repeat_unit is not None:
         # Counted from the first due date, so month ends never drift; the occurrences the
         # snooze covers are not due again.

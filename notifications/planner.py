@@ -314,13 +314,21 @@ async def plan_locked(
     )
     owners, contacts, reminders = await load_facts(conn, owner_ids, window)
     rows: list[tuple[UUID, Planned]] = []
+    planned_owners: list[UUID] = []
     for owner in owners.values():
         today = local_today(now, owner.prefs.time_zone)
-        for planned in plan_pushes(
-            owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
-        ):
-            rows.append((owner.id, planned))
-    await _store_plan(conn, list(owners), rows, now)
+        try:
+            pushes = plan_pushes(
+                owner, contacts.get(owner.id, []), reminders.get(owner.id, []), today, horizon_days
+            )
+        except Exception:
+            # One owner's odd data must not hold up the batch, pass after pass: their pending
+            # pushes stay as they were, and they are tried again on their next write or hour.
+            log.exception("planning owner %s failed; their pending pushes are kept", owner.id)
+            continue
+        planned_owners.append(owner.id)
+        rows.extend((owner.id, planned) for planned in pushes)
+    await _store_plan(conn, planned_owners, rows, now)
     await conn.execute(
         _PLANNED,
         {
@@ -400,9 +408,23 @@ _STORE_PLAN = sa.text(
         WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
           AND n.status = 'PENDING' AND n.attempts = 0
         RETURNING 1
+    ),
+    retired AS (
+        -- Tried (waiting out a back-off) but no longer wanted: history, not to be sent again.
+        -- SENT if a device got it; else CANCELLED. One whose day passed is the worker's: it
+        -- settles it MISSED or SENT when it comes due.
+        UPDATE scheduled_notifications AS n
+        SET status = CASE WHEN n.sent_at IS NOT NULL THEN 'SENT' ELSE 'CANCELLED' END,
+            updated_at = :now,
+            last_error = 'no longer planned (completed, deleted or changed) before every '
+                         'device got it'
+        FROM stale
+        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
+          AND n.status = 'PENDING' AND n.attempts > 0
+        RETURNING 1
     )
     SELECT (SELECT count(*) FROM upserted) AS written, (SELECT count(*) FROM missed) AS missed,
-           (SELECT count(*) FROM dropped) AS dropped
+           (SELECT count(*) FROM dropped) AS dropped, (SELECT count(*) FROM retired) AS retired
     """
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 

@@ -177,9 +177,16 @@ class Worker:
         return handled
 
     async def _plan_lane(self, stop: asyncio.Event, idle_seconds: float) -> None:
+        sweep_at: datetime | None = None
         while not stop.is_set():
             try:
-                planned = await planner.plan_due(self.engine, self.clock.now())
+                now = self.clock.now()
+                if sweep_at is None or now >= sweep_at:
+                    # Sign-up gives each user a planner row; an owner made any other way (an
+                    # API process of an older release during a rolling deploy) gets one here.
+                    await planner.add_missing_owners(self.engine)
+                    sweep_at = now + planner.REPLAN_AFTER
+                planned = await planner.plan_due(self.engine, now)
             except Exception:  # a bad pass must not kill the worker; say so and go on
                 log.exception("notifications planning pass failed; retrying shortly")
                 planned = 0
@@ -270,7 +277,12 @@ class Worker:
             exhausted = _s.c.attempts >= self.max_attempts
             gave_up = sa.func.format("a worker took it %s times without finishing", _s.c.attempts)
             values |= {
-                "status": sa.case((exhausted, "FAILED"), else_="SENDING"),
+                # One that a device got already is SENT, as _settle would have said.
+                "status": sa.case(
+                    (exhausted & _s.c.sent_at.is_not(None), "SENT"),
+                    (exhausted, "FAILED"),
+                    else_="SENDING",
+                ),
                 "lease_until": sa.case((exhausted, sa.null()), else_=values["lease_until"]),
                 "leased_by": sa.case((exhausted, sa.null()), else_=self.name),
                 "attempts": sa.case((exhausted, _s.c.attempts), else_=values["attempts"]),

@@ -54,6 +54,11 @@ class NotificationStatus(Enum):
     FAILED = "FAILED"
     MISSED = "MISSED"
     NO_DEVICE = "NO_DEVICE"
+    CANCELLED = strawberry.enum_value(
+        "CANCELLED",
+        description="Tried, then no longer wanted before any device got it: the reminder was "
+        "completed or deleted, or the event changed.",
+    )
 
 
 @strawberry.type(description="A phone or browser that receives your pushes.")

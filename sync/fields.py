@@ -156,6 +156,13 @@ LeadDays = Annotated[
 ]
 
 
+# Dates that reminders and follow-ups count from or to. Years past 2199 are typing slips, and
+# stepping a repeat from one towards date.max would overflow the planner's arithmetic.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+CalendarDate = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
 class ContactPatch(_Patch):
     first_name: Name | None = None
     last_name: OptionalName | None = None
@@ -172,7 +179,7 @@ class ContactPatch(_Patch):
     preferred_channel: Channel | None = None
     communication_notes: ShortText | None = None
     cadence_days: Annotated[int, Field(ge=1, le=3650)] | None = None
-    snoozed_until: date | None = None
+    snoozed_until: CalendarDate | None = None
     stage: Stage | None = None
     importance: Importance | None = None
     notes: LongText | None = None
@@ -200,15 +207,15 @@ class InteractionPatch(_Patch):
 class ReminderPatch(_Patch):
     title: Annotated[Name, StringConstraints(max_length=MAX_SHORT)] | None = None
     notes: LongText | None = None
-    due_on: date | None = None
+    due_on: CalendarDate | None = None
     due_time: time | None = None
     repeat_unit: RepeatUnit | None = None
     repeat_every: Annotated[int, Field(ge=1, le=1000)] | None = None
     lead_days: LeadDays | None = None
     contact_id: UUID | None = None
-    snoozed_until: date | None = None
+    snoozed_until: CalendarDate | None = None
     # The last occurrence marked done (a one-time reminder: its due date).
-    completed_through: date | None = None
+    completed_through: CalendarDate | None = None
 
 
 class LeadDaySettings(_Patch):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
@@ -296,6 +297,51 @@ async def test_a_row_whose_takers_all_died_fails_instead_of_being_sent_again(
     assert row["last_error"] == "a worker took it 3 times without finishing"
     assert sender.sent == []
     assert await after.deliver_due() == 0
+
+
+async def test_a_row_a_device_got_stays_sent_when_its_takers_then_die(
+    engine: AsyncEngine,
+) -> None:
+    owner = await one_due_row(engine, f"phone-{new_id()}")
+    await add_device(engine, owner, NOW, f"tablet-{owner}")
+    clock = FixedClock(NOW)
+    half = ScriptedSender(
+        {f"tablet-{owner}": SendResult(Outcome.TRANSIENT, error_code="UNAVAILABLE")}
+    )
+    worker = Worker(engine=engine, sender=half, clock=clock, plan=False, max_attempts=2)
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["sent_at"]) == ("PENDING", NOW)
+    clock.at = row["due_at"]
+    dying = Worker(engine=engine, sender=CrashingSender(), clock=clock, plan=False, max_attempts=2)
+    with pytest.raises(asyncio.CancelledError):
+        await dying.deliver_due()
+    clock.at += timedelta(minutes=6)  # the lease runs out; the row's takes are used up
+    assert await worker.deliver_due() == 1
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["sent_at"], row["attempts"]) == ("SENT", NOW, 2)
+
+
+async def test_a_running_worker_plans_an_owner_without_a_planner_row(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_user(engine, NOW, time_zone="UTC")
+    await put_reminder(engine, owner, NOW, title="Call Ada", dueOn="2026-11-24")
+    async with engine.begin() as conn:
+        # As an API process of an older release would have left a new user.
+        await conn.execute(sa.text("DELETE FROM planner_owners WHERE owner_id = :o"), {"o": owner})
+    assert await planner.plan_due(engine, NOW) == 0
+    worker = Worker(engine=engine, sender=LogSender(), clock=FixedClock(NOW))
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop, idle_seconds=0.05))
+    try:
+        async with asyncio.timeout(10):
+            while not await scheduled(engine, owner):  # noqa: ASYNC110 (polling the database)
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+    assert [r["title"] for r in await scheduled(engine, owner)] == ["Call Ada"]
 
 
 async def digest_owner(engine: AsyncEngine, now: datetime, times: list[str]) -> UUID:

@@ -11,6 +11,7 @@ from sync.errors import ValidationFailed
 from sync.fields import (
     ContactPatch,
     InteractionPatch,
+    ReminderPatch,
     TagPatch,
     UserPatch,
     parse_uuid,
@@ -120,3 +121,17 @@ def test_ids_of_the_wrong_shape_are_explained() -> None:
 def test_dates_parse_from_iso_strings() -> None:
     values = validate_patch(ContactPatch, {"workStartedOn": "2020-03-01"}, creating=False)
     assert values == {"workStartedOn": date(2020, 3, 1)}
+
+
+@pytest.mark.parametrize("field", ["dueOn", "snoozedUntil", "completedThrough"])
+def test_reminder_dates_past_2199_are_refused(field: str) -> None:
+    found = problems(ReminderPatch, {field: "9999-12-30"})
+    assert set(found) == {field}
+    assert "2199-12-31" in found[field]
+    assert validate_patch(ReminderPatch, {field: "2199-12-31"}, creating=False) == {
+        field: date(2199, 12, 31)
+    }
+
+
+def test_a_contact_snooze_past_2199_is_refused() -> None:
+    assert set(problems(ContactPatch, {"snoozedUntil": "3000-01-01"})) == {"snoozedUntil"}
