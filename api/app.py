@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
+from api.throttle import Limit, RequestGuard, RequestRate, Throttle
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -76,6 +77,7 @@ class RapportGraphQL(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             request_id=request_id,
             feed=self.feed,
+            client_address=request.client.host if request.client else "unknown",
         )
 
 
@@ -88,6 +90,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         from api.firebase import FirebaseVerifier
 
         firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
+    sign_in_period = timedelta(seconds=settings.sign_in_period_seconds)
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
@@ -97,6 +100,15 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
         session_recheck=timedelta(seconds=settings.session_recheck_seconds),
+        throttle=Throttle(
+            engine=engine,
+            clock=clock,
+            sign_in_account=Limit(settings.sign_in_account_limit, sign_in_period),
+            sign_in_address=Limit(settings.sign_in_address_limit, sign_in_period),
+            sign_up_address=Limit(
+                settings.sign_up_address_limit, timedelta(seconds=settings.sign_up_period_seconds)
+            ),
+        ),
     )
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -117,6 +129,11 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         clock=clock,
         feed=feed,
         playground=playground,
+    )
+
+    request_rate = Limit(settings.request_limit, timedelta(seconds=settings.request_period_seconds))
+    guarded = RequestGuard(
+        graphql, identify=authenticator.claimed_user, rate=RequestRate(request_rate, clock)
     )
 
     async def healthz(request: Request) -> Response:
@@ -160,7 +177,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
