@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import anyio
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store import ratelimits
+from store import ratelimits, tables
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -43,3 +48,16 @@ async def test_pruning_drops_only_keys_whose_allowance_is_whole(engine: AsyncEng
         assert await ratelimits.prune_keys(conn, now=NOW + timedelta(minutes=30)) == 1
         assert await ratelimits.prune_keys(conn, now=NOW + HOUR) == 1
         assert await ratelimits.prune_keys(conn, now=NOW + HOUR) == 0
+
+
+async def test_purge_tombstones_prunes_spent_keys(engine: AsyncEngine, db_url: str) -> None:
+    now = datetime.now(UTC)
+    assert await take(engine, "spent", now - timedelta(hours=2)) is None
+    assert await take(engine, "fresh", now) is None
+    done = await anyio.run_process(
+        [str(Path(sys.executable).parent / "rapport"), "purge-tombstones"],
+        env={**os.environ, "RAPPORT_DATABASE_URL": db_url, "RAPPORT_LOG_LEVEL": "WARNING"},
+    )
+    assert b"and 1 spent rate-limit keys" in done.stdout
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(tables.rate_limits)) == 1
