@@ -102,7 +102,6 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         session_recheck=timedelta(seconds=settings.session_recheck_seconds),
         throttle=Throttle(
             engine=engine,
-            clock=clock,
             sign_in_account=Limit(settings.sign_in_account_limit, sign_in_period),
             sign_in_address=Limit(settings.sign_in_address_limit, sign_in_period),
             sign_up_address=Limit(

@@ -182,7 +182,7 @@ def purge_tombstones_command() -> None:
         try:
             counts = await purge_tombstones(engine, before=before)
             async with engine.begin() as conn:
-                pruned = await ratelimits.prune_keys(conn, now=datetime.now(UTC))
+                pruned = await ratelimits.prune_keys(conn)
             return counts, pruned
         finally:
             await engine.dispose()

@@ -47,29 +47,29 @@ def to_seconds(wait: timedelta) -> int:
 
 
 class Throttle:
-    """The sign-in and sign-up limits, shared by every API process through PostgreSQL."""
+    """The sign-in and sign-up limits, shared by every API process through PostgreSQL.
+
+    They go by the database's clock, not the injected one (see ``store.ratelimits``).
+    """
 
     def __init__(
         self,
         *,
         engine: AsyncEngine,
-        clock: Clock,
         sign_in_account: Limit,
         sign_in_address: Limit,
         sign_up_address: Limit,
     ) -> None:
         self.engine = engine
-        self.clock = clock
         self.sign_in_account = sign_in_account
         self.sign_in_address = sign_in_address
         self.sign_up_address = sign_up_address
 
     async def _take(self, *steps: tuple[str, str, Limit]) -> None:
-        now = self.clock.now()
         async with self.engine.begin() as conn:
             for scope, key, limit in steps:
                 wait = await ratelimits.take_request(
-                    conn, scope=scope, key=key, now=now, limit=limit.count, period=limit.period
+                    conn, scope=scope, key=key, limit=limit.count, period=limit.period
                 )
                 if wait is not None:
                     # The steps before this one keep their spent request: it was an attempt.

@@ -5,12 +5,15 @@ time" (tat): ``limit`` requests per ``period`` are spaced ``period / limit`` apa
 request is let in while the tat it would leave is at most ``period`` ahead of now. So a key
 may spend ``limit`` at once, then one more every ``period / limit``. One upsert reads and
 moves the tat, so concurrent processes never both spend the last request.
+
+Time is the database's (``statement_timestamp()``), not each host's: every process measures
+against one clock, and a host whose clock runs ahead cannot hand out a fresh allowance.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from store import tables
 
 t = tables.rate_limits
-_TIME = sa.DateTime(timezone=True)
+_NOW = sa.func.statement_timestamp()
 
 
 def _digest(key: str) -> bytes:
@@ -32,30 +35,29 @@ async def take_request(
     *,
     scope: str,
     key: str,
-    now: datetime,
     limit: int,
     period: timedelta,
 ) -> timedelta | None:
     """Spend one of ``limit`` requests per ``period``; None if let in, else how long to wait."""
     interval = period / limit
     digest = _digest(key)
-    later = sa.func.greatest(t.c.tat, sa.literal(now, _TIME)) + interval
+    later = sa.func.greatest(t.c.tat, _NOW) + interval
     upsert = (
         pg_insert(t)
-        .values(scope=scope, key=digest, tat=now + interval)
+        .values(scope=scope, key=digest, tat=_NOW + interval)
         .on_conflict_do_update(
             index_elements=[t.c.scope, t.c.key],
             set_={"tat": later},
-            where=later <= sa.literal(now + period, _TIME),
+            where=later <= _NOW + period,
         )
         .returning(t.c.tat)
     )
     if (await conn.execute(upsert)).first() is not None:
         return None
     # The refusing upsert locked the row: its tat is the one that refused.
-    query = sa.select(t.c.tat).where(t.c.scope == scope, t.c.key == digest)
-    tat: datetime = (await conn.execute(query)).scalar_one()
-    return tat + interval - period - now
+    query = sa.select(t.c.tat - _NOW).where(t.c.scope == scope, t.c.key == digest)
+    ahead: timedelta = (await conn.execute(query)).scalar_one()
+    return ahead + interval - period
 
 
 async def forget_key(conn: AsyncConnection, *, scope: str, key: str) -> None:
@@ -63,7 +65,7 @@ async def forget_key(conn: AsyncConnection, *, scope: str, key: str) -> None:
     await conn.execute(sa.delete(t).where(t.c.scope == scope, t.c.key == _digest(key)))
 
 
-async def prune_keys(conn: AsyncConnection, *, now: datetime) -> int:
+async def prune_keys(conn: AsyncConnection) -> int:
     """Delete the rows of keys whose allowance is whole again; return how many."""
-    result = await conn.execute(sa.delete(t).where(t.c.tat <= now))
+    result = await conn.execute(sa.delete(t).where(t.c.tat <= _NOW))
     return result.rowcount
