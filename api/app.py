@@ -23,7 +23,7 @@ from strawberry.asgi import GraphQL
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
-from api.throttle import Limit, RequestGuard, RequestRate, Throttle
+from api.throttle import build_throttle, guard_requests
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -90,7 +90,6 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         from api.firebase import FirebaseVerifier
 
         firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
-    sign_in_period = timedelta(seconds=settings.sign_in_period_seconds)
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
@@ -100,14 +99,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
         session_recheck=timedelta(seconds=settings.session_recheck_seconds),
-        throttle=Throttle(
-            engine=engine,
-            sign_in_account=Limit(settings.sign_in_account_limit, sign_in_period),
-            sign_in_address=Limit(settings.sign_in_address_limit, sign_in_period),
-            sign_up_address=Limit(
-                settings.sign_up_address_limit, timedelta(seconds=settings.sign_up_period_seconds)
-            ),
-        ),
+        throttle=build_throttle(settings, engine),
     )
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -130,10 +122,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         playground=playground,
     )
 
-    request_rate = Limit(settings.request_limit, timedelta(seconds=settings.request_period_seconds))
-    guarded = RequestGuard(
-        graphql, identify=authenticator.claimed_user, rate=RequestRate(request_rate, clock)
-    )
+    guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
