@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
+from api.throttle import build_throttle, guard_requests
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -76,6 +77,7 @@ class RapportGraphQL(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             request_id=request_id,
             feed=self.feed,
+            client_address=request.client.host if request.client else "unknown",
         )
 
 
@@ -97,6 +99,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
         session_recheck=timedelta(seconds=settings.session_recheck_seconds),
+        throttle=build_throttle(settings, engine),
     )
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -118,6 +121,8 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         feed=feed,
         playground=playground,
     )
+
+    guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -160,7 +165,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

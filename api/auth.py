@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
+from api.throttle import Throttle
 from store import accounts
 from sync.clock import Clock
 from sync.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
@@ -105,6 +106,7 @@ class Authenticator:
         cheap_hashing: bool = False,
         firebase: IdTokenVerifier | None = None,
         session_recheck: timedelta = timedelta(seconds=5),
+        throttle: Throttle | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -121,6 +123,7 @@ class Authenticator:
         # another process is noticed here within ``session_recheck``; in this one at once.
         self.session_recheck = session_recheck
         self._recent: dict[str, _Checked] = {}
+        self.throttle = throttle
 
     async def _issue(self, user: sa.RowMapping, session_id: UUID, now: datetime) -> Tokens:
         expires_at = now + self.access_ttl
@@ -153,10 +156,14 @@ class Authenticator:
         return await self._issue(user, session_id, now)
 
     async def sign_up(
-        self, *, email: str, password: str, display_name: str, time_zone: str
+        self, *, email: str, password: str, display_name: str, time_zone: str, address: str = ""
     ) -> Tokens:
-        """Create a local account and sign it in."""
+        """Create a local account and sign it in; ``address`` is the client's, for its limit."""
         normalized = _check_sign_up(email, password, display_name, time_zone)
+        if self.throttle is not None:
+            # Before hashing: a refused attempt costs no argon2 time. A taken email counts
+            # too, so probing which emails have accounts is as slow as signing up.
+            await self.throttle.admit_sign_up(address=address)
         password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
         async with self.engine.begin() as conn:
             user = await accounts.insert_user(
@@ -172,10 +179,15 @@ class Authenticator:
             raise Conflict(f"An account for {normalized} already exists; sign in instead.")
         return await self._start_session(user)
 
-    async def sign_in(self, *, email: str, password: str) -> Tokens:
-        """Check a password and start a session."""
+    async def sign_in(self, *, email: str, password: str, address: str = "") -> Tokens:
+        """Check a password and start a session; ``address`` is the client's, for its limit."""
+        normalized = email.strip().lower()
+        if self.throttle is not None:
+            # Before verifying: a refused attempt costs no argon2 time. Unknown emails are
+            # counted like known ones, so the limit does not tell which accounts exist.
+            await self.throttle.admit_sign_in(email=normalized, address=address)
         async with self.engine.connect() as conn:
-            user = await accounts.find_user_by_email(conn, email=email.strip().lower())
+            user = await accounts.find_user_by_email(conn, email=normalized)
         stored = (
             user["password_hash"] if user is not None and user["password_hash"] else self._decoy
         )
@@ -185,6 +197,8 @@ class Authenticator:
             raise InvalidCredentials() from None
         if user is None or stored is self._decoy:
             raise InvalidCredentials()
+        if self.throttle is not None:
+            await self.throttle.forget_sign_in(email=normalized)
         return await self._start_session(user)
 
     async def refresh(self, *, refresh_token: str) -> Tokens:
@@ -244,6 +258,32 @@ class Authenticator:
         if header.get("alg") == "RS256" and self.firebase is not None:
             return await self._authenticate_firebase(token)
         return await self._authenticate_local(token)
+
+    async def claimed_user(self, authorization: str | None) -> str | None:
+        """Return whom a bearer token names, checking its signature but not the database.
+
+        The request rate is counted per user before the operation runs; a refused operation
+        should cost no session lookup, and a forged token names nobody.
+        """
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            if jwt.get_unverified_header(token).get("alg") == "RS256":
+                if self.firebase is None:
+                    return None
+                return f"firebase:{(await self.firebase.verify(token))['uid']}"
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                options={"require": ["sub"], "verify_exp": False, "verify_iat": False},
+            )
+        except (jwt.PyJWTError, ValueError, KeyError):
+            return None
+        return str(claims["sub"])
 
     def _recent_viewer(self, token: str) -> Viewer | None:
         """The viewer of a local token whose session was found active moments ago."""

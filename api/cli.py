@@ -100,6 +100,8 @@ def serve(
         http="httptools",
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # Only these proxies' X-Forwarded-For names the client the rate limits count.
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -160,9 +162,13 @@ def print_schema(
 
 @app.command("purge-tombstones")
 def purge_tombstones_command() -> None:
-    """Remove rows deleted longer ago than RAPPORT_TOMBSTONE_RETENTION_DAYS (run daily)."""
+    """Remove rows deleted longer ago than RAPPORT_TOMBSTONE_RETENTION_DAYS (run daily).
+
+    Also drops the rate-limit rows of keys whose allowance is whole again.
+    """
     from datetime import UTC, datetime, timedelta
 
+    from store import ratelimits
     from store.engine import create_engine
     from sync.tombstone import purge_tombstones
 
@@ -171,14 +177,18 @@ def purge_tombstones_command() -> None:
     url = database_url(settings)
     before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
 
-    async def run() -> dict[Any, int]:
+    async def run() -> tuple[dict[Any, int], int]:
         engine = create_engine(url, pool_size=1)
         try:
-            return await purge_tombstones(engine, before=before)
+            counts = await purge_tombstones(engine, before=before)
+            async with engine.begin() as conn:
+                pruned = await ratelimits.prune_keys(conn)
+            return counts, pruned
         finally:
             await engine.dispose()
 
-    counts = asyncio.run(run())
+    counts, pruned = asyncio.run(run())
     typer.echo(
         f"purged {sum(counts.values())} rows deleted before {before:%Y-%m-%d} ({len(counts)} users)"
+        f" and {pruned} spent rate-limit keys"
     )

@@ -30,6 +30,23 @@ class Settings(BaseSettings):
     # "cheapest" is for tests only: it makes hashing fast and weak.
     password_hash_profile: Literal["rfc9106-low-memory", "cheapest"] = "rfc9106-low-memory"  # noqa: S105
 
+    # Rate limits (docs/operations.md, "Rate limits"). The sign-in and sign-up limits are kept
+    # in PostgreSQL and hold across API processes; the request rate is counted per process.
+    # Sign-in attempts per email since its last successful sign-in, from any address.
+    sign_in_account_limit: int = Field(default=10, ge=1)
+    # Sign-in attempts per client address, successful or not.
+    sign_in_address_limit: int = Field(default=50, ge=1)
+    sign_in_period_seconds: float = Field(default=900, gt=0)
+    # Sign-up attempts per client address (taken emails included: it slows enumeration).
+    sign_up_address_limit: int = Field(default=20, ge=1)
+    sign_up_period_seconds: float = Field(default=3600, gt=0)
+    # Requests per signed-in user, in each API process.
+    request_limit: int = Field(default=600, ge=1)
+    request_period_seconds: float = Field(default=60, gt=0)
+    # Proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): addresses
+    # or networks, comma-separated, or "*". Others' X-Forwarded-For is ignored.
+    trusted_proxies: str = "127.0.0.1"
+
     tombstone_retention_days: int = Field(default=180, ge=1)
 
     firebase_project_id: str | None = None

@@ -40,9 +40,9 @@ class Accounts(Protocol):
     """The account service (``api.auth.Authenticator``), seen from the schema."""
 
     async def sign_up(
-        self, *, email: str, password: str, display_name: str, time_zone: str
+        self, *, email: str, password: str, display_name: str, time_zone: str, address: str
     ) -> TokenPair: ...
-    async def sign_in(self, *, email: str, password: str) -> TokenPair: ...
+    async def sign_in(self, *, email: str, password: str, address: str) -> TokenPair: ...
     async def refresh(self, *, refresh_token: str) -> TokenPair: ...
     async def sign_out(self, session_id: UUID | None) -> None: ...
     async def authenticate(self, authorization: str | None) -> Account: ...
@@ -56,6 +56,8 @@ class Context:
     authorization: str | None
     request_id: str
     feed: ChangeFeed | None = None
+    # The client's address (a trusted proxy's X-Forwarded-For, if any), for rate limits.
+    client_address: str = "unknown"
     max_page_size: int = 100
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None

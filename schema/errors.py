@@ -57,6 +57,14 @@ class InvalidCredentials:
     message: str
 
 
+@strawberry.type(
+    description="Too many attempts in a short time; wait `retryAfter` seconds, then try again."
+)
+class RateLimited:
+    message: str
+    retry_after: int = strawberry.field(description="Seconds to wait before the next attempt.")
+
+
 @strawberry.type(description="The object was deleted; restore it with its restore mutation.")
 class Deleted:
     id: strawberry.ID

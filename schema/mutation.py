@@ -15,6 +15,7 @@ from schema.errors import (
     Deleted,
     InvalidCredentials,
     NotFound,
+    RateLimited,
     ValidationError,
     not_found,
     validation_error,
@@ -40,8 +41,12 @@ from sync.writer import Writer, begin_write, open_writer
 
 T = TypeVar("T")
 
-AuthResult = Annotated[AuthPayload | ValidationError | Conflict, strawberry.union("AuthResult")]
-SignInResult = Annotated[AuthPayload | InvalidCredentials, strawberry.union("SignInResult")]
+AuthResult = Annotated[
+    AuthPayload | ValidationError | Conflict | RateLimited, strawberry.union("AuthResult")
+]
+SignInResult = Annotated[
+    AuthPayload | InvalidCredentials | RateLimited, strawberry.union("SignInResult")
+]
 UserResult = Annotated[User | ValidationError, strawberry.union("UserResult")]
 ContactResult = Annotated[Contact | ValidationError | NotFound, strawberry.union("ContactResult")]
 InteractionResult = Annotated[
@@ -103,19 +108,26 @@ class Mutation:
                 password=input.password,
                 display_name=input.display_name,
                 time_zone=input.time_zone,
+                address=info.context.client_address,
             )
         except errors.ValidationFailed as exc:
             return validation_error(exc)
         except errors.Conflict as exc:
             return Conflict(message=exc.message)
+        except errors.RateLimited as exc:
+            return RateLimited(message=exc.message, retry_after=exc.retry_after)
         return _payload(tokens)
 
     @strawberry.mutation(description="Sign in with email and password.")
     async def sign_in(self, info: Info[Context, None], input: SignInInput) -> SignInResult:
         try:
-            tokens = await info.context.accounts.sign_in(email=input.email, password=input.password)
+            tokens = await info.context.accounts.sign_in(
+                email=input.email, password=input.password, address=info.context.client_address
+            )
         except errors.InvalidCredentials as exc:
             return InvalidCredentials(message=exc.message)
+        except errors.RateLimited as exc:
+            return RateLimited(message=exc.message, retry_after=exc.retry_after)
         return _payload(tokens)
 
     @strawberry.mutation(description="Trade a refresh token for a new token pair.")

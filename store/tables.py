@@ -556,3 +556,13 @@ planner_owners = sa.Table(
     sa.Column("planned_version", sa.BigInteger, nullable=False, server_default=sa.text("-1")),
     sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# Throttled keys (see store/ratelimits.py): a key is free again once ``tat`` has passed.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("key", sa.LargeBinary, primary_key=True),
+    sa.Column("tat", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("rate_limits_tat", "tat"),
+)

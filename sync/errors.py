@@ -5,6 +5,7 @@ RapportError
  ├── NotFound           the id names no row of this owner (another owner's row looks the same)
  ├── Conflict           the write collides with existing data (a tag name already used)
  ├── InvalidCredentials sign-in or refresh with a wrong password or a spent token
+ ├── RateLimited        too many attempts (sign-in, sign-up); ``retry_after`` says when to retry
  └── Unauthenticated    no valid access token: missing, expired, tampered with or revoked
 """
 
@@ -48,6 +49,15 @@ class InvalidCredentials(RapportError):
     def __init__(self, message: str = "The email or password is wrong.") -> None:
         self.message = message
         super().__init__(message)
+
+
+class RateLimited(RapportError):
+    """Too many attempts in a short time; wait ``retry_after`` seconds before the next."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        self.message = f"Too many attempts; try again in {retry_after} seconds."
+        super().__init__(self.message)
 
 
 class Unauthenticated(RapportError):

@@ -105,6 +105,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path,
         # Tests that want a worker run their own, on their own clock.
         "worker_in_process": False,
+        # The API tests share one server and sign up (and in) hundreds of users from one
+        # address; the tests of the limits set their own (tests/api/test_rate_limits.py).
+        "sign_up_address_limit": 100_000,
+        "sign_in_address_limit": 100_000,
     }
     values.update(overrides)
     return Settings(**values)
