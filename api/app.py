@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
+from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -32,8 +32,8 @@ from sync.feed import ChangeFeed
 log = logging.getLogger("rapport.api")
 
 
-class RapportGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with Rapport's per-request context."""
+class RapportGraphQL(GraphQLOverHTTP):
+    """Strawberry's ASGI app, spoken as GraphQL over HTTP, with Rapport's per-request context."""
 
     def __init__(
         self,
@@ -117,6 +117,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         clock=clock,
         feed=feed,
         playground=playground,
+        max_body_bytes=settings.max_body_bytes,
     )
 
     async def healthz(request: Request) -> Response:
@@ -160,13 +161,15 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers the ones it refuses in JSON.
+            Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.engine = engine
     app.state.authenticator = authenticator

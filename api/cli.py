@@ -100,6 +100,8 @@ def serve(
         http="httptools",
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # Larger WebSocket frames are refused by uvicorn before they are buffered.
+        ws_max_size=settings.max_body_bytes,
     )
 
 
