@@ -140,7 +140,11 @@ async def render_http_exception(request: Request, exc: Exception) -> Response:
 
 async def render_server_error(request: Request, exc: Exception) -> Response:
     """A fault outside GraphQL, as JSON (Starlette logs it with its traceback)."""
-    return error_response(500, "Something went wrong on our side; try again later.")
+    return error_response(
+        500,
+        "Something went wrong on our side; try again later.",
+        media_type=choose_media_type(request.headers.get("accept")),
+    )
 
 
 EXCEPTION_HANDLERS = {StarletteHTTPException: render_http_exception, Exception: render_server_error}
