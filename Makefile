@@ -40,7 +40,8 @@ playground: $(STAMP)
 	fi
 
 # Real clients against a real server: GraphiQL in headless Chromium (Debian's chromium,
-# driven by playwright-core) and an Apollo Client suite; both under Node's test runner.
+# driven by playwright-core), an Apollo Client suite, and the GraphQL-over-HTTP conformance
+# audit (graphql-http); all under Node's test runner.
 E2E := tests/e2e/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 

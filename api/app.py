@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
+from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -33,8 +33,8 @@ from sync.feed import ChangeFeed
 log = logging.getLogger("rapport.api")
 
 
-class RapportGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with Rapport's per-request context."""
+class RapportGraphQL(GraphQLOverHTTP):
+    """Strawberry's ASGI app, spoken as GraphQL over HTTP, with Rapport's per-request context."""
 
     def __init__(
         self,
@@ -120,6 +120,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         clock=clock,
         feed=feed,
         playground=playground,
+        max_body_bytes=settings.max_body_bytes,
     )
 
     guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
@@ -165,13 +166,15 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
 
     app = Starlette(
         routes=[
-            Route("/graphql", guarded, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers the ones it refuses in JSON.
+            Route("/graphql", guarded),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.engine = engine
     app.state.authenticator = authenticator

@@ -102,6 +102,8 @@ def serve(
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
         forwarded_allow_ips=settings.trusted_proxies,
+        # Larger WebSocket frames are refused by uvicorn before they are buffered.
+        ws_max_size=settings.max_body_bytes,
     )
 
 

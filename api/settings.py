@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2000, ge=100)
+    # The largest request body, GET query string or WebSocket message accepted, in bytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @property
     def playground_on(self) -> bool:

@@ -19,7 +19,7 @@ from schema.context import Context
 from schema.errors import NotFound, ValidationError, bad_input, not_found, validation_error
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
 from sync import conflict, errors, pull, push
-from sync.client import MAX_CLIENT_ID, ClientNotYours
+from sync.client import MAX_CLIENT_ID, ClientNotYours, check_client
 from sync.cursor import BOUNDARY, InvalidCursor, Position, encode_cursor
 from sync.fields import parse_uuid
 from sync.writer import open_writer
@@ -43,6 +43,10 @@ def _check_protocol(client_id: str, schema_version: int) -> None:
                 "current": CURRENT_SCHEMA_VERSION,
             },
         )
+    _check_client_id(client_id)
+
+
+def _check_client_id(client_id: str) -> None:
     if not 1 <= len(client_id) <= MAX_CLIENT_ID:
         raise bad_input(
             "clientId", f"use 1 to {MAX_CLIENT_ID} characters, such as a UUID per install"
@@ -271,6 +275,13 @@ class SyncSubscription:
                 "live changes are not available on this server; pull periodically",
                 extensions={"code": "BAD_USER_INPUT"},
             )
+        # The rule of syncPull and syncPush: a client id belongs to the account that used it first.
+        _check_client_id(client_id)
+        try:
+            async with ctx.engine.connect() as conn:
+                await check_client(conn, owner_id=owner_id, client_id=client_id)
+        except ClientNotYours as exc:
+            raise _client_error(exc) from None
         async with ctx.feed.subscribe(owner_id) as queue:
             # A first poke at once: changes made before the subscription started count too.
             yield SyncPoke(cursor=None, version=None)

@@ -47,3 +47,12 @@ async def lock_client(
     if row["owner_id"] != owner_id:
         raise ClientNotYours(client_id)
     return row
+
+
+async def check_client(conn: AsyncConnection, *, owner_id: UUID, client_id: str) -> None:
+    """Refuse a client id registered to another account; an unknown one is anyone's to claim."""
+    owner = (
+        await conn.execute(sa.select(c.owner_id).where(c.client_id == client_id))
+    ).scalar_one_or_none()
+    if owner is not None and owner != owner_id:
+        raise ClientNotYours(client_id)

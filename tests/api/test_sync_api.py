@@ -306,7 +306,9 @@ async def test_another_users_writes_do_not_poke(http: httpx.AsyncClient, api_url
                 {
                     "id": "1",
                     "type": "subscribe",
-                    "payload": {"query": 'subscription { changes(clientId: "a") { version } }'},
+                    "payload": {
+                        "query": f'subscription {{ changes(clientId: "{unique("a")}") {{ version }} }}'
+                    },
                 }
             )
         )
@@ -330,7 +332,9 @@ async def test_a_subscription_without_a_token_is_refused(api_url: str) -> None:
                 {
                     "id": "1",
                     "type": "subscribe",
-                    "payload": {"query": 'subscription { changes(clientId: "a") { version } }'},
+                    "payload": {
+                        "query": f'subscription {{ changes(clientId: "{unique("a")}") {{ version }} }}'
+                    },
                 }
             )
         )
@@ -339,6 +343,48 @@ async def test_a_subscription_without_a_token_is_refused(api_url: str) -> None:
     assert message["type"] == "next"
     assert message["payload"]["data"] is None
     assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def _first_poke(api_url: str, token: str, client_id: str) -> dict[str, Any]:
+    """Subscribe to changes on ``client_id``; return the first message."""
+    ws_url = api_url.replace("http://", "ws://") + "/graphql"
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert (await _receive(ws))["type"] == "connection_ack"
+        query = f'subscription {{ changes(clientId: "{client_id}") {{ version }} }}'
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        return await _receive(ws)
+
+
+async def test_another_accounts_client_id_is_refused(http: httpx.AsyncClient, api_url: str) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    bobs_phone = unique("phone")  # registered to Bob by its first push
+    push = {"clientId": bobs_phone, "schemaVersion": 1, "mutations": []}
+    await data(http, PUSH, {"input": push}, bob.token)
+
+    refused = await _first_poke(api_url, alice.token, bobs_phone)
+    assert refused["type"] == "next"
+    assert refused["payload"]["data"] is None
+    [error] = refused["payload"]["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "clientId"}
+    assert "another account" in error["message"]
+    # The same as syncPull answers Alice.
+    pulled = await post(http, PULL, {"client": bobs_phone, "version": 1}, alice.token)
+    assert pulled["errors"][0]["extensions"] == error["extensions"]
+
+    welcome = await _first_poke(api_url, bob.token, bobs_phone)
+    assert welcome["payload"] == {"data": {"changes": {"version": None}}}
+
+
+async def test_a_client_id_of_the_wrong_length_is_refused(
+    api_url: str, http: httpx.AsyncClient
+) -> None:
+    account = await sign_up(http)
+    for client_id in ("", "x" * 129):
+        refused = await _first_poke(api_url, account.token, client_id)
+        [error] = refused["payload"]["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "clientId"}
 
 
 async def test_a_devices_own_push_does_not_poke_it_but_another_does(

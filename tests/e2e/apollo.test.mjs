@@ -307,6 +307,28 @@ test("typed errors arrive as data, with messages that say what to fix", async ()
   assert.equal(tooMany.errors[0].extensions.field, "first");
 });
 
+test("refusals before anything runs are GraphQL errors too, with their code", async () => {
+  const rapport = connect();
+  await signUp(rapport);
+
+  // A document that does not validate: HTTP 400 in application/graphql-response+json.
+  const invalid = await rapport.client
+    .query({ query: gql`query NoSuchField { noSuchField }` })
+    .catch((error) => error);
+  assert.ok(CombinedGraphQLErrors.is(invalid), String(invalid));
+  assert.match(invalid.errors[0].message, /noSuchField/);
+
+  // A body over the 1 MiB limit: HTTP 413, still read as a GraphQL error.
+  const tooLarge = await rapport.client
+    .mutate({
+      mutation: CREATE_CONTACT,
+      variables: { input: { firstName: "Ada", notes: "x".repeat(1_100_000) } },
+    })
+    .catch((error) => error);
+  assert.ok(CombinedGraphQLErrors.is(tooLarge), String(tooLarge));
+  assert.equal(tooLarge.errors[0].extensions.code, "PAYLOAD_TOO_LARGE");
+});
+
 test("an expired access token is refreshed once and the request retried", async () => {
   const rapport = connect();
   const account = await signUp(rapport);
