@@ -11,7 +11,7 @@ import typer
 import uvicorn
 import uvloop
 
-from api.logs import configure_logging
+from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings
 
 app = typer.Typer(help="Rapport: the backend of a relationship app.", no_args_is_help=True)
@@ -90,6 +90,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),
         proxy_headers=True,
     )
 

@@ -8,9 +8,13 @@ much it left out, so one request can neither flood the log nor hide the lines ar
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from typing import Any
+
+import uvicorn.config
+import uvicorn.logging
 
 MAX_VALUE = 1_000
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -31,7 +35,7 @@ def _shorten_argument(value: Any) -> Any:
     return shorten(text) if len(text) > MAX_VALUE else value
 
 
-class ShortLinesFormatter(logging.Formatter):
+class _ShortLines(logging.Formatter):
     """Format records with every argument, the message and each traceback line cut short."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -48,6 +52,26 @@ class ShortLinesFormatter(logging.Formatter):
     def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
         text = super().formatException(ei)
         return "\n".join(shorten(line) for line in text.splitlines())
+
+
+class ShortLinesFormatter(_ShortLines):
+    """Rapport's own lines."""
+
+
+class ShortDefaultFormatter(_ShortLines, uvicorn.logging.DefaultFormatter):
+    """uvicorn's server lines."""
+
+
+class ShortAccessFormatter(_ShortLines, uvicorn.logging.AccessFormatter):
+    """uvicorn's access lines (the request line holds the client's path and query)."""
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """Return uvicorn's logging configuration with its formatters cutting lines short."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["default"]["()"] = ShortDefaultFormatter
+    config["formatters"]["access"]["()"] = ShortAccessFormatter
+    return config
 
 
 def configure_logging(level: str) -> None:

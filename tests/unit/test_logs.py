@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.logs import MAX_VALUE, ShortLinesFormatter, configure_logging
+from api.logs import MAX_VALUE, ShortLinesFormatter, configure_logging, uvicorn_log_config
 
 HUGE = "é" * 1_000_000
 
@@ -67,3 +67,22 @@ def test_configured_logging_cuts_every_line(bare_root: logging.Logger) -> None:
     written = stream.getvalue()
     assert "more characters cut]" in written
     assert len(written) < MAX_VALUE + 200
+
+
+def test_uvicorn_lines_are_cut_too() -> None:
+    config = uvicorn_log_config()
+    formatter = config["formatters"]["access"]["()"](fmt=config["formatters"]["access"]["fmt"])
+    path = "/graphql?query=" + "x" * 1_000_000
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 414),
+        None,
+    )
+    line = formatter.format(access)
+    assert "more characters cut]" in line
+    assert line.endswith("414 Request-URI Too Long")
+    assert len(line) < MAX_VALUE + 200
