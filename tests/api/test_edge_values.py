@@ -163,6 +163,16 @@ class Values:
 
 
 @dataclass
+class Route:
+    """A query path to an object type: a root field with valid arguments, then fields."""
+
+    root: str
+    args: dict[str, Any]
+    arg_types: dict[str, str]
+    hops: list[tuple[str, str]]  # (type declaring the field, field), after the root field
+
+
+@dataclass
 class Case:
     field: str
     operation: str  # "query" or "mutation"
@@ -171,12 +181,15 @@ class Case:
     where: str  # the argument path the edge value sits at
     edge: Any
     refuse: bool = False  # the text or date rule must refuse it
+    owner: str = ""  # the object type declaring the field, when not a root
+    route: Route | None = None  # how a query reaches ``owner``
 
     def describe(self) -> str:
         shown = repr(self.edge)
         if len(shown) > 40:
             shown = f"{shown[:20]}…({len(shown)} chars)"
-        return f"{self.field}({self.where} = {shown})"
+        name = f"{self.owner}.{self.field}" if self.owner else self.field
+        return f"{name}({self.where} = {shown})"
 
 
 def edges(ref: dict[str, Any], values: Values, name: str, field: str) -> Iterator[Any]:
@@ -247,25 +260,87 @@ def build_cases(schema: Schema, values: Values) -> list[Case]:
     for operation in ("query", "mutation"):
         root = schema.types[schema.roots[operation]]
         for field in root["fields"]:
-            args = field["args"]
-            base = {
-                a["name"]: values.valid(a["type"], a["name"], field["name"])
-                for a in args
-                if a["type"]["kind"] == "NON_NULL" and a["defaultValue"] is None
-            }
-            arg_types = {a["name"]: type_text(a["type"]) for a in args}
-            for arg in args:
-                start = base.get(arg["name"])
-                if start is None and named(arg["type"])["kind"] == "INPUT_OBJECT":
-                    start = values.valid(named(arg["type"]), arg["name"], field["name"])
-                found = paths(arg["type"], values, arg["name"], field["name"], schema)
-                for path, edge, refuse in found:
-                    variables = {**base, arg["name"]: put(start, path, edge)}
-                    where = ".".join(str(p) for p in [arg["name"], *path])
-                    cases.append(
-                        Case(field["name"], operation, variables, arg_types, where, edge, refuse)
-                    )
+            cases.extend(field_cases(schema, values, operation, field))
+    # Arguments of fields below the roots (Contact.healthHistory(weeks), …), reached by query.
+    routes = find_routes(schema, values)
+    for type_name, route in routes.items():
+        for field in schema.types[type_name]["fields"]:
+            for case in field_cases(schema, values, "query", field):
+                case.owner, case.route = type_name, route
+                cases.append(case)
     return cases
+
+
+def field_cases(
+    schema: Schema, values: Values, operation: str, field: dict[str, Any]
+) -> Iterator[Case]:
+    """Yield one case per edge value at each place of each argument of ``field``."""
+    args = field["args"]
+    base = required_values(values, field)
+    arg_types = {a["name"]: type_text(a["type"]) for a in args}
+    for arg in args:
+        start = base.get(arg["name"])
+        if start is None and named(arg["type"])["kind"] == "INPUT_OBJECT":
+            start = values.valid(named(arg["type"]), arg["name"], field["name"])
+        found = paths(arg["type"], values, arg["name"], field["name"], schema)
+        for path, edge, refuse in found:
+            variables = {**base, arg["name"]: put(start, path, edge)}
+            where = ".".join(str(p) for p in [arg["name"], *path])
+            yield Case(field["name"], operation, variables, arg_types, where, edge, refuse)
+
+
+def required_values(values: Values, field: dict[str, Any]) -> dict[str, Any]:
+    return {
+        a["name"]: values.valid(a["type"], a["name"], field["name"])
+        for a in field["args"]
+        if a["type"]["kind"] == "NON_NULL" and a["defaultValue"] is None
+    }
+
+
+def find_routes(schema: Schema, values: Values) -> dict[str, Route]:
+    """Return the shortest query route to each object type that has fields with arguments."""
+    query = schema.types[schema.roots["query"]]
+    routes: dict[str, Route] = {}
+    frontier: list[tuple[str, Route]] = []
+    for field in query["fields"]:
+        route = Route(
+            field["name"],
+            required_values(values, field),
+            {a["name"]: type_text(a["type"]) for a in field["args"]},
+            [],
+        )
+        frontier.extend((name, route) for name in object_types(schema, field["type"]))
+    while frontier:
+        following: list[tuple[str, Route]] = []
+        for type_name, route in frontier:
+            if type_name in routes:
+                continue
+            routes[type_name] = route
+            for field in schema.types[type_name]["fields"] or []:
+                if required_values(values, field):
+                    continue  # only the target field gets arguments below the root
+                longer = Route(
+                    route.root,
+                    route.args,
+                    route.arg_types,
+                    [*route.hops, (type_name, field["name"])],
+                )
+                following.extend((name, longer) for name in object_types(schema, field["type"]))
+        frontier = following
+    return {
+        name: route
+        for name, route in routes.items()
+        if any(f["args"] for f in schema.types[name]["fields"] or [])
+    }
+
+
+def object_types(schema: Schema, ref: dict[str, Any]) -> list[str]:
+    inner = named(ref)
+    if inner["kind"] == "OBJECT":
+        return [inner["name"]]
+    if inner["kind"] in ("UNION", "INTERFACE"):
+        return [m["name"] for m in schema.types[inner["name"]]["possibleTypes"]]
+    return []
 
 
 def selection(schema: Schema, ref: dict[str, Any]) -> str:
@@ -298,18 +373,33 @@ def document(schema: Schema, cases: list[Case]) -> tuple[str, dict[str, Any]]:
     definitions: list[str] = []
     fields: list[str] = []
     variables: dict[str, Any] = {}
-    root = {f["name"]: f for f in schema.types[schema.roots[cases[0].operation]]["fields"]}
-    for index, case in enumerate(cases):
+
+    def call(prefix: str, args: dict[str, Any], arg_types: dict[str, str]) -> str:
         arguments = []
-        for name, value in case.args.items():
-            variable = f"v{index}_{name}"
-            definitions.append(f"${variable}: {case.arg_types[name]}")
+        for name, value in args.items():
+            variable = f"{prefix}_{name}"
+            definitions.append(f"${variable}: {arg_types[name]}")
             variables[variable] = value
             arguments.append(f"{name}: ${variable}")
-        call = f"({', '.join(arguments)})" if arguments else ""
-        fields.append(f"c{index}: {case.field}{call} {selection(schema, root[case.field]['type'])}")
-    text = f"{cases[0].operation} ({', '.join(definitions)}) {{ {' '.join(fields)} }}"
-    return text, variables
+        return f"({', '.join(arguments)})" if arguments else ""
+
+    for index, case in enumerate(cases):
+        owner = case.owner or schema.roots[case.operation]
+        declared = {f["name"]: f for f in schema.types[owner]["fields"]}
+        text = (
+            f"{case.field}{call(f'v{index}', case.args, case.arg_types)} "
+            f"{selection(schema, declared[case.field]['type'])}"
+        )
+        if case.route is not None:
+            # Wrap the field in the route, innermost first: ... on Owner { field … }.
+            text = f"... on {owner} {{ {text} }}"
+            for hop_owner, hop in reversed(case.route.hops):
+                text = f"... on {hop_owner} {{ {hop} {{ {text} }} }}"
+            route_call = call(f"r{index}", case.route.args, case.route.arg_types)
+            text = f"{case.route.root}{route_call} {{ __typename {text} }}"
+        fields.append(f"c{index}: {text}")
+    header = f"{cases[0].operation} ({', '.join(definitions)})" if definitions else "query"
+    return f"{header} {{ {' '.join(fields)} }}", variables
 
 
 def batches(cases: list[Case]) -> Iterator[list[Case]]:
@@ -357,7 +447,9 @@ def judge(cases: list[Case], response: httpx.Response) -> list[str]:
     errors = body.get("errors") or []
     for error in errors:
         code = (error.get("extensions") or {}).get("code")
-        if code not in TYPED_CODES:
+        # Values reach the server as variables, so the document itself is always valid: a
+        # validation failure would mean this test built it wrong and tried nothing.
+        if code not in TYPED_CODES or code == "GRAPHQL_VALIDATION_FAILED":
             path = error.get("path") or []
             culprit = (
                 cases[int(str(path[0])[1:])].describe()
