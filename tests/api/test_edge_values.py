@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
+from tests.api.test_sync_api import PUSH, now_clock, unique
 
 TYPED_CODES = {
     "BAD_USER_INPUT",
@@ -686,3 +687,43 @@ def _subscription_cases(
             where = ".".join(str(p) for p in [arg["name"], *path])
             variables = {**base, arg["name"]: put(base[arg["name"]], path, edge)}
             yield variables, arg_types, where, edge, refuse
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("interaction.put", {"occurredAt": "9999-12-31T23:59:59-12:00", "summary": "Late"}),
+        ("event.put", {"name": "Early", "startsAt": "0001-01-01T00:00:00+14:00"}),
+        ("event.put", {"name": "Crosses", "startsAt": "2199-12-31T23:00:00-12:00"}),
+        (
+            "goal.put",
+            {
+                "title": "Far",
+                "metric": "LOG_INTERACTIONS",
+                "target": 3,
+                "period": "MONTH",
+                "startsOn": "9999-12-31",
+            },
+        ),
+        ("contact.put", {"firstName": "Ada", "notes": "a\ud800b"}),
+    ],
+)
+async def test_sync_values_outside_the_rules_are_rejected_with_the_reason(
+    http: httpx.AsyncClient, name: str, fields: dict[str, Any]
+) -> None:
+    account = await sign_up(http)
+    contact = await create_contact(http, account.token)
+    if name == "interaction.put":
+        fields = {**fields, "contactIds": [contact["id"]]}
+    mutation = {
+        "id": 1,
+        "name": name,
+        "args": {"id": str(uuid.uuid4()), "hlc": now_clock("edge"), "fields": fields},
+    }
+    push = {"clientId": unique("edge"), "schemaVersion": 1, "mutations": [mutation]}
+    headers = {"Authorization": f"Bearer {account.token}"}
+    body = (await send(http, PUSH, {"input": push}, headers)).json()
+    assert "errors" not in body, body
+    result = body["data"]["syncPush"]["results"][0]
+    assert result["status"] == "REJECTED"
+    assert "1900-01-01" in result["reason"] or "unpaired surrogate" in result["reason"]
