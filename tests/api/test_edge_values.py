@@ -727,3 +727,20 @@ async def test_sync_values_outside_the_rules_are_rejected_with_the_reason(
     result = body["data"]["syncPush"]["results"][0]
     assert result["status"] == "REJECTED"
     assert "1900-01-01" in result["reason"] or "unpaired surrogate" in result["reason"]
+
+
+async def test_a_huge_time_zone_is_refused_before_any_lookup_and_never_logged_whole(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = await sign_up(http)
+    update = """mutation($zone: String!) { updateMe(input: {timeZone: $zone}) {
+        __typename ... on ValidationError { fields { field message } } } }"""
+    headers = {"Authorization": f"Bearer {account.token}"}
+    with caplog.at_level("DEBUG"):
+        for zone in ("é" * 100_000, "Europe/" + "x" * 60):
+            body = (await send(http, update, {"zone": zone}, headers)).json()
+            answer = body["data"]["updateMe"]
+            assert answer["__typename"] == "ValidationError", body
+            assert answer["fields"][0]["field"] == "timeZone"
+            assert "at most 64 characters" in answer["fields"][0]["message"]
+    assert all(len(r.getMessage()) < 10_000 for r in caplog.records)
