@@ -1,10 +1,12 @@
 """Every argument and input field of the schema, found by introspection, gets edge values.
 
-For each root field, one edge value at a time replaces one argument (or one field of an input
-object, at any depth) while every other required value is valid — real ids of one signed-up
-user where an id names something. Each answer must be typed: data with a typed result, or
-errors whose ``extensions.code`` a client can act on; never INTERNAL_SERVER_ERROR, never 5xx.
-A new argument is covered without touching this file.
+For each field that takes arguments — the roots', and those below them reached by the shortest
+query route — one edge value at a time replaces one argument (or one field of an input object,
+at any depth, or one item of a list) while every other required value is valid: real ids of one
+signed-up user where an id names something. Each answer must be typed: data with a typed
+result, or errors whose ``extensions.code`` a client can act on; never INTERNAL_SERVER_ERROR,
+never 5xx. Text no column can hold and dates outside 1900-2199 must be refused. A new argument
+is covered without touching this file.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ EDGE_SCALARS: dict[str, list[Any]] = {
     "DateTime": [*EDGE_DATETIME, "2026-12-01T10:00:00"],
     # A time of day with an offset, and one past the last second.
     "Time": ["23:59:59+14:00", "24:00:00"],
+    "Float": [1e308, -1e308, 0.0],
 }
 # Values outside GraphQL's 32-bit Int fail variable coercion, which refuses the whole document:
 # each goes alone so it cannot hide the other cases of its batch.
@@ -133,6 +136,8 @@ class Values:
             )
         if type_name == "Boolean":
             return False
+        if type_name == "Float":
+            return 1.0
         if type_name == "Date":
             return "2026-11-01" if name == "from" else "2026-12-01"
         if type_name == "DateTime":
