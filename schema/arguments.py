@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import itertools
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -37,6 +38,7 @@ from schema.errors import FieldProblem, ValidationError, bad_input
 from sync.fields import MAX_TEXT, check_date, check_instant, check_text, find_hidden_character
 
 Problem = tuple[str, str]
+MAX_PROBLEMS = 10
 
 
 def check_string(value: str, *, is_id: bool) -> str | None:
@@ -87,11 +89,13 @@ class CheckArguments(FieldExtension):
         field = self.field
         assert field is not None, "the schema applies an extension before resolving"
         names = info.schema.config.name_converter
-        problems: list[Problem] = []
-        for argument in field.arguments:
-            value = kwargs.get(argument.python_name)
-            name = names.from_argument(argument)
-            problems.extend(self._walk(info, argument.type, value, name))
+        found = itertools.chain.from_iterable(
+            self._walk(info, argument.type, kwargs.get(argument.python_name), name)
+            for argument in field.arguments
+            for name in (names.from_argument(argument),)
+        )
+        # A list of 10,000 bad items needs a handful of examples, not 10,000 of them.
+        problems = list(itertools.islice(found, MAX_PROBLEMS))
         if not problems:
             return None
         if self._answers_with_validation_error(field):

@@ -131,9 +131,8 @@ class Values:
         if type_name == "ID":
             return self.id_for(name, field)
         if type_name == "Int":
-            return {"schemaVersion": 1, "year": 1990, "month": 5, "day": 5, "target": 3}.get(
-                name, 7
-            )
+            known = {"schemaVersion": 1, "year": 1990, "month": 5, "day": 5, "target": 3, "id": 1}
+            return known.get(name, 7)
         if type_name == "Boolean":
             return False
         if type_name == "Float":
@@ -159,7 +158,8 @@ class Values:
     def id_for(self, name: str, field: str) -> str:
         """Return a real id of the entity the argument names (by its name, or its field's)."""
         if name == "clientId":
-            return "edge-client"
+            # A fresh device each time, so mutation 1 is next and each push is applied.
+            return f"edge-{uuid.uuid4().hex[:12]}"
         if name in ("contactA", "contactB"):
             return self.ids[name]
         subject = name.removesuffix("Ids").removesuffix("Id").lower()
@@ -753,3 +753,17 @@ async def test_a_huge_time_zone_is_refused_before_any_lookup_and_never_logged_wh
             assert answer["fields"][0]["field"] == "timeZone"
             assert "at most 64 characters" in answer["fields"][0]["message"]
     assert all(len(r.getMessage()) < 10_000 for r in caplog.records)
+
+
+async def test_a_list_of_bad_items_is_answered_with_a_few_of_them(http: httpx.AsyncClient) -> None:
+    account = await sign_up(http)
+    create = """mutation($input: CreateContactInput!) { createContact(input: $input) {
+        __typename ... on ValidationError { fields { field message } } } }"""
+    headers = {"Authorization": f"Bearer {account.token}"}
+    interests = ["a\x00b"] * MAX_LIST
+    body = (
+        await send(http, create, {"input": {"firstName": "Ada", "interests": interests}}, headers)
+    ).json()
+    answer = body["data"]["createContact"]
+    assert answer["__typename"] == "ValidationError"
+    assert [f["field"] for f in answer["fields"]] == [f"interests.{i}" for i in range(10)]
