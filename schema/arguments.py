@@ -59,6 +59,8 @@ class CheckArguments(FieldExtension):
         self.skip = frozenset(skip)
         self._answers_validation: bool | None = None
         self.field: StrawberryField | None = None
+        # (Python name, GraphQL name, type) of each argument, resolved on first use.
+        self._arguments: list[tuple[str, str, Any]] | None = None
 
     def apply(self, field: StrawberryField) -> None:
         self.field = field
@@ -89,10 +91,13 @@ class CheckArguments(FieldExtension):
         field = self.field
         assert field is not None, "the schema applies an extension before resolving"
         names = info.schema.config.name_converter
+        if self._arguments is None:
+            self._arguments = [
+                (a.python_name, names.from_argument(a), a.type) for a in field.arguments
+            ]
         found = itertools.chain.from_iterable(
-            self._walk(info, argument.type, kwargs.get(argument.python_name), name)
-            for argument in field.arguments
-            for name in (names.from_argument(argument),)
+            self._walk(info, type_, kwargs.get(python_name), name)
+            for python_name, name, type_ in self._arguments
         )
         # A list of 10,000 bad items needs a handful of examples, not 10,000 of them.
         problems = list(itertools.islice(found, MAX_PROBLEMS))
