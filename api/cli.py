@@ -11,6 +11,7 @@ import typer
 import uvicorn
 import uvloop
 
+from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings
 
 app = typer.Typer(help="Rapport: the backend of a relationship app.", no_args_is_help=True)
@@ -18,16 +19,6 @@ log = logging.getLogger("rapport")
 
 # Holds the embedded server for the life of the process; it stops when the process exits.
 _embedded: list[Any] = []
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    # Their INFO lines narrate internals (plugin set-up, pg_ctl command lines), not events.
-    for chatty in ("pgserver", "alembic.runtime.plugins"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def database_url(settings: Settings) -> str:
@@ -99,6 +90,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
         forwarded_allow_ips=settings.trusted_proxies,

@@ -76,8 +76,22 @@ def _step(start: date, period: Period, n: int) -> date:
     return _add_months(start, months * n)
 
 
-def current_window(period: Period, starts_on: date, ends_on: date | None, today: date) -> Window:
-    """Return the window that holds ``today`` (the first one before the start, the last after)."""
+def current_window(
+    period: Period, starts_on: date, ends_on: date | None, today: date
+) -> Window | None:
+    """Return the window that holds ``today`` (the first one before the start, the last after).
+
+    None when the window cannot be counted: its end would pass the last day a date can hold
+    (a goal stored with a start in year 9999, from before dates were bounded).
+    """
+    try:
+        return _window(period, starts_on, ends_on, today)
+    except (OverflowError, ValueError):
+        # timedelta arithmetic past date.max raises OverflowError, date(10000, …) ValueError.
+        return None
+
+
+def _window(period: Period, starts_on: date, ends_on: date | None, today: date) -> Window:
     if period is Period.CUSTOM:
         return Window(starts_on, ends_on if ends_on is not None else today)
     n = 0
@@ -91,7 +105,7 @@ def current_window(period: Period, starts_on: date, ends_on: date | None, today:
     end = _step(starts_on, period, n + 1) - timedelta(days=1)
     if ends_on is not None:
         if start > ends_on:
-            return current_window(period, starts_on, ends_on, ends_on)
+            return _window(period, starts_on, ends_on, ends_on)
         end = min(end, ends_on)
     return Window(start, end)
 

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import insight, mutation, networking, notifications, query, sync
+from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
 
@@ -32,6 +33,10 @@ Mutation = merge_types(
         networking.NetworkingMutation,
     ),
 )
+
+# Every argument of every field passes the text and date rules; a push's mutations are judged
+# one by one by the write path instead (one bad mutation is REJECTED, the rest still apply).
+guard_arguments((Query, Mutation, sync.SyncSubscription), skip=(sync.SyncMutationInput,))
 
 
 class RapportSchema(strawberry.Schema):

@@ -25,7 +25,7 @@ from store import networking as store
 from sync import event as event_writes
 from sync import goal as goal_writes
 from sync.entity import EVENT, new_id
-from sync.fields import AttendeeStatus, parse_uuid
+from sync.fields import AttendeeStatus, check_date, parse_uuid
 
 strawberry.enum(goal.Metric, name="GoalMetric", description="What a goal counts.")
 strawberry.enum(goal.Period, name="GoalPeriod", description="The window a goal counts over.")
@@ -98,13 +98,18 @@ class Goal:
             archived=row["archived"],
         )
 
-    @strawberry.field(description="Progress in the window that holds today.")
-    async def progress(self, info: Info[Context, None]) -> GoalProgress:
+    @strawberry.field(
+        description="Progress in the window that holds today; null when the goal's dates "
+        "fall outside 1900-01-01..2199-12-31 (set before that rule): change them to count."
+    )
+    async def progress(self, info: Info[Context, None]) -> GoalProgress | None:
         ctx = info.context
         owner_id = await ctx.owner_id()
         zone = await _owner_zone(ctx, owner_id)
         today = ctx.clock.now().astimezone(zone).date()
         window = goal.current_window(self.period, self.starts_on, self.ends_on, today)
+        if window is None or check_date(window.start) or check_date(window.end):
+            return None
         start, end = _bounds(window.start, window.end, zone)
         async with ctx.engine.connect() as conn:
             rows = await store.goal_items(

@@ -6,7 +6,6 @@ docs/notifications.md explains the pipeline; these fields are the app's view of 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 import uuid
 from enum import Enum
 from typing import Annotated, Any
@@ -29,7 +28,13 @@ from store import notifications as store
 from sync import errors
 from sync.contact import require_alive_contacts
 from sync.entity import REMINDER, new_id
-from sync.fields import ReminderPatch, RepeatUnit, parse_uuid, validate_patch
+from sync.fields import (
+    ReminderPatch,
+    RepeatUnit,
+    find_hidden_character,
+    parse_uuid,
+    validate_patch,
+)
 from sync.writer import Writer
 
 MAX_TOKEN = 4096
@@ -270,22 +275,6 @@ NotificationResult = Annotated[
 ReminderResult = Annotated[
     Reminder | ValidationError | NotFound | Conflict, strawberry.union("ReminderResult")
 ]
-
-
-# Control characters, format characters (zero-width spaces, joiners, bidi marks, the BOM),
-# surrogates, private-use and unassigned code points, and line or paragraph separators: none
-# belongs in a token or a version string, and NUL cannot even be stored.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-
-
-def find_hidden_character(value: str) -> str | None:
-    """Describe the first control or invisible character in ``value``, if there is one."""
-    for position, char in enumerate(value, start=1):
-        category = unicodedata.category(char)
-        # Spaces other than the plain one (no-break, ideographic, ...) hide as well.
-        if category in _HIDDEN_CATEGORIES or (category == "Zs" and char != " "):
-            return f"U+{ord(char):04X} at character {position}"
-    return None
 
 
 def _check_token(token: str) -> str | None:

@@ -7,7 +7,8 @@ them); fields it does not name are never touched. Unknown fields are refused.
 from __future__ import annotations
 
 import calendar
-from datetime import date, time
+import re
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -90,9 +91,37 @@ LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 
 
+# What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates that JSON's \\uD800 escapes can
+# smuggle in unpaired (they have no UTF-8 encoding).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_text(value: str) -> str | None:
+    """Return why ``value`` cannot be stored as text, or None when it can."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    where = f"U+{ord(char):04X} at character {found.start() + 1}"
+    if char == "\x00":
+        return f"remove the NUL character ({where}); text cannot hold it"
+    return f"remove the unpaired surrogate ({where}); send text as valid Unicode"
+
+
+def find_hidden_character(value: str) -> str | None:
+    """Describe the first control or invisible character in ``value``, if there is one."""
+    if value.isprintable():
+        # Python's "printable" is exactly "no Other, no Separator but the ASCII space".
+        return None
+    for position, char in enumerate(value, start=1):
+        if not char.isprintable():
+            return f"U+{ord(char):04X} at character {position}"
+    return None
+
+
 def _no_nul(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain the NUL character (\\u0000)")
+    if isinstance(value, str) and (problem := check_text(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -156,11 +185,49 @@ LeadDays = Annotated[
 ]
 
 
-# Dates that reminders and follow-ups count from or to. Years past 2199 are typing slips, and
-# stepping a repeat from one towards date.max would overflow the planner's arithmetic.
+# The one range of every date and time the API accepts. Years outside it are typing slips, and
+# stepping a repeat, a goal's period or a time zone's offset from one towards date.max or
+# date.min would overflow the arithmetic (Python's and PostgreSQL's).
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2199, 12, 31)
-CalendarDate = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def check_date(value: date) -> str | None:
+    """Return why ``value`` is outside the range of dates we keep, or None when it is inside."""
+    day = value.date() if isinstance(value, datetime) else value
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"use a date from {FIRST_DAY} to {LAST_DAY}, not {value.isoformat()}"
+
+
+def check_instant(value: datetime) -> str | None:
+    """Return why ``value`` is outside the range, as given or in UTC; None when inside both."""
+    inside = check_date(value) is None
+    if inside and value.tzinfo is not None:
+        # Inside the range, the conversion cannot overflow; an offset may still cross an end.
+        inside = check_date(value.astimezone(UTC)) is None
+    if inside:
+        return None
+    return (
+        f"use a time from {FIRST_DAY}T00:00:00Z to {LAST_DAY}T23:59:59Z, in UTC and as sent, "
+        f"not {value.isoformat()}"
+    )
+
+
+def _date_in_range(value: date) -> date:
+    if (problem := check_date(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    if (problem := check_instant(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+CalendarDate = Annotated[date, AfterValidator(_date_in_range)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 
 
 class ContactPatch(_Patch):
@@ -172,7 +239,7 @@ class ContactPatch(_Patch):
     phones: Annotated[list[PhoneEntry], Field(max_length=20)] | None = None
     urls: Annotated[list[UrlEntry], Field(max_length=20)] | None = None
     birthday: Birthday | None = None
-    work_started_on: date | None = None
+    work_started_on: CalendarDate | None = None
     how_we_met: LongText | None = None
     introduced_by_id: UUID | None = None
     interests: Annotated[list[Label], Field(max_length=50)] | None = None
@@ -197,7 +264,7 @@ class RepeatUnit(StrEnum):
 class InteractionPatch(_Patch):
     contact_ids: Annotated[list[UUID], Field(min_length=1, max_length=50)] | None = None
     kind: InteractionKind | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     summary: ShortText | None = None
     body: LongText | None = None
     given: ShortText | None = None
@@ -273,7 +340,12 @@ P = TypeVar("P", bound=_Patch)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "input"
+    # A key the client sent is echoed in the answer (and may be stored as a push's reason):
+    # escape what cannot be stored or read, as repr would, and cut it to a readable length.
+    path = ".".join(str(part) for part in loc) or "input"
+    if not path.isprintable() or len(path) > MAX_NAME:
+        path = repr(path[:MAX_NAME])[1:-1]
+    return path
 
 
 def _message(error: Any) -> str:
@@ -318,11 +390,20 @@ def _dedupe(errors: list[FieldError]) -> list[FieldError]:
     return list(seen.values())
 
 
+# The longest IANA name is 32 characters; a longer one is refused before any file lookup.
+MAX_TIME_ZONE = 64
+
+
 def check_time_zone(name: str) -> str | None:
     """Return why ``name`` is not an IANA time zone, or None when it is one."""
+    if len(name) > MAX_TIME_ZONE or check_text(name) is not None:
+        return (
+            "is not an IANA time zone; use a name like 'Europe/Berlin' "
+            f"(at most {MAX_TIME_ZONE} characters)"
+        )
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return f"{name!r} is not an IANA time zone; use a name like 'Europe/Berlin'"
     return None
 
@@ -356,16 +437,16 @@ class GoalPatch(_Patch):
     metric: goal.Metric | None = None
     target: Annotated[int, Field(ge=1, le=100_000)] | None = None
     period: goal.Period | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: CalendarDate | None = None
+    ends_on: CalendarDate | None = None
     tag_id: UUID | None = None
     archived: bool | None = None
 
 
 class EventPatch(_Patch):
     name: Name | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     location: ShortText | None = None
     url: Annotated[HttpUrl, PlainSerializer(str, return_type=str)] | None = None
     notes: LongText | None = None

@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 from tests.api.test_sync_api import PULL, PUSH, now_clock, unique
+from tests.conftest import libpq_url
 
 GOAL_FIELDS = """
   __typename
@@ -373,3 +375,30 @@ async def test_concurrent_goal_descriptions_keep_the_loser_as_a_conflict(
             "winningValue": "new",
         }
     ]
+
+
+async def test_a_goal_stored_with_dates_past_the_range_reports_no_progress(
+    http: httpx.AsyncClient, api_db: str
+) -> None:
+    account = await sign_up(http)
+    goals = []
+    for period in ("WEEK", "MONTH", "YEAR", "CUSTOM"):
+        made = await create_goal(
+            http, account, metric="LOG_INTERACTIONS", period=period, endsOn="2199-01-01"
+        )
+        goals.append(uuid.UUID(made["id"]))
+    # Rows from before dates were bounded; the API refuses such dates now.
+    conn = await asyncpg.connect(libpq_url(api_db))
+    try:
+        await conn.execute(
+            "UPDATE goals SET starts_on = '9999-12-31', ends_on = NULL WHERE id = ANY($1::uuid[])",
+            goals[:3],
+        )
+        await conn.execute(
+            "UPDATE goals SET starts_on = '0001-01-01', ends_on = '9999-12-31' WHERE id = $1",
+            goals[3],
+        )
+    finally:
+        await conn.close()
+    listed = (await data(http, GOALS, {"all": True}, account.token))["goals"]
+    assert [g["progress"] for g in listed] == [None] * 4

@@ -10,6 +10,8 @@ import pytest
 from sync.errors import ValidationFailed
 from sync.fields import (
     ContactPatch,
+    EventPatch,
+    GoalPatch,
     InteractionPatch,
     ReminderPatch,
     TagPatch,
@@ -135,3 +137,52 @@ def test_reminder_dates_past_2199_are_refused(field: str) -> None:
 
 def test_a_contact_snooze_past_2199_is_refused() -> None:
     assert set(problems(ContactPatch, {"snoozedUntil": "3000-01-01"})) == {"snoozedUntil"}
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value"),
+    [
+        (InteractionPatch, "occurredAt", "9999-12-31T23:59:59-12:00"),
+        (InteractionPatch, "occurredAt", "1899-12-31T23:00:00+00:00"),
+        (EventPatch, "startsAt", "0001-01-01T00:00:00+14:00"),
+        # Inside the range as sent, outside it in UTC.
+        (EventPatch, "endsAt", "2199-12-31T23:00:00-12:00"),
+        (EventPatch, "startsAt", "1900-01-01T01:00:00+14:00"),
+        (GoalPatch, "startsOn", "9999-12-31"),
+        (GoalPatch, "endsOn", "0001-01-01"),
+        (ContactPatch, "workStartedOn", "9999-12-31"),
+    ],
+)
+def test_dates_and_times_outside_1900_to_2199_are_refused(
+    model: Any, field: str, value: str
+) -> None:
+    found = problems(model, {field: value})
+    assert set(found) == {field}
+    assert "1900-01-01" in found[field]
+    assert "2199-12-31" in found[field]
+
+
+def test_the_ends_of_the_range_are_accepted() -> None:
+    first = validate_patch(EventPatch, {"startsAt": "1900-01-01T00:00:00Z"}, creating=False)
+    assert first["startsAt"].year == 1900
+    last = validate_patch(
+        InteractionPatch, {"occurredAt": "2199-12-31T23:59:59+00:00"}, creating=False
+    )
+    assert last["occurredAt"].year == 2199
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "x\ud800y"])
+def test_text_no_column_can_hold_is_refused_in_any_field(text: str) -> None:
+    found = problems(ContactPatch, {"notes": text, "interests": ["ok", text]})
+    assert set(found) == {"notes", "interests"}
+    assert "remove the" in found["notes"]
+
+
+def test_a_bad_key_is_named_readably() -> None:
+    found = problems(ContactPatch, {"a\x00b": 1})
+    assert list(found) == ["a\\x00b"]
+
+
+def test_a_long_time_zone_is_refused_before_any_lookup() -> None:
+    found = problems(UserPatch, {"timeZone": "é" * 1_000_000})
+    assert "at most 64 characters" in found["timeZone"]

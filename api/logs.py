@@ -1,0 +1,87 @@
+"""Log lines of a readable length, whatever a client sent.
+
+A value from a request (a time zone of a million characters, a token, a query) can reach a
+log line through a message argument or an exception's text. ``ShortLinesFormatter`` cuts each
+argument, the message and each line of a traceback to ``MAX_VALUE`` characters and says how
+much it left out, so one request can neither flood the log nor hide the lines around it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import uvicorn.config
+import uvicorn.logging
+
+MAX_VALUE = 1_000
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def shorten(text: str, limit: int = MAX_VALUE) -> str:
+    """Return ``text`` cut to ``limit`` characters, with a marker saying how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[{len(text) - limit:,} more characters cut]"
+
+
+def _shorten_argument(value: Any) -> Any:
+    # Numbers keep their type for %d and %f; anything else that prints long is cut.
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return shorten(text) if len(text) > MAX_VALUE else value
+
+
+class _ShortLines(logging.Formatter):
+    """Format records with every argument, the message and each traceback line cut short."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # A copy: other handlers of the same record still see it whole.
+        short = logging.makeLogRecord(record.__dict__)
+        if isinstance(short.msg, str):
+            short.msg = shorten(short.msg)
+        if isinstance(short.args, Mapping):
+            short.args = {key: _shorten_argument(v) for key, v in short.args.items()}
+        elif isinstance(short.args, tuple):
+            short.args = tuple(_shorten_argument(v) for v in short.args)
+        return super().format(short)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        text = super().formatException(ei)
+        return "\n".join(shorten(line) for line in text.splitlines())
+
+
+class ShortLinesFormatter(_ShortLines):
+    """Rapport's own lines."""
+
+
+class ShortDefaultFormatter(_ShortLines, uvicorn.logging.DefaultFormatter):
+    """uvicorn's server lines."""
+
+
+class ShortAccessFormatter(_ShortLines, uvicorn.logging.AccessFormatter):
+    """uvicorn's access lines (the request line holds the client's path and query)."""
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """Return uvicorn's logging configuration with its formatters cutting lines short."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["default"]["()"] = ShortDefaultFormatter
+    config["formatters"]["access"]["()"] = ShortAccessFormatter
+    return config
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level``, every line cut short; idempotent."""
+    logging.basicConfig(level=level.upper(), format=FORMAT)
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in root.handlers:
+        if not isinstance(handler.formatter, ShortLinesFormatter):
+            handler.setFormatter(ShortLinesFormatter(FORMAT))
+    # Their INFO lines narrate internals (plugin set-up, pg_ctl command lines), not events.
+    for chatty in ("pgserver", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,88 @@
+"""Every log line is cut to a readable length, whatever a client sent."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from api.logs import MAX_VALUE, ShortLinesFormatter, configure_logging, uvicorn_log_config
+
+HUGE = "é" * 1_000_000
+
+
+def format_record(record: logging.LogRecord) -> str:
+    return ShortLinesFormatter("%(levelname)s %(message)s").format(record)
+
+
+def record(msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord("rapport.api", logging.ERROR, __file__, 1, msg, args, None)
+
+
+def test_a_long_argument_is_cut_with_a_marker() -> None:
+    line = format_record(record("time zone %r not found (request %s)", HUGE, "abc"))
+    assert len(line) < MAX_VALUE + 200
+    assert "…[999,000 more characters cut]" in line
+    assert line.endswith("(request abc)")
+
+
+def test_numbers_keep_their_format_and_the_record_stays_whole() -> None:
+    original = record("%d pushes in %.1f s for %s", 3, 0.25, HUGE)
+    line = format_record(original)
+    assert line.startswith("ERROR 3 pushes in 0.2 s for ééé")
+    assert original.args is not None
+    assert original.args[2] == HUGE
+
+
+def test_a_long_message_and_traceback_lines_are_cut() -> None:
+    try:
+        raise OSError(f"File name too long: {HUGE}")
+    except OSError:
+        caught = logging.LogRecord(
+            "rapport.api", logging.ERROR, __file__, 1, HUGE, None, sys.exc_info()
+        )
+    line = format_record(caught)
+    assert len(line) < 10 * MAX_VALUE
+    assert all(len(part) <= MAX_VALUE + 40 for part in line.splitlines())
+    assert "OSError: File name too long" in line
+
+
+@pytest.fixture
+def bare_root() -> Iterator[logging.Logger]:
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers = []
+    yield root
+    root.handlers, root.level = saved, level
+
+
+def test_configured_logging_cuts_every_line(bare_root: logging.Logger) -> None:
+    configure_logging("info")
+    stream = io.StringIO()
+    bare_root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    logging.getLogger("rapport.api").warning("refused %s", HUGE)
+    written = stream.getvalue()
+    assert "more characters cut]" in written
+    assert len(written) < MAX_VALUE + 200
+
+
+def test_uvicorn_lines_are_cut_too() -> None:
+    config = uvicorn_log_config()
+    formatter = config["formatters"]["access"]["()"](fmt=config["formatters"]["access"]["fmt"])
+    path = "/graphql?query=" + "x" * 1_000_000
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 414),
+        None,
+    )
+    line = formatter.format(access)
+    assert "more characters cut]" in line
+    assert line.endswith("414 Request-URI Too Long")
+    assert len(line) < MAX_VALUE + 200
