@@ -293,7 +293,19 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         # orjson refuses invalid UTF-8 and nesting deeper than 1,024 with a JSONDecodeError
         # (json.loads raised UnicodeDecodeError and RecursionError, answered 500).
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            if "surrogate" not in str(exc):
+                raise
+            # An unpaired surrogate escape (\uD800) is valid JSON that orjson refuses, and
+            # JavaScript's JSON.stringify writes one for broken text. Refusing the body would
+            # refuse a whole syncPush for one bad field, every time it is resent: decode it,
+            # and let the argument rules and the write path refuse just that value.
+            try:
+                return json.loads(data)
+            except (RecursionError, ValueError):
+                raise exc from None
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
