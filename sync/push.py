@@ -182,6 +182,8 @@ async def _apply(
         resend_from: int | None = None
         restamped = False
         horizon = to_ms(w.now + MAX_CLOCK_LEAD)
+        # Device clocks re-stamped in this push, and the server clocks that replaced them.
+        restamps: dict[str, str] = {}
         # Creations of rows that do not exist yet, gathered while they come in a run.
         batch = _Batch()
         for mutation in sorted({m.id: m for m in mutations}.values(), key=lambda m: m.id):
@@ -199,10 +201,17 @@ async def _apply(
                 try:
                     if parse_hlc(str(args["hlc"])).wall_ms > horizon:
                         # The device's clock runs ahead: its edits take the server's clock.
-                        args["hlc"] = w.tick()
+                        args["hlc"] = restamps[str(mutation.args["hlc"])] = w.tick()
                         restamped = True
                 except InvalidHlc as exc:
                     reason = f"args.hlc: {exc}"
+            base = args.get("base")
+            if restamps and isinstance(base, dict):
+                # A later edit in this push names an earlier one's clock as its base: the
+                # clock that edit was written with is the one to compare.
+                args["base"] = {
+                    k: restamps.get(v, v) if isinstance(v, str) else v for k, v in base.items()
+                }
             handler = HANDLERS.get(mutation.name)
             if handler is None:
                 reason = f"unknown mutation {mutation.name!r}; known: {', '.join(sorted(HANDLERS))}"
