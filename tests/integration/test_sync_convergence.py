@@ -361,7 +361,7 @@ class SyncNetwork(RuleBasedStateMachine):
         self, device: int, pick: int, other: int, name: str
     ) -> None:
         """One device deletes a tag while another, which never saw it, makes one of its name."""
-        d, o = self.devices[device % len(self.devices)], self.devices[other % len(self.devices)]
+        d = self.devices[device % len(self.devices)]
         if not d.known_tags:
             return
         tag_id = sorted(d.known_tags)[pick % len(d.known_tags)]
