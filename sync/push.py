@@ -3,7 +3,9 @@
 Each client numbers its mutations 1, 2, 3… The client row keeps the last number applied, in the
 same transaction as the effects, so a retry after a lost response skips what was applied. A
 gap is refused with the number to resend from. A mutation that can never apply (bad input,
-unknown name) is recorded as rejected and still advances the number, so no device is wedged.
+unknown name, or any failure of its own nobody foresaw) is recorded as rejected and still
+advances the number, so no device is wedged; only a transient failure of the database fails
+the push, for the device to resend (sync.failure).
 """
 
 from __future__ import annotations
