@@ -71,6 +71,8 @@ async def set_attendee(
 async def remove_attendee(
     w: Writer, event_id: UUID, contact_id: UUID, *, cl: int | None = None
 ) -> None:
-    """Take a contact off an event's list."""
+    """Take a contact off an event's list; both must name rows (deleted ones count)."""
+    await _require(w, tables.events, event_id, "event", False)
+    await _require(w, tables.contacts, contact_id, "contact", False)
     key = {"event_id": event_id, "contact_id": contact_id}
     await w.insert_membership(EVENT_ATTENDEE, key, False, cl=cl)

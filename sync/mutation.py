@@ -67,10 +67,14 @@ from sync.fields import (
     validate_patch,
 )
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
-from sync.writer import Writer
+from sync.writer import MAX_CL, Writer
 
 # Fields whose losing value is kept as a conflict rather than dropped.
 LONG_TEXT: dict[str, tuple[str, ...]] = {"contact": ("notes",), "interaction": ("body",)}
+
+
+# Causal lengths are PostgreSQL integers: a larger one is refused here, not by the database.
+CausalLength = Annotated[int, Field(ge=1, le=MAX_CL)]
 
 
 class _Args(BaseModel):
@@ -86,14 +90,14 @@ class PutArgs(_Args):
 
 class AliveArgs(_Args):
     id: UUID
-    cl: Annotated[int, Field(ge=1)] | None = None
+    cl: CausalLength | None = None
 
 
 class MembershipArgs(_Args):
     tag_id: UUID
     contact_id: UUID
     member: bool
-    cl: Annotated[int, Field(ge=1)] | None = None
+    cl: CausalLength | None = None
 
 
 def parse_args(model: type[_Args], args: Mapping[str, Any]) -> Any:
@@ -292,12 +296,11 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
                 )
             )
             w.changed = True
-            if other.cl % 2 == 0:
-                # Making a tag of a deleted tag's name brings that tag back, as online.
-                await w.set_alive(TAG, {"id": other.id}, alive=True)
-            rest = {k: v for k, v in values.items() if k != "name"}
-            if rest:
-                await w.put(TAG, {"id": other.id}, rest, clocks=clocks)
+            # The create is an edit of that tag: its name (same but for case and spaces) and
+            # color merge field by field by clock, and its causal length never moves. Were a
+            # create to restore a deleted tag, the outcome would hang on whether it arrived
+            # before or after the delete; this way it is the same in either order.
+            await w.put(TAG, {"id": other.id}, values, clocks=clocks)
             return
         if other is not None:
             raise Conflict(f"another tag is already named {values['name']!r}; pick another name")
@@ -374,7 +377,7 @@ class AttendeeArgs(_Args):
     contact_id: UUID
     fields: dict[str, Any] = Field(default_factory=dict)
     hlc: str | None = None
-    cl: Annotated[int, Field(ge=1)] | None = None
+    cl: CausalLength | None = None
 
 
 LONG_TEXT.update({"goal": ("description",), "event": ("notes",)})

@@ -3,7 +3,9 @@
 Each client numbers its mutations 1, 2, 3… The client row keeps the last number applied, in the
 same transaction as the effects, so a retry after a lost response skips what was applied. A
 gap is refused with the number to resend from. A mutation that can never apply (bad input,
-unknown name) is recorded as rejected and still advances the number, so no device is wedged.
+unknown name, or any failure of its own nobody foresaw) is recorded as rejected and still
+advances the number, so no device is wedged; only a transient failure of the database fails
+the push, for the device to resend (sync.failure).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import tables
@@ -25,6 +26,7 @@ from sync import client as clients
 from sync.clock import Clock, to_ms
 from sync.entity import CONTACT, INTERACTION, Entity
 from sync.errors import Conflict, NotFound, RapportError, ValidationFailed
+from sync.failure import is_transient, printable
 from sync.hlc import InvalidHlc, parse_hlc
 from sync.mutation import BATCHED, BATCHED_ENTITY, HANDLERS, batchable
 from sync.writer import Writer, open_writer
@@ -182,6 +184,8 @@ async def _apply(
         resend_from: int | None = None
         restamped = False
         horizon = to_ms(w.now + MAX_CLOCK_LEAD)
+        # Device clocks re-stamped in this push, and the server clocks that replaced them.
+        restamps: dict[str, str] = {}
         # Creations of rows that do not exist yet, gathered while they come in a run.
         batch = _Batch()
         for mutation in sorted({m.id: m for m in mutations}.values(), key=lambda m: m.id):
@@ -199,10 +203,17 @@ async def _apply(
                 try:
                     if parse_hlc(str(args["hlc"])).wall_ms > horizon:
                         # The device's clock runs ahead: its edits take the server's clock.
-                        args["hlc"] = w.tick()
+                        args["hlc"] = restamps[str(mutation.args["hlc"])] = w.tick()
                         restamped = True
                 except InvalidHlc as exc:
                     reason = f"args.hlc: {exc}"
+            base = args.get("base")
+            if restamps and isinstance(base, dict):
+                # A later edit in this push names an earlier one's clock as its base: the
+                # clock that edit was written with is the one to compare.
+                args["base"] = {
+                    k: restamps.get(v, v) if isinstance(v, str) else v for k, v in base.items()
+                }
             handler = HANDLERS.get(mutation.name)
             if handler is None:
                 reason = f"unknown mutation {mutation.name!r}; known: {', '.join(sorted(HANDLERS))}"
@@ -212,7 +223,9 @@ async def _apply(
                     if not batch.take(w, mutation.name, args):
                         await batch.apply(w)
                         await handler(w, args)
-                except (ValidationFailed, NotFound, Conflict, IntegrityError, DataError) as exc:
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
                     raise _Careful from exc
             elif reason is None:
                 seen, touched = w.seen_hlc, set(w.touched_contacts)
@@ -227,16 +240,20 @@ async def _apply(
                     # A refused mutation leaves no trace, not even in the clock.
                     w.seen_hlc, w.touched_contacts = seen, touched
                     reason = _reason(exc)
-                except (IntegrityError, DataError) as exc:
-                    # Input the rules above missed but the database refuses: it will never
-                    # apply, so reject it rather than fail the batch and wedge the device.
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise  # the database failed, not the mutation: the device resends
+                    # Input the rules above missed (the database refuses it, or the code
+                    # trips on it): it would fail the same way on every resend, so reject
+                    # it alone rather than fail the push and wedge the device.
                     await w.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
                     await w.conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
                     w.seen_hlc, w.touched_contacts = seen, touched
                     log.error(
-                        "mutation %s of client %s refused by the database",
+                        "mutation %s (%s) of client %s failed; rejected",
                         mutation.id,
-                        client_id,
+                        printable(mutation.name),
+                        printable(client_id),
                         exc_info=exc,
                     )
                     reason = "the server could not store this mutation; it was not applied"
@@ -250,16 +267,18 @@ async def _apply(
                         client_id=client_id,
                         mutation_id=mutation.id,
                         owner_id=owner_id,
-                        name=mutation.name,
-                        reason=reason,
+                        name=printable(mutation.name),
+                        reason=printable(reason),
                         created_at=w.now,
                     )
                 )
-                results.append(MutationResult(mutation.id, Status.REJECTED, reason))
+                results.append(MutationResult(mutation.id, Status.REJECTED, printable(reason)))
             last = mutation.id
         try:
             await batch.apply(w)
-        except (ValidationFailed, NotFound, Conflict, IntegrityError, DataError) as exc:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             raise _Careful from exc
         c = tables.sync_clients.c
         values: dict[str, Any] = {"last_seen_at": w.now}

@@ -27,10 +27,12 @@ from store import tables
 from sync import derived
 from sync.clock import Clock, to_ms
 from sync.entity import Entity, OwnerSettings
-from sync.errors import NotFound
+from sync.errors import FieldError, NotFound, ValidationFailed
 from sync.hlc import max_hlc, tick_hlc
 
 CHANNEL = "rapport_changes"
+# The greatest causal length a row can hold (an INTEGER column).
+MAX_CL = 2**31 - 1
 _MISSING = object()
 SERVER_NODE = "server"
 
@@ -221,6 +223,8 @@ class Writer:
         target = cl if cl is not None else current + (1 if (current % 2 == 1) != alive else 0)
         if target <= current:
             return row, False
+        if target > MAX_CL:
+            raise ValidationFailed([FieldError("args.cl", f"must be at most {MAX_CL}")])
         update = (
             sa.update(entity.table)
             .where(*self._where(entity, key))

@@ -442,3 +442,44 @@ async def test_a_devices_own_push_does_not_poke_it_but_another_does(
         await data(http, PULL, {"client": phone, "cursor": None, "version": 1}, account.token)
     )["syncPull"]
     assert max(c["serverVersion"] for c in pulled["changes"]) == version
+
+
+async def test_a_nul_in_a_client_id_is_bad_input_for_push_and_pull(http: httpx.AsyncClient) -> None:
+    account = await sign_up(http)
+    client = unique("p") + "\x00"
+    body = await post(http, PULL, {"client": client, "cursor": None, "version": 1}, account.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["field"] == "clientId"
+    push = {"clientId": client, "schemaVersion": 1, "mutations": []}
+    body = await post(http, PUSH, {"input": push}, account.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["field"].endswith("clientId")
+
+
+async def test_a_poisoned_mutation_over_http_is_rejected_and_the_rest_applied(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    contact_id = str(uuid.uuid4())
+    mutations = [
+        {
+            "id": 1,
+            "name": "contact.put",
+            "args": {"id": contact_id, "hlc": now_clock("phone"), "fields": {"firstName": "Ada"}},
+        },
+        {"id": 2, "name": "contact.delete", "args": {"id": contact_id, "cl": 2147483648}},
+        {"id": 3, "name": "contact.put\u0000", "args": {"id": contact_id}},
+        {"id": 4, "name": "contact.delete", "args": {"id": contact_id + "\u0000"}},
+        {
+            "id": 5,
+            "name": "contact.put",
+            "args": {"id": contact_id, "hlc": now_clock("phone", 1), "fields": {"title": "Dr"}},
+        },
+    ]
+    push = {"clientId": unique("phone"), "schemaVersion": 1, "mutations": mutations}
+    body = await post(http, PUSH, {"input": push}, account.token)
+    assert "errors" not in body, body
+    results = body["data"]["syncPush"]["results"]
+    assert [r["status"] for r in results] == ["APPLIED"] + ["REJECTED"] * 3 + ["APPLIED"]
+    assert "\x00" not in "".join(r["reason"] for r in results[1:4])
+    assert body["data"]["syncPush"]["lastMutationId"] == 5

@@ -106,26 +106,140 @@ async def test_restamped_edits_in_one_push_keep_their_order(engine: AsyncEngine)
     assert conflicts == 0
 
 
-async def test_a_tag_made_offline_with_a_deleted_tags_name_brings_it_back(
+def tag_put(tag_id: Any, hlc: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return ("tag.put", {"id": str(tag_id), "hlc": hlc, "fields": fields})
+
+
+async def test_a_same_name_tag_made_offline_never_undoes_a_delete_in_either_order(
     engine: AsyncEngine,
 ) -> None:
+    outcomes = []
+    for delete_first in (True, False):
+        owner = await make_owner(engine)
+        ta, tb = new_id(), new_id()
+        a, b = Replica(f"a-{owner}"), Replica(f"b-{owner}")
+        await a.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "a"), name="Mentors"))
+        # B never saw ta: its create is later by clock, and brings a color.
+        b_create = tag_put(tb, clock_at(NOW, "b", 5), name="mentors", color="#2E7D32")
+        a_delete = ("tag.delete", {"id": str(ta), "cl": 2})
+        if delete_first:
+            await a.push(engine, owner, CLOCK, a_delete)
+            result = await b.push(engine, owner, CLOCK, b_create)
+        else:
+            result = await b.push(engine, owner, CLOCK, b_create)
+            await a.push(engine, owner, CLOCK, a_delete)
+        assert result.results[0].status == Status.APPLIED
+        async with engine.connect() as conn:
+            t, al = tables.tags.c, tables.tag_aliases.c
+            stored = (
+                await conn.execute(
+                    sa.select(t.id, t.cl, t.name, t.color, t.field_hlc).where(t.owner_id == owner)
+                )
+            ).one()
+            aliases = (
+                await conn.execute(sa.select(al.id, al.tag_id).where(al.owner_id == owner))
+            ).all()
+        outcomes.append((stored.cl, sorted(stored.field_hlc)))
+        assert stored.id == ta
+        assert [tuple(row) for row in aliases] == [(tb, ta)]
+        # Deleted tags keep their names; the create's fields merged by clock (B's is later).
+        assert (stored.name, stored.color) == ("mentors", "#2E7D32")
+    assert outcomes == [(2, ["color", "name"])] * 2
+
+
+async def test_aliasing_creates_merge_name_and_color_by_clock(engine: AsyncEngine) -> None:
+    owner = await make_owner(engine)
+    phone = Replica("phone")
+    await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        tag_put(new_id(), clock_at(NOW, "a", 5), name="Mentors", color="#111111"),
+        # Later by clock: its spelling wins; it sends no color, so the color stays.
+        tag_put(new_id(), clock_at(NOW, "b", 9), name="MENTORS"),
+        # Earlier by clock than both: it changes nothing.
+        tag_put(new_id(), clock_at(NOW, "c", 1), name="mentors", color="#333333"),
+    )
+    async with engine.connect() as conn:
+        t = tables.tags.c
+        stored = (await conn.execute(sa.select(t.name, t.color).where(t.owner_id == owner))).one()
+    assert tuple(stored) == ("MENTORS", "#111111")
+
+
+async def test_online_create_tag_restores_a_deleted_tag_of_that_name(engine: AsyncEngine) -> None:
+    # The app's "create tag" is a user action: it may bring the old tag back on purpose.
     owner = await make_owner(engine)
     old_tag = new_id()
     async with open_writer(engine, owner, CLOCK) as w:
         await tag.create_tag(w, old_tag, {"name": "Alumni"})
         await tag.delete_tag(w, old_tag)
+    async with open_writer(engine, owner, CLOCK) as w:
+        row = await tag.create_tag(w, new_id(), {"name": "alumni"})
+    assert (row["id"], row["cl"]) == (old_tag, 3)
+
+
+async def test_removing_an_attendee_of_rows_that_do_not_exist_is_rejected(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    cid, eid = new_id(), new_id()
     phone = Replica("phone")
-    new_tag = new_id()
     result = await phone.push(
         engine,
         owner,
         CLOCK,
-        ("tag.put", {"id": str(new_tag), "hlc": clock_at(NOW, "p"), "fields": {"name": "alumni"}}),
+        put(cid, clock_at(NOW, "p"), firstName="Ada"),
+        (
+            "event.put",
+            {
+                "id": str(eid),
+                "hlc": clock_at(NOW, "p", 1),
+                "fields": {"name": "Meetup", "startsAt": "2026-03-01T18:00:00Z"},
+            },
+        ),
+        ("event.removeAttendee", {"eventId": str(new_id()), "contactId": str(cid)}),
+        ("event.removeAttendee", {"eventId": str(eid), "contactId": str(new_id())}),
+        ("event.delete", {"id": str(eid)}),
+        # A deleted event still counts as a row; nobody is on its list, so nothing changes.
+        ("event.removeAttendee", {"eventId": str(eid), "contactId": str(cid), "cl": 2}),
     )
-    assert result.results[0].status == Status.APPLIED
-    await phone.pull_all(engine, owner)
-    assert set(phone.alive("tag")) == {str(old_tag)}
-    assert phone.alive("tagAlias") == {str(new_tag): {"tagId": str(old_tag)}}
+    statuses = [r.status for r in result.results]
+    assert statuses == [Status.APPLIED] * 2 + [Status.REJECTED] * 2 + [Status.APPLIED] * 2
+    assert "No event with id" in (result.results[2].reason or "")
+    assert "No contact with id" in (result.results[3].reason or "")
+
+
+async def test_a_base_naming_an_edit_restamped_in_the_same_push_is_no_conflict(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    cid = new_id()
+    ahead = CLOCK.at + timedelta(hours=2)
+    first, second = clock_at(ahead, "p"), clock_at(ahead, "p", 1)
+    phone = Replica("phone")
+    result = await phone.push(
+        engine,
+        owner,
+        CLOCK,
+        put(cid, first, firstName="A", notes="first edit"),
+        (
+            "contact.put",
+            {
+                "id": str(cid),
+                "hlc": second,
+                "base": {"notes": first},
+                "fields": {"notes": "second edit"},
+            },
+        ),
+    )
+    assert result.clock_restamped
+    async with engine.connect() as conn:
+        conflicts = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(tables.sync_conflicts)
+            .where(tables.sync_conflicts.c.owner_id == owner)
+        )
+    assert conflicts == 0
 
 
 async def test_pulled_times_are_utc_whatever_the_database_zone(
