@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # another's sending. A worker killed mid-send re-sends at most these after their lease.
     worker_batches_in_flight: int = Field(default=2, ge=1, le=16)
     worker_poll_seconds: float = Field(default=2, gt=0)
+    # How long a claimed batch stays a worker's without renewal; renewed every third of it
+    # while the batch is out, so a killed worker's batch is sent again about this long after.
+    # Under a second, ordinary database and event-loop pauses would let others take live work.
+    worker_lease_seconds: float = Field(default=30, ge=1, le=3600, allow_inf_nan=False)
 
     playground: bool | None = None
     # The playground's older name, still honoured when RAPPORT_PLAYGROUND is unset.

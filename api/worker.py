@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from api.settings import Settings
 from notifications.sender import LogSender, Sender
@@ -56,6 +57,7 @@ def build_worker(settings: Settings, database_url: str, clock: Clock | None = No
         clock=clock or SystemClock(),
         batch_size=settings.worker_batch_size,
         batches_in_flight=settings.worker_batches_in_flight,
+        lease=timedelta(seconds=settings.worker_lease_seconds),
     )
 
 

@@ -1,9 +1,10 @@
 """The worker: claims due pushes, sends them to every active device, records what happened.
 
 Claiming sets a row to SENDING with a lease (``FOR UPDATE SKIP LOCKED``, so workers never
-claim the same row) and commits before anything is sent. If the worker dies, the lease runs
-out and another worker sends that batch again; the collapse key makes the phone show the
-second copy in place of the first. Outcomes are recorded per device: a dead token disables
+claim the same row) and commits before anything is sent. The lease is short and renewed while
+the batch is out (``notifications/lease.py``); if the worker dies, the lease runs out and
+another worker sends that batch again; the collapse key makes the phone show the second copy
+in place of the first. Outcomes are recorded per device: a dead token disables
 the device, a transient error puts the row back with an exponential back-off (at least what
 FCM's Retry-After asked), up to a cap, after which the row is FAILED; nothing is dropped
 silently.
@@ -32,6 +33,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications import planner
+from notifications.lease import keep_lease
 from notifications.sender import (
     MAX_DETAIL_CHARS,
     Outcome,
@@ -120,7 +122,9 @@ class Worker:
     clock: Clock
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     batch_size: int = 500
-    lease: timedelta = timedelta(minutes=5)
+    # Short, because it is renewed while the batch is out (notifications/lease.py): a dead
+    # worker's batch is sent by another this long after its last renewal.
+    lease: timedelta = timedelta(seconds=30)
     max_attempts: int = 6
     first_backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
@@ -207,16 +211,22 @@ class Worker:
             )
         if not claimed:
             return len(taken)
-        async with self.engine.connect() as conn:
-            context = await self._load_context(conn, claimed)
-        missed, units, no_device = self._compose(claimed, context, now)
-        pushes: list[tuple[_Unit, Any, Push]] = []
-        for unit in units:
-            for device in context.devices.get(unit.owner_id, []):
-                if all((row.id, device.id) in context.done for row in unit.rows):
-                    continue
-                pushes.append((unit, device, self._push(unit, device)))
-        results = await self._send([push for _, _, push in pushes])
+        # Renewed until the outcomes are about to be written: however long FCM takes, no
+        # other worker takes the batch from a live one. The record step renews nothing: its
+        # row locks must not meet a renewal's.
+        async with keep_lease(
+            self.engine, claimed, worker=self.name, lease=self.lease, clock=self.clock
+        ):
+            async with self.engine.connect() as conn:
+                context = await self._load_context(conn, claimed)
+            missed, units, no_device = self._compose(claimed, context, now)
+            pushes: list[tuple[_Unit, Any, Push]] = []
+            for unit in units:
+                for device in context.devices.get(unit.owner_id, []):
+                    if all((row.id, device.id) in context.done for row in unit.rows):
+                        continue
+                    pushes.append((unit, device, self._push(unit, device)))
+            results = await self._send([push for _, _, push in pushes])
         async with self.engine.begin() as conn:
             await self._record(conn, now, claimed, missed, no_device, pushes, results, context)
         return len(taken)

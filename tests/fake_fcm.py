@@ -44,6 +44,8 @@ class Reply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    # Seconds to wait before answering: a slow FCM.
+    delay: float = 0.0
 
 
 def fcm_error(
@@ -131,6 +133,7 @@ class FakeFcm:
             reply = self.script.get(body["message"]["token"], Reply())
         if reply.hang:
             return await self._hang()
+        await asyncio.sleep(reply.delay)
         project = request.match_info["project"]
         content = reply.body or {"name": f"projects/{project}/messages/{number}"}
         return json_response(content, status=reply.status, headers=reply.headers)

@@ -23,7 +23,7 @@ from notifications import planner
 from notifications.sender import FcmSender
 from notifications.worker import Worker, collapse_key
 from store import notifications, tables
-from sync.clock import FixedClock
+from sync.clock import FixedClock, SystemClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
 from tests.integration.notify_support import (
     add_device,
@@ -272,6 +272,59 @@ async def rows_of(engine: AsyncEngine, owners: list[UUID]) -> list[sa.RowMapping
     return [row for owner in owners for row in await scheduled(engine, owner)]
 
 
+# A lease short enough for a test to wait out; renewed every third of it.
+LEASE = timedelta(seconds=2)
+
+
+async def test_a_live_worker_keeps_a_batch_that_takes_longer_than_its_lease(
+    engine: AsyncEngine, fake_fcm: FakeFcm
+) -> None:
+    now = datetime.now(UTC)
+    owner = await make_user(engine, now, time_zone="UTC")
+    await add_device(engine, owner, now, "slow-token")
+    await put_reminder(
+        engine, owner, now, title="Call Ada", dueOn=now.date().isoformat(), dueTime=time(0)
+    )
+    await planner.plan_owners(engine, [owner], now)
+    # FCM takes three leases to answer.
+    fake_fcm.script["slow-token"] = Reply(delay=LEASE.total_seconds() * 3)
+    slow_fcm = FcmSender(
+        project_id=PROJECT,
+        credentials_file=str(fake_fcm.credentials_file),
+        fcm_url=fake_fcm.fcm_url,
+        timeout_seconds=60.0,
+    )
+    try:
+        first, second = (
+            Worker(
+                engine=engine,
+                sender=slow_fcm,
+                clock=SystemClock(),
+                plan=False,
+                name=name,
+                lease=LEASE,
+            )
+            for name in ("first", "second")
+        )
+        sending = asyncio.create_task(first.deliver_due())
+        taken_by_second = 0
+        async with asyncio.timeout(60):
+            while not fake_fcm.sent_to("slow-token"):  # noqa: ASYNC110 (the first is sending)
+                await asyncio.sleep(0.02)
+            # The second worker polls all the while the first waits for FCM.
+            while not sending.done():
+                taken_by_second += await second.deliver_due()
+                await asyncio.sleep(0.05)
+        assert await sending == 1
+    finally:
+        await slow_fcm.close()
+    assert taken_by_second == 0
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["attempts"], row["leased_by"]) == ("SENT", 1, None)
+    assert len(fake_fcm.sent_to("slow-token")) == 1
+    assert len(await deliveries(engine, owner)) == 1
+
+
 async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_batch(
     engine: AsyncEngine, db_url: str, fake_fcm: FakeFcm, sender: FcmSender
 ) -> None:
@@ -296,6 +349,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
         "RAPPORT_WORKER_BATCH_SIZE": "20",
         "RAPPORT_WORKER_BATCHES_IN_FLIGHT": "2",
         "RAPPORT_WORKER_POLL_SECONDS": "0.2",
+        "RAPPORT_WORKER_LEASE_SECONDS": str(LEASE.total_seconds()),
         "RAPPORT_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own command, waited for below
@@ -316,12 +370,13 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_bat
     for n in range(12):
         fake_fcm.script.pop(f"kill-{n}")
     fake_fcm.release()
-    # Once the dead worker's lease has run out, another takes its batch and the rest.
-    after_lease = Worker(
-        engine=engine, sender=sender, clock=FixedClock(now + timedelta(minutes=6)), plan=False
-    )
-    while await after_lease.deliver_due():
-        pass
+    # Once the dead worker's lease has run out, another takes its batch and the rest: a
+    # worker polling as a live one does, well before the 30 s default lease would end.
+    other = Worker(engine=engine, sender=sender, clock=SystemClock(), plan=False, lease=LEASE)
+    async with asyncio.timeout(LEASE.total_seconds() * 10):
+        while {r["status"] for r in await rows_of(engine, owners)} != {"SENT"}:
+            await other.deliver_due()
+            await asyncio.sleep(0.1)
     rows = await rows_of(engine, owners)
     assert {r["status"] for r in rows} == {"SENT"}
     recorded = [d for owner in owners for d in await deliveries(engine, owner)]

@@ -429,10 +429,11 @@ async def test_late_pushes_go_the_same_local_day_and_are_missed_after_it(
 class OvertakenSender(ScriptedSender):
     """Slow: while its pushes are out, the lease runs out and another worker takes them."""
 
-    def __init__(self, other: Worker, *, finished: bool) -> None:
+    def __init__(self, other: Worker, *, finished: bool, then_wait: timedelta) -> None:
         super().__init__({})
         self.other = other
         self.finished = finished
+        self.then_wait = then_wait
 
     async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         if self.finished:  # the other has sent them and recorded SENT
@@ -440,12 +441,14 @@ class OvertakenSender(ScriptedSender):
         else:  # the other has claimed them and is sending them now
             async with self.other.engine.begin() as conn:
                 assert len(await self.other._claim(conn, self.other.clock.now())) == 1
+        # Still out for several of the slow worker's renewals.
+        await asyncio.sleep(self.then_wait.total_seconds())
         return [UNAVAILABLE for _ in pushes]
 
 
 @pytest.mark.parametrize("finished", [True, False], ids=["sent by the other", "in its hands"])
 async def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_over(
-    engine: AsyncEngine, finished: bool
+    engine: AsyncEngine, finished: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     owner = await one_due_row(engine, f"overtaken-{new_id()}")
     taken_over_at = NOW + timedelta(minutes=6)
@@ -456,14 +459,19 @@ async def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_
         plan=False,
         name="two",
     )
+    lease = timedelta(seconds=0.3)
     slow = Worker(
         engine=engine,
-        sender=OvertakenSender(other, finished=finished),
+        sender=OvertakenSender(other, finished=finished, then_wait=lease * 4),
         clock=FixedClock(NOW),
         plan=False,
         name="one",
+        lease=lease,
     )
-    assert await slow.deliver_due() == 1
+    with caplog.at_level(logging.WARNING, logger="rapport.notifications.worker"):
+        assert await slow.deliver_due() == 1
+    # Its renewals found the row taken and left it be (no lease_until of its own below).
+    assert "one lost 1 pushes to another worker after their lease ran out" in caplog.messages
     (row,) = await scheduled(engine, owner)
     # The first worker's late TRANSIENT changed nothing: the row is the second one's.
     if finished:
@@ -472,3 +480,59 @@ async def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_
         assert (row["status"], row["leased_by"]) == ("SENDING", "two")
         assert row["lease_until"] == taken_over_at + other.lease
     assert (row["attempts"], row["last_error"]) == (2, None)
+
+
+class StalledSender(ScriptedSender):
+    """Answers once ``release`` is set, or raises what a crash mid-send would."""
+
+    def __init__(self, *, crash: bool) -> None:
+        super().__init__({})
+        self.crash = crash
+        self.release = asyncio.Event()
+        self.sending = asyncio.Event()
+
+    async def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.sending.set()
+        await self.release.wait()
+        if self.crash:
+            raise asyncio.CancelledError
+        return await super().send(pushes)
+
+
+def lease_renewals() -> set[asyncio.Task[object]]:
+    return {task for task in asyncio.all_tasks() if task.get_name().startswith("renew lease")}
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["answered", "crashed mid-send"])
+async def test_the_lease_is_renewed_while_the_batch_is_out_and_no_longer(
+    engine: AsyncEngine, crash: bool
+) -> None:
+    owner = await one_due_row(engine, f"renewed-{new_id()}")
+    clock = FixedClock(NOW)
+    lease = timedelta(seconds=0.3)
+    sender = StalledSender(crash=crash)
+    worker = Worker(engine=engine, sender=sender, clock=clock, plan=False, lease=lease)
+    sending = asyncio.create_task(worker.deliver_due())
+    async with asyncio.timeout(10):
+        await sender.sending.wait()
+    (claimed,) = await scheduled(engine, owner)
+    assert claimed["lease_until"] == NOW + lease
+    # The worker's clock moves on while FCM has the pushes: each renewal is from its now.
+    clock.at = NOW + timedelta(minutes=1)
+    async with asyncio.timeout(10):
+        while (await scheduled(engine, owner))[0]["lease_until"] == claimed["lease_until"]:  # noqa: ASYNC110 (polling the database)
+            await asyncio.sleep(0.05)
+    (row,) = await scheduled(engine, owner)
+    assert (row["status"], row["leased_by"]) == ("SENDING", worker.name)
+    assert row["lease_until"] == clock.at + lease
+    assert len(lease_renewals()) == 1
+    sender.release.set()
+    if crash:
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+    else:
+        assert await sending == 1
+    # Renewal ends with the batch, however the batch ends.
+    assert lease_renewals() == set()
+    (row,) = await scheduled(engine, owner)
+    assert row["status"] == ("SENDING" if crash else "SENT")
