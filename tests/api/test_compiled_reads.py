@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from api.app import create_app
 from bench.home import HOME_QUERY
@@ -90,6 +91,7 @@ class Apps:
     resolvers: httpx.AsyncClient
     reads: CompiledReads
     world: World
+    statements: list[str]
 
 
 async def _seed(http: httpx.AsyncClient) -> World:
@@ -187,9 +189,16 @@ async def apps(
 ) -> AsyncIterator[Apps]:
     tmp: Path = tmp_path_factory.mktemp("compiled")
     async with cloned_database(server_url, template_db) as url:
-        compiled_app = create_app(make_settings(tmp), database_url=url)
+        # Sessions trusted for a minute: a statement count is not disturbed by a recheck.
+        compiled_app = create_app(make_settings(tmp, session_recheck_seconds=60), database_url=url)
         resolver_app = create_app(make_settings(tmp, compiled_reads=False), database_url=url)
         reads = compiled_app.state.compiled_reads
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(compiled_app.state.engine.sync_engine, "before_cursor_execute", count)
         assert isinstance(reads, CompiledReads)
         assert resolver_app.state.compiled_reads is None
         async with (
@@ -199,7 +208,7 @@ async def apps(
             httpx.AsyncClient(base_url=b, timeout=30) as resolvers,
         ):
             world = await _seed(resolvers)
-            yield Apps(compiled, resolvers, reads, world)
+            yield Apps(compiled, resolvers, reads, world, statements)
 
 
 async def _both(
@@ -234,6 +243,13 @@ async def test_home_query_compiles_and_matches(apps: Apps) -> None:
     edges = body["data"]["contacts"]["edges"]
     assert len(edges) == len(NAMES)
     assert any(e["node"]["interactions"]["nodes"] for e in edges)
+
+
+async def test_the_home_query_is_one_statement(apps: Apps) -> None:
+    await _both(apps, HOME_QUERY, compiled=True)  # signs in: the session is checked once
+    apps.statements.clear()
+    await _both(apps, HOME_QUERY, compiled=True)
+    assert len(apps.statements) == 1, apps.statements
 
 
 @pytest.mark.parametrize("order", ORDERS)
