@@ -3,12 +3,13 @@
 What compiles (anything else raises NotCompilable and the resolvers answer):
 
 - ``me`` (every field), ``tags`` (every field);
-- ``contacts(first, after, orderBy, filter)``: ``edges { cursor node }``, ``nodes``,
-  ``pageInfo { hasNextPage endCursor }``, ``totalCount``;
+- ``contacts(first, after, orderBy, filter)`` and ``interactions(contactId, first, after)``:
+  ``edges { cursor node }``, ``nodes``, ``pageInfo { hasNextPage endCursor }``, ``totalCount``;
+- ``contact(id)`` and ``interaction(id)``: the object, or ``NotFound``;
 - on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
-  ``birthday``, ``interests``, ``leadDays``, ``tags``, and ``interactions(first)`` (the first
-  page only) with the same connection fields;
-- on ``Interaction``: every stored field;
+  ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
+  ``interactions(first)`` (the first page only) with the same connection fields;
+- on ``Interaction``: every stored field, and ``contacts``;
 - ``__typename`` anywhere, aliases, fragments, ``@skip`` and ``@include``.
 
 Every value an argument holds is a bound parameter. The SQL's shape depends on a few values
@@ -46,6 +47,7 @@ from reads.render import Expr, concat, or_null
 from reads.selection import Fields, collect_fields, fragments_of
 from schema.arguments import check_string
 from store import contacts as contact_store
+from store import interactions as interaction_store
 from store import keyset
 from sync.errors import ValidationFailed
 from sync.fields import check_date, check_instant, parse_uuid
@@ -175,6 +177,9 @@ class Compiler:
         self.needs_time_zone = False
         self._aliases = 0
         self._whitespace: str | None = None
+        # Conditions the statement checks before answering; when one fails it answers NULL
+        # and the resolvers answer instead (an unknown contactId is their error to give).
+        self.requires: list[str] = []
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -259,7 +264,14 @@ class Compiler:
     def operation(self, operation: OperationDefinitionNode) -> str:
         query = self.schema.query_type
         assert query is not None
-        roots = {"contacts": self.contacts, "me": self.me, "tags": self.root_tags}
+        roots = {
+            "contacts": self.contacts,
+            "me": self.me,
+            "tags": self.root_tags,
+            "contact": self.contact_lookup,
+            "interaction": self.interaction_lookup,
+            "interactions": self.root_interactions,
+        }
 
         def render_field(name: str, nodes: list[FieldNode]) -> str:
             if name not in roots:
@@ -269,7 +281,180 @@ class Compiler:
         fields = collect_fields(
             self.schema, self.fragments, query, [operation.selection_set], self.decide
         )
-        return "SELECT " + self.object(query, fields, render_field)
+        body = self.object(query, fields, render_field)
+        if not self.requires:
+            return "SELECT " + body
+        return f"SELECT CASE WHEN {' AND '.join(self.requires)} THEN {body} END"
+
+    # -- contact(id) and interaction(id) -------------------------------------------------------
+
+    def lookup(
+        self,
+        name: str,
+        nodes: list[FieldNode],
+        found: Callable[[list[FieldNode], Row], str],
+        from_where: Callable[[str, str], str],
+    ) -> str:
+        """A ``*Lookup`` union: the object when it is the owner's and alive, else NotFound.
+
+        An id that does not parse answers the union's ValidationError: the resolvers do that.
+        """
+        query = self.schema.query_type
+        assert query is not None
+        args = self.arguments(query.fields[name], nodes[0])
+
+        def parsed(i: Inputs) -> Any:
+            try:
+                return parse_uuid("id", args(i)["id"])
+            except ValidationFailed:
+                raise Fallback from None
+
+        object_id = self.bind(parsed, "uuid")
+        raw_id = self.bind(lambda i: args(i)["id"], "text")
+        not_found_type = self.type_("NotFound")
+
+        def not_found(field_name: str, field_nodes: list[FieldNode]) -> str:
+            if field_name == "message":
+                return render.string(
+                    f"'No {name} with id ' || {raw_id} || ' exists for this account.'"
+                )
+            if field_name == "entity":
+                return render.string(render.literal(name))
+            if field_name == "id":
+                return render.string(raw_id)
+            raise NotCompilable
+
+        missing = self.object(not_found_type, self.fields(not_found_type, nodes), not_found)
+        alias = self.alias("x")
+        return (
+            f"coalesce((SELECT {found(nodes, Row(alias))} {from_where(alias, object_id)}), "
+            f"{missing})"
+        )
+
+    def contact_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.lookup(
+            "contact",
+            nodes,
+            self.contact,
+            lambda c, contact_id: (
+                f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
+                f"AND {c}.cl % 2 = 1"
+            ),
+        )
+
+    def interaction_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.lookup(
+            "interaction",
+            nodes,
+            self.interaction,
+            lambda i, interaction_id: (
+                f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
+                f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
+            ),
+        )
+
+    # -- interactions(contactId, first, after) -------------------------------------------------
+
+    def root_interactions(self, nodes: list[FieldNode]) -> str:
+        query = self.schema.query_type
+        assert query is not None
+        definition = query.fields["interactions"]
+        args = self.arguments(definition, nodes[0])
+        first = self.bind(lambda i: _first(args(i)["first"], i.max_page_size), "int")
+
+        def contact_id(i: Inputs) -> Any:
+            try:
+                return parse_uuid("contactId", args(i)["contactId"])
+            except ValidationFailed:
+                raise Fallback from None
+
+        one_contact = self.decide(lambda i: args(i)["contactId"] is not None)
+        ip, i = self.alias("ip"), self.alias("i")
+        tag_sql: str | Expr
+        if one_contact:
+            contact = self.bind(contact_id, "uuid")
+            # The resolvers refuse a contactId that names no living contact of the owner.
+            c = self.alias("c")
+            self.requires.append(
+                f"EXISTS (SELECT 1 FROM contacts {c} WHERE {c}.owner_id = {OWNER} "
+                f"AND {c}.id = {contact} AND {c}.cl % 2 = 1)"
+            )
+            keys = interaction_store.BY_CONTACT
+            conditions = [
+                f"{ip}.owner_id = {OWNER}",
+                f"{ip}.contact_id = {contact}",
+                f"{ip}.alive",
+            ]
+            counted = (
+                f"SELECT count(*) FROM interaction_participants {ip} "
+                f"WHERE {' AND '.join(conditions)}"
+            )
+            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+                columns = [f"{ip}.occurred_at", f"{ip}.interaction_id"]
+                conditions.append(
+                    self.after(args, lambda x: f"interactions:{contact_id(x)}", keys, columns)
+                )
+            tag_sql = Expr(f"'interactions:' || ({contact})::text")
+            where = " AND ".join(conditions)
+
+            def source(columns: set[str]) -> str:
+                selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
+                return (
+                    f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
+                    f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
+                    f"WHERE {i}.owner_id = {OWNER} AND {where} "
+                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+                )
+
+        else:
+            keys = interaction_store.ALL
+            p, c = self.alias("ip"), self.alias("c")
+            living = (
+                f"EXISTS (SELECT 1 FROM interaction_participants {p} JOIN contacts {c} "
+                f"ON {c}.owner_id = {p}.owner_id AND {c}.id = {p}.contact_id "
+                f"WHERE {p}.owner_id = {OWNER} AND {c}.owner_id = {OWNER} "
+                f"AND {p}.interaction_id = {i}.id AND {c}.cl % 2 = 1)"
+            )
+            conditions = [f"{i}.owner_id = {OWNER}", f"{i}.cl % 2 = 1", living]
+            counted = f"SELECT count(*) FROM interactions {i} WHERE {' AND '.join(conditions)}"
+            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+                columns = [f"{i}.occurred_at", f"{i}.id"]
+                conditions.append(self.after(args, lambda x: "interactions", keys, columns))
+            tag_sql = "interactions"
+            where_all = " AND ".join(conditions)
+
+            def source(columns: set[str]) -> str:
+                selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
+                return (
+                    f"SELECT {selected} FROM interactions {i} WHERE {where_all} "
+                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {first} + 1"
+                )
+
+        def cursor(row: Row) -> str:
+            occurred = render.datetime_bare(row.col("occurred_at"))
+            payload = concat(
+                [
+                    '["',
+                    tag_sql,
+                    '","',
+                    Expr(occurred),
+                    '","',
+                    Expr(f"({row.col('id')})::text"),
+                    '"]',
+                ]
+            )
+            return render.base64url(payload)
+
+        return self.connection(
+            definition,
+            nodes,
+            first=first,
+            source=source,
+            order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
+            cursor=cursor,
+            node=self.interaction,
+            count=counted,
+        )
 
     # -- me and tags ---------------------------------------------------------------------------
 
@@ -323,7 +508,8 @@ class Compiler:
         conditions = [f"{c}.owner_id = {OWNER}", f"{c}.cl % 2 = 1", *self.filter(args, c)]
         counted = " AND ".join(conditions)
         if self.decide(lambda i: args(i)["after"] is not None):
-            conditions.append(self.after(args, tag, keys, c))
+            columns = [f"{c}.{k.name}" for k in keys]
+            conditions.append(self.after(args, lambda i: tag, keys, columns))
         where = " AND ".join(conditions)
         order_by = ", ".join(_order(c, k) for k in keys)
 
@@ -402,10 +588,16 @@ class Compiler:
             )
         return conditions
 
-    def after(self, args: Getter, tag: str, keys: Sequence[keyset.SortKey], c: str) -> str:
+    def after(
+        self,
+        args: Getter,
+        tag: Callable[[Inputs], str],
+        keys: Sequence[keyset.SortKey],
+        columns: Sequence[str],
+    ) -> str:
         def values(i: Inputs) -> list[Any]:
             try:
-                return keyset.decode_cursor(tag, keys, args(i)["after"])
+                return keyset.decode_cursor(tag(i), keys, args(i)["after"])
             except keyset.BadCursor:
                 raise Fallback from None
 
@@ -416,7 +608,7 @@ class Compiler:
             "NULL" if is_null else self.bind(_nth(values, n), CAST[key.kind])
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
-        return _after(c, list(keys), bound, list(nulls))
+        return _after(list(columns), list(keys), bound, list(nulls))
 
     def contact(self, nodes: list[FieldNode], row: Row) -> str:
         contact_type = self.type_("Contact")
@@ -448,9 +640,34 @@ class Compiler:
                 )
             if name == "interactions":
                 return self.contact_interactions(field_nodes, row)
+            if name == "introducedBy":
+                other = self.alias("c")
+                body = self.contact(field_nodes, Row(other))
+                return or_null(
+                    f"(SELECT {body} FROM contacts {other} WHERE {other}.owner_id = {OWNER} "
+                    f"AND {other}.id = {row.col('introduced_by_id')} AND {other}.cl % 2 = 1)"
+                )
             raise NotCompilable
 
         return self.columns(contact_type, nodes, row, CONTACT_COLUMNS, special)
+
+    def interaction(self, nodes: list[FieldNode], row: Row) -> str:
+        def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name != "contacts":
+                raise NotCompilable
+            # participants_of, then the living contacts among them, by sort name.
+            ip, c = self.alias("ip"), self.alias("c")
+            body = self.contact(field_nodes, Row(c))
+            return (
+                f"(SELECT '[' || coalesce(string_agg({body}, ',' "
+                f"ORDER BY {c}.sort_name, {c}.id), '') || ']' "
+                f"FROM interaction_participants {ip} JOIN contacts {c} "
+                f"ON {c}.owner_id = {ip}.owner_id AND {c}.id = {ip}.contact_id "
+                f"WHERE {ip}.owner_id = {OWNER} AND {c}.owner_id = {OWNER} "
+                f"AND {ip}.interaction_id = {row.col('id')} AND {c}.cl % 2 = 1)"
+            )
+
+        return self.columns(self.type_("Interaction"), nodes, row, INTERACTION_COLUMNS, special)
 
     def labeled(self, nodes: list[FieldNode], column: str) -> str:
         e = self.alias("e")
@@ -521,9 +738,6 @@ class Compiler:
             )
             return render.base64url(payload)
 
-        def node(field_nodes: list[FieldNode], row: Row) -> str:
-            return self.columns(self.type_("Interaction"), field_nodes, row, INTERACTION_COLUMNS)
-
         counted = self.alias("ip")
         return self.connection(
             definition,
@@ -532,7 +746,7 @@ class Compiler:
             source=source,
             order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
             cursor=cursor,
-            node=node,
+            node=self.interaction,
             count=(
                 f"SELECT count(*) FROM interaction_participants {counted} "
                 f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
@@ -715,14 +929,15 @@ def _cursor_value(kind: str, column: str) -> str:
     return f"coalesce('\"' || ({column})::text || '\"', 'null')"
 
 
-def _after(alias: str, keys: list[keyset.SortKey], params: list[str], nulls: list[bool]) -> str:
+def _after(
+    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
+) -> str:
     """keyset.after_condition, as SQL over bound parameters."""
-    key, param, is_null = keys[0], params[0], nulls[0]
-    column = f"{alias}.{key.name}"
+    column, key, param, is_null = columns[0], keys[0], params[0], nulls[0]
     beyond = f"{column} < {param}" if key.descending else f"{column} > {param}"
     if len(keys) == 1:
         return beyond
-    rest = _after(alias, keys[1:], params[1:], nulls[1:])
+    rest = _after(columns[1:], keys[1:], params[1:], nulls[1:])
     if is_null:
         return f"({column} IS NULL AND {rest})"
     options = [beyond, f"({column} = {param} AND {rest})"]

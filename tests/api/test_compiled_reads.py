@@ -83,6 +83,9 @@ class World:
     contacts: list[str]
     deleted: str
     bob_contact: str
+    interactions: list[str]
+    deleted_interaction: str
+    bob_interaction: str
 
 
 @dataclass
@@ -109,6 +112,7 @@ async def _seed(http: httpx.AsyncClient) -> World:
         tags.append(created["createTag"]["id"])
     today = datetime.now(UTC).date()
     ids = []
+    interactions = []
     for n, (first, last) in enumerate(NAMES):
         fields: dict[str, Any] = {"firstName": first or "x", "lastName": last}
         if n % 2 == 0:
@@ -142,7 +146,7 @@ async def _seed(http: httpx.AsyncClient) -> World:
         for k in range(n % 4):
             # Times with and without microseconds, in and out of UTC.
             at = datetime(2026, 1, 1 + n, 9, k, 0, 123456 * (k % 2), tzinfo=UTC)
-            await log_interaction(
+            logged = await log_interaction(
                 http,
                 token,
                 [contact_id] if k != 2 else [contact_id, ids[-1]],
@@ -152,12 +156,16 @@ async def _seed(http: httpx.AsyncClient) -> World:
                 given="a book" if k == 1 else None,
                 kind="CALL" if k % 2 else "MEAL",
             )
+            interactions.append(logged["id"])
     tag_contacts = (
         "mutation($t: ID!, $c: [ID!]!) { tagContacts(tagId: $t, contactIds: $c) { __typename } }"
     )
     await data(http, tag_contacts, {"t": tags[0], "c": ids[:5]}, token)
     await data(http, tag_contacts, {"t": tags[1], "c": ids[3:9]}, token)
     deleted = await create_contact(http, token, firstName="Deleted", lastName="Person")
+    orphan = await create_contact(
+        http, token, firstName="Introduced", lastName="ByDeleted", introducedById=deleted["id"]
+    )
     doomed = await log_interaction(http, token, [ids[0]], summary="deleted interaction")
     await data(
         http,
@@ -178,9 +186,23 @@ async def _seed(http: httpx.AsyncClient) -> World:
         "{ __typename } }",
         token=token,
     )
+    introduced = await create_contact(
+        http, token, firstName="Introduced", lastName="ByZoë", introducedById=ids[0]
+    )
+    ids += [introduced["id"], orphan["id"]]
     bob_contact = await create_contact(http, bob.token, firstName="Bob's", lastName="Secret")
-    await log_interaction(http, bob.token, [bob_contact["id"]], summary="bob only")
-    return World(alice, bob, tags, ids, deleted["id"], bob_contact["id"])
+    bobs = await log_interaction(http, bob.token, [bob_contact["id"]], summary="bob only")
+    return World(
+        alice,
+        bob,
+        tags,
+        ids,
+        deleted["id"],
+        bob_contact["id"],
+        interactions,
+        doomed["id"],
+        bobs["id"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +263,7 @@ async def _both(
 async def test_home_query_compiles_and_matches(apps: Apps) -> None:
     body = await _both(apps, HOME_QUERY, compiled=True)
     edges = body["data"]["contacts"]["edges"]
-    assert len(edges) == len(NAMES)
+    assert len(edges) == len(NAMES) + 2  # and the two introduced contacts
     assert any(e["node"]["interactions"]["nodes"] for e in edges)
 
 
@@ -317,11 +339,68 @@ async def test_shapes_that_compile(apps: Apps) -> None:
         "{ contacts(first: 3) { nodes { interactions(first: 0) { totalCount pageInfo "
         "{ hasNextPage endCursor } nodes { id } } } } }",
         "{ contacts(first: 5, filter: null) { nodes { interactions { edges { cursor } } } } }",
+        "{ contacts { nodes { introducedBy { id } } } }",
+        "{ interactions(first: 100) { nodes { id contacts { displayName } } } }",
     ]
     for query in cases:
         await _both(apps, query, {"s": True, "i": False}, compiled=True)
         if "$s" in query:
             await _both(apps, query, {"s": False, "i": True}, compiled=True)
+
+
+LOOKUP = (
+    CONTACT
+    + """
+query($id: ID!) {
+  contact(id: $id) {
+    __typename
+    ... on Contact { ...Person introducedBy { id displayName introducedBy { id } } }
+    ... on NotFound { message entity id __typename }
+    ... on ValidationError { message }
+  }
+}
+"""
+)
+INTERACTION = """
+query($id: ID!) {
+  interaction(id: $id) {
+    __typename
+    ... on Interaction { id kind summary contacts { id displayName tags { name } } }
+    ... on NotFound { entity id message }
+  }
+}
+"""
+INTERACTIONS = """
+query($c: ID, $first: Int!, $after: String) {
+  interactions(contactId: $c, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id occurredAt summary contacts { id } } }
+  }
+}
+"""
+
+
+async def test_lookups_by_id(apps: Apps) -> None:
+    world = apps.world
+    for contact_id in [*world.contacts, world.deleted, world.bob_contact]:
+        await _both(apps, LOOKUP, {"id": contact_id}, compiled=True)
+    await _both(apps, LOOKUP, {"id": world.contacts[0].upper()}, compiled=True)
+    await _both(apps, LOOKUP, {"id": "00000000-0000-0000-0000-000000000000"}, compiled=True)
+    for interaction_id in [*world.interactions, world.deleted_interaction, world.bob_interaction]:
+        await _both(apps, INTERACTION, {"id": interaction_id}, compiled=True)
+
+
+async def test_interactions_page_through_all_and_one_contacts(apps: Apps) -> None:
+    world = apps.world
+    for contact_id in [None, world.contacts[3], world.contacts[-3], world.contacts[-1]]:
+        after = None
+        while True:
+            variables = {"c": contact_id, "first": 2, "after": after}
+            page = (await _both(apps, INTERACTIONS, variables, compiled=True))["data"]
+            info = page["interactions"]["pageInfo"]
+            if not info["hasNextPage"]:
+                break
+            after = info["endCursor"]
 
 
 async def test_everything_unusual_falls_back_with_the_same_answer(apps: Apps) -> None:
@@ -346,15 +425,15 @@ async def test_everything_unusual_falls_back_with_the_same_answer(apps: Apps) ->
         (PAGE, {"first": "two", "order": "NAME"}),
         (PAGE, {"first": 2, "order": "SIDEWAYS"}),
         ("{ contacts { nodes { health { score } } } }", {}),
-        ("{ contacts { nodes { introducedBy { id } } } }", {}),
         ('{ contacts { nodes { interactions(first: 1, after: "x") { nodes { id } } } } }', {}),
         ("{ contact(id: $id) { __typename } }", {}),
-        (
-            "query($id: ID!) { contact(id: $id) { __typename ... on Contact { id } } }",
-            {"id": world.contacts[0]},
-        ),
-        ("query($id: ID!) { contact(id: $id) { __typename } }", {"id": world.bob_contact}),
-        ("{ interactions(first: 2) { nodes { id } } }", {}),
+        (INTERACTIONS, {"c": world.deleted, "first": 2}),
+        (INTERACTIONS, {"c": world.bob_contact, "first": 2}),
+        (INTERACTIONS, {"c": "not-an-id", "first": 2}),
+        (INTERACTIONS, {"c": world.contacts[1], "first": 2, "after": cursor_elsewhere}),
+        (LOOKUP, {"id": "not-an-id"}),
+        (LOOKUP, {"id": world.contacts[0] + "\u200b"}),
+        ("{ interactions(first: 2) { nodes { sentiment { score } } } }", {}),
         ("{ me { id } __schema { queryType { name } } }", {}),
         ("{ contacts(first: 2) { nodes { interactions(first: 200) { totalCount } } } }", {}),
     ]
