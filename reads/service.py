@@ -23,6 +23,8 @@ log = logging.getLogger("rapport.reads")
 MAX_DOCUMENTS = 512
 # Shapes kept per document (orders x filters present x directives); more compile each time.
 MAX_SHAPES = 16
+# The statements' text, all plans together: the least recently used documents go first.
+MAX_SQL_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class CompiledReads:
 
     def __init__(self) -> None:
         self._plans: OrderedDict[tuple[str, str | None], list[Plan]] = OrderedDict()
+        self._sql_bytes = 0
         # How many operations each path answered (tests assert the compiled path ran).
         self.compiled = 0
         self.fell_back = 0
@@ -103,8 +106,6 @@ class CompiledReads:
         plans = self._plans.get(key)
         if plans is None:
             plans = self._plans[key] = []
-            if len(self._plans) > MAX_DOCUMENTS:
-                self._plans.popitem(last=False)
         else:
             self._plans.move_to_end(key)
         for plan in plans:
@@ -113,4 +114,13 @@ class CompiledReads:
         plan = compile_plan(request.schema, request.document, request.operation, inputs)
         if len(plans) < MAX_SHAPES:
             plans.append(plan)
+            self._sql_bytes += len(plan.sql or "")
+            self._evict(keep=key)
         return plan
+
+    def _evict(self, keep: tuple[str, str | None]) -> None:
+        while (len(self._plans) > MAX_DOCUMENTS or self._sql_bytes > MAX_SQL_BYTES) and (
+            next(iter(self._plans)) != keep
+        ):
+            _, plans = self._plans.popitem(last=False)
+            self._sql_bytes -= sum(len(plan.sql or "") for plan in plans)

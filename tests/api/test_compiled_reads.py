@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from api.app import create_app
 from bench.home import HOME_QUERY
+from reads import service
 from reads.service import CompiledReads
 from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
 from tests.conftest import cloned_database, make_settings, serve
@@ -482,3 +483,15 @@ async def test_plans_are_reused_per_shape(apps: Apps) -> None:
     await _both(apps, query, {"n": 2, "o": "CREATED"}, compiled=True)
     shapes = apps.reads._plans[(query, None)]
     assert len(shapes) == 2
+
+
+async def test_the_plan_cache_forgets_the_least_recently_used_documents(
+    apps: Apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_DOCUMENTS", 2)
+    queries = [
+        f"{{ tags {{ id }} c{n}: contacts(first: {n}) {{ nodes {{ id }} }} }}" for n in (1, 2, 3)
+    ]
+    for query in queries:
+        await _both(apps, query, compiled=True)
+    assert list(apps.reads._plans) == [(q, None) for q in queries[1:]]
