@@ -69,22 +69,14 @@ def boolean(expr: str) -> str:
 
 def datetime(expr: str) -> str:
     """``datetime.isoformat()`` of a timestamptz read as UTC: microseconds only when not 0."""
-    utc = f"(({expr}) AT TIME ZONE 'UTC')"
-    return (
-        f"('\"' || to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END"
-        " || '+00:00\"')"
-    )
+    return f"('\"' || {datetime_bare(expr)} || '\"')"
 
 
 def datetime_bare(expr: str) -> str:
     """As ``datetime``, without the quotes (for cursors, which quote it themselves)."""
-    utc = f"(({expr}) AT TIME ZONE 'UTC')"
-    return (
-        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END"
-        " || '+00:00')"
-    )
+    # '.000000' can only be the fraction: one to_char and a replace beat three to_chars.
+    stamp = f"to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return f"(replace({stamp}, '.000000', '') || '+00:00')"
 
 
 def date(expr: str) -> str:
@@ -93,12 +85,8 @@ def date(expr: str) -> str:
 
 def time(expr: str) -> str:
     """``time.isoformat()``: microseconds only when not 0."""
-    stamp = f"('2000-01-01'::date + ({expr}))"
-    return (
-        f"('\"' || to_char({stamp}, 'HH24:MI:SS') || "
-        f"CASE WHEN to_char({stamp}, 'US') = '000000' THEN '' ELSE '.' || to_char({stamp}, 'US')"
-        " END || '\"')"
-    )
+    stamp = f"to_char('2000-01-01'::date + ({expr}), 'HH24:MI:SS.US')"
+    return f"('\"' || replace({stamp}, '.000000', '') || '\"')"
 
 
 def jsonb_strings(expr: str) -> str:
