@@ -86,7 +86,10 @@ class CompiledReads:
             return None
         for check in plan.checks:
             check(inputs)
-        async with engine.connect() as conn:
+        async with engine.connect() as connection:
+            # One statement sees one snapshot: BEGIN and ROLLBACK would only add round trips
+            # (the pool restores the isolation level when the connection goes back).
+            conn = await connection.execution_options(isolation_level="AUTOCOMMIT")
             if plan.needs_time_zone:
                 users = tables.users.c
                 inputs.time_zone = await conn.scalar(
