@@ -495,3 +495,18 @@ async def test_the_plan_cache_forgets_the_least_recently_used_documents(
     for query in queries:
         await _both(apps, query, compiled=True)
     assert list(apps.reads._plans) == [(q, None) for q in queries[1:]]
+
+
+async def test_get_and_the_graphql_response_media_type_answer_the_same(apps: Apps) -> None:
+    headers = {
+        "Authorization": f"Bearer {apps.world.alice.token}",
+        "Accept": "application/graphql-response+json",
+    }
+    params = {"query": HOME_QUERY, "operationName": "Home"}
+    before = apps.reads.compiled
+    got = await apps.compiled.get("/graphql", params=params, headers=headers)
+    assert apps.reads.compiled == before + 1
+    want = await apps.resolvers.get("/graphql", params=params, headers=headers)
+    assert got.status_code == want.status_code == 200
+    assert got.headers["content-type"] == want.headers["content-type"]
+    assert got.content == want.content
