@@ -298,6 +298,8 @@ async def test_filters(apps: Apps) -> None:
         {"search": "zoë"},
         {"search": "ACME"},
         {"search": "100%_/"},
+        {"search": "o\"neil \\ back"},
+        {"company": "'; SELECT 1; --"},
         {"search": ""},
         {"company": "acme"},
         {"company": ""},
