@@ -44,7 +44,7 @@ from graphql import (
 from reads import render
 from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
 from reads.render import Expr, concat, or_null
-from reads.selection import Fields, collect_fields, fragments_of
+from reads.selection import Fields, collect_fields, find_fragments
 from schema.arguments import check_string
 from store import contacts as contact_store
 from store import interactions as interaction_store
@@ -136,7 +136,7 @@ def compile_plan(
     """Compile ``operation`` for requests shaped like ``inputs``; ``sql`` None if it can't."""
     compiler = Compiler(schema, document, inputs)
     try:
-        sql = compiler.operation(operation)
+        sql = compiler.render_operation(operation)
     except NotCompilable:
         return Plan(guards=tuple(compiler.guards), sql=None)
     sql, params, unused = _number_parameters(sql, compiler.params)
@@ -169,7 +169,7 @@ def _number_parameters(
 class Compiler:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, inputs: Inputs) -> None:
         self.schema = schema
-        self.fragments = fragments_of(document)
+        self.fragments = find_fragments(document)
         self.inputs = inputs
         self.guards: list[Guard] = []
         self.checks: list[Getter] = []
@@ -197,17 +197,17 @@ class Compiler:
         self._aliases += 1
         return f"{prefix}{self._aliases}"
 
-    def type_(self, name: str) -> GraphQLObjectType:
+    def find_type(self, name: str) -> GraphQLObjectType:
         found = self.schema.get_type(name)
         assert isinstance(found, GraphQLObjectType)
         return found
 
-    def fields(self, object_type: GraphQLObjectType, nodes: Sequence[FieldNode]) -> Fields:
+    def collect(self, object_type: GraphQLObjectType, nodes: Sequence[FieldNode]) -> Fields:
         return collect_fields(
             self.schema, self.fragments, object_type, [n.selection_set for n in nodes], self.decide
         )
 
-    def arguments(self, definition: GraphQLField, node: FieldNode) -> Getter:
+    def read_arguments(self, definition: GraphQLField, node: FieldNode) -> Getter:
         """Return a reader of the field's arguments, and check them as CheckArguments does."""
 
         def read(inputs: Inputs) -> dict[str, Any]:
@@ -222,7 +222,7 @@ class Compiler:
         self.checks.append(check)
         return read
 
-    def object(
+    def render_object(
         self,
         object_type: GraphQLObjectType,
         fields: Fields,
@@ -240,7 +240,7 @@ class Compiler:
         parts.append("}" if fields else "{}")
         return concat(parts)
 
-    def columns(
+    def render_columns(
         self,
         object_type: GraphQLObjectType,
         nodes: Sequence[FieldNode],
@@ -257,20 +257,20 @@ class Compiler:
                 raise NotCompilable
             return special(name, field_nodes)
 
-        return self.object(object_type, self.fields(object_type, nodes), render_field)
+        return self.render_object(object_type, self.collect(object_type, nodes), render_field)
 
     # -- the operation -------------------------------------------------------------------------
 
-    def operation(self, operation: OperationDefinitionNode) -> str:
+    def render_operation(self, operation: OperationDefinitionNode) -> str:
         query = self.schema.query_type
         assert query is not None
         roots = {
-            "contacts": self.contacts,
-            "me": self.me,
-            "tags": self.root_tags,
-            "contact": self.contact_lookup,
-            "interaction": self.interaction_lookup,
-            "interactions": self.root_interactions,
+            "contacts": self.render_contacts,
+            "me": self.render_me,
+            "tags": self.render_tags,
+            "contact": self.render_contact_lookup,
+            "interaction": self.render_interaction_lookup,
+            "interactions": self.render_interactions,
         }
 
         def render_field(name: str, nodes: list[FieldNode]) -> str:
@@ -281,14 +281,14 @@ class Compiler:
         fields = collect_fields(
             self.schema, self.fragments, query, [operation.selection_set], self.decide
         )
-        body = self.object(query, fields, render_field)
+        body = self.render_object(query, fields, render_field)
         if not self.requires:
             return "SELECT " + body
         return f"SELECT CASE WHEN {' AND '.join(self.requires)} THEN {body} END"
 
     # -- contact(id) and interaction(id) -------------------------------------------------------
 
-    def lookup(
+    def render_lookup(
         self,
         name: str,
         nodes: list[FieldNode],
@@ -301,7 +301,7 @@ class Compiler:
         """
         query = self.schema.query_type
         assert query is not None
-        args = self.arguments(query.fields[name], nodes[0])
+        args = self.read_arguments(query.fields[name], nodes[0])
 
         def parsed(i: Inputs) -> Any:
             try:
@@ -311,7 +311,7 @@ class Compiler:
 
         object_id = self.bind(parsed, "uuid")
         raw_id = self.bind(lambda i: args(i)["id"], "text")
-        not_found_type = self.type_("NotFound")
+        not_found_type = self.find_type("NotFound")
 
         def not_found(field_name: str, field_nodes: list[FieldNode]) -> str:
             if field_name == "message":
@@ -324,29 +324,29 @@ class Compiler:
                 return render.string(raw_id)
             raise NotCompilable
 
-        missing = self.object(not_found_type, self.fields(not_found_type, nodes), not_found)
+        missing = self.render_object(not_found_type, self.collect(not_found_type, nodes), not_found)
         alias = self.alias("x")
         return (
             f"coalesce((SELECT {found(nodes, Row(alias))} {from_where(alias, object_id)}), "
             f"{missing})"
         )
 
-    def contact_lookup(self, nodes: list[FieldNode]) -> str:
-        return self.lookup(
+    def render_contact_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.render_lookup(
             "contact",
             nodes,
-            self.contact,
+            self.render_contact,
             lambda c, contact_id: (
                 f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
                 f"AND {c}.cl % 2 = 1"
             ),
         )
 
-    def interaction_lookup(self, nodes: list[FieldNode]) -> str:
-        return self.lookup(
+    def render_interaction_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.render_lookup(
             "interaction",
             nodes,
-            self.interaction,
+            self.render_interaction,
             lambda i, interaction_id: (
                 f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
                 f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
@@ -355,12 +355,12 @@ class Compiler:
 
     # -- interactions(contactId, first, after) -------------------------------------------------
 
-    def root_interactions(self, nodes: list[FieldNode]) -> str:
+    def render_interactions(self, nodes: list[FieldNode]) -> str:
         query = self.schema.query_type
         assert query is not None
         definition = query.fields["interactions"]
-        args = self.arguments(definition, nodes[0])
-        first = self.bind(lambda i: _first(args(i)["first"], i.max_page_size), "int")
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
 
         def contact_id(i: Inputs) -> Any:
             try:
@@ -392,7 +392,9 @@ class Compiler:
             if self.decide(lambda inputs: args(inputs)["after"] is not None):
                 columns = [f"{ip}.occurred_at", f"{ip}.interaction_id"]
                 conditions.append(
-                    self.after(args, lambda x: f"interactions:{contact_id(x)}", keys, columns)
+                    self.after_condition(
+                        args, lambda x: f"interactions:{contact_id(x)}", keys, columns
+                    )
                 )
             tag_sql = Expr(f"'interactions:' || ({contact})::text")
             where = " AND ".join(conditions)
@@ -419,7 +421,9 @@ class Compiler:
             counted = f"SELECT count(*) FROM interactions {i} WHERE {' AND '.join(conditions)}"
             if self.decide(lambda inputs: args(inputs)["after"] is not None):
                 columns = [f"{i}.occurred_at", f"{i}.id"]
-                conditions.append(self.after(args, lambda x: "interactions", keys, columns))
+                conditions.append(
+                    self.after_condition(args, lambda x: "interactions", keys, columns)
+                )
             tag_sql = "interactions"
             where_all = " AND ".join(conditions)
 
@@ -445,23 +449,23 @@ class Compiler:
             )
             return render.base64url(payload)
 
-        return self.connection(
+        return self.render_connection(
             definition,
             nodes,
             first=first,
             source=source,
             order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
             cursor=cursor,
-            node=self.interaction,
+            node=self.render_interaction,
             count=counted,
         )
 
     # -- me and tags ---------------------------------------------------------------------------
 
-    def me(self, nodes: list[FieldNode]) -> str:
+    def render_me(self, nodes: list[FieldNode]) -> str:
         user = self.alias("u")
         row = Row(user)
-        lead_type = self.type_("LeadDays")
+        lead_type = self.find_type("LeadDays")
 
         def special(name: str, field_nodes: list[FieldNode]) -> str:
             if name != "leadDays":
@@ -472,21 +476,21 @@ class Compiler:
                 value = f"coalesce({row.col('lead_days')} -> '{stored}', '{default}'::jsonb)"
                 return or_null(render.jsonb_ints(value))
 
-            return self.object(lead_type, self.fields(lead_type, field_nodes), lead)
+            return self.render_object(lead_type, self.collect(lead_type, field_nodes), lead)
 
-        body = self.columns(self.type_("User"), nodes, row, USER_COLUMNS, special)
+        body = self.render_columns(self.find_type("User"), nodes, row, USER_COLUMNS, special)
         return or_null(f"(SELECT {body} FROM users {user} WHERE {user}.id = {OWNER})")
 
-    def tag_list(self, nodes: list[FieldNode], row: Row, from_where: str, order: str) -> str:
-        body = self.columns(self.type_("Tag"), nodes, row, TAG_COLUMNS)
+    def render_tag_list(self, nodes: list[FieldNode], row: Row, from_where: str, order: str) -> str:
+        body = self.render_columns(self.find_type("Tag"), nodes, row, TAG_COLUMNS)
         return (
             f"(SELECT '[' || coalesce(string_agg({body}, ',' ORDER BY {order}), '') || ']' "
             f"{from_where})"
         )
 
-    def root_tags(self, nodes: list[FieldNode]) -> str:
+    def render_tags(self, nodes: list[FieldNode]) -> str:
         t = self.alias("t")
-        return self.tag_list(
+        return self.render_tag_list(
             nodes,
             Row(t),
             f"FROM tags {t} WHERE {t}.owner_id = {OWNER} AND {t}.cl % 2 = 1",
@@ -495,23 +499,27 @@ class Compiler:
 
     # -- contacts ------------------------------------------------------------------------------
 
-    def contacts(self, nodes: list[FieldNode]) -> str:
+    def render_contacts(self, nodes: list[FieldNode]) -> str:
         query = self.schema.query_type
         assert query is not None
         definition = query.fields["contacts"]
-        args = self.arguments(definition, nodes[0])
-        first = self.bind(lambda i: _first(args(i)["first"], i.max_page_size), "int")
-        order = contact_store.ContactOrder(self.decide(lambda i: _enum(args(i)["orderBy"])))
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        order = contact_store.ContactOrder(self.decide(lambda i: _read_enum(args(i)["orderBy"])))
         keys = contact_store.ORDERINGS[order]
         tag = f"contacts:{order.value}"
         c = self.alias("c")
-        conditions = [f"{c}.owner_id = {OWNER}", f"{c}.cl % 2 = 1", *self.filter(args, c)]
+        conditions = [
+            f"{c}.owner_id = {OWNER}",
+            f"{c}.cl % 2 = 1",
+            *self.filter_conditions(args, c),
+        ]
         counted = " AND ".join(conditions)
         if self.decide(lambda i: args(i)["after"] is not None):
             columns = [f"{c}.{k.name}" for k in keys]
-            conditions.append(self.after(args, lambda i: tag, keys, columns))
+            conditions.append(self.after_condition(args, lambda i: tag, keys, columns))
         where = " AND ".join(conditions)
-        order_by = ", ".join(_order(c, k) for k in keys)
+        order_by = ", ".join(_render_order(c, k) for k in keys)
 
         def source(columns: set[str]) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
@@ -525,22 +533,22 @@ class Compiler:
             parts: list[str | Expr] = [f'["{tag}"']
             for key in keys:
                 parts.append(",")
-                parts.append(Expr(_cursor_value(key.kind, row.col(key.name))))
+                parts.append(Expr(_render_cursor_value(key.kind, row.col(key.name))))
             parts.append("]")
             return render.base64url(concat(parts))
 
-        return self.connection(
+        return self.render_connection(
             definition,
             nodes,
             first=first,
             source=source,
-            order=lambda s: ", ".join(_order(s, k) for k in keys),
+            order=lambda s: ", ".join(_render_order(s, k) for k in keys),
             cursor=cursor,
-            node=self.contact,
+            node=self.render_contact,
             count=f"SELECT count(*) FROM contacts {c} WHERE {counted}",
         )
 
-    def filter(self, args: Getter, c: str) -> list[str]:
+    def filter_conditions(self, args: Getter, c: str) -> list[str]:
         if not self.decide(lambda i: args(i)["filter"] is not None):
             return []
 
@@ -556,28 +564,30 @@ class Compiler:
                 raise Fallback
             if search is not None and len(search) > 200:
                 raise Fallback
-            _tag_ids(where(i))
+            _parse_tag_ids(where(i))
 
         self.checks.append(check)
         conditions: list[str] = []
         if self.decide(lambda i: bool(where(i)["search"])):
-            search = self.bind(lambda i: _like(where(i)["search"].casefold()), "text")
+            search = self.bind(lambda i: _escape_like(where(i)["search"].casefold()), "text")
             conditions.append(f"{c}.search_text LIKE '%' || {search} || '%' ESCAPE '/'")
         if self.decide(lambda i: bool(where(i)["company"])):
             company = self.bind(lambda i: where(i)["company"].casefold(), "text")
             conditions.append(f"lower({c}.company) = {company}")
         if self.decide(lambda i: bool(where(i)["stages"])):
-            stages = self.bind(lambda i: [_enum(s) for s in where(i)["stages"]], "text[]")
+            stages = self.bind(lambda i: [_read_enum(s) for s in where(i)["stages"]], "text[]")
             conditions.append(f"{c}.stage = ANY({stages})")
         if self.decide(lambda i: where(i)["followUpDueBefore"] is not None):
             before = self.bind(lambda i: where(i)["followUpDueBefore"], "timestamptz")
             conditions.append(f"{c}.next_follow_up_at < {before}")
         if self.decide(lambda i: where(i)["birthdayWithinDays"] is not None):
             self.needs_time_zone = True
-            days = self.bind(lambda i: _birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]")
+            days = self.bind(
+                lambda i: _compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
+            )
             conditions.append(f"({c}.birthday_month * 100 + {c}.birthday_day) = ANY({days})")
         if self.decide(lambda i: bool(where(i)["tagIds"])):
-            tag_ids = self.bind(lambda i: _tag_ids(where(i)), "uuid[]")
+            tag_ids = self.bind(lambda i: _parse_tag_ids(where(i)), "uuid[]")
             ct, t = self.alias("ct"), self.alias("t")
             conditions.append(
                 f"EXISTS (SELECT 1 FROM contact_tags {ct} JOIN tags {t} "
@@ -588,7 +598,7 @@ class Compiler:
             )
         return conditions
 
-    def after(
+    def after_condition(
         self,
         args: Getter,
         tag: Callable[[Inputs], str],
@@ -605,13 +615,13 @@ class Compiler:
         nulls = self.decide(lambda i: tuple(v is None for v in values(i)))
         # A NULL is written as IS NULL, not bound: PostgreSQL can't type an unused parameter.
         bound = [
-            "NULL" if is_null else self.bind(_nth(values, n), CAST[key.kind])
+            "NULL" if is_null else self.bind(_read_nth(values, n), CAST[key.kind])
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
-        return _after(list(columns), list(keys), bound, list(nulls))
+        return _render_after(list(columns), list(keys), bound, list(nulls))
 
-    def contact(self, nodes: list[FieldNode], row: Row) -> str:
-        contact_type = self.type_("Contact")
+    def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
+        contact_type = self.find_type("Contact")
 
         def special(name: str, field_nodes: list[FieldNode]) -> str:
             if name == "displayName":
@@ -620,16 +630,16 @@ class Compiler:
                 full = f"{row.col('first_name')} || ' ' || {row.col('last_name')}"
                 return render.string(f"btrim({full}, {self._whitespace})")
             if name in ("emails", "phones", "urls"):
-                return self.labeled(field_nodes, row.col(_snake(name)))
+                return self.render_labeled(field_nodes, row.col(_to_snake_case(name)))
             if name == "birthday":
-                return self.birthday(field_nodes, row)
+                return self.render_birthday(field_nodes, row)
             if name == "interests":
                 return render.jsonb_strings(row.col("interests"))
             if name == "leadDays":
                 return or_null(render.jsonb_ints(row.col("lead_days")))
             if name == "tags":
                 ct, t = self.alias("ct"), self.alias("t")
-                return self.tag_list(
+                return self.render_tag_list(
                     field_nodes,
                     Row(t),
                     f"FROM contact_tags {ct} JOIN tags {t} "
@@ -639,25 +649,25 @@ class Compiler:
                     f"{t}.name_key",
                 )
             if name == "interactions":
-                return self.contact_interactions(field_nodes, row)
+                return self.render_contact_interactions(field_nodes, row)
             if name == "introducedBy":
                 other = self.alias("c")
-                body = self.contact(field_nodes, Row(other))
+                body = self.render_contact(field_nodes, Row(other))
                 return or_null(
                     f"(SELECT {body} FROM contacts {other} WHERE {other}.owner_id = {OWNER} "
                     f"AND {other}.id = {row.col('introduced_by_id')} AND {other}.cl % 2 = 1)"
                 )
             raise NotCompilable
 
-        return self.columns(contact_type, nodes, row, CONTACT_COLUMNS, special)
+        return self.render_columns(contact_type, nodes, row, CONTACT_COLUMNS, special)
 
-    def interaction(self, nodes: list[FieldNode], row: Row) -> str:
+    def render_interaction(self, nodes: list[FieldNode], row: Row) -> str:
         def special(name: str, field_nodes: list[FieldNode]) -> str:
             if name != "contacts":
                 raise NotCompilable
             # participants_of, then the living contacts among them, by sort name.
             ip, c = self.alias("ip"), self.alias("c")
-            body = self.contact(field_nodes, Row(c))
+            body = self.render_contact(field_nodes, Row(c))
             return (
                 f"(SELECT '[' || coalesce(string_agg({body}, ',' "
                 f"ORDER BY {c}.sort_name, {c}.id), '') || ']' "
@@ -667,11 +677,13 @@ class Compiler:
                 f"AND {ip}.interaction_id = {row.col('id')} AND {c}.cl % 2 = 1)"
             )
 
-        return self.columns(self.type_("Interaction"), nodes, row, INTERACTION_COLUMNS, special)
+        return self.render_columns(
+            self.find_type("Interaction"), nodes, row, INTERACTION_COLUMNS, special
+        )
 
-    def labeled(self, nodes: list[FieldNode], column: str) -> str:
+    def render_labeled(self, nodes: list[FieldNode], column: str) -> str:
         e = self.alias("e")
-        labeled_type = self.type_("LabeledValue")
+        labeled_type = self.find_type("LabeledValue")
 
         def render_field(name: str, field_nodes: list[FieldNode]) -> str:
             if name == "label":
@@ -680,15 +692,15 @@ class Compiler:
                 return or_null(render.string(f"{e}.v ->> 'value'"))
             raise NotCompilable
 
-        body = self.object(labeled_type, self.fields(labeled_type, nodes), render_field)
+        body = self.render_object(labeled_type, self.collect(labeled_type, nodes), render_field)
         array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
         return (
             f"(SELECT '[' || coalesce(string_agg({body}, ',' ORDER BY {e}.o), '') || ']' "
             f"FROM jsonb_array_elements({array}) WITH ORDINALITY AS {e}(v, o))"
         )
 
-    def birthday(self, nodes: list[FieldNode], row: Row) -> str:
-        birthday_type = self.type_("Birthday")
+    def render_birthday(self, nodes: list[FieldNode], row: Row) -> str:
+        birthday_type = self.find_type("Birthday")
         month = row.col("birthday_month")
 
         def render_field(name: str, field_nodes: list[FieldNode]) -> str:
@@ -700,13 +712,13 @@ class Compiler:
                 return or_null(render.number(row.col("birthday_year")))
             raise NotCompilable
 
-        body = self.object(birthday_type, self.fields(birthday_type, nodes), render_field)
+        body = self.render_object(birthday_type, self.collect(birthday_type, nodes), render_field)
         return f"CASE WHEN {month} IS NULL THEN 'null' ELSE {body} END"
 
-    def contact_interactions(self, nodes: list[FieldNode], contact: Row) -> str:
-        definition = self.type_("Contact").fields["interactions"]
-        args = self.arguments(definition, nodes[0])
-        first = self.bind(lambda i: _first(args(i)["first"], i.max_page_size), "int")
+    def render_contact_interactions(self, nodes: list[FieldNode], contact: Row) -> str:
+        definition = self.find_type("Contact").fields["interactions"]
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
         if self.decide(lambda i: args(i)["after"] is not None):
             raise NotCompilable  # later pages: the resolvers, for now
         contact_id = contact.col("id")
@@ -739,14 +751,14 @@ class Compiler:
             return render.base64url(payload)
 
         counted = self.alias("ip")
-        return self.connection(
+        return self.render_connection(
             definition,
             nodes,
             first=first,
             source=source,
             order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
             cursor=cursor,
-            node=self.interaction,
+            node=self.render_interaction,
             count=(
                 f"SELECT count(*) FROM interaction_participants {counted} "
                 f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
@@ -756,7 +768,7 @@ class Compiler:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def connection(
+    def render_connection(
         self,
         definition: GraphQLField,
         nodes: list[FieldNode],
@@ -804,7 +816,7 @@ class Compiler:
                     return node_column(edge_nodes)
                 raise NotCompilable
 
-            body = self.object(edge_type, self.fields(edge_type, field_nodes), render_field)
+            body = self.render_object(edge_type, self.collect(edge_type, field_nodes), render_field)
             return (
                 f"('[' || coalesce(string_agg({body}, ',' ORDER BY {q}.n) "
                 f"FILTER (WHERE {q}.n <= {first}), '') || ']')"
@@ -821,8 +833,8 @@ class Compiler:
                     return f"coalesce('\"' || max({q}.end_cursor) || '\"', 'null')"
                 raise NotCompilable
 
-            return self.object(
-                page_info_type, self.fields(page_info_type, field_nodes), render_field
+            return self.render_object(
+                page_info_type, self.collect(page_info_type, field_nodes), render_field
             )
 
         def render_field(name: str, field_nodes: list[FieldNode]) -> str:
@@ -841,7 +853,9 @@ class Compiler:
                 return page_info(field_nodes)
             raise NotCompilable
 
-        body = self.object(connection_type, self.fields(connection_type, nodes), render_field)
+        body = self.render_object(
+            connection_type, self.collect(connection_type, nodes), render_field
+        )
         if not uses_rows:
             return f"(SELECT {body})"
         selected = ", ".join([f"{p}.n", *columns])
@@ -877,48 +891,48 @@ def _breaks_rules(type_: Any, value: Any) -> bool:
     return False
 
 
-def _nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
+def _read_nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
     return lambda inputs: values(inputs)[n]
 
 
-def _first(value: int, maximum: int) -> int:
+def _check_first(value: int, maximum: int) -> int:
     if not 0 <= value <= maximum:
         raise Fallback
     return value
 
 
-def _enum(value: Any) -> str:
+def _read_enum(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def _like(text: str) -> str:
+def _escape_like(text: str) -> str:
     # SQLAlchemy's contains(autoescape=True): '/' escapes itself, '%' and '_'.
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _tag_ids(where: dict[str, Any]) -> list[Any]:
+def _parse_tag_ids(where: dict[str, Any]) -> list[Any]:
     try:
         return [parse_uuid("filter.tagIds", t) for t in where["tagIds"] or []]
     except ValidationFailed:
         raise Fallback from None
 
 
-def _birthday_keys(inputs: Inputs, days: int) -> list[int]:
+def _compute_birthday_keys(inputs: Inputs, days: int) -> list[int]:
     assert inputs.time_zone is not None, "plans with a birthday window read the time zone"
     today = inputs.now.astimezone(ZoneInfo(inputs.time_zone)).date()
     return contact_store.birthday_keys(today, days)
 
 
-def _snake(name: str) -> str:
+def _to_snake_case(name: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name)
 
 
-def _order(alias: str, key: keyset.SortKey) -> str:
+def _render_order(alias: str, key: keyset.SortKey) -> str:
     clause = f"{alias}.{key.name} {'DESC' if key.descending else 'ASC'}"
     return clause + " NULLS LAST" if key.nullable else clause
 
 
-def _cursor_value(kind: str, column: str) -> str:
+def _render_cursor_value(kind: str, column: str) -> str:
     """One sort value as keyset.encode_cursor writes it into the cursor's JSON."""
     if kind == "text":
         return render.python_json_string(column)
@@ -929,7 +943,7 @@ def _cursor_value(kind: str, column: str) -> str:
     return f"coalesce('\"' || ({column})::text || '\"', 'null')"
 
 
-def _after(
+def _render_after(
     columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
 ) -> str:
     """keyset.after_condition, as SQL over bound parameters."""
@@ -937,7 +951,7 @@ def _after(
     beyond = f"{column} < {param}" if key.descending else f"{column} > {param}"
     if len(keys) == 1:
         return beyond
-    rest = _after(columns[1:], keys[1:], params[1:], nulls[1:])
+    rest = _render_after(columns[1:], keys[1:], params[1:], nulls[1:])
     if is_null:
         return f"({column} IS NULL AND {rest})"
     options = [beyond, f"({column} = {param} AND {rest})"]

@@ -32,7 +32,7 @@ Fields = dict[str, list[FieldNode]]
 Decide = Callable[[Getter], Any]
 
 
-def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+def find_fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
