@@ -37,17 +37,16 @@ class CompileReads(SchemaExtension):
 async def _answer(reads: CompiledReads, context: Any) -> str | None:
     ctx = context.context
     document = context.graphql_document
-    if not ctx.authorization or document is None or context.query is None:
-        return None  # the resolvers say UNAUTHENTICATED
+    operation = None if document is None else get_operation_ast(document, context.operation_name)
+    if not ctx.authorization or operation is None or context.query is None:
+        reads.fell_back += 1  # without a token, the resolvers say UNAUTHENTICATED
+        return None
     try:
         owner_id = await ctx.owner_id()
     except Exception:
         # A refused token, or a fault (the database away): the resolvers meet it again and
         # answer as always; raised from here it would reach the client unmasked.
         reads.fell_back += 1
-        return None
-    operation = get_operation_ast(document, context.operation_name)
-    if operation is None:
         return None
     request = Request(
         # Strawberry keeps graphql-core's schema, which graphql-core's helpers take.
