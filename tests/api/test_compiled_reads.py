@@ -512,3 +512,20 @@ async def test_get_and_the_graphql_response_media_type_answer_the_same(apps: App
     assert got.status_code == want.status_code == 200
     assert got.headers["content-type"] == want.headers["content-type"]
     assert got.content == want.content
+
+
+async def test_the_playground_tab_contacts_operation_compiles(apps: Apps) -> None:
+    # A document of several operations (the playground's tab, mutations included): the one
+    # named compiles, and the answer is the resolvers'.
+    document = (Path(__file__).parents[2] / "api" / "playground.graphql").read_text()
+    body = json.dumps({"query": document, "operationName": "Contacts"})
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {apps.world.alice.token}",
+    }
+    before = apps.reads.compiled
+    got = await apps.compiled.post("/graphql", content=body, headers=headers)
+    assert apps.reads.compiled == before + 1
+    want = await apps.resolvers.post("/graphql", content=body, headers=headers)
+    assert got.content == want.content
+    assert json.loads(got.content)["data"]["contacts"]["totalCount"] == len(NAMES) + 2
