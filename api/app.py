@@ -24,6 +24,7 @@ from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
 from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from reads.service import CompiledReads
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
@@ -44,6 +45,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         clock: Clock,
         feed: ChangeFeed,
         playground: Playground | None,
+        compiled_reads: CompiledReads | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(graphql_ide="graphiql" if playground else None, **kwargs)
@@ -52,6 +54,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.clock = clock
         self.feed = feed
         self.playground = playground
+        self.compiled_reads = compiled_reads
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Strawberry's own page loads GraphiQL from a CDN; Rapport's serves every file itself.
@@ -78,6 +81,8 @@ class RapportGraphQL(GraphQLOverHTTP):
             request_id=request_id,
             feed=self.feed,
             client_address=request.client.host if request.client else "unknown",
+            # Over HTTP only: a WebSocket's queries keep the resolvers.
+            compiled_reads=self.compiled_reads if isinstance(response, Response) else None,
         )
 
 
@@ -113,6 +118,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         if settings.playground_on
         else None
     )
+    compiled_reads = CompiledReads() if settings.compiled_reads else None
     graphql = RapportGraphQL(
         schema=schema,
         authenticator=authenticator,
@@ -121,6 +127,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         feed=feed,
         playground=playground,
         max_body_bytes=settings.max_body_bytes,
+        compiled_reads=compiled_reads,
     )
 
     guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
@@ -179,4 +186,5 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     app.state.engine = engine
     app.state.authenticator = authenticator
     app.state.schema = schema
+    app.state.compiled_reads = compiled_reads
     return app

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from reads.extension import CompileReads
 from schema import insight, mutation, networking, notifications, query, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
@@ -65,6 +66,8 @@ def build_schema(
                 max_tokens=max_tokens,
                 introspection=introspection,
             ),
+            # A no-op unless the request's context carries compiled_reads.
+            CompileReads,
             MaskUnexpectedErrors,
         ],
         config=StrawberryConfig(auto_camel_case=True),

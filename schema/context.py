@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import RowMapping
@@ -16,6 +16,9 @@ from schema.loaders import Loaders
 from sync import errors
 from sync.clock import Clock
 from sync.feed import ChangeFeed
+
+if TYPE_CHECKING:
+    from reads.service import CompiledReads
 
 
 class Account(Protocol):
@@ -59,6 +62,9 @@ class Context:
     # The client's address (a trusted proxy's X-Forwarded-For, if any), for rate limits.
     client_address: str = "unknown"
     max_page_size: int = 100
+    # Set for HTTP requests while RAPPORT_COMPILED_READS is on: queries may be answered by
+    # one SQL statement (reads/) instead of the resolvers.
+    compiled_reads: CompiledReads | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
     _viewer: Account | None = None

@@ -1,0 +1,960 @@
+"""Compile a query operation into one SQL statement that renders its ``data`` as JSON text.
+
+What compiles (anything else raises NotCompilable and the resolvers answer):
+
+- ``me`` (every field), ``tags`` (every field);
+- ``contacts(first, after, orderBy, filter)`` and ``interactions(contactId, first, after)``:
+  ``edges { cursor node }``, ``nodes``, ``pageInfo { hasNextPage endCursor }``, ``totalCount``;
+- ``contact(id)`` and ``interaction(id)``: the object, or ``NotFound``;
+- on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
+  ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
+  ``interactions(first)`` (the first page only) with the same connection fields;
+- on ``Interaction``: every stored field, and ``contacts``;
+- ``__typename`` anywhere, aliases, fragments, ``@skip`` and ``@include``.
+
+Every value an argument holds is a bound parameter. The SQL's shape depends on a few values
+(an order, which filters are present, a directive's condition); each is recorded as a guard,
+and a cached plan is reused only by a request whose guards give the same values. Every rule
+the resolvers apply to arguments (the page size, a cursor, a filter's ranges, and
+``schema.arguments``' text and date rules) is a check: a request that breaks one falls back, so
+the resolvers answer it with their own errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    get_named_type,
+)
+
+from reads import render
+from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
+from reads.render import Expr, concat, or_null
+from reads.selection import Fields, collect_fields, find_fragments
+from schema.arguments import check_string
+from store import contacts as contact_store
+from store import interactions as interaction_store
+from store import keyset
+from sync.errors import ValidationFailed
+from sync.fields import check_date, check_instant, parse_uuid
+
+OWNER = "$1::uuid"
+PLACEHOLDER = re.compile(r"\$(\d+)::")
+Render = Callable[[str], str]
+
+# GraphQL field -> (column, how to render it, nullable).
+CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
+    "id": ("id", render.uuid, False),
+    "firstName": ("first_name", render.string, False),
+    "lastName": ("last_name", render.string, False),
+    "company": ("company", render.string, True),
+    "title": ("title", render.string, True),
+    "workStartedOn": ("work_started_on", render.date, True),
+    "howWeMet": ("how_we_met", render.string, True),
+    "preferredChannel": ("preferred_channel", render.string, True),
+    "communicationNotes": ("communication_notes", render.string, True),
+    "cadenceDays": ("cadence_days", render.number, True),
+    "snoozedUntil": ("snoozed_until", render.date, True),
+    "stage": ("stage", render.string, False),
+    "importance": ("importance", render.string, False),
+    "notes": ("notes", render.string, True),
+    "lastInteractionAt": ("last_interaction_at", render.datetime, True),
+    "nextFollowUpAt": ("next_follow_up_at", render.datetime, True),
+    "createdAt": ("created_at", render.datetime, False),
+    "updatedAt": ("updated_at", render.datetime, False),
+}
+INTERACTION_COLUMNS: dict[str, tuple[str, Render, bool]] = {
+    "id": ("id", render.uuid, False),
+    "kind": ("kind", render.string, False),
+    "occurredAt": ("occurred_at", render.datetime, False),
+    "summary": ("summary", render.string, False),
+    "body": ("body", render.string, True),
+    "given": ("given", render.string, True),
+    "received": ("received", render.string, True),
+    "createdAt": ("created_at", render.datetime, False),
+    "updatedAt": ("updated_at", render.datetime, False),
+}
+TAG_COLUMNS: dict[str, tuple[str, Render, bool]] = {
+    "id": ("id", render.uuid, False),
+    "name": ("name", render.string, False),
+    "color": ("color", render.string, True),
+}
+USER_COLUMNS: dict[str, tuple[str, Render, bool]] = {
+    "id": ("id", render.uuid, False),
+    "email": ("email", render.string, True),
+    "displayName": ("display_name", render.string, False),
+    "timeZone": ("time_zone", render.string, False),
+    "reminderHour": ("reminder_hour", render.number, False),
+    "quietHoursStart": ("quiet_hours_start", render.time, True),
+    "quietHoursEnd": ("quiet_hours_end", render.time, True),
+    "dailyDigest": ("daily_digest", render.boolean, False),
+    "sentimentEnabled": ("sentiment_enabled", render.boolean, False),
+    "createdAt": ("created_at", render.datetime, False),
+}
+# LeadDays.from_json's defaults for keys a stored value lacks.
+LEAD_DAYS = {
+    "birthday": ("birthday", "[0, 7]"),
+    "anniversary": ("anniversary", "[0]"),
+    "followUp": ("followUp", "[0]"),
+    "reminder": ("reminder", "[0]"),
+}
+CAST = {"text": "text", "time": "timestamptz", "date": "date", "uuid": "uuid"}
+
+
+class Row:
+    """A row alias whose columns are read by name, remembering which ones were read."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.columns: set[str] = set()
+
+    def col(self, name: str) -> str:
+        self.columns.add(name)
+        return f"{self.alias}.{name}"
+
+
+def compile_plan(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    inputs: Inputs,
+) -> Plan:
+    """Compile ``operation`` for requests shaped like ``inputs``; ``sql`` None if it can't."""
+    compiler = Compiler(schema, document, inputs)
+    try:
+        sql = compiler.render_operation(operation)
+    except NotCompilable:
+        return Plan(guards=tuple(compiler.guards), sql=None)
+    sql, params, unused = _number_parameters(sql, compiler.params)
+    return Plan(
+        guards=tuple(compiler.guards),
+        sql=sql,
+        # A parameter the SQL ended up not needing is still read: reading it checks it.
+        checks=(*compiler.checks, *unused),
+        params=params,
+        needs_time_zone=compiler.needs_time_zone,
+    )
+
+
+def _number_parameters(
+    sql: str, params: Sequence[Getter]
+) -> tuple[str, tuple[Getter, ...], tuple[Getter, ...]]:
+    """Drop the parameters ``sql`` never mentions and number the rest from $1.
+
+    PostgreSQL refuses a parameter it cannot type, and one a query does not mention has none
+    (a page size, when only totalCount is selected).
+    """
+    used = sorted({int(n) for n in PLACEHOLDER.findall(sql)})
+    numbers = {old: new for new, old in enumerate(used, start=1)}
+    renumbered = PLACEHOLDER.sub(lambda m: f"${numbers[int(m.group(1))]}::", sql)
+    kept = tuple(params[n - 1] for n in used)
+    unused = tuple(read for n, read in enumerate(params, start=1) if n not in numbers)
+    return renumbered, kept, unused
+
+
+class Compiler:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, inputs: Inputs) -> None:
+        self.schema = schema
+        self.fragments = find_fragments(document)
+        self.inputs = inputs
+        self.guards: list[Guard] = []
+        self.checks: list[Getter] = []
+        self.params: list[Getter] = [lambda i: i.owner_id]
+        self.needs_time_zone = False
+        self._aliases = 0
+        self._whitespace: str | None = None
+        # Conditions the statement checks before answering; when one fails it answers NULL
+        # and the resolvers answer instead (an unknown contactId is their error to give).
+        self.requires: list[str] = []
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def decide(self, read: Getter) -> Any:
+        """Return a value the SQL's shape depends on, and remember it as a guard."""
+        value = read(self.inputs)
+        self.guards.append(Guard(read, value))
+        return value
+
+    def bind(self, read: Getter, cast: str) -> str:
+        self.params.append(read)
+        return f"${len(self.params)}::{cast}"
+
+    def alias(self, prefix: str) -> str:
+        self._aliases += 1
+        return f"{prefix}{self._aliases}"
+
+    def find_type(self, name: str) -> GraphQLObjectType:
+        found = self.schema.get_type(name)
+        assert isinstance(found, GraphQLObjectType)
+        return found
+
+    def collect(self, object_type: GraphQLObjectType, nodes: Sequence[FieldNode]) -> Fields:
+        return collect_fields(
+            self.schema, self.fragments, object_type, [n.selection_set for n in nodes], self.decide
+        )
+
+    def read_arguments(self, definition: GraphQLField, node: FieldNode) -> Getter:
+        """Return a reader of the field's arguments, and check them as CheckArguments does."""
+
+        def read(inputs: Inputs) -> dict[str, Any]:
+            return inputs.arguments(definition, node)
+
+        def check(inputs: Inputs) -> None:
+            values = read(inputs)
+            for name, argument in definition.args.items():
+                if _breaks_rules(argument.type, values.get(name)):
+                    raise Fallback
+
+        self.checks.append(check)
+        return read
+
+    def render_object(
+        self,
+        object_type: GraphQLObjectType,
+        fields: Fields,
+        render_field: Callable[[str, list[FieldNode]], str],
+    ) -> str:
+        """Render an object's fields in selection order, as ``{"key":value,...}``."""
+        parts: list[str | Expr] = []
+        for index, (key, nodes) in enumerate(fields.items()):
+            parts.append(("{" if index == 0 else ",") + f'"{key}":')
+            name = nodes[0].name.value
+            if name == "__typename":
+                parts.append(f'"{object_type.name}"')
+            else:
+                parts.append(Expr(render_field(name, nodes)))
+        parts.append("}" if fields else "{}")
+        return concat(parts)
+
+    def render_columns(
+        self,
+        object_type: GraphQLObjectType,
+        nodes: Sequence[FieldNode],
+        row: Row,
+        table: dict[str, tuple[str, Render, bool]],
+        special: Callable[[str, list[FieldNode]], str] | None = None,
+    ) -> str:
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            if name in table:
+                column, to_json, nullable = table[name]
+                value = to_json(row.col(column))
+                return or_null(value) if nullable else value
+            if special is None:
+                raise NotCompilable
+            return special(name, field_nodes)
+
+        return self.render_object(object_type, self.collect(object_type, nodes), render_field)
+
+    # -- the operation -------------------------------------------------------------------------
+
+    def render_operation(self, operation: OperationDefinitionNode) -> str:
+        query = self.schema.query_type
+        assert query is not None
+        roots = {
+            "contacts": self.render_contacts,
+            "me": self.render_me,
+            "tags": self.render_tags,
+            "contact": self.render_contact_lookup,
+            "interaction": self.render_interaction_lookup,
+            "interactions": self.render_interactions,
+        }
+
+        def render_field(name: str, nodes: list[FieldNode]) -> str:
+            if name not in roots:
+                raise NotCompilable
+            return roots[name](nodes)
+
+        fields = collect_fields(
+            self.schema, self.fragments, query, [operation.selection_set], self.decide
+        )
+        body = self.render_object(query, fields, render_field)
+        if not self.requires:
+            return "SELECT " + body
+        return f"SELECT CASE WHEN {' AND '.join(self.requires)} THEN {body} END"
+
+    # -- contact(id) and interaction(id) -------------------------------------------------------
+
+    def render_lookup(
+        self,
+        name: str,
+        nodes: list[FieldNode],
+        found: Callable[[list[FieldNode], Row], str],
+        from_where: Callable[[str, str], str],
+    ) -> str:
+        """A ``*Lookup`` union: the object when it is the owner's and alive, else NotFound.
+
+        An id that does not parse answers the union's ValidationError: the resolvers do that.
+        """
+        query = self.schema.query_type
+        assert query is not None
+        args = self.read_arguments(query.fields[name], nodes[0])
+
+        def parsed(i: Inputs) -> Any:
+            try:
+                return parse_uuid("id", args(i)["id"])
+            except ValidationFailed:
+                raise Fallback from None
+
+        object_id = self.bind(parsed, "uuid")
+        raw_id = self.bind(lambda i: args(i)["id"], "text")
+        not_found_type = self.find_type("NotFound")
+
+        def not_found(field_name: str, field_nodes: list[FieldNode]) -> str:
+            if field_name == "message":
+                return render.string(
+                    f"'No {name} with id ' || {raw_id} || ' exists for this account.'"
+                )
+            if field_name == "entity":
+                return render.string(render.literal(name))
+            if field_name == "id":
+                return render.string(raw_id)
+            raise NotCompilable
+
+        missing = self.render_object(not_found_type, self.collect(not_found_type, nodes), not_found)
+        alias = self.alias("x")
+        return (
+            f"coalesce((SELECT {found(nodes, Row(alias))} {from_where(alias, object_id)}), "
+            f"{missing})"
+        )
+
+    def render_contact_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.render_lookup(
+            "contact",
+            nodes,
+            self.render_contact,
+            lambda c, contact_id: (
+                f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
+                f"AND {c}.cl % 2 = 1"
+            ),
+        )
+
+    def render_interaction_lookup(self, nodes: list[FieldNode]) -> str:
+        return self.render_lookup(
+            "interaction",
+            nodes,
+            self.render_interaction,
+            lambda i, interaction_id: (
+                f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
+                f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
+            ),
+        )
+
+    # -- interactions(contactId, first, after) -------------------------------------------------
+
+    def render_interactions(self, nodes: list[FieldNode]) -> str:
+        query = self.schema.query_type
+        assert query is not None
+        definition = query.fields["interactions"]
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+
+        def contact_id(i: Inputs) -> Any:
+            try:
+                return parse_uuid("contactId", args(i)["contactId"])
+            except ValidationFailed:
+                raise Fallback from None
+
+        one_contact = self.decide(lambda i: args(i)["contactId"] is not None)
+        ip, i = self.alias("ip"), self.alias("i")
+        tag_sql: str | Expr
+        if one_contact:
+            contact = self.bind(contact_id, "uuid")
+            # The resolvers refuse a contactId that names no living contact of the owner.
+            c = self.alias("c")
+            self.requires.append(
+                f"EXISTS (SELECT 1 FROM contacts {c} WHERE {c}.owner_id = {OWNER} "
+                f"AND {c}.id = {contact} AND {c}.cl % 2 = 1)"
+            )
+            keys = interaction_store.BY_CONTACT
+            conditions = [
+                f"{ip}.owner_id = {OWNER}",
+                f"{ip}.contact_id = {contact}",
+                f"{ip}.alive",
+            ]
+            counted = (
+                f"SELECT count(*) FROM interaction_participants {ip} "
+                f"WHERE {' AND '.join(conditions)}"
+            )
+            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+                columns = [f"{ip}.occurred_at", f"{ip}.interaction_id"]
+                conditions.append(
+                    self.after_condition(
+                        args, lambda x: f"interactions:{contact_id(x)}", keys, columns
+                    )
+                )
+            tag_sql = Expr(f"'interactions:' || ({contact})::text")
+            where = " AND ".join(conditions)
+
+            def source(columns: set[str]) -> str:
+                selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
+                return (
+                    f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
+                    f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
+                    f"WHERE {i}.owner_id = {OWNER} AND {where} "
+                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+                )
+
+        else:
+            keys = interaction_store.ALL
+            p, c = self.alias("ip"), self.alias("c")
+            living = (
+                f"EXISTS (SELECT 1 FROM interaction_participants {p} JOIN contacts {c} "
+                f"ON {c}.owner_id = {p}.owner_id AND {c}.id = {p}.contact_id "
+                f"WHERE {p}.owner_id = {OWNER} AND {c}.owner_id = {OWNER} "
+                f"AND {p}.interaction_id = {i}.id AND {c}.cl % 2 = 1)"
+            )
+            conditions = [f"{i}.owner_id = {OWNER}", f"{i}.cl % 2 = 1", living]
+            counted = f"SELECT count(*) FROM interactions {i} WHERE {' AND '.join(conditions)}"
+            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+                columns = [f"{i}.occurred_at", f"{i}.id"]
+                conditions.append(
+                    self.after_condition(args, lambda x: "interactions", keys, columns)
+                )
+            tag_sql = "interactions"
+            where_all = " AND ".join(conditions)
+
+            def source(columns: set[str]) -> str:
+                selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
+                return (
+                    f"SELECT {selected} FROM interactions {i} WHERE {where_all} "
+                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {first} + 1"
+                )
+
+        def cursor(row: Row) -> str:
+            occurred = render.datetime_bare(row.col("occurred_at"))
+            payload = concat(
+                [
+                    '["',
+                    tag_sql,
+                    '","',
+                    Expr(occurred),
+                    '","',
+                    Expr(f"({row.col('id')})::text"),
+                    '"]',
+                ]
+            )
+            return render.base64url(payload)
+
+        return self.render_connection(
+            definition,
+            nodes,
+            first=first,
+            source=source,
+            order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
+            cursor=cursor,
+            node=self.render_interaction,
+            count=counted,
+        )
+
+    # -- me and tags ---------------------------------------------------------------------------
+
+    def render_me(self, nodes: list[FieldNode]) -> str:
+        user = self.alias("u")
+        row = Row(user)
+        lead_type = self.find_type("LeadDays")
+
+        def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name != "leadDays":
+                raise NotCompilable
+
+            def lead(key: str, lead_nodes: list[FieldNode]) -> str:
+                stored, default = LEAD_DAYS[key]
+                value = f"coalesce({row.col('lead_days')} -> '{stored}', '{default}'::jsonb)"
+                return or_null(render.jsonb_ints(value))
+
+            return self.render_object(lead_type, self.collect(lead_type, field_nodes), lead)
+
+        body = self.render_columns(self.find_type("User"), nodes, row, USER_COLUMNS, special)
+        return or_null(f"(SELECT {body} FROM users {user} WHERE {user}.id = {OWNER})")
+
+    def render_tag_list(self, nodes: list[FieldNode], row: Row, from_where: str, order: str) -> str:
+        body = self.render_columns(self.find_type("Tag"), nodes, row, TAG_COLUMNS)
+        return (
+            f"(SELECT '[' || coalesce(string_agg({body}, ',' ORDER BY {order}), '') || ']' "
+            f"{from_where})"
+        )
+
+    def render_tags(self, nodes: list[FieldNode]) -> str:
+        t = self.alias("t")
+        return self.render_tag_list(
+            nodes,
+            Row(t),
+            f"FROM tags {t} WHERE {t}.owner_id = {OWNER} AND {t}.cl % 2 = 1",
+            f"{t}.name_key, {t}.id",
+        )
+
+    # -- contacts ------------------------------------------------------------------------------
+
+    def render_contacts(self, nodes: list[FieldNode]) -> str:
+        query = self.schema.query_type
+        assert query is not None
+        definition = query.fields["contacts"]
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        order = contact_store.ContactOrder(self.decide(lambda i: _read_enum(args(i)["orderBy"])))
+        keys = contact_store.ORDERINGS[order]
+        tag = f"contacts:{order.value}"
+        c = self.alias("c")
+        conditions = [
+            f"{c}.owner_id = {OWNER}",
+            f"{c}.cl % 2 = 1",
+            *self.filter_conditions(args, c),
+        ]
+        counted = " AND ".join(conditions)
+        if self.decide(lambda i: args(i)["after"] is not None):
+            columns = [f"{c}.{k.name}" for k in keys]
+            conditions.append(self.after_condition(args, lambda i: tag, keys, columns))
+        where = " AND ".join(conditions)
+        order_by = ", ".join(_render_order(c, k) for k in keys)
+
+        def source(columns: set[str]) -> str:
+            wanted = columns | {k.name for k in keys} | {"id"}
+            selected = ", ".join(f"{c}.{name}" for name in sorted(wanted))
+            return (
+                f"SELECT {selected} FROM contacts {c} WHERE {where} "
+                f"ORDER BY {order_by} LIMIT {first} + 1"
+            )
+
+        def cursor(row: Row) -> str:
+            parts: list[str | Expr] = [f'["{tag}"']
+            for key in keys:
+                parts.append(",")
+                parts.append(Expr(_render_cursor_value(key.kind, row.col(key.name))))
+            parts.append("]")
+            return render.base64url(concat(parts))
+
+        return self.render_connection(
+            definition,
+            nodes,
+            first=first,
+            source=source,
+            order=lambda s: ", ".join(_render_order(s, k) for k in keys),
+            cursor=cursor,
+            node=self.render_contact,
+            count=f"SELECT count(*) FROM contacts {c} WHERE {counted}",
+        )
+
+    def filter_conditions(self, args: Getter, c: str) -> list[str]:
+        if not self.decide(lambda i: args(i)["filter"] is not None):
+            return []
+
+        def where(i: Inputs) -> dict[str, Any]:
+            found: dict[str, Any] = args(i)["filter"]
+            return found
+
+        def check(i: Inputs) -> None:
+            # _contact_filter's own rules; the resolvers answer with its errors.
+            days = where(i)["birthdayWithinDays"]
+            search = where(i)["search"]
+            if days is not None and not 0 <= days <= 366:
+                raise Fallback
+            if search is not None and len(search) > 200:
+                raise Fallback
+            _parse_tag_ids(where(i))
+
+        self.checks.append(check)
+        conditions: list[str] = []
+        if self.decide(lambda i: bool(where(i)["search"])):
+            search = self.bind(lambda i: _escape_like(where(i)["search"].casefold()), "text")
+            conditions.append(f"{c}.search_text LIKE '%' || {search} || '%' ESCAPE '/'")
+        if self.decide(lambda i: bool(where(i)["company"])):
+            company = self.bind(lambda i: where(i)["company"].casefold(), "text")
+            conditions.append(f"lower({c}.company) = {company}")
+        if self.decide(lambda i: bool(where(i)["stages"])):
+            stages = self.bind(lambda i: [_read_enum(s) for s in where(i)["stages"]], "text[]")
+            conditions.append(f"{c}.stage = ANY({stages})")
+        if self.decide(lambda i: where(i)["followUpDueBefore"] is not None):
+            before = self.bind(lambda i: where(i)["followUpDueBefore"], "timestamptz")
+            conditions.append(f"{c}.next_follow_up_at < {before}")
+        if self.decide(lambda i: where(i)["birthdayWithinDays"] is not None):
+            self.needs_time_zone = True
+            days = self.bind(
+                lambda i: _compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
+            )
+            conditions.append(f"({c}.birthday_month * 100 + {c}.birthday_day) = ANY({days})")
+        if self.decide(lambda i: bool(where(i)["tagIds"])):
+            tag_ids = self.bind(lambda i: _parse_tag_ids(where(i)), "uuid[]")
+            ct, t = self.alias("ct"), self.alias("t")
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM contact_tags {ct} JOIN tags {t} "
+                f"ON {t}.owner_id = {ct}.owner_id AND {t}.id = {ct}.tag_id "
+                f"WHERE {ct}.owner_id = {OWNER} AND {t}.owner_id = {OWNER} "
+                f"AND {ct}.contact_id = {c}.id AND {ct}.tag_id = ANY({tag_ids}) "
+                f"AND {ct}.cl % 2 = 1 AND {t}.cl % 2 = 1)"
+            )
+        return conditions
+
+    def after_condition(
+        self,
+        args: Getter,
+        tag: Callable[[Inputs], str],
+        keys: Sequence[keyset.SortKey],
+        columns: Sequence[str],
+    ) -> str:
+        def values(i: Inputs) -> list[Any]:
+            try:
+                return keyset.decode_cursor(tag(i), keys, args(i)["after"])
+            except keyset.BadCursor:
+                raise Fallback from None
+
+        # NULL sort values change the condition's shape (keyset.after_condition).
+        nulls = self.decide(lambda i: tuple(v is None for v in values(i)))
+        # A NULL is written as IS NULL, not bound: PostgreSQL can't type an unused parameter.
+        bound = [
+            "NULL" if is_null else self.bind(_read_nth(values, n), CAST[key.kind])
+            for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
+        ]
+        return _render_after(list(columns), list(keys), bound, list(nulls))
+
+    def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
+        contact_type = self.find_type("Contact")
+
+        def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "displayName":
+                if self._whitespace is None:
+                    self._whitespace = self.bind(lambda i: render.WHITESPACE, "text")
+                full = f"{row.col('first_name')} || ' ' || {row.col('last_name')}"
+                return render.string(f"btrim({full}, {self._whitespace})")
+            if name in ("emails", "phones", "urls"):
+                return self.render_labeled(field_nodes, row.col(_to_snake_case(name)))
+            if name == "birthday":
+                return self.render_birthday(field_nodes, row)
+            if name == "interests":
+                return render.jsonb_strings(row.col("interests"))
+            if name == "leadDays":
+                return or_null(render.jsonb_ints(row.col("lead_days")))
+            if name == "tags":
+                ct, t = self.alias("ct"), self.alias("t")
+                return self.render_tag_list(
+                    field_nodes,
+                    Row(t),
+                    f"FROM contact_tags {ct} JOIN tags {t} "
+                    f"ON {t}.owner_id = {ct}.owner_id AND {t}.id = {ct}.tag_id "
+                    f"WHERE {ct}.owner_id = {OWNER} AND {t}.owner_id = {OWNER} "
+                    f"AND {ct}.contact_id = {row.col('id')} AND {ct}.cl % 2 = 1 AND {t}.cl % 2 = 1",
+                    f"{t}.name_key",
+                )
+            if name == "interactions":
+                return self.render_contact_interactions(field_nodes, row)
+            if name == "introducedBy":
+                other = self.alias("c")
+                body = self.render_contact(field_nodes, Row(other))
+                return or_null(
+                    f"(SELECT {body} FROM contacts {other} WHERE {other}.owner_id = {OWNER} "
+                    f"AND {other}.id = {row.col('introduced_by_id')} AND {other}.cl % 2 = 1)"
+                )
+            raise NotCompilable
+
+        return self.render_columns(contact_type, nodes, row, CONTACT_COLUMNS, special)
+
+    def render_interaction(self, nodes: list[FieldNode], row: Row) -> str:
+        def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name != "contacts":
+                raise NotCompilable
+            # participants_of, then the living contacts among them, by sort name.
+            ip, c = self.alias("ip"), self.alias("c")
+            body = self.render_contact(field_nodes, Row(c))
+            return (
+                f"(SELECT '[' || coalesce(string_agg({body}, ',' "
+                f"ORDER BY {c}.sort_name, {c}.id), '') || ']' "
+                f"FROM interaction_participants {ip} JOIN contacts {c} "
+                f"ON {c}.owner_id = {ip}.owner_id AND {c}.id = {ip}.contact_id "
+                f"WHERE {ip}.owner_id = {OWNER} AND {c}.owner_id = {OWNER} "
+                f"AND {ip}.interaction_id = {row.col('id')} AND {c}.cl % 2 = 1)"
+            )
+
+        return self.render_columns(
+            self.find_type("Interaction"), nodes, row, INTERACTION_COLUMNS, special
+        )
+
+    def render_labeled(self, nodes: list[FieldNode], column: str) -> str:
+        e = self.alias("e")
+        labeled_type = self.find_type("LabeledValue")
+
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "label":
+                return render.string(f"coalesce({e}.v ->> 'label', '')")
+            if name == "value":
+                return or_null(render.string(f"{e}.v ->> 'value'"))
+            raise NotCompilable
+
+        body = self.render_object(labeled_type, self.collect(labeled_type, nodes), render_field)
+        array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
+        return (
+            f"(SELECT '[' || coalesce(string_agg({body}, ',' ORDER BY {e}.o), '') || ']' "
+            f"FROM jsonb_array_elements({array}) WITH ORDINALITY AS {e}(v, o))"
+        )
+
+    def render_birthday(self, nodes: list[FieldNode], row: Row) -> str:
+        birthday_type = self.find_type("Birthday")
+        month = row.col("birthday_month")
+
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "month":
+                return render.number(month)
+            if name == "day":
+                return or_null(render.number(row.col("birthday_day")))
+            if name == "year":
+                return or_null(render.number(row.col("birthday_year")))
+            raise NotCompilable
+
+        body = self.render_object(birthday_type, self.collect(birthday_type, nodes), render_field)
+        return f"CASE WHEN {month} IS NULL THEN 'null' ELSE {body} END"
+
+    def render_contact_interactions(self, nodes: list[FieldNode], contact: Row) -> str:
+        definition = self.find_type("Contact").fields["interactions"]
+        args = self.read_arguments(definition, nodes[0])
+        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        if self.decide(lambda i: args(i)["after"] is not None):
+            raise NotCompilable  # later pages: the resolvers, for now
+        contact_id = contact.col("id")
+        ip, i = self.alias("ip"), self.alias("i")
+
+        def source(columns: set[str]) -> str:
+            wanted = columns | {"occurred_at", "id"}
+            selected = ", ".join(f"{i}.{name}" for name in sorted(wanted))
+            return (
+                f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
+                f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
+                f"WHERE {ip}.owner_id = {OWNER} AND {i}.owner_id = {OWNER} "
+                f"AND {ip}.contact_id = {contact_id} AND {ip}.alive "
+                f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+            )
+
+        def cursor(row: Row) -> str:
+            occurred = render.datetime_bare(row.col("occurred_at"))
+            payload = concat(
+                [
+                    '["interactions:',
+                    Expr(f"({contact_id})::text"),
+                    '","',
+                    Expr(occurred),
+                    '","',
+                    Expr(f"({row.col('id')})::text"),
+                    '"]',
+                ]
+            )
+            return render.base64url(payload)
+
+        counted = self.alias("ip")
+        return self.render_connection(
+            definition,
+            nodes,
+            first=first,
+            source=source,
+            order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
+            cursor=cursor,
+            node=self.render_interaction,
+            count=(
+                f"SELECT count(*) FROM interaction_participants {counted} "
+                f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
+                f"AND {counted}.alive"
+            ),
+        )
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def render_connection(
+        self,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        *,
+        first: str,
+        source: Callable[[set[str]], str],
+        order: Callable[[str], str],
+        cursor: Callable[[Row], str],
+        node: Callable[[list[FieldNode], Row], str],
+        count: str,
+    ) -> str:
+        """Render a page as build_connection makes it, from ``first + 1`` rows of ``source``.
+
+        ``p`` numbers the fetched rows; ``q`` renders each row's node and cursor once (only
+        for rows on the page), and the outer select aggregates them. Nothing is fetched when
+        only ``totalCount`` or ``__typename`` is asked for.
+        """
+        connection_type = get_named_type(definition.type)
+        assert isinstance(connection_type, GraphQLObjectType)
+        edge_type = get_named_type(connection_type.fields["edges"].type)
+        page_info_type = get_named_type(connection_type.fields["pageInfo"].type)
+        assert isinstance(edge_type, GraphQLObjectType)
+        assert isinstance(page_info_type, GraphQLObjectType)
+        s, p, q = self.alias("s"), self.alias("p"), self.alias("q")
+        row = Row(p)
+        columns: list[str] = []  # q's select list
+        uses_rows = False
+        on_page = f"{p}.n <= {first}"
+
+        def node_column(field_nodes: list[FieldNode]) -> str:
+            name = f"node{len(columns)}"
+            columns.append(f"CASE WHEN {on_page} THEN {node(field_nodes, row)} END AS {name}")
+            return f"{q}.{name}"
+
+        def cursor_column() -> str:
+            if not any(col.endswith(" AS cursor") for col in columns):
+                columns.append(f"CASE WHEN {on_page} THEN {cursor(row)} END AS cursor")
+            return f"{q}.cursor"
+
+        def edge(field_nodes: list[FieldNode]) -> str:
+            def render_field(name: str, edge_nodes: list[FieldNode]) -> str:
+                if name == "cursor":
+                    return f"('\"' || {cursor_column()} || '\"')"
+                if name == "node":
+                    return node_column(edge_nodes)
+                raise NotCompilable
+
+            body = self.render_object(edge_type, self.collect(edge_type, field_nodes), render_field)
+            return (
+                f"('[' || coalesce(string_agg({body}, ',' ORDER BY {q}.n) "
+                f"FILTER (WHERE {q}.n <= {first}), '') || ']')"
+            )
+
+        def page_info(field_nodes: list[FieldNode]) -> str:
+            def render_field(name: str, info_nodes: list[FieldNode]) -> str:
+                if name == "hasNextPage":
+                    return f"CASE WHEN count(*) > {first} THEN 'true' ELSE 'false' END"
+                if name == "endCursor":
+                    if not any(col.endswith(" AS end_cursor") for col in columns):
+                        last = f"{p}.n = least({p}.fetched, {first})"
+                        columns.append(f"CASE WHEN {last} THEN {cursor(row)} END AS end_cursor")
+                    return f"coalesce('\"' || max({q}.end_cursor) || '\"', 'null')"
+                raise NotCompilable
+
+            return self.render_object(
+                page_info_type, self.collect(page_info_type, field_nodes), render_field
+            )
+
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            nonlocal uses_rows
+            if name == "totalCount":
+                return f"({count})::text"
+            uses_rows = True
+            if name == "nodes":
+                return (
+                    f"('[' || coalesce(string_agg({node_column(field_nodes)}, ',' "
+                    f"ORDER BY {q}.n), '') || ']')"
+                )
+            if name == "edges":
+                return edge(field_nodes)
+            if name == "pageInfo":
+                return page_info(field_nodes)
+            raise NotCompilable
+
+        body = self.render_object(
+            connection_type, self.collect(connection_type, nodes), render_field
+        )
+        if not uses_rows:
+            return f"(SELECT {body})"
+        selected = ", ".join([f"{p}.n", *columns])
+        numbered = (
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) AS n, "
+            f"count(*) OVER () AS fetched FROM ({source(row.columns)}) {s}"
+        )
+        return f"(SELECT {body} FROM (SELECT {selected} FROM ({numbered}) {p}) {q})"
+
+
+# -- argument values ---------------------------------------------------------------------------
+
+
+def _breaks_rules(type_: Any, value: Any) -> bool:
+    """Whether CheckArguments would refuse this coerced argument value."""
+    if value is None:
+        return False
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        items = value if isinstance(value, list) else [value]
+        return any(_breaks_rules(type_.of_type, item) for item in items)
+    if isinstance(type_, GraphQLInputObjectType):
+        return any(_breaks_rules(f.type, value.get(n)) for n, f in type_.fields.items())
+    if getattr(type_, "name", None) == "JSON":
+        return False
+    if isinstance(value, str):
+        return check_string(value, is_id=type_.name == "ID") is not None
+    if isinstance(value, dt.datetime):
+        return check_instant(value) is not None
+    if isinstance(value, dt.date):
+        return check_date(value) is not None
+    return False
+
+
+def _read_nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
+    return lambda inputs: values(inputs)[n]
+
+
+def _check_first(value: int, maximum: int) -> int:
+    if not 0 <= value <= maximum:
+        raise Fallback
+    return value
+
+
+def _read_enum(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _escape_like(text: str) -> str:
+    # SQLAlchemy's contains(autoescape=True): '/' escapes itself, '%' and '_'.
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _parse_tag_ids(where: dict[str, Any]) -> list[Any]:
+    try:
+        return [parse_uuid("filter.tagIds", t) for t in where["tagIds"] or []]
+    except ValidationFailed:
+        raise Fallback from None
+
+
+def _compute_birthday_keys(inputs: Inputs, days: int) -> list[int]:
+    assert inputs.time_zone is not None, "plans with a birthday window read the time zone"
+    today = inputs.now.astimezone(ZoneInfo(inputs.time_zone)).date()
+    return contact_store.birthday_keys(today, days)
+
+
+def _to_snake_case(name: str) -> str:
+    return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name)
+
+
+def _render_order(alias: str, key: keyset.SortKey) -> str:
+    clause = f"{alias}.{key.name} {'DESC' if key.descending else 'ASC'}"
+    return clause + " NULLS LAST" if key.nullable else clause
+
+
+def _render_cursor_value(kind: str, column: str) -> str:
+    """One sort value as keyset.encode_cursor writes it into the cursor's JSON."""
+    if kind == "text":
+        return render.python_json_string(column)
+    if kind == "time":
+        return f"coalesce('\"' || {render.datetime_bare(column)} || '\"', 'null')"
+    if kind == "date":
+        return f"coalesce('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')"
+    return f"coalesce('\"' || ({column})::text || '\"', 'null')"
+
+
+def _render_after(
+    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
+) -> str:
+    """keyset.after_condition, as SQL over bound parameters."""
+    column, key, param, is_null = columns[0], keys[0], params[0], nulls[0]
+    beyond = f"{column} < {param}" if key.descending else f"{column} > {param}"
+    if len(keys) == 1:
+        return beyond
+    rest = _render_after(columns[1:], keys[1:], params[1:], nulls[1:])
+    if is_null:
+        return f"({column} IS NULL AND {rest})"
+    options = [beyond, f"({column} = {param} AND {rest})"]
+    if key.nullable:
+        options.append(f"{column} IS NULL")
+    return "(" + " OR ".join(options) + ")"

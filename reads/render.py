@@ -1,0 +1,132 @@
+"""SQL expressions that render values as the JSON text the resolver path writes.
+
+The resolver path answers through Strawberry's serializers and orjson: compact JSON, keys in
+selection order, non-ASCII characters as they are, ``isoformat()`` for dates and times. Each
+function here takes a SQL expression and returns one that yields that exact text, or NULL when
+the value is NULL (callers wrap nullable values in ``or_null``). PostgreSQL's
+``json_build_object`` and ``json_agg`` add spaces and newlines, so objects and lists are
+concatenated by hand instead; ``to_json`` of a single text value escapes exactly as orjson does
+(``\\"``, ``\\\\``, the short escapes, ``\\u00XX`` in lower case for other control characters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Python's str.strip() removes every character for which str.isspace() is true; the display
+# name's btrim gets the same set as a bound parameter.
+WHITESPACE = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+
+
+def literal(text: str) -> str:
+    """Return ``text`` as a SQL string literal (standard_conforming_strings is on)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def concat(parts: Sequence[str | Expr]) -> str:
+    """Join literal text and SQL expressions with ``||``, merging neighbouring literals."""
+    merged: list[str | Expr] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    rendered = [literal(p) if isinstance(p, str) else p.sql for p in merged]
+    if not rendered:
+        return "''"
+    return rendered[0] if len(rendered) == 1 else "(" + " || ".join(rendered) + ")"
+
+
+class Expr:
+    """A SQL expression, as opposed to literal text, in a ``concat``."""
+
+    __slots__ = ("sql",)
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+
+def or_null(expr: str) -> str:
+    """JSON ``null`` where ``expr`` is NULL."""
+    return f"coalesce({expr}, 'null')"
+
+
+def string(expr: str) -> str:
+    return f"to_json(({expr})::text)::text"
+
+
+def uuid(expr: str) -> str:
+    return f"('\"' || ({expr})::text || '\"')"
+
+
+def number(expr: str) -> str:
+    return f"({expr})::text"
+
+
+def boolean(expr: str) -> str:
+    return f"({expr})::text"
+
+
+def datetime(expr: str) -> str:
+    """``datetime.isoformat()`` of a timestamptz read as UTC: microseconds only when not 0."""
+    return f"('\"' || {datetime_bare(expr)} || '\"')"
+
+
+def datetime_bare(expr: str) -> str:
+    """As ``datetime``, without the quotes (for cursors, which quote it themselves)."""
+    # '.000000' can only be the fraction: one to_char and a replace beat three to_chars.
+    stamp = f"to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return f"(replace({stamp}, '.000000', '') || '+00:00')"
+
+
+def date(expr: str) -> str:
+    return f"('\"' || to_char({expr}, 'YYYY-MM-DD') || '\"')"
+
+
+def time(expr: str) -> str:
+    """``time.isoformat()``: microseconds only when not 0."""
+    stamp = f"to_char('2000-01-01'::date + ({expr}), 'HH24:MI:SS.US')"
+    return f"('\"' || replace({stamp}, '.000000', '') || '\"')"
+
+
+def jsonb_strings(expr: str) -> str:
+    """A JSONB array as a list of strings (``str`` of each element, as the resolvers do)."""
+    return (
+        f"(SELECT '[' || coalesce(string_agg(to_json(e.v)::text, ',' ORDER BY e.o), '') || ']' "
+        f"FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof({expr}) = 'array' "
+        f"THEN {expr} ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, o))"
+    )
+
+
+def jsonb_ints(expr: str) -> str:
+    """A JSONB array of integers, or NULL when the value is not an array."""
+    return (
+        f"CASE WHEN jsonb_typeof({expr}) = 'array' THEN "
+        f"(SELECT '[' || coalesce(string_agg(e.v::text, ',' ORDER BY e.o), '') || ']' "
+        f"FROM jsonb_array_elements({expr}) WITH ORDINALITY AS e(v, o)) END"
+    )
+
+
+def python_json_string(expr: str) -> str:
+    """``json.dumps`` of a text value with its default ``ensure_ascii``, as cursors hold it.
+
+    Printable ASCII needs only ``"`` and ``\\`` escaped, as ``to_json`` does; anything else is
+    escaped a character at a time (astral characters as a surrogate pair).
+    """
+    per_character = (
+        "(SELECT '\"' || string_agg(CASE "
+        "WHEN ch = '\"' THEN '\\\"' WHEN ch = '\\' THEN '\\\\' "
+        "WHEN ch = E'\\n' THEN '\\n' WHEN ch = E'\\r' THEN '\\r' WHEN ch = E'\\t' THEN '\\t' "
+        "WHEN ch = E'\\b' THEN '\\b' WHEN ch = E'\\f' THEN '\\f' "
+        "WHEN ascii(ch) BETWEEN 32 AND 126 THEN ch "
+        "WHEN ascii(ch) < 65536 THEN '\\u' || lpad(to_hex(ascii(ch)), 4, '0') "
+        "ELSE '\\u' || to_hex(55296 + ((ascii(ch) - 65536) >> 10)) "
+        "|| '\\u' || to_hex(56320 + ((ascii(ch) - 65536) & 1023)) END, '' ORDER BY o) || '\"' "
+        f"FROM regexp_split_to_table({expr}, '') WITH ORDINALITY AS chars(ch, o))"
+    )
+    return f"CASE WHEN {expr} ~ '^[ -~]*$' THEN to_json({expr})::text ELSE {per_character} END"
+
+
+def base64url(expr: str) -> str:
+    """``base64.urlsafe_b64encode`` of a text's UTF-8 bytes (PostgreSQL breaks lines; undo)."""
+    return f"translate(encode(convert_to({expr}, 'UTF8'), 'base64'), E'+/\\n', '-_')"

@@ -1,0 +1,129 @@
+"""Answer a validated query operation with one statement, or say the resolvers must."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
+from graphql.execution.values import get_variable_values
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reads.compile import compile_plan
+from reads.plan import Fallback, Inputs, Plan
+from store import tables
+
+log = logging.getLogger("rapport.reads")
+
+MAX_DOCUMENTS = 512
+# Shapes kept per document (orders x filters present x directives); more compile each time.
+MAX_SHAPES = 16
+# The statements' text, all plans together: the least recently used documents go first.
+MAX_SQL_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    """One operation to answer, as Strawberry validated it."""
+
+    schema: GraphQLSchema
+    query: str
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    owner_id: UUID
+    now: datetime
+    max_page_size: int
+
+
+class CompiledReads:
+    """The plan cache and the counters of one app; ``answer`` is the whole interface."""
+
+    def __init__(self) -> None:
+        self._plans: OrderedDict[tuple[str, str | None], list[Plan]] = OrderedDict()
+        self._sql_bytes = 0
+        # How many operations each path answered (tests assert the compiled path ran).
+        self.compiled = 0
+        self.fell_back = 0
+
+    async def answer(self, engine: AsyncEngine, request: Request) -> str | None:
+        """Return the ``data`` object's JSON text, or None: the resolvers answer."""
+        try:
+            text = await self._answer(engine, request)
+        except Fallback:
+            text = None
+        except Exception:
+            # A fault here must cost speed, never an answer: the resolvers still give one.
+            log.exception("the compiled read path failed; answering through the resolvers")
+            text = None
+        if text is None:
+            self.fell_back += 1
+        else:
+            self.compiled += 1
+        return text
+
+    async def _answer(self, engine: AsyncEngine, request: Request) -> str | None:
+        operation = request.operation
+        coerced = get_variable_values(
+            request.schema, operation.variable_definitions or (), request.variables or {}
+        )
+        if isinstance(coerced, list):
+            return None  # the resolvers answer with graphql-core's messages
+        inputs = Inputs(
+            variables=coerced,
+            owner_id=request.owner_id,
+            now=request.now,
+            max_page_size=request.max_page_size,
+        )
+        plan = self._plan(request, inputs)
+        if plan.sql is None:
+            return None
+        for check in plan.checks:
+            check(inputs)
+        async with engine.connect() as connection:
+            # One statement sees one snapshot: BEGIN and ROLLBACK would only add round trips
+            # (the pool restores the isolation level when the connection goes back).
+            conn = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            if plan.needs_time_zone:
+                users = tables.users.c
+                inputs.time_zone = await conn.scalar(
+                    sa.select(users.time_zone).where(users.id == request.owner_id)
+                )
+                if inputs.time_zone is None:
+                    return None
+            params = tuple(read(inputs) for read in plan.params)
+            result = await conn.exec_driver_sql(plan.sql, params)
+            text = result.scalar_one()
+        # NULL: a condition the statement checks failed (reads.compile: Compiler.requires).
+        assert text is None or isinstance(text, str)
+        return text
+
+    def _plan(self, request: Request, inputs: Inputs) -> Plan:
+        key = (request.query, request.operation_name)
+        plans = self._plans.get(key)
+        if plans is None:
+            plans = self._plans[key] = []
+        else:
+            self._plans.move_to_end(key)
+        for plan in plans:
+            if plan.matches(inputs):
+                return plan
+        plan = compile_plan(request.schema, request.document, request.operation, inputs)
+        if len(plans) < MAX_SHAPES:
+            plans.append(plan)
+            self._sql_bytes += len(plan.sql or "")
+            self._evict(keep=key)
+        return plan
+
+    def _evict(self, keep: tuple[str, str | None]) -> None:
+        while (len(self._plans) > MAX_DOCUMENTS or self._sql_bytes > MAX_SQL_BYTES) and (
+            next(iter(self._plans)) != keep
+        ):
+            _, plans = self._plans.popitem(last=False)
+            self._sql_bytes -= sum(len(plan.sql or "") for plan in plans)
