@@ -229,6 +229,28 @@ async def test_a_tag_deleted_again_after_coming_back_needs_a_later_create(
     assert (stored.cl, stored.name) == (5, "Mentors")
 
 
+async def test_a_tag_delete_is_clocked_after_every_device_clock_the_server_received(
+    engine: AsyncEngine,
+) -> None:
+    # The rule's premise: a create that reached the server before a delete is earlier than
+    # the delete's clock, even from a phone whose clock runs ahead (within the 5 minutes).
+    owner = await make_owner(engine)
+    ta = new_id()
+    a, fast, c = Replica(f"a-{owner}"), Replica(f"fast-{owner}"), Replica(f"c-{owner}")
+    await a.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "a"), name="Mentors"))
+    ahead = CLOCK.at + timedelta(minutes=4)
+    await fast.push(engine, owner, CLOCK, tag_put(new_id(), clock_at(ahead, "f"), name="mentors"))
+    await a.push(engine, owner, CLOCK, ("tag.delete", {"id": str(ta)}))
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert stored.field_hlc[DELETED_CLOCK] > clock_at(ahead, "f")
+    # A create clocked between the server's wall time and the fast phone's clock came before
+    # the delete by the clocks: it stays deleted.
+    between = CLOCK.at + timedelta(minutes=2)
+    await c.push(engine, owner, CLOCK, tag_put(new_id(), clock_at(between, "c"), name="MENTORS"))
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert stored.cl == 2
+
+
 async def test_aliasing_creates_merge_name_and_color_by_clock(engine: AsyncEngine) -> None:
     owner = await make_owner(engine)
     phone = Replica("phone")
