@@ -20,6 +20,10 @@ from sync import fields as f
 
 ToColumns = Callable[[Any], dict[str, Any]]
 
+# The key in ``field_hlc`` that holds the server clock of a row's latest delete (a delete that
+# moved ``cl`` to an even length). No field is named like it, and pulls leave it out.
+DELETED_CLOCK = "@deleted"
+
 
 @dataclass(frozen=True)
 class OwnerSettings:
@@ -74,6 +78,8 @@ class Entity:
     # ``derive_reads`` changes, since scoring text costs far more than merging it.
     derive_owned: Callable[[Mapping[str, Any], OwnerSettings], dict[str, Any]] | None = None
     derive_reads: frozenset[str] = frozenset()
+    # Whether a delete records its server clock under DELETED_CLOCK in ``field_hlc``.
+    clocks_deletes: bool = False
 
     def columns_for(self, name: str, value: Any) -> dict[str, Any]:
         return self.fields[name].to_columns(value)
@@ -164,6 +170,8 @@ TAG = Entity(
     patch=f.TagPatch,
     fields=_plain_fields(f.TagPatch, {}),
     derive=_derive_tag,
+    # A same-name create restores a deleted tag only if it is later than the delete.
+    clocks_deletes=True,
 )
 
 REMINDER = Entity(

@@ -47,6 +47,7 @@ from sync.contact import check_introducer
 from sync.entity import (
     CONTACT,
     CONTACT_TAG,
+    DELETED_CLOCK,
     EVENT,
     GOAL,
     INTERACTION,
@@ -297,10 +298,16 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
             )
             w.changed = True
             # The create is an edit of that tag: its name (same but for case and spaces) and
-            # color merge field by field by clock, and its causal length never moves. Were a
-            # create to restore a deleted tag, the outcome would hang on whether it arrived
-            # before or after the delete; this way it is the same in either order.
-            await w.put(TAG, {"id": other.id}, values, clocks=clocks)
+            # color merge field by field by clock.
+            merged, _ = await w.put(TAG, {"id": other.id}, values, clocks=clocks)
+            if merged["cl"] % 2 == 0 and args.hlc > merged["field_hlc"].get(DELETED_CLOCK, "~"):
+                # Made after the delete reached the server (the delete's clock is a server
+                # tick, later than every device clock received before it): the user wants
+                # the tag, so it comes back. A create that arrived before the delete has an
+                # earlier clock, so it loses to the delete whichever arrived first. A tag
+                # deleted before deletes were clocked ("~" sorts after every clock) stays
+                # deleted, as it did then.
+                await w.set_alive(TAG, {"id": other.id}, alive=True)
             return
         if other is not None:
             raise Conflict(f"another tag is already named {values['name']!r}; pick another name")

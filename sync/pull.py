@@ -18,7 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
-from sync.entity import CONTACT, EVENT, EVENT_ATTENDEE, GOAL, INTERACTION, REMINDER, TAG, Entity
+from sync.entity import (
+    CONTACT,
+    DELETED_CLOCK,
+    EVENT,
+    EVENT_ATTENDEE,
+    GOAL,
+    INTERACTION,
+    REMINDER,
+    TAG,
+    Entity,
+)
 
 MAX_PAGE = 5_000
 
@@ -90,7 +100,8 @@ def _change_sql(feed: Feed) -> str:
             "serverVersion": "t.server_version",
             # A tombstone carries no fields.
             "fields": f"CASE WHEN {cl} % 2 = 1 THEN {_object(fields)} END",
-            "clocks": "t.field_hlc" if synced else "'{}'::json",
+            # The clock of a row's latest delete is the server's business, not a field's.
+            "clocks": f"t.field_hlc - '{DELETED_CLOCK}'" if synced else "'{}'::json",
             "derived": _object({_camel(n): f"t.{n}" for n in feed.derived}),
         }
     )

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from store import tables
 from sync import derived
 from sync.clock import Clock, to_ms
-from sync.entity import Entity, OwnerSettings
+from sync.entity import DELETED_CLOCK, Entity, OwnerSettings
 from sync.errors import FieldError, NotFound, ValidationFailed
 from sync.hlc import max_hlc, tick_hlc
 
@@ -225,10 +225,19 @@ class Writer:
             return row, False
         if target > MAX_CL:
             raise ValidationFailed([FieldError("args.cl", f"must be at most {MAX_CL}")])
+        values: dict[str, Any] = {
+            "cl": target,
+            "server_version": self.version,
+            "updated_at": self.now,
+        }
+        if entity.clocks_deletes and target % 2 == 0:
+            # A fresh tick is later than every device clock received so far, so a device
+            # clock later than this one belongs to an edit made after the delete reached us.
+            values["field_hlc"] = {**row["field_hlc"], DELETED_CLOCK: self.tick()}
         update = (
             sa.update(entity.table)
             .where(*self._where(entity, key))
-            .values(cl=target, server_version=self.version, updated_at=self.now)
+            .values(**values)
             .returning(entity.table)
         )
         self.changed = True

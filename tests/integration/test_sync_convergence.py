@@ -6,7 +6,9 @@ has deleted or created, with clocks skewed by up to four minutes, and push and p
 drops requests and responses, duplicates them, and delays them past later ones. After
 quiescence (everything delivered, every device pushed and pulled) every device must hold
 exactly what the server holds, and the server must hold what an oracle computes from the set
-of applied mutations alone, whatever order they arrived in.
+of applied mutations alone, whatever order they arrived in. The one fact besides the
+mutations is the server's clock when it applied each tag delete: a same-name create restores a
+deleted tag if and only if its clock is later than that (docs/sync.md §4).
 
 The device follows docs/sync.md: its state is the server's rows from pulls plus its pending
 mutations; it receives the server's clock on every pull; it applies a pull only for the
@@ -41,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from store import tables
 from store.engine import create_engine
 from sync.clock import SystemClock
-from sync.entity import new_id, tag_key
+from sync.entity import DELETED_CLOCK, new_id, tag_key
 from sync.hlc import max_hlc, tick_hlc
 from sync.pull import collect_changes
 from sync.push import Mutation, PushResult, Status, apply_push
@@ -135,10 +137,18 @@ class Oracle:
     """The expected state from applied mutations alone: merges that ignore arrival order."""
 
     def __init__(self) -> None:
-        self.applied: list[tuple[str, Mutation]] = []
+        # Each applied mutation, with the server's clock of a tag delete (else "").
+        self.applied: list[tuple[str, Mutation, str]] = []
         self.seen: set[tuple[str, int]] = set()
 
-    def record(self, device: str, mutations: list[Mutation], result: PushResult) -> None:
+    def record(
+        self,
+        device: str,
+        mutations: list[Mutation],
+        result: PushResult,
+        delete_clocks: dict[str, str],
+    ) -> None:
+        """Note what a push applied; ``delete_clocks`` gives each tag id's delete clock after it."""
         by_id = {m.id: m for m in mutations}
         for outcome in result.results:
             assert outcome.status != Status.REJECTED, outcome
@@ -146,7 +156,9 @@ class Oracle:
                 # Exactly once: no mutation is applied a second time, however often it arrives.
                 assert (device, outcome.id) not in self.seen, (device, outcome.id)
                 self.seen.add((device, outcome.id))
-                self.applied.append((device, by_id[outcome.id]))
+                m = by_id[outcome.id]
+                stamp = delete_clocks.get(m.args["id"], "") if m.name == "tag.delete" else ""
+                self.applied.append((device, m, stamp))
 
     def expected(self) -> dict[str, Any]:
         fields: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {}
@@ -155,6 +167,7 @@ class Oracle:
         tag_of: dict[str, str] = {}
         tag_fields: dict[str, dict[str, tuple[str, Any]]] = {}
         tag_cl: dict[str, int] = {}
+        tag_deleted_at: dict[str, str] = {}
         members: dict[tuple[str, str], int] = {}
         attendees: dict[str, int] = {}
 
@@ -163,20 +176,27 @@ class Oracle:
                 if name not in row or clock > row[name][0]:
                     row[name] = (clock, value)
 
-        for _, m in self.applied:
+        for _, m, stamp in self.applied:
             args = m.args
             kind = m.name.split(".")[0]
             if m.name.endswith(".put") and kind in PUT_KINDS:
                 merge(fields.setdefault((kind, args["id"]), {}), args["hlc"], args["fields"])
                 cls.setdefault((kind, args["id"]), 1)
             elif m.name == "tag.put":
-                if "name" in args["fields"] and args["id"] not in tag_of:
+                created = args["id"] not in tag_of
+                if created:
                     tag_of[args["id"]] = tag_key(args["fields"]["name"])
                 key = tag_of[args["id"]]
                 merge(tag_fields.setdefault(key, {}), args["hlc"], args["fields"])
-                # A create never moves the causal length: only deletes and restores do.
+                if created and tag_cl.get(key, 1) % 2 == 0 and args["hlc"] > tag_deleted_at[key]:
+                    # A same-name create made after the (latest) delete brings the tag back.
+                    tag_cl[key] += 1
                 tag_cl.setdefault(key, 1)
-            elif m.name in ("tag.delete", "tag.restore"):
+            elif m.name == "tag.delete":
+                key = tag_of[args["id"]]
+                if args["cl"] > tag_cl[key]:
+                    tag_cl[key], tag_deleted_at[key] = args["cl"], stamp
+            elif m.name == "tag.restore":
                 key = tag_of[args["id"]]
                 tag_cl[key] = max(tag_cl[key], args["cl"])
             elif m.name.endswith((".delete", ".restore")):
@@ -516,7 +536,9 @@ class SyncNetwork(RuleBasedStateMachine):
                 clock=self.clock,
             )
         )
-        self.oracle.record(d.name, mutations, result)
+        deletes_tags = any(m.name == "tag.delete" for m in mutations)
+        clocks = self.run(self._delete_clocks()) if deletes_tags else {}
+        self.oracle.record(d.name, mutations, result, clocks)
         return result
 
     def _pull(self, d: Device, cursor: str | None) -> Any:
@@ -624,6 +646,19 @@ class SyncNetwork(RuleBasedStateMachine):
         }
         # Tombstones carry no fields, so a deleted tag's name is read where it is kept.
         assert server_view(server, written, self.run(self._tag_keys())) == expected
+
+    async def _delete_clocks(self) -> dict[str, str]:
+        """Each tag id's (and alias id's) clock of its tag's latest delete, as the server has it."""
+        t, al = tables.tags.c, tables.tag_aliases.c
+        named = sa.select(t.id, t.id.label("tag_id")).where(t.owner_id == self.owner)
+        ids = named.union_all(sa.select(al.id, al.tag_id).where(al.owner_id == self.owner)).cte()
+        query = (
+            sa.select(ids.c.id, t.field_hlc[DELETED_CLOCK].astext)
+            .join(tables.tags, (t.owner_id == self.owner) & (t.id == ids.c.tag_id))
+            .where(t.field_hlc.has_key(DELETED_CLOCK))
+        )
+        async with self.engine.connect() as conn:
+            return {str(row[0]): row[1] for row in await conn.execute(query)}
 
     async def _tag_keys(self) -> dict[str, str]:
         t = tables.tags.c

@@ -13,7 +13,7 @@ from store import tables
 from store.engine import libpq_url
 from sync import contact, tag
 from sync.clock import FixedClock
-from sync.entity import new_id
+from sync.entity import DELETED_CLOCK, new_id
 from sync.feed import ChangeFeed
 from sync.pull import collect_changes
 from sync.push import Status
@@ -110,16 +110,35 @@ def tag_put(tag_id: Any, hlc: str, **fields: Any) -> tuple[str, dict[str, Any]]:
     return ("tag.put", {"id": str(tag_id), "hlc": hlc, "fields": fields})
 
 
-async def test_a_same_name_tag_made_offline_never_undoes_a_delete_in_either_order(
+async def _tag_and_aliases(
+    engine: AsyncEngine, owner: Any
+) -> tuple[sa.Row[Any], list[tuple[Any, ...]]]:
+    async with engine.connect() as conn:
+        t, al = tables.tags.c, tables.tag_aliases.c
+        stored = (
+            await conn.execute(
+                sa.select(t.id, t.cl, t.name, t.color, t.field_hlc).where(t.owner_id == owner)
+            )
+        ).one()
+        aliases = (
+            await conn.execute(sa.select(al.id, al.tag_id).where(al.owner_id == owner))
+        ).all()
+    return stored, [tuple(row) for row in aliases]
+
+
+async def test_a_same_name_tag_made_before_the_delete_stays_deleted_in_either_order(
     engine: AsyncEngine,
 ) -> None:
+    # The scenario. It passes with no rule that lets a create restore (the rule before
+    # this one too); it fails with one that lets every create restore, which hangs on order.
     outcomes = []
     for delete_first in (True, False):
         owner = await make_owner(engine)
         ta, tb = new_id(), new_id()
         a, b = Replica(f"a-{owner}"), Replica(f"b-{owner}")
         await a.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "a"), name="Mentors"))
-        # B never saw ta: its create is later by clock, and brings a color.
+        # B never saw ta; its create is later than A's, but earlier than the server's clock
+        # when A's delete reaches it (CLOCK is an hour later): made before the delete.
         b_create = tag_put(tb, clock_at(NOW, "b", 5), name="mentors", color="#2E7D32")
         a_delete = ("tag.delete", {"id": str(ta), "cl": 2})
         if delete_first:
@@ -129,22 +148,107 @@ async def test_a_same_name_tag_made_offline_never_undoes_a_delete_in_either_orde
             result = await b.push(engine, owner, CLOCK, b_create)
             await a.push(engine, owner, CLOCK, a_delete)
         assert result.results[0].status == Status.APPLIED
-        async with engine.connect() as conn:
-            t, al = tables.tags.c, tables.tag_aliases.c
-            stored = (
-                await conn.execute(
-                    sa.select(t.id, t.cl, t.name, t.color, t.field_hlc).where(t.owner_id == owner)
-                )
-            ).one()
-            aliases = (
-                await conn.execute(sa.select(al.id, al.tag_id).where(al.owner_id == owner))
-            ).all()
-        outcomes.append((stored.cl, sorted(stored.field_hlc)))
+        stored, aliases = await _tag_and_aliases(engine, owner)
+        outcomes.append((stored.cl, sorted(k for k in stored.field_hlc if k != DELETED_CLOCK)))
         assert stored.id == ta
-        assert [tuple(row) for row in aliases] == [(tb, ta)]
+        assert aliases == [(tb, ta)]
         # Deleted tags keep their names; the create's fields merged by clock (B's is later).
         assert (stored.name, stored.color) == ("mentors", "#2E7D32")
+        await b.pull_all(engine, owner)
+        assert b.alive("tag") == {}
     assert outcomes == [(2, ["color", "name"])] * 2
+
+
+async def test_a_same_name_tag_made_after_the_delete_brings_the_tag_back(
+    engine: AsyncEngine,
+) -> None:
+    # A user deletes "Mentors" and weeks later, on a new phone, makes "Mentors" again.
+    owner = await make_owner(engine)
+    ta, tb = new_id(), new_id()
+    a, b, c = Replica(f"a-{owner}"), Replica(f"b-{owner}"), Replica(f"c-{owner}")
+    await a.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "a"), name="Mentors"))
+    await a.push(engine, owner, CLOCK, ("tag.delete", {"id": str(ta), "cl": 2}))
+    later = NOW + timedelta(weeks=3)
+    # The new phone's first sync brings no tombstone: it cannot know to send tag.restore.
+    await b.pull_all(engine, owner)
+    assert ("tag", str(ta)) not in b.rows
+    contact_id = new_id()
+    result = await b.push(
+        engine,
+        owner,
+        FixedClock(later),
+        tag_put(tb, clock_at(later, "b"), name="mentors", color="#2E7D32"),
+        put(contact_id, clock_at(later, "b", 1), firstName="Ada"),
+        # The phone goes on using its own id: it names the tag it became.
+        ("tag.setMembership", {"tagId": str(tb), "contactId": str(contact_id), "member": True}),
+    )
+    assert [r.status for r in result.results] == [Status.APPLIED] * 3
+    stored, aliases = await _tag_and_aliases(engine, owner)
+    assert aliases == [(tb, ta)]
+    # Back alive at the next odd length, with the create's spelling and color (later clock).
+    assert (stored.id, stored.cl, stored.name, stored.color) == (ta, 3, "mentors", "#2E7D32")
+    for device in (b, a, c):  # the creator, the device that deleted it, and a fresh one
+        await device.pull_all(engine, owner)
+        assert device.alive("tag") == {str(ta): {"name": "mentors", "color": "#2E7D32"}}
+        assert device.alive("tagAlias") == {str(tb): {"tagId": str(ta)}}
+        assert set(device.alive("contactTag")) == {f"{ta}:{contact_id}"}
+        # The delete's clock is the server's business: pulls carry field clocks only.
+        assert set(device.rows[("tag", str(ta))].clocks) == {"name", "color"}
+
+
+async def test_a_tag_deleted_again_after_coming_back_needs_a_later_create(
+    engine: AsyncEngine,
+) -> None:
+    # The clock that counts is that of the latest delete, online ones included.
+    owner = await make_owner(engine)
+    ta = new_id()
+    phone = Replica(f"phone-{owner}")
+    first, second = NOW + timedelta(days=1), NOW + timedelta(days=2)
+    await phone.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "p"), name="Mentors"))
+    await phone.push(engine, owner, CLOCK, ("tag.delete", {"id": str(ta)}))
+    await phone.push(
+        engine, owner, FixedClock(first), tag_put(new_id(), clock_at(first, "p"), name="mentors")
+    )
+    assert (await _tag_and_aliases(engine, owner))[0].cl == 3
+    async with open_writer(engine, owner, FixedClock(second)) as w:
+        await tag.delete_tag(w, ta)
+    # Made after the first delete but before the second: it stays deleted (its spelling,
+    # later by clock, is kept for the tag).
+    await phone.push(
+        engine, owner, FixedClock(second), tag_put(new_id(), clock_at(first, "q"), name="MENTORS")
+    )
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert (stored.cl, stored.name) == (4, "MENTORS")
+    await phone.push(
+        engine,
+        owner,
+        FixedClock(second),
+        tag_put(new_id(), clock_at(second + timedelta(minutes=1), "q"), name="Mentors"),
+    )
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert (stored.cl, stored.name) == (5, "Mentors")
+
+
+async def test_a_tag_delete_is_clocked_after_every_device_clock_the_server_received(
+    engine: AsyncEngine,
+) -> None:
+    # The rule's premise: a create that reached the server before a delete is earlier than
+    # the delete's clock, even from a phone whose clock runs ahead (within the 5 minutes).
+    owner = await make_owner(engine)
+    ta = new_id()
+    a, fast, c = Replica(f"a-{owner}"), Replica(f"fast-{owner}"), Replica(f"c-{owner}")
+    await a.push(engine, owner, CLOCK, tag_put(ta, clock_at(NOW, "a"), name="Mentors"))
+    ahead = CLOCK.at + timedelta(minutes=4)
+    await fast.push(engine, owner, CLOCK, tag_put(new_id(), clock_at(ahead, "f"), name="mentors"))
+    await a.push(engine, owner, CLOCK, ("tag.delete", {"id": str(ta)}))
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert stored.field_hlc[DELETED_CLOCK] > clock_at(ahead, "f")
+    # A create clocked between the server's wall time and the fast phone's clock came before
+    # the delete by the clocks: it stays deleted.
+    between = CLOCK.at + timedelta(minutes=2)
+    await c.push(engine, owner, CLOCK, tag_put(new_id(), clock_at(between, "c"), name="MENTORS"))
+    stored, _ = await _tag_and_aliases(engine, owner)
+    assert stored.cl == 2
 
 
 async def test_aliasing_creates_merge_name_and_color_by_clock(engine: AsyncEngine) -> None:
