@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import command
@@ -14,11 +14,13 @@ from store import migrate
 from store.accounts import insert_user
 from store.engine import create_engine
 from store.tables import metadata
-from sync.clock import SystemClock
+from sync.clock import FixedClock, SystemClock
 from sync.contact import create_contact
 from sync.entity import new_id
+from sync.push import Status
 from sync.writer import open_writer
 from tests.conftest import cloned_database
+from tests.integration.sync_support import NOW, Replica, clock_at, make_owner
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
@@ -139,3 +141,51 @@ async def test_partial_indexes_have_the_models_predicates(
             await built.dispose()
     assert expected
     assert await _partial_indexes(engine) == expected
+
+
+async def test_0009_lets_a_later_create_restore_a_tag_deleted_before_it(
+    engine: AsyncEngine,
+) -> None:
+    owner = await make_owner(engine)
+    device = Replica(f"d-{owner}")
+    old, kept = new_id(), new_id()
+    clock = FixedClock(NOW)
+    for tag_id, name in ((old, "Mentors"), (kept, "Investors")):
+        put = {"id": str(tag_id), "fields": {"name": name}, "hlc": clock_at(NOW, "d")}
+        await device.push(engine, owner, clock, ("tag.put", put))
+        await device.push(engine, owner, clock, ("tag.delete", {"id": str(tag_id), "cl": 2}))
+    # Deleted before this release: 0008 knew no delete clocks.
+    await migrate.downgrade(engine, "0008")
+    await migrate.upgrade(engine)
+    async with engine.connect() as conn:
+        stamp = await conn.scalar(
+            sa.text("SELECT field_hlc ->> '@deleted' FROM tags WHERE owner_id = :o AND id = :i"),
+            {"o": owner, "i": old},
+        )
+        seen = await conn.scalar(
+            sa.text("SELECT hlc FROM sync_owners WHERE owner_id = :o"), {"o": owner}
+        )
+    assert stamp is not None
+    assert stamp > seen
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    earlier = NOW + timedelta(days=1)  # made offline before the release, pushed after it
+    result = await device.push(
+        engine,
+        owner,
+        FixedClock(later),
+        (
+            "tag.put",
+            {"id": str(new_id()), "fields": {"name": "mentors"}, "hlc": clock_at(later, "d")},
+        ),
+        (
+            "tag.put",
+            {"id": str(new_id()), "fields": {"name": "investors"}, "hlc": clock_at(earlier, "d")},
+        ),
+    )
+    assert [r.status for r in result.results] == [Status.APPLIED, Status.APPLIED]
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text("SELECT id, cl FROM tags WHERE owner_id = :o"), {"o": owner}
+        )
+        lengths = {row.id: row.cl for row in rows}
+    assert lengths == {old: 3, kept: 2}
