@@ -6,8 +6,11 @@ request is let in while the tat it would leave is at most ``period`` ahead of no
 may spend ``limit`` at once, then one more every ``period / limit``. One upsert reads and
 moves the tat, so concurrent processes never both spend the last request.
 
-Time is the database's (``statement_timestamp()``), not each host's: every process measures
-against one clock, and a host whose clock runs ahead cannot hand out a fresh allowance.
+Time is the database's, not each host's: every process measures against one clock, and a
+host whose clock runs ahead cannot hand out a fresh allowance. It is ``clock_timestamp()``,
+read when the upsert has the row's lock: a statement that waited for a concurrent taker's lock
+would otherwise judge the tat that taker left by the (older) moment the statement started,
+and refuse a request the limit still allows, with a wait of nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from store import tables
 
 t = tables.rate_limits
-_NOW = sa.func.statement_timestamp()
+_NOW = sa.func.clock_timestamp()
 
 
 def _digest(key: str) -> bytes:
@@ -57,7 +60,8 @@ async def take_request(
     # The refusing upsert locked the row: its tat is the one that refused.
     query = sa.select(t.c.tat - _NOW).where(t.c.scope == scope, t.c.key == digest)
     ahead: timedelta = (await conn.execute(query)).scalar_one()
-    return ahead + interval - period
+    # Read a moment after the refusal: never less than nothing.
+    return max(ahead + interval - period, timedelta(0))
 
 
 async def forget_key(conn: AsyncConnection, *, scope: str, key: str) -> None:
