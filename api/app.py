@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from api import persisted
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
@@ -119,6 +120,14 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         else None
     )
     compiled_reads = CompiledReads() if settings.compiled_reads else None
+    persisted_queries = (
+        persisted.DocumentCache(
+            max_documents=settings.persisted_queries_max_documents,
+            max_bytes=settings.persisted_queries_max_bytes,
+        )
+        if settings.persisted_queries_max_documents > 0
+        else None
+    )
     graphql = RapportGraphQL(
         schema=schema,
         authenticator=authenticator,
@@ -128,6 +137,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         playground=playground,
         max_body_bytes=settings.max_body_bytes,
         compiled_reads=compiled_reads,
+        persisted_queries=persisted_queries,
     )
 
     guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
@@ -187,4 +197,5 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     app.state.authenticator = authenticator
     app.state.schema = schema
     app.state.compiled_reads = compiled_reads
+    app.state.persisted_queries = persisted_queries
     return app

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # Answer the app's reads with one SQL statement each where they compile (reads/); off
     # sends every operation through the resolvers, for debugging.
     compiled_reads: bool = True
+    # Automatic persisted queries (docs/api.md): documents kept per API process, least recently
+    # used out first, bounded by count and by bytes. 0 documents turns persisted queries off.
+    persisted_queries_max_documents: int = Field(default=10_000, ge=0)
+    persisted_queries_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
 
     @property
     def playground_on(self) -> bool:

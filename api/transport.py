@@ -13,10 +13,14 @@ What Strawberry's ASGI view leaves out, and this module adds:
 - One size limit for everything a client sends: a body (413), checked against Content-Length
   before reading and counted while a chunked body streams in; the query string of a GET (414);
   a WebSocket message (closed with 1009).
+- Automatic persisted queries (``extensions.persistedQuery``, api/persisted.py): the stored
+  text replaces a hash before Strawberry parses, so everything after (validation, limits, the
+  compiled read path, GET refusing mutations) treats it as if the client had sent it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncGenerator, Mapping
 from http import HTTPStatus
@@ -39,6 +43,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api import persisted
 from schema.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -57,6 +62,9 @@ CODES = {
     500: "INTERNAL_SERVER_ERROR",
 }
 
+
+# Answered 200 whatever the media type: part of the APQ handshake, not a failed request.
+PERSISTED_QUERY_CODES = {"PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED"}
 
 JSON_KINDS = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
 
@@ -256,9 +264,24 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
 
     websocket_adapter_class = _WebSocketWithinLimit
 
-    def __init__(self, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        persisted_queries: persisted.DocumentCache | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.max_body_bytes = max_body_bytes
+        # None: persisted queries are answered PersistedQueryNotSupported.
+        self.persisted_queries = persisted_queries
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query's GET has no "query" parameter, which Strawberry takes for a
+        # browser asking for the playground (or, with it off, answers 404).
+        return "extensions" not in request.query_params and bool(
+            super().should_render_graphql_ide(request)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -347,7 +370,21 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             {OperationType.QUERY} if over_get else {OperationType.QUERY, OperationType.MUTATION}
         )
         try:
-            return await self.schema.execute(
+            found = self._find_persisted_query(request_data)
+        except (persisted.PersistedQueryNotFound, persisted.PersistedQueryNotSupported) as exc:
+            # Apollo's clients look for this message or code and resend with the query.
+            name = type(exc).__name__
+            code = "PERSISTED_QUERY_NOT_FOUND"
+            if isinstance(exc, persisted.PersistedQueryNotSupported):
+                code = "PERSISTED_QUERY_NOT_SUPPORTED"
+            error = GraphQLError(name, extensions={"code": code})
+            return ExecutionResult(data=None, errors=[error])
+        except persisted.BadPersistedQuery as exc:
+            raise Refusal(400, str(exc)) from None
+        if found is not None:
+            request_data = dataclasses.replace(request_data, query=found[0])
+        try:
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -374,6 +411,23 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                     400, "Subscriptions run over a WebSocket to /graphql (graphql-transport-ws)."
                 ) from None
             raise Refusal(405, "Mutations need POST.", {"allow": "POST"}) from None
+        if (
+            found is not None
+            and found[1].sent_query
+            and self.persisted_queries is not None
+            and not _failed_before_execution(result)
+        ):
+            # Kept once it parsed, validated and ran, so junk never takes a place in the store.
+            self.persisted_queries.put(found[1].sha256_hash, found[0])
+        return result
+
+    def _find_persisted_query(
+        self, request_data: GraphQLRequestData
+    ) -> tuple[str, persisted.PersistedQuery] | None:
+        extension = persisted.read_extension(request_data.extensions)
+        if extension is None:
+            return None
+        return persisted.resolve_query(self.persisted_queries, extension, request_data.query)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -384,7 +438,12 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         ):
             del body["data"]
             codes = {(e.extensions or {}).get("code") for e in result.errors or []}
-            request.state.status = 500 if "INTERNAL_SERVER_ERROR" in codes else 400
+            if "INTERNAL_SERVER_ERROR" in codes:
+                request.state.status = 500
+            elif not codes <= PERSISTED_QUERY_CODES:
+                request.state.status = 400
+            # else 200: the APQ handshake's first answer, as Apollo's servers give it (a
+            # client's link reads it from the body before any status handling).
         return body
 
 
