@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,11 @@ from sync.errors import ValidationFailed
 from sync.fields import check_date, check_instant, parse_uuid
 
 OWNER = "$1::uuid"
+# Bounds of one plan. Past them the operation falls back: a document of a few kilobytes can
+# spread fragments and aliases into far more work than any screen asks for, and a plan (its
+# guards and text) lives in the cache.
+MAX_GUARDS = 256
+MAX_PLAN_SQL = 256 * 1024
 PLACEHOLDER = re.compile(r"\$(\d+)::")
 Render = Callable[[str], str]
 
@@ -139,6 +144,8 @@ def compile_plan(
         sql = compiler.render_operation(operation)
     except NotCompilable:
         return Plan(guards=tuple(compiler.guards), sql=None)
+    if len(sql) > MAX_PLAN_SQL:
+        return Plan(guards=tuple(compiler.guards), sql=None)
     sql, params, unused = _number_parameters(sql, compiler.params)
     return Plan(
         guards=tuple(compiler.guards),
@@ -172,6 +179,7 @@ class Compiler:
         self.fragments = find_fragments(document)
         self.inputs = inputs
         self.guards: list[Guard] = []
+        self._decided: dict[Hashable, Any] = {}
         self.checks: list[Getter] = []
         self.params: list[Getter] = [lambda i: i.owner_id]
         self.needs_time_zone = False
@@ -183,10 +191,19 @@ class Compiler:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def decide(self, read: Getter) -> Any:
-        """Return a value the SQL's shape depends on, and remember it as a guard."""
+    def decide(self, read: Getter, key: Hashable | None = None) -> Any:
+        """Return a value the SQL's shape depends on, and remember it as a guard.
+
+        A ``key`` met before returns the value it had: one guard for one question.
+        """
+        if key is not None and key in self._decided:
+            return self._decided[key]
         value = read(self.inputs)
         self.guards.append(Guard(read, value))
+        if len(self.guards) > MAX_GUARDS:
+            raise NotCompilable  # a document built to multiply work: the resolvers answer it
+        if key is not None:
+            self._decided[key] = value
         return value
 
     def bind(self, read: Getter, cast: str) -> str:

@@ -1,12 +1,13 @@
 """Which fields a selection set asks for, by response key, as GraphQL's CollectFields does.
 
-Fragments (named and inline) are expanded in place, ``@skip`` and ``@include`` are honoured,
+Fragments (named and inline) are expanded in place, a named one once per selection set (as
+graphql-core does: spread again, it adds nothing), ``@skip`` and ``@include`` are honoured,
 and fields with the same response key are merged, in the order the keys first appear.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from graphql import (
@@ -28,8 +29,8 @@ from graphql.execution.values import get_directive_values
 from reads.plan import Getter, Inputs, NotCompilable
 
 Fields = dict[str, list[FieldNode]]
-# Records a value the SQL depends on and returns it (Compiler.decide).
-Decide = Callable[[Getter], Any]
+# Records a value the SQL depends on and returns it (Compiler.decide); one guard per key.
+Decide = Callable[[Getter, Hashable], Any]
 
 
 def find_fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -45,9 +46,10 @@ def collect_fields(
 ) -> Fields:
     """Return the fields asked of ``object_type`` by these (merged) selection sets."""
     fields: Fields = {}
+    visited: set[str] = set()
     for selection_set in selection_sets:
         if selection_set is not None:
-            _collect(schema, fragments, object_type, selection_set, decide, fields)
+            _collect(schema, fragments, object_type, selection_set, decide, fields, visited)
     return fields
 
 
@@ -58,6 +60,7 @@ def _collect(
     selection_set: SelectionSetNode,
     decide: Decide,
     fields: Fields,
+    visited: set[str],
 ) -> None:
     for selection in selection_set.selections:
         if not _included(selection, decide):
@@ -67,13 +70,21 @@ def _collect(
             fields.setdefault(key, []).append(selection)
         elif isinstance(selection, InlineFragmentNode):
             if _applies(schema, object_type, selection.type_condition):
-                _collect(schema, fragments, object_type, selection.selection_set, decide, fields)
+                _collect(
+                    schema, fragments, object_type, selection.selection_set, decide, fields, visited
+                )
         elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
+            name = selection.name.value
+            if name in visited:
+                continue
+            visited.add(name)
+            fragment = fragments.get(name)
             if fragment is None:
                 raise NotCompilable
             if _applies(schema, object_type, fragment.type_condition):
-                _collect(schema, fragments, object_type, fragment.selection_set, decide, fields)
+                _collect(
+                    schema, fragments, object_type, fragment.selection_set, decide, fields, visited
+                )
         else:
             raise NotCompilable
 
@@ -84,8 +95,14 @@ def _included(selection: Any, decide: Decide) -> bool:
             raise NotCompilable  # @defer, @stream or anything else the resolvers know
     if not selection.directives:
         return True
-    skip = decide(lambda inputs: _directive(GraphQLSkipDirective, selection, inputs))
-    include = decide(lambda inputs: _directive(GraphQLIncludeDirective, selection, inputs))
+    # Keyed by the node: a fragment met at several levels adds its directives' guards once.
+    skip = decide(
+        lambda inputs: _directive(GraphQLSkipDirective, selection, inputs), (id(selection), "skip")
+    )
+    include = decide(
+        lambda inputs: _directive(GraphQLIncludeDirective, selection, inputs),
+        (id(selection), "include"),
+    )
     # (The lambdas close over this call's ``selection``: one frame per call, no loop rebinding.)
     return skip is not True and include is not False
 

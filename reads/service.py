@@ -23,8 +23,9 @@ log = logging.getLogger("rapport.reads")
 MAX_DOCUMENTS = 512
 # Shapes kept per document (orders x filters present x directives); more compile each time.
 MAX_SHAPES = 16
-# The statements' text, all plans together: the least recently used documents go first.
-MAX_SQL_BYTES = 32 * 1024 * 1024
+# Documents' text, statements' text and guards, all plans together: the least recently used
+# documents go first.
+MAX_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class CompiledReads:
 
     def __init__(self) -> None:
         self._plans: OrderedDict[tuple[str, str | None], list[Plan]] = OrderedDict()
-        self._sql_bytes = 0
+        self._bytes = 0
         # How many operations each path answered (tests assert the compiled path ran).
         self.compiled = 0
         self.fell_back = 0
@@ -107,23 +108,38 @@ class CompiledReads:
     def _plan(self, request: Request, inputs: Inputs) -> Plan:
         key = (request.query, request.operation_name)
         plans = self._plans.get(key)
+        if plans is not None:
+            self._plans.move_to_end(key)
+            for plan in plans:
+                if plan.matches(inputs):
+                    return plan
+        # Compiled before anything is kept: a request that falls back while compiling (a bad
+        # cursor) leaves nothing behind.
+        plan = compile_plan(request.schema, request.document, request.operation, inputs)
         if plans is None:
             plans = self._plans[key] = []
-        else:
-            self._plans.move_to_end(key)
-        for plan in plans:
-            if plan.matches(inputs):
-                return plan
-        plan = compile_plan(request.schema, request.document, request.operation, inputs)
+            self._bytes += _size_of_key(key)
         if len(plans) < MAX_SHAPES:
             plans.append(plan)
-            self._sql_bytes += len(plan.sql or "")
-            self._evict(keep=key)
+            self._bytes += _size_of_plan(plan)
+        self._evict(keep=key)
         return plan
 
     def _evict(self, keep: tuple[str, str | None]) -> None:
-        while (len(self._plans) > MAX_DOCUMENTS or self._sql_bytes > MAX_SQL_BYTES) and (
+        while (len(self._plans) > MAX_DOCUMENTS or self._bytes > MAX_BYTES) and (
             next(iter(self._plans)) != keep
         ):
-            _, plans = self._plans.popitem(last=False)
-            self._sql_bytes -= sum(len(plan.sql or "") for plan in plans)
+            key, plans = self._plans.popitem(last=False)
+            self._bytes -= _size_of_key(key) + sum(_size_of_plan(plan) for plan in plans)
+
+
+# What an entry holds, roughly: the document's text (its key), each plan's SQL, its guards.
+_GUARD_BYTES = 200
+
+
+def _size_of_key(key: tuple[str, str | None]) -> int:
+    return len(key[0]) + len(key[1] or "")
+
+
+def _size_of_plan(plan: Plan) -> int:
+    return len(plan.sql or "") + _GUARD_BYTES * len(plan.guards)

@@ -21,7 +21,7 @@ from sqlalchemy import event
 
 from api.app import create_app
 from bench.home import HOME_QUERY
-from reads import service
+from reads import compile, service
 from reads.service import CompiledReads
 from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
 from tests.conftest import cloned_database, make_settings, serve
@@ -497,6 +497,46 @@ async def test_the_plan_cache_forgets_the_least_recently_used_documents(
     for query in queries:
         await _both(apps, query, compiled=True)
     assert list(apps.reads._plans) == [(q, None) for q in queries[1:]]
+
+
+def _spread_document(levels: int, spreads: int) -> str:
+    """A few hundred bytes that spread each fragment ``spreads`` times, ``levels`` deep."""
+    fragments = []
+    for n in range(levels):
+        inner = " ".join([f"...F{n + 1} @include(if: true)"] * spreads)
+        inner = inner if n + 1 < levels else "id"
+        fragments.append(f"fragment F{n} on Contact {{ id introducedBy {{ {inner} }} }}")
+    return "query($id: ID!) { contact(id: $id) { ...F0 } }\n" + "\n".join(fragments)
+
+
+async def test_a_fragment_spread_again_adds_no_work_to_the_plan(apps: Apps) -> None:
+    # Expanded per spread, 8 levels of 5 spreads made 195,310 guards (63 MiB) from 1.3 KB.
+    query = _spread_document(levels=8, spreads=5)
+    await _both(apps, query, {"id": apps.world.contacts[0]}, compiled=True)
+    [plan] = apps.reads._plans[(query, None)]
+    # At most one skip and one include guard per directive written in the document.
+    assert len(plan.guards) <= 2 * query.count("@include")
+
+
+async def test_a_plan_needing_too_many_guards_falls_back(apps: Apps) -> None:
+    # Distinct directives on distinct aliases, each a guard: past the bound the resolvers answer.
+    fields = " ".join(
+        f"c{n}: contacts(first: 1) @include(if: $yes) {{ totalCount }}"
+        for n in range(compile.MAX_GUARDS + 1)
+    )
+    query = f"query($yes: Boolean!) {{ {fields} }}"
+    await _both(apps, query, {"yes": True}, compiled=False)
+
+
+async def test_a_request_that_falls_back_while_compiling_leaves_nothing_cached(
+    apps: Apps,
+) -> None:
+    before = dict(apps.reads._plans)
+    for n in range(5):
+        # A cursor that does not decode: the resolvers answer, and the text is not kept.
+        query = f'{{ contacts(after: "bad") {{ totalCount }} }} # {n} {"x" * 1000}'
+        await _both(apps, query, compiled=False)
+    assert dict(apps.reads._plans) == before
 
 
 async def test_get_and_the_graphql_response_media_type_answer_the_same(apps: Apps) -> None:
