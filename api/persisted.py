@@ -119,7 +119,14 @@ def resolve_query(
         if stored is None:
             raise PersistedQueryNotFound
         return stored, PersistedQuery(sha256_hash, sent_query=False)
-    if hash_query(query) != sha256_hash:
+    try:
+        hashed = hash_query(query)
+    except UnicodeEncodeError:
+        # An unpaired surrogate (\uD800) has no UTF-8 bytes to hash, nor is it GraphQL text.
+        raise BadPersistedQuery(
+            "The query holds an unpaired surrogate (such as \\uD800): send it as UTF-8 text."
+        ) from None
+    if hashed != sha256_hash:
         raise BadPersistedQuery("provided sha does not match query")
     return query, PersistedQuery(sha256_hash, sent_query=True)
 

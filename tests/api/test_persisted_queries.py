@@ -152,6 +152,23 @@ async def test_a_hash_that_does_not_match_is_refused_and_not_stored(
     assert_not_found(await send_post(http, account.token, query, with_text=False))
 
 
+async def test_a_query_with_an_unpaired_surrogate_is_refused_not_a_fault(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    # ASCII JSON: the surrogate travels as its \ud800 escape, as JavaScript would write it.
+    body = json.dumps(
+        {
+            "query": "{ me { id } } # \ud800",
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}},
+        }
+    )
+    headers = {"authorization": f"Bearer {account.token}", "content-type": "application/json"}
+    response = await http.post("/graphql", content=body, headers=headers)
+    error = assert_json_error(response, 400, "BAD_REQUEST")
+    assert "unpaired surrogate" in error["message"]
+
+
 @pytest.mark.parametrize(
     "extension",
     [
