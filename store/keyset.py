@@ -90,6 +90,10 @@ def decode_cursor(tag: str, keys: Sequence[SortKey], cursor: str) -> list[Any]:
         payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(payload, list) or payload[0] != tag or len(payload) != len(keys) + 1:
             raise BadCursor(cursor)
-        return [_load(k.kind, v) for k, v in zip(keys, payload[1:], strict=True)]
+        values = [_load(k.kind, v) for k, v in zip(keys, payload[1:], strict=True)]
+        # Only a nullable key may hold NULL in a row; a cursor that says otherwise is forged.
+        if any(v is None and not k.nullable for k, v in zip(keys, values, strict=True)):
+            raise BadCursor(cursor)
+        return values
     except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor(cursor) from exc

@@ -8,6 +8,7 @@ back everywhere fails here too.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -537,6 +538,13 @@ async def test_a_request_that_falls_back_while_compiling_leaves_nothing_cached(
         query = f'{{ contacts(after: "bad") {{ totalCount }} }} # {n} {"x" * 1000}'
         await _both(apps, query, compiled=False)
     assert dict(apps.reads._plans) == before
+
+
+async def test_a_forged_cursor_with_a_null_id_is_a_typed_error_on_both_paths(apps: Apps) -> None:
+    forged = base64.urlsafe_b64encode(b'["contacts:NEXT_FOLLOW_UP",null,null]').decode()
+    query = "query($a: String) { contacts(after: $a, orderBy: NEXT_FOLLOW_UP) { totalCount } }"
+    body = await _both(apps, query, {"a": forged}, compiled=False)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_get_and_the_graphql_response_media_type_answer_the_same(apps: Apps) -> None:

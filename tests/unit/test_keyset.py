@@ -33,6 +33,14 @@ def test_foreign_or_broken_cursors_are_refused(cursor: str) -> None:
         keyset.decode_cursor("contacts:NAME", ORDERINGS[ContactOrder.NAME], cursor)
 
 
+def test_a_cursor_with_null_where_no_row_has_one_is_refused() -> None:
+    # Forged: ids are never NULL (the condition "id > NULL" failed inside SQLAlchemy, a 500).
+    keys = ORDERINGS[ContactOrder.NEXT_FOLLOW_UP]
+    cursor = keyset.encode_cursor("t", keys, {"next_follow_up_at": None, "id": None})
+    with pytest.raises(keyset.BadCursor):
+        keyset.decode_cursor("t", keys, cursor)
+
+
 def test_a_cursor_from_another_ordering_is_refused() -> None:
     row = {"sort_name": "ada", "id": UUID(int=1)}
     cursor = keyset.encode_cursor("contacts:NAME", ORDERINGS[ContactOrder.NAME], row)
