@@ -3,8 +3,9 @@
 What compiles (anything else raises NotCompilable and the resolvers answer):
 
 - ``me`` (every field), ``tags`` (every field);
-- ``contacts(first, after, orderBy, filter)`` and ``interactions(contactId, first, after)``:
-  ``edges { cursor node }``, ``nodes``, ``pageInfo { hasNextPage endCursor }``, ``totalCount``;
+- ``contacts(first, after, last, before, orderBy, filter)`` (both directions, both bounds) and
+  ``interactions(contactId, first, after)``: ``edges { cursor node }``, ``nodes``,
+  ``pageInfo { hasNextPage hasPreviousPage startCursor endCursor }``, ``totalCount``;
 - ``contact(id)`` and ``interaction(id)``: the object, or ``NotFound``;
 - on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
   ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
@@ -46,6 +47,7 @@ from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
 from reads.render import Expr, concat, or_null
 from reads.selection import Fields, collect_fields, find_fragments
 from schema.arguments import check_string
+from schema.pagination import DEFAULT_PAGE
 from store import contacts as contact_store
 from store import interactions as interaction_store
 from store import keyset
@@ -406,7 +408,8 @@ class Compiler:
                 f"SELECT count(*) FROM interaction_participants {ip} "
                 f"WHERE {' AND '.join(conditions)}"
             )
-            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+            after_given = self.decide(lambda inputs: args(inputs)["after"] is not None)
+            if after_given:
                 columns = [f"{ip}.occurred_at", f"{ip}.interaction_id"]
                 conditions.append(
                     self.after_condition(
@@ -436,7 +439,8 @@ class Compiler:
             )
             conditions = [f"{i}.owner_id = {OWNER}", f"{i}.cl % 2 = 1", living]
             counted = f"SELECT count(*) FROM interactions {i} WHERE {' AND '.join(conditions)}"
-            if self.decide(lambda inputs: args(inputs)["after"] is not None):
+            after_given = self.decide(lambda inputs: args(inputs)["after"] is not None)
+            if after_given:
                 columns = [f"{i}.occurred_at", f"{i}.id"]
                 conditions.append(
                     self.after_condition(args, lambda x: "interactions", keys, columns)
@@ -475,6 +479,7 @@ class Compiler:
             cursor=cursor,
             node=self.render_interaction,
             count=counted,
+            after_given=after_given,
         )
 
     # -- me and tags ---------------------------------------------------------------------------
@@ -521,9 +526,13 @@ class Compiler:
         assert query is not None
         definition = query.fields["contacts"]
         args = self.read_arguments(definition, nodes[0])
-        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        size = self.bind(lambda i: _check_page(args(i), i.max_page_size), "int")
+        # Backward (``last``): read in the reversed order, then render the rows in the normal one.
+        backward = self.decide(lambda i: args(i)["last"] is not None)
         order = contact_store.ContactOrder(self.decide(lambda i: _read_enum(args(i)["orderBy"])))
         keys = contact_store.ORDERINGS[order]
+        reversed_keys = keyset.reverse_keys(keys)
+        read_keys = reversed_keys if backward else keys
         tag = f"contacts:{order.value}"
         c = self.alias("c")
         conditions = [
@@ -532,18 +541,25 @@ class Compiler:
             *self.filter_conditions(args, c),
         ]
         counted = " AND ".join(conditions)
-        if self.decide(lambda i: args(i)["after"] is not None):
-            columns = [f"{c}.{k.name}" for k in keys]
+        columns = [f"{c}.{k.name}" for k in keys]
+        after_given = self.decide(lambda i: args(i)["after"] is not None)
+        if after_given:
             conditions.append(self.after_condition(args, lambda i: tag, keys, columns))
+        before_given = self.decide(lambda i: args(i)["before"] is not None)
+        if before_given:
+            # "Before x" in this order is "after x" in the reversed one (store/contacts.py).
+            conditions.append(
+                self.after_condition(args, lambda i: tag, keys, columns, "before", reversed_keys)
+            )
         where = " AND ".join(conditions)
-        order_by = ", ".join(_render_order(c, k) for k in keys)
+        order_by = ", ".join(_render_order(c, k) for k in read_keys)
 
         def source(columns: set[str]) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
             selected = ", ".join(f"{c}.{name}" for name in sorted(wanted))
             return (
                 f"SELECT {selected} FROM contacts {c} WHERE {where} "
-                f"ORDER BY {order_by} LIMIT {first} + 1"
+                f"ORDER BY {order_by} LIMIT {size} + 1"
             )
 
         def cursor(row: Row) -> str:
@@ -557,12 +573,15 @@ class Compiler:
         return self.render_connection(
             definition,
             nodes,
-            first=first,
+            first=size,
             source=source,
-            order=lambda s: ", ".join(_render_order(s, k) for k in keys),
+            order=lambda s: ", ".join(_render_order(s, k) for k in read_keys),
             cursor=cursor,
             node=self.render_contact,
             count=f"SELECT count(*) FROM contacts {c} WHERE {counted}",
+            after_given=after_given,
+            before_given=before_given,
+            backward=backward,
         )
 
     def filter_conditions(self, args: Getter, c: str) -> list[str]:
@@ -621,10 +640,18 @@ class Compiler:
         tag: Callable[[Inputs], str],
         keys: Sequence[keyset.SortKey],
         columns: Sequence[str],
+        argument: str = "after",
+        condition_keys: Sequence[keyset.SortKey] | None = None,
     ) -> str:
+        """Rows past the cursor in ``argument``, in the order of ``condition_keys`` (``keys``).
+
+        The cursor is always decoded with the listing's own ``keys``; a ``before`` cursor is
+        applied with the reversed ones.
+        """
+
         def values(i: Inputs) -> list[Any]:
             try:
-                return keyset.decode_cursor(tag(i), keys, args(i)["after"])
+                return keyset.decode_cursor(tag(i), keys, args(i)[argument])
             except keyset.BadCursor:
                 raise Fallback from None
 
@@ -635,7 +662,8 @@ class Compiler:
             "NULL" if is_null else self.bind(_read_nth(values, n), CAST[key.kind])
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
-        return _render_after(list(columns), list(keys), bound, list(nulls))
+        applied = list(keys if condition_keys is None else condition_keys)
+        return _render_after(list(columns), applied, bound, list(nulls))
 
     def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
         contact_type = self.find_type("Contact")
@@ -796,12 +824,17 @@ class Compiler:
         cursor: Callable[[Row], str],
         node: Callable[[list[FieldNode], Row], str],
         count: str,
+        after_given: bool = False,
+        before_given: bool = False,
+        backward: bool = False,
     ) -> str:
         """Render a page as build_connection makes it, from ``first + 1`` rows of ``source``.
 
         ``p`` numbers the fetched rows; ``q`` renders each row's node and cursor once (only
         for rows on the page), and the outer select aggregates them. Nothing is fetched when
-        only ``totalCount`` or ``__typename`` is asked for.
+        only ``totalCount`` or ``__typename`` is asked for. ``backward``, ``source`` and
+        ``order`` read in the reversed order (row 1 is the one nearest ``before``), and the
+        page is rendered from its highest number down, so in the list's normal order.
         """
         connection_type = get_named_type(definition.type)
         assert isinstance(connection_type, GraphQLObjectType)
@@ -814,6 +847,16 @@ class Compiler:
         columns: list[str] = []  # q's select list
         uses_rows = False
         on_page = f"{p}.n <= {first}"
+        direction = " DESC" if backward else ""
+        # The page's row nearest where reading began, and the one farthest from it.
+        nearest = f"{p}.n = 1 AND {p}.n <= {first}"
+        farthest = f"{p}.n = least({p}.fetched, {first})"
+        more = f"CASE WHEN count(*) > {first} THEN 'true' ELSE 'false' END"
+
+        def cursor_at(name: str, where: str) -> str:
+            if not any(col.endswith(f" AS {name}") for col in columns):
+                columns.append(f"CASE WHEN {where} THEN {cursor(row)} END AS {name}")
+            return f"coalesce('\"' || max({q}.{name}) || '\"', 'null')"
 
         def node_column(field_nodes: list[FieldNode]) -> str:
             name = f"node{len(columns)}"
@@ -835,19 +878,22 @@ class Compiler:
 
             body = self.render_object(edge_type, self.collect(edge_type, field_nodes), render_field)
             return (
-                f"('[' || coalesce(string_agg({body}, ',' ORDER BY {q}.n) "
+                f"('[' || coalesce(string_agg({body}, ',' ORDER BY {q}.n{direction}) "
                 f"FILTER (WHERE {q}.n <= {first}), '') || ']')"
             )
 
         def page_info(field_nodes: list[FieldNode]) -> str:
             def render_field(name: str, info_nodes: list[FieldNode]) -> str:
+                # build_connection's rules: the side reading went towards is known from the
+                # extra row; the side it started from, from whether a cursor was given.
                 if name == "hasNextPage":
-                    return f"CASE WHEN count(*) > {first} THEN 'true' ELSE 'false' END"
+                    return ("'true'" if before_given else "'false'") if backward else more
+                if name == "hasPreviousPage":
+                    return more if backward else ("'true'" if after_given else "'false'")
                 if name == "endCursor":
-                    if not any(col.endswith(" AS end_cursor") for col in columns):
-                        last = f"{p}.n = least({p}.fetched, {first})"
-                        columns.append(f"CASE WHEN {last} THEN {cursor(row)} END AS end_cursor")
-                    return f"coalesce('\"' || max({q}.end_cursor) || '\"', 'null')"
+                    return cursor_at("end_cursor", nearest if backward else farthest)
+                if name == "startCursor":
+                    return cursor_at("start_cursor", farthest if backward else nearest)
                 raise NotCompilable
 
             return self.render_object(
@@ -862,7 +908,7 @@ class Compiler:
             if name == "nodes":
                 return (
                     f"('[' || coalesce(string_agg({node_column(field_nodes)}, ',' "
-                    f"ORDER BY {q}.n), '') || ']')"
+                    f"ORDER BY {q}.n{direction}), '') || ']')"
                 )
             if name == "edges":
                 return edge(field_nodes)
@@ -918,6 +964,16 @@ def _check_first(value: int, maximum: int) -> int:
     return value
 
 
+def _check_page(args: dict[str, Any], maximum: int) -> int:
+    """check_page's rules for ``contacts``: ``first`` or ``last`` (not both), in range."""
+    first, last = args["first"], args["last"]
+    if first is not None and last is not None:
+        raise Fallback
+    if last is not None:
+        return _check_first(last, maximum)
+    return _check_first(DEFAULT_PAGE if first is None else first, maximum)
+
+
 def _read_enum(value: Any) -> str:
     return str(getattr(value, "value", value))
 
@@ -946,7 +1002,9 @@ def _to_snake_case(name: str) -> str:
 
 def _render_order(alias: str, key: keyset.SortKey) -> str:
     clause = f"{alias}.{key.name} {'DESC' if key.descending else 'ASC'}"
-    return clause + " NULLS LAST" if key.nullable else clause
+    if not key.nullable:
+        return clause
+    return clause + (" NULLS FIRST" if key.nulls_first else " NULLS LAST")
 
 
 def _render_cursor_value(kind: str, column: str) -> str:
@@ -970,8 +1028,10 @@ def _render_after(
         return beyond
     rest = _render_after(columns[1:], keys[1:], params[1:], nulls[1:])
     if is_null:
+        if key.nulls_first:
+            return f"({column} IS NOT NULL OR ({column} IS NULL AND {rest}))"
         return f"({column} IS NULL AND {rest})"
     options = [beyond, f"({column} = {param} AND {rest})"]
-    if key.nullable:
+    if key.nullable and not key.nulls_first:
         options.append(f"{column} IS NULL")
     return "(" + " OR ".join(options) + ")"

@@ -269,7 +269,9 @@ class Contact:
                     conn, owner_id=owner_id, contact_id=contact_id
                 )
 
-        return build_connection(rows, first, tag, keys, Interaction.from_row, count)
+        return build_connection(
+            rows, first, tag, keys, Interaction.from_row, count, after=cursor is not None
+        )
 
     def health_facts(self) -> health_model.ContactFacts:
         return health_model.ContactFacts(

@@ -353,6 +353,7 @@ class NotificationQuery:
             store.HISTORY,
             lambda row: Notification.from_row(row, deliveries.get(row["id"], [])),
             count,
+            after=cursor is not None,
         )
 
     @strawberry.field(
@@ -403,7 +404,13 @@ class NotificationQuery:
                 return await store.count_reminders(conn, owner_id=owner_id)
 
         return build_connection(
-            rows, first, "reminders", store.BY_DUE, lambda row: Reminder.from_row(row, today), count
+            rows,
+            first,
+            "reminders",
+            store.BY_DUE,
+            lambda row: Reminder.from_row(row, today),
+            count,
+            after=cursor is not None,
         )
 
 

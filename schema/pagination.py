@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -17,8 +18,27 @@ DEFAULT_PAGE = 20
 
 @strawberry.type
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description=(
+            "Whether items follow this page. Paging backward (`last`), true exactly when "
+            "`before` was given."
+        )
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor: pass it as `after` for the next page."
+    )
+    has_previous_page: bool = strawberry.field(
+        description=(
+            "Whether items come before this page. Paging backward (`last`), whether more "
+            "precede it; paging forward, true exactly when `after` was given."
+        )
+    )
+    start_cursor: str | None = strawberry.field(
+        description=(
+            "The first item's cursor: pass it as `before` (where a list takes it) for the "
+            "previous page."
+        )
+    )
 
 
 @strawberry.type
@@ -28,7 +48,12 @@ class Edge(Generic[T]):
     tag: strawberry.Private[str]
     keys: strawberry.Private[Sequence[keyset.SortKey]]
 
-    @strawberry.field(description="Pass as `after` to continue after this node.")
+    @strawberry.field(
+        description=(
+            "Pass as `after` to continue after this node (or as `before`, where a list takes "
+            "it, to go back)."
+        )
+    )
     def cursor(self) -> str:
         # Made only when asked for: pages that read `nodes` never pay for cursors.
         return keyset.encode_cursor(self.tag, self.keys, self.row)
@@ -56,16 +81,41 @@ def check_first(first: int, maximum: int) -> int:
     return first
 
 
-def read_after(tag: str, keys: Sequence[keyset.SortKey], after: str | None) -> list[Any] | None:
-    """Decode an ``after`` cursor, or fail the field if it came from elsewhere."""
+def read_after(
+    tag: str, keys: Sequence[keyset.SortKey], after: str | None, argument: str = "after"
+) -> list[Any] | None:
+    """Decode an ``after`` (or ``before``) cursor, or fail the field if it came from elsewhere."""
     if after is None:
         return None
     try:
         return keyset.decode_cursor(tag, keys, after)
     except keyset.BadCursor:
         raise bad_input(
-            "after", "this cursor does not belong to this list and order; page again from the start"
+            argument,
+            "this cursor does not belong to this list and order; page again from the start",
         ) from None
+
+
+@dataclass(frozen=True)
+class PageSize:
+    """How many items a page holds, and from which end of the range they are taken."""
+
+    size: int
+    backward: bool
+
+
+def check_page(first: int | None, last: int | None, maximum: int) -> PageSize:
+    """Return the page size and direction from ``first`` or ``last``; refuse both at once."""
+    if first is not None and last is not None:
+        raise bad_input(
+            "last",
+            "ask for `first` (paging forward) or `last` (paging backward), not both at once",
+        )
+    if last is None:
+        return PageSize(check_first(DEFAULT_PAGE if first is None else first, maximum), False)
+    if last < 0 or last > maximum:
+        raise bad_input("last", f"ask for between 0 and {maximum} items per page, not {last}")
+    return PageSize(last, True)
 
 
 def build_connection(
@@ -75,15 +125,27 @@ def build_connection(
     keys: Sequence[keyset.SortKey],
     to_node: Callable[[Any], T],
     count: Callable[[], Awaitable[int]],
+    *,
+    after: bool = False,
+    before: bool = False,
+    backward: bool = False,
 ) -> Connection[T]:
-    """Make a page from ``first + 1`` fetched rows (the extra one says there is more)."""
-    page = rows[:first]
+    """Make a page from ``first + 1`` fetched rows (the extra one says there is more).
+
+    Forward, the extra row is the last one; ``backward`` (``last`` items), it is the first.
+    Whether anything lies on the other side of the cursor the page started from is not read
+    (the Relay spec allows that): it is answered true when that cursor was given.
+    """
+    more = len(rows) > first
+    page = rows[max(0, len(rows) - first) :] if backward else rows[:first]
     edges = [Edge(node=to_node(row), row=row, tag=tag, keys=keys) for row in page]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=len(rows) > first,
+            has_next_page=before if backward else more,
             end_cursor=keyset.encode_cursor(tag, keys, page[-1]) if page else None,
+            has_previous_page=more if backward else after,
+            start_cursor=keyset.encode_cursor(tag, keys, page[0]) if page else None,
         ),
         count=count,
     )

@@ -14,7 +14,14 @@ from schema.enums import ContactOrder
 from schema.errors import NotFound, ValidationError, bad_input, validation_error
 from schema.inputs import ContactFilter
 from schema.nodes import Contact, Interaction, Tag, User
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.pagination import (
+    DEFAULT_PAGE,
+    Connection,
+    build_connection,
+    check_first,
+    check_page,
+    read_after,
+)
 from store import accounts, contacts, interactions, tags
 from sync.errors import ValidationFailed
 from sync.fields import parse_uuid
@@ -84,33 +91,58 @@ class Query:
             )
         return Contact.from_row(row)
 
-    @strawberry.field(description="Your contacts, a page at a time.")
+    @strawberry.field(
+        description=(
+            "Your contacts, a page at a time: `first` (default 20) after a cursor, or `last` "
+            "before one. `after` and `before` together bound the page on both sides."
+        )
+    )
     async def contacts(
         self,
         info: Info[Context, None],
-        first: int = DEFAULT_PAGE,
+        first: int | None = None,
         after: str | None = None,
         filter: ContactFilter | None = None,
         order_by: ContactOrder = ContactOrder.NAME,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Contact]:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        first = check_first(first, ctx.max_page_size)
+        page = check_page(first, last, ctx.max_page_size)
         order = order_by
         keys = contacts.ORDERINGS[order]
         tag = f"contacts:{order.value}"
         cursor = read_after(tag, keys, after)
+        end = read_after(tag, keys, before, "before")
         where = await _contact_filter(ctx, owner_id, filter)
         async with ctx.engine.connect() as conn:
             rows = await contacts.list_contacts(
-                conn, owner_id=owner_id, where=where, order=order, after=cursor, limit=first + 1
+                conn,
+                owner_id=owner_id,
+                where=where,
+                order=order,
+                after=cursor,
+                before=end,
+                backward=page.backward,
+                limit=page.size + 1,
             )
 
         async def count() -> int:
             async with ctx.engine.connect() as conn:
                 return await contacts.count_contacts(conn, owner_id=owner_id, where=where)
 
-        return build_connection(rows, first, tag, keys, Contact.from_row, count)
+        return build_connection(
+            rows,
+            page.size,
+            tag,
+            keys,
+            Contact.from_row,
+            count,
+            after=cursor is not None,
+            before=end is not None,
+            backward=page.backward,
+        )
 
     @strawberry.field(description="One interaction by id.")
     async def interaction(self, info: Info[Context, None], id: strawberry.ID) -> InteractionLookup:
@@ -160,7 +192,9 @@ class Query:
                     conn, owner_id=owner_id, contact_id=contact
                 )
 
-        return build_connection(rows, first, tag, keys, Interaction.from_row, count)
+        return build_connection(
+            rows, first, tag, keys, Interaction.from_row, count, after=cursor is not None
+        )
 
     @strawberry.field(description="Your tags, by name.")
     async def tags(self, info: Info[Context, None]) -> list[Tag]:

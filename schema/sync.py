@@ -203,7 +203,13 @@ class SyncQuery:
                 return await conflict.count_conflicts(conn, owner_id=owner_id)
 
         return build_connection(
-            rows, first, "conflicts", conflict.OPEN_ORDER, SyncConflict.from_row, count
+            rows,
+            first,
+            "conflicts",
+            conflict.OPEN_ORDER,
+            SyncConflict.from_row,
+            count,
+            after=cursor is not None,
         )
 
 

@@ -115,19 +115,30 @@ async def list_contacts(
     order: ContactOrder,
     after: Sequence[object] | None,
     limit: int,
+    before: Sequence[object] | None = None,
+    backward: bool = False,
 ) -> list[sa.RowMapping]:
-    """Return up to ``limit`` contacts after the cursor values, in the given order."""
+    """Return up to ``limit`` contacts between the cursor values, in the given order.
+
+    ``backward`` takes the ``limit`` rows nearest the end of the range (just before ``before``)
+    instead of the start: it reads in the reversed order and returns the rows in the normal one.
+    """
     keys = ORDERINGS[order]
+    reversed_keys = keyset.reverse_keys(keys)
     conditions = _conditions(owner_id, where)
     if after is not None:
         conditions.append(keyset.after_condition(keys, after))
+    if before is not None:
+        # "Before x" in this order is "after x" in the reversed one.
+        conditions.append(keyset.after_condition(reversed_keys, before))
     query = (
         sa.select(*READ_COLUMNS)
         .where(*conditions)
-        .order_by(*keyset.order_clauses(keys))
+        .order_by(*keyset.order_clauses(reversed_keys if backward else keys))
         .limit(limit)
     )
-    return list((await conn.execute(query)).mappings().all())
+    rows = list((await conn.execute(query)).mappings().all())
+    return rows[::-1] if backward else rows
 
 
 async def count_contacts(conn: AsyncConnection, *, owner_id: UUID, where: ContactFilter) -> int:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -27,16 +27,26 @@ class SortKey:
     kind: Kind
     descending: bool = False
     nullable: bool = False
+    # Listings put NULLs last; only a reversed ordering (for paging backward) puts them first.
+    nulls_first: bool = False
+
+
+def reverse_keys(keys: Sequence[SortKey]) -> tuple[SortKey, ...]:
+    """Return the exact reverse of an ordering: every direction and every NULLs placement."""
+    return tuple(
+        replace(k, descending=not k.descending, nulls_first=not k.nulls_first) for k in keys
+    )
 
 
 def order_clauses(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
-    """Return ORDER BY clauses; NULLs always come last."""
-    return [
-        (k.column.desc() if k.descending else k.column.asc()).nulls_last()
-        if k.nullable
-        else (k.column.desc() if k.descending else k.column.asc())
-        for k in keys
-    ]
+    """Return ORDER BY clauses; NULLs come last unless the ordering was reversed."""
+    clauses: list[sa.ColumnElement[Any]] = []
+    for k in keys:
+        clause = k.column.desc() if k.descending else k.column.asc()
+        if k.nullable:
+            clause = clause.nulls_first() if k.nulls_first else clause.nulls_last()
+        clauses.append(clause)
+    return clauses
 
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
@@ -47,11 +57,14 @@ def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.Column
         return last
     rest = after_condition(keys[1:], values[1:])
     if value is None:
+        if key.nulls_first:
+            # NULLs sort first: every non-NULL row follows, and NULL rows past the rest.
+            return sa.or_(key.column.is_not(None), sa.and_(key.column.is_(None), rest))
         # NULLs sort last: only rows that are also NULL here can follow.
         return sa.and_(key.column.is_(None), rest)
     beyond = key.column < value if key.descending else key.column > value
     options = [beyond, sa.and_(key.column == value, rest)]
-    if key.nullable:
+    if key.nullable and not key.nulls_first:
         options.append(key.column.is_(None))
     return sa.or_(*options)
 

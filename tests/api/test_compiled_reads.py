@@ -291,6 +291,69 @@ async def test_every_order_pages_through_every_contact(apps: Apps, order: str) -
     assert apps.world.deleted not in seen
 
 
+BOTH_WAYS = (
+    CONTACT
+    + """
+query Both($first: Int, $after: String, $last: Int, $before: String, $order: ContactOrder!,
+           $filter: ContactFilter) {
+  contacts(first: $first, after: $after, last: $last, before: $before, orderBy: $order,
+           filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { ...Person interactions(first: 1) {
+      pageInfo { hasPreviousPage startCursor hasNextPage endCursor } nodes { id }
+    } } }
+  }
+}
+"""
+)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+async def test_every_order_pages_backward_through_every_contact(apps: Apps, order: str) -> None:
+    forward = (await _both(apps, BOTH_WAYS, {"first": 100, "order": order}, compiled=True))["data"][
+        "contacts"
+    ]["edges"]
+    seen: list[str] = []
+    before = None
+    while True:
+        variables = {"last": 3, "before": before, "order": order}
+        page = (await _both(apps, BOTH_WAYS, variables, compiled=True))["data"]["contacts"]
+        seen = [edge["node"]["id"] for edge in page["edges"]] + seen
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert seen == [edge["node"]["id"] for edge in forward]
+    # Every forward cursor, as `before`, as `after`, and both together.
+    cursors = [edge["cursor"] for edge in forward]
+    for k, cursor in enumerate(cursors):
+        cases: list[dict[str, Any]] = [
+            {"last": 2, "before": cursor},
+            {"first": 2, "after": cursor},
+            {"last": 0, "before": cursor},
+            {"first": 3, "after": cursors[max(0, k - 4)], "before": cursor},
+            {"last": 3, "after": cursors[max(0, k - 4)], "before": cursor},
+        ]
+        for variables in cases:
+            await _both(apps, BOTH_WAYS, {**variables, "order": order}, compiled=True)
+
+
+async def test_backward_pages_with_filters(apps: Apps) -> None:
+    world = apps.world
+    filters: list[dict[str, Any]] = [
+        {"company": "acme"},
+        {"stages": ["ACTIVE"]},
+        {"tagIds": [world.tags[1]]},
+        {"search": "zzz-nothing"},
+    ]
+    for where in filters:
+        for order in ORDERS:
+            for variables in ({"last": 2}, {"last": 100}, {"first": 2}):
+                await _both(
+                    apps, BOTH_WAYS, {**variables, "order": order, "filter": where}, compiled=True
+                )
+
+
 async def test_filters(apps: Apps) -> None:
     world = apps.world
     soon = datetime.now(UTC) + timedelta(days=30)
@@ -345,6 +408,11 @@ async def test_shapes_that_compile(apps: Apps) -> None:
         "{ contacts(first: 5, filter: null) { nodes { interactions { edges { cursor } } } } }",
         "{ contacts { nodes { introducedBy { id } } } }",
         "{ interactions(first: 100) { nodes { id contacts { displayName } } } }",
+        "{ interactions(first: 2) { pageInfo { hasPreviousPage startCursor } } }",
+        "{ contacts(last: 2) { pageInfo { startCursor } nodes { id } } }",
+        "{ contacts(last: 2, orderBy: LAST_INTERACTION) { edges { cursor } totalCount } }",
+        "{ contacts(first: null, last: 1) { pageInfo { hasNextPage hasPreviousPage } } }",
+        "{ contacts(first: null) { pageInfo { hasPreviousPage } nodes { id } } }",
     ]
     for query in cases:
         await _both(apps, query, {"s": True, "i": False}, compiled=True)
@@ -440,6 +508,13 @@ async def test_everything_unusual_falls_back_with_the_same_answer(apps: Apps) ->
         ("{ interactions(first: 2) { nodes { sentiment { score } } } }", {}),
         ("{ me { id } __schema { queryType { name } } }", {}),
         ("{ contacts(first: 2) { nodes { interactions(first: 200) { totalCount } } } }", {}),
+        (BOTH_WAYS, {"first": 2, "last": 2, "order": "NAME"}),
+        (BOTH_WAYS, {"first": 0, "last": 0, "order": "NAME"}),
+        (BOTH_WAYS, {"last": 101, "order": "NAME"}),
+        (BOTH_WAYS, {"last": -1, "order": "NAME"}),
+        (BOTH_WAYS, {"last": 2, "before": "not a cursor", "order": "NAME"}),
+        (BOTH_WAYS, {"last": 2, "before": cursor_elsewhere, "order": "CREATED"}),
+        (BOTH_WAYS, {"first": 2, "before": cursor_elsewhere, "order": "CREATED"}),
     ]
     for query, variables in cases:
         await _both(apps, query, variables, compiled=False)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.graphql import create_contact, data, log_interaction, post, sign_up
+from api.app import create_app
+from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
+from tests.conftest import make_settings, serve
 
 CONTACT_FIELDS = """
 id firstName lastName displayName company title
@@ -140,8 +144,8 @@ async def test_delete_hides_and_restore_brings_back_with_history(http: httpx.Asy
     assert after == {"totalCount": 1, "nodes": [{"summary": "Tea"}]}
 
 
-async def test_contacts_page_through_every_order_without_gaps(http: httpx.AsyncClient) -> None:
-    account = await sign_up(http)
+async def seed_mixed_contacts(http: httpx.AsyncClient, account: Account) -> list[str]:
+    """Seven contacts, some with follow-ups or interactions and some without (NULL sort keys)."""
     base = datetime(2026, 1, 1, tzinfo=UTC)
     ids = []
     for n, name in enumerate(["Cleo", "ada", "Bea", "Dan", "Eve", "Finn", "Gus"]):
@@ -152,6 +156,12 @@ async def test_contacts_page_through_every_order_without_gaps(http: httpx.AsyncC
         if n % 3 == 0:
             when = (base + timedelta(days=n)).isoformat()
             await log_interaction(http, account.token, [contact["id"]], occurredAt=when)
+    return ids
+
+
+async def test_contacts_page_through_every_order_without_gaps(http: httpx.AsyncClient) -> None:
+    account = await sign_up(http)
+    ids = await seed_mixed_contacts(http, account)
     for order in ["NAME", "NEXT_FOLLOW_UP", "LAST_INTERACTION", "CREATED"]:
         seen: list[dict[str, Any]] = []
         after = None
@@ -187,6 +197,156 @@ async def test_contacts_page_through_every_order_without_gaps(http: httpx.AsyncC
             known = [d for d in lasts if d is not None]
             assert known == sorted(known, reverse=True)
             assert lasts[: len(known)] == known
+
+
+BOTH_WAYS = """
+query($first: Int, $after: String, $last: Int, $before: String, $orderBy: ContactOrder) {
+  contacts(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } }
+  }
+}
+"""
+ORDERS = ["NAME", "NEXT_FOLLOW_UP", "LAST_INTERACTION", "CREATED"]
+
+
+@pytest.fixture(scope="module")
+async def resolvers_url(api_db: str, session_tmp: Path) -> AsyncIterator[str]:
+    """The same database served with the compiled read path off."""
+    app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    async with serve(app) as url:
+        yield url
+
+
+@pytest.fixture(params=["compiled", "resolvers"])
+async def both_paths(
+    request: pytest.FixtureRequest, api_url: str, resolvers_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Paging runs through each read path: compiled SQL and the resolvers."""
+    url = api_url if request.param == "compiled" else resolvers_url
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield client
+
+
+async def page_both_ways(
+    http: httpx.AsyncClient, token: str, **variables: Any
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Return a page's ids, its cursors and its pageInfo."""
+    conn = (await data(http, BOTH_WAYS, variables, token))["contacts"]
+    ids = [edge["node"]["id"] for edge in conn["edges"]]
+    return ids, [edge["cursor"] for edge in conn["edges"]], conn["pageInfo"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+async def test_paging_backward_reproduces_the_forward_order(
+    both_paths: httpx.AsyncClient, order: str
+) -> None:
+    account = await sign_up(both_paths)
+    await seed_mixed_contacts(both_paths, account)
+    forward, cursors, info = await page_both_ways(
+        both_paths, account.token, first=100, orderBy=order
+    )
+    assert len(forward) == 7
+    assert info["hasPreviousPage"] is False  # the first page
+    assert info["startCursor"] == cursors[0]
+    assert info["endCursor"] == cursors[-1]
+    for size in (1, 2, 3, 7, 8):
+        seen: list[str] = []
+        before = None
+        pages = 0
+        while True:
+            ids, page_cursors, info = await page_both_ways(
+                both_paths, account.token, last=size, before=before, orderBy=order
+            )
+            pages += 1
+            seen = ids + seen
+            # Cursors are the forward pages' own, so either direction resumes from them.
+            assert page_cursors == [cursors[forward.index(i)] for i in ids]
+            assert info["hasNextPage"] is (before is not None)
+            if ids:
+                assert info["startCursor"] == page_cursors[0]
+                assert info["endCursor"] == page_cursors[-1]
+            if not info["hasPreviousPage"]:
+                break
+            before = info["startCursor"]
+        assert seen == forward, (order, size)
+        assert pages == -(-7 // size)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+async def test_forward_cursors_work_as_before_and_bound_both_sides(
+    both_paths: httpx.AsyncClient, order: str
+) -> None:
+    account = await sign_up(both_paths)
+    await seed_mixed_contacts(both_paths, account)
+    token = account.token
+    forward, cursors, _ = await page_both_ways(both_paths, token, first=100, orderBy=order)
+    for k, cursor in enumerate(cursors):
+        ids, _, info = await page_both_ways(both_paths, token, last=2, before=cursor, orderBy=order)
+        assert ids == forward[max(0, k - 2) : k]
+        assert info["hasPreviousPage"] is (k > 2)
+        assert info["hasNextPage"] is True
+    # A forward page after a cursor says there is something before it.
+    ids, _, info = await page_both_ways(both_paths, token, first=2, after=cursors[1], orderBy=order)
+    assert ids == forward[2:4]
+    assert info["hasPreviousPage"] is True
+    assert info["startCursor"] == cursors[2]
+    # `after` and `before` together: the items strictly between them, from either end.
+    both = {"after": cursors[1], "before": cursors[5], "orderBy": order}
+    ids, _, info = await page_both_ways(both_paths, token, first=10, **both)
+    assert ids == forward[2:5]
+    assert (info["hasNextPage"], info["hasPreviousPage"]) == (False, True)
+    ids, _, info = await page_both_ways(both_paths, token, first=2, **both)
+    assert ids == forward[2:4]
+    assert info["hasNextPage"] is True
+    ids, _, info = await page_both_ways(both_paths, token, last=2, **both)
+    assert ids == forward[3:5]
+    assert (info["hasNextPage"], info["hasPreviousPage"]) == (True, True)
+    ids, _, info = await page_both_ways(both_paths, token, last=0, **both)
+    assert ids == []
+    assert info["startCursor"] is None
+    assert info["endCursor"] is None
+    assert info["hasPreviousPage"] is True
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "message"),
+    [
+        ("first: 2, last: 2", "last", "not both at once"),
+        ("first: 0, last: 0", "last", "not both at once"),
+        ("last: -1", "last", "between 0 and 100"),
+        ("last: 101", "last", "between 0 and 100"),
+        ('last: 2, before: "bm90IGEgY3Vyc29y"', "before", "does not belong to this list"),
+        ('before: "not a cursor"', "before", "does not belong to this list"),
+    ],
+)
+async def test_bad_paging_combinations_are_refused(
+    both_paths: httpx.AsyncClient, arguments: str, field: str, message: str
+) -> None:
+    account = await sign_up(both_paths)
+    await create_contact(both_paths, account.token)
+    body = await post(
+        both_paths, f"{{ contacts({arguments}) {{ totalCount }} }}", token=account.token
+    )
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+    assert message in error["message"]
+
+
+async def test_a_cursor_from_another_order_is_refused_as_before(
+    both_paths: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(both_paths)
+    await create_contact(both_paths, account.token)
+    _, cursors, _ = await page_both_ways(both_paths, account.token, first=1, orderBy="NAME")
+    body = await post(
+        both_paths,
+        BOTH_WAYS,
+        {"last": 1, "before": cursors[0], "orderBy": "CREATED"},
+        token=account.token,
+    )
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "before"}
 
 
 async def test_contact_filters(http: httpx.AsyncClient) -> None:
