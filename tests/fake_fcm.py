@@ -269,10 +269,11 @@ def finish_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 def _open_transports(loop: asyncio.AbstractEventLoop) -> list[asyncio.Transport]:
     # No public list of a loop's transports; the collector knows every one still alive.
+    # type(), not isinstance(): a weak proxy to a dead object raises on any other question.
     return [
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, asyncio.Transport)
+        if issubclass(type(obj), asyncio.Transport)
         and getattr(obj, "_loop", None) is loop
         and not obj.is_closing()
     ]
