@@ -34,22 +34,25 @@ What it does:
      to the connections; POSTGRAPHILE_QUERY, the owner as a variable (no authentication).
    - ``pgbench``: the one equivalent SQL statement, ``bench/home_pgbench.sql``, ``-M prepared``.
 
-4. Counts the statements per request of each contender: with ``log_min_duration_statement = 0``
-   set on the bench database for that phase only, it starts each contender afresh, sends
+4. Starts each contender in turn and takes its answer; meanwhile, with
+   ``log_min_duration_statement = 0`` set on the bench database for this phase only, sends
    ``--statement-requests`` sequential requests and counts the bench database's statement
-   lines in PostgreSQL's log (``--postgres-log``). For Rapport it also counts in-process
-   (SQLAlchemy ``before_cursor_execute``).
-5. Starts every contender, and refuses to go on unless all return the same rows: contact ids in
-   order, each contact's interaction ids in order, and their values (cursors differ by design).
-6. ``--rounds`` rounds, interleaved (each contender in turn, then the next round): a warm-up,
-   then ``--duration`` seconds measured with ``wrk -t1 -c<connections> --latency`` (HTTP; the
+   lines in PostgreSQL's log (``--postgres-log``; nothing else should use the bench database
+   meanwhile). For Rapport it also counts in-process (SQLAlchemy ``before_cursor_execute``).
+5. Refuses to go on unless all contenders returned the same rows: contact ids in order, each
+   contact's interaction ids in order, their values, and ``hasNextPage`` (cursors are each
+   server's own format).
+6. ``--rounds`` rounds, interleaved (each contender in turn, then the next round). Each server
+   runs only for its own run, so idle ones hold no connections. A run is a warm-up, then
+   ``--duration`` seconds measured with ``wrk -t1 -c<connections> --latency`` (HTTP; the
    Python/httpx generator only when ``wrk`` is missing or ``--python-load``) or ``pgbench
-   -j1 -c<connections>``. Per round and contender: requests/s, p50, p99, the CPU per request
-   of the server (its process tree: Rapport's workers, the node process) and of the bench
-   database's PostgreSQL backends, PostgreSQL transactions per request (``pg_stat_database``),
-   each server process's share, the peak RSS of its busiest process (VmHWM, reset through
-   ``/proc/<pid>/clear_refs`` before the measured run), everything else the machine did, and
-   the ratios Rapport / PostGraphile and Rapport / pgbench of the same round.
+   -M prepared -j1 -c<connections>`` (measured in a window inside a longer pgbench run, so
+   that its backends are alive at both ends). Per round and contender: requests/s, p50, p99,
+   the CPU per request of the server (its process tree: Rapport's workers, the node process)
+   and of the bench database's PostgreSQL backends, PostgreSQL transactions per request
+   (``pg_stat_database``), each server process's share, the peak RSS of its busiest process
+   (VmHWM, reset through ``/proc/<pid>/clear_refs`` before the measured run), everything else
+   the machine did, and the ratios to PostGraphile and to pgbench of the same round.
 7. Prints a markdown table, and writes ``--json`` and a PNG plot of requests/s per contender
    per round (``--plot``; needs matplotlib, the ``bench`` extra: ``pip install -e '.[bench]'``).
 
@@ -477,9 +480,11 @@ def require_same_rows(answers: dict[str, dict[str, Any]]) -> None:
         )
     contacts = len(reference) - 1
     interactions = sum(len(row[5]) for row in reference[:-1])
+    sizes = ", ".join(f"{key} {len(json.dumps(payload)):,}" for key, payload in answers.items())
     print(
         f"  all {len(answers)} contenders return the same {contacts} contacts and"
         f" {interactions} interactions, in the same order, with the same values"
+        f" (bytes of JSON, as re-serialised here: {sizes})"
     )
 
 
