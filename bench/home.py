@@ -1455,7 +1455,11 @@ def describe_machine() -> dict[str, Any]:
         postgraphile = str(graphile["version"])
     except (OSError, ValueError, KeyError):
         postgraphile = "not installed"
-    top = subprocess.run(["top", "-bn1"], capture_output=True, text=True, check=False).stdout
+    # top's first screen reports CPU since boot: the second, half a second later, is now.
+    top = subprocess.run(
+        ["top", "-b", "-n2", "-d0.5"], capture_output=True, text=True, check=False
+    ).stdout
+    top = top[top.rfind("top - ") :] if "top - " in top else top
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
