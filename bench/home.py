@@ -1427,10 +1427,12 @@ def plot(path: Path, results: list[Measured], title: str) -> None:
         ys = [runs[r].load.rate for r in rounds if r in runs]
         bars = axes.bar(xs, ys, width, label=next(iter(runs.values())).label)
         axes.bar_label(bars, fmt="%.0f", fontsize=8)
+    # Headroom above the tallest bar for its label and the legend.
+    axes.set_ylim(top=max(m.load.rate for m in results) * 1.25)
     axes.set_xticks(rounds, [f"round {r}" for r in rounds])
     axes.set_ylabel("requests/s (wrk or pgbench, higher is better)")
     axes.set_title(title, fontsize=10)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", ncols=2)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
