@@ -68,8 +68,18 @@ schema.graphql: $(STAMP)
 seed: $(STAMP)
 	$(BIN)/rapport seed --contacts 200
 
-bench-home: $(STAMP)
-	$(BIN)/python bench/home.py
+# The home screen side by side with PostGraphile 5 and pgbench (bench/home.py). It needs the
+# bench extra (matplotlib, for the plot) and PostGraphile from bench/package-lock.json; neither
+# is part of `make install`. ARGS passes options, e.g. ARGS='--json bench/out/home.json'.
+BENCH_NODE := bench/node_modules/.installed
+
+$(BENCH_NODE): bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	@touch $@
+
+bench-home: $(STAMP) $(BENCH_NODE)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/home.py $(ARGS)
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync.py
@@ -90,4 +100,4 @@ soak: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules playground/dist \
-		tests/e2e/node_modules tests/e2e/artifacts
+		tests/e2e/node_modules tests/e2e/artifacts bench/node_modules
