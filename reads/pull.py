@@ -4,7 +4,7 @@ A device's pull is the other hot read besides the home screen: polls that find n
 and the pages of a first sync. ``CompilePull`` answers a query operation whose only root
 field is ``syncPull`` before field execution starts, as ``CompileReads`` does for the screens'
 reads: ``sync.pull.render_changes`` has PostgreSQL join the page's changes into one JSON
-array's text, which goes into the response as an ``orjson.Fragment``, and the handful of
+array (UTF-8 bytes), which goes into the response as an ``orjson.Fragment``, and the handful of
 scalars around it (cursor, hasMore, …) are put in selection order without resolving a field.
 The statements, the snapshot and the cursor are those of the resolver (``sync.pull``).
 

@@ -73,13 +73,13 @@ class PullPage:
 
 @dataclass(frozen=True)
 class RenderedPage:
-    """A page as the compiled read path answers it: ``changes`` is one JSON array's text.
+    """A page as the compiled read path answers it: ``changes`` is one JSON array, UTF-8.
 
     PostgreSQL joins the page's changes into the array, so the server neither receives a row
-    per change nor builds a Python object per change; the text goes into the response as is.
+    per change nor builds a Python object per change; the bytes go into the response as they are.
     """
 
-    changes: str
+    changes: bytes  # UTF-8: what the response holds, with no decoding and encoding again
     cursor: str | None
     has_more: bool
     reset: bool
@@ -167,13 +167,14 @@ def _page_query(cursor_rank: int, initial: bool) -> sa.TextClause:
 @functools.cache
 def _rendered_query(cursor_rank: int, initial: bool) -> sa.TextClause:
     """As ``_page_query``, answered as one row: the first ``:page`` changes joined into a JSON
-    array's text (the array orjson writes for a list of them), whether more follow, and the
-    position of the last change delivered (where the next page starts)."""
+    array (the bytes orjson writes for a list of them, sent as UTF-8 ``bytea`` so the server
+    never decodes them), whether more follow, and the position of the last change delivered
+    (where the next page starts)."""
     last = "FILTER (WHERE p.n = :page)"
     # Built from the constant FEEDS only, as _page_query is.
     return sa.text(
-        "SELECT '[' || coalesce(string_agg(p.change, ',' ORDER BY p.n)"  # noqa: S608
-        " FILTER (WHERE p.n <= :page), '') || ']' AS changes,"
+        "SELECT convert_to('[' || coalesce(string_agg(p.change, ',' ORDER BY p.n)"  # noqa: S608
+        " FILTER (WHERE p.n <= :page), '') || ']', 'UTF8') AS changes,"
         " count(*) > :page AS has_more,"
         f" max(p.server_version) {last} AS last_version, max(p.rank) {last} AS last_rank,"
         f" max(p.key) {last} AS last_key"
@@ -326,15 +327,15 @@ async def collect_changes(
 async def render_changes(
     engine: AsyncEngine, *, owner_id: UUID, client_id: str, cursor: str | None, limit: int
 ) -> RenderedPage:
-    """As ``collect_changes``, with the page's changes as one JSON array's text."""
+    """As ``collect_changes``, with the page's changes as one JSON array (UTF-8 bytes)."""
     limit = max(1, min(limit, MAX_PAGE))
     state, position, found = await _pull(
         engine, _read_rendered, owner_id=owner_id, client_id=client_id, cursor=cursor, limit=limit
     )
     if position is None:
-        return RenderedPage("[]", None, False, True, None, state.hlc)
+        return RenderedPage(b"[]", None, False, True, None, state.hlc)
     last = None
-    changes = "[]"
+    changes = b"[]"
     if found is not None:
         changes = found.changes
         if found.has_more:
