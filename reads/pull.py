@@ -79,13 +79,17 @@ async def answer_pull(reads: CompiledReads, context: Any) -> dict[str, Any] | No
     except Exception:
         return None  # a refused token, or a fault: the resolver meets it again and answers
     schema = context.schema._schema
-    coerced = get_variable_values(schema, operation.variable_definitions or (), context.variables)
-    if isinstance(coerced, list):
-        return None  # graphql-core's messages, from the resolver path
-    inputs = Inputs(
-        variables=coerced, owner_id=owner_id, now=ctx.clock.now(), max_page_size=ctx.max_page_size
-    )
     try:
+        variables = context.variables or {}
+        coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+        if isinstance(coerced, list):
+            return None  # graphql-core's messages, from the resolver path
+        inputs = Inputs(
+            variables=coerced,
+            owner_id=owner_id,
+            now=ctx.clock.now(),
+            max_page_size=ctx.max_page_size,
+        )
         data = await _answer(ctx, schema, document, operation, inputs)
     except (Fallback, GraphQLError, InvalidCursor, ClientNotYours):
         return None  # the resolver raises the same, with its message

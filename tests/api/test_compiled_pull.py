@@ -291,6 +291,18 @@ SELECTIONS = [
 ]
 
 
+async def test_a_pull_sent_by_get_without_variables_renders_alike(apps: Apps) -> None:
+    query = f'{{ syncPull(clientId: "{apps.world.phone}", schemaVersion: 1) {{ changes cursor }} }}'
+    headers = {"Authorization": f"Bearer {apps.world.alice.token}"}
+    before = apps.reads.compiled
+    got = await apps.compiled.get("/graphql", params={"query": query}, headers=headers)
+    assert apps.reads.compiled == before + 1
+    want = await apps.resolvers.get("/graphql", params={"query": query}, headers=headers)
+    assert got.status_code == want.status_code == 200
+    assert got.content == want.content
+    assert got.json()["data"]["syncPull"]["changes"]
+
+
 @pytest.mark.parametrize("query", SELECTIONS)
 async def test_every_selection_renders_alike(apps: Apps, query: str) -> None:
     variables: dict[str, Any] = {"c": apps.world.phone}
