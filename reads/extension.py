@@ -26,7 +26,8 @@ class CompileReads(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         reads: CompiledReads | None = getattr(context.context, "compiled_reads", None)
-        if reads is not None and context.operation_type is OperationType.QUERY:
+        answered = context.result is not None  # by reads.pull's CompilePull
+        if reads is not None and not answered and context.operation_type is OperationType.QUERY:
             text = await _answer(reads, context)
             if text is not None:
                 data = cast(dict[str, Any], orjson.Fragment(text))

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
+from reads.pull import CompilePull
 from schema import insight, mutation, networking, notifications, query, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
@@ -66,7 +67,9 @@ def build_schema(
                 max_tokens=max_tokens,
                 introspection=introspection,
             ),
-            # A no-op unless the request's context carries compiled_reads.
+            # No-ops unless the request's context carries compiled_reads. A pull is answered
+            # first, and CompileReads leaves an answered operation alone.
+            CompilePull,
             CompileReads,
             MaskUnexpectedErrors,
         ],

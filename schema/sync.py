@@ -46,6 +46,16 @@ def _check_protocol(client_id: str, schema_version: int) -> None:
     _check_client_id(client_id)
 
 
+def check_pull(client_id: str, schema_version: int, limit: int) -> None:
+    """Raise the GraphQL error a syncPull with these arguments answers, if any.
+
+    The compiled path (reads/pull.py) asks too, and leaves a refused pull to the resolver.
+    """
+    _check_protocol(client_id, schema_version)
+    if not 1 <= limit <= pull.MAX_PAGE:
+        raise bad_input("limit", f"ask for 1 to {pull.MAX_PAGE} changes per page")
+
+
 def _check_client_id(client_id: str) -> None:
     if not 1 <= len(client_id) <= MAX_CLIENT_ID:
         raise bad_input(
@@ -170,9 +180,7 @@ class SyncQuery:
     ) -> SyncPullResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        _check_protocol(client_id, schema_version)
-        if not 1 <= limit <= pull.MAX_PAGE:
-            raise bad_input("limit", f"ask for 1 to {pull.MAX_PAGE} changes per page")
+        check_pull(client_id, schema_version, limit)
         try:
             page = await pull.collect_changes(
                 ctx.engine, owner_id=owner_id, client_id=client_id, cursor=cursor, limit=limit
@@ -303,4 +311,4 @@ class SyncSubscription:
                 yield SyncPoke(cursor=cursor, version=notice.version)
 
 
-__all__ = ["SyncMutation", "SyncQuery", "SyncSubscription"]
+__all__ = ["SyncMutation", "SyncQuery", "SyncSubscription", "check_pull"]

@@ -9,8 +9,9 @@ bound is complete, so advancing the cursor to it can never skip a change committ
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -63,6 +64,22 @@ class PullPage:
     # Each change is one JSON object, built by PostgreSQL and passed through as text:
     # {entity, id, deleted, cl, serverVersion, fields, clocks, derived}.
     changes: list[str]
+    cursor: str | None
+    has_more: bool
+    reset: bool
+    last_mutation_id: int | None
+    server_hlc: str
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page as the compiled read path answers it: ``changes`` is one JSON array, UTF-8.
+
+    PostgreSQL joins the page's changes into the array, so the server neither receives a row
+    per change nor builds a Python object per change; the bytes go into the response as they are.
+    """
+
+    changes: bytes  # UTF-8: what the response holds, with no decoding and encoding again
     cursor: str | None
     has_more: bool
     reset: bool
@@ -135,11 +152,35 @@ def _feed_query(feed: Feed, cursor_rank: int, initial: bool) -> str:
     )
 
 
+def _union(cursor_rank: int, initial: bool) -> str:
+    """Up to ``:limit`` changes after the cursor, in feed order."""
+    union = " UNION ALL ".join(_feed_query(f, cursor_rank, initial) for f in FEEDS)
+    return f"{union} ORDER BY server_version, rank, key LIMIT :limit"
+
+
 @functools.cache
 def _page_query(cursor_rank: int, initial: bool) -> sa.TextClause:
     """The page statement for one shape of cursor, built once: pulls are hot."""
-    union = " UNION ALL ".join(_feed_query(f, cursor_rank, initial) for f in FEEDS)
-    return sa.text(f"{union} ORDER BY server_version, rank, key LIMIT :limit")
+    return sa.text(_union(cursor_rank, initial))
+
+
+@functools.cache
+def _rendered_query(cursor_rank: int, initial: bool) -> sa.TextClause:
+    """As ``_page_query``, answered as one row: the first ``:page`` changes joined into a JSON
+    array (the bytes orjson writes for a list of them, sent as UTF-8 ``bytea`` so the server
+    never decodes them), whether more follow, and the position of the last change delivered
+    (where the next page starts)."""
+    last = "FILTER (WHERE p.n = :page)"
+    # Built from the constant FEEDS only, as _page_query is.
+    return sa.text(
+        "SELECT convert_to('[' || coalesce(string_agg(p.change, ',' ORDER BY p.n)"  # noqa: S608
+        " FILTER (WHERE p.n <= :page), '') || ']', 'UTF8') AS changes,"
+        " count(*) > :page AS has_more,"
+        f" max(p.server_version) {last} AS last_version, max(p.rank) {last} AS last_rank,"
+        f" max(p.key) {last} AS last_key"
+        " FROM (SELECT u.*, row_number() OVER (ORDER BY u.server_version, u.rank, u.key) AS n"
+        f" FROM ({_union(cursor_rank, initial)}) AS u) AS p"
+    )
 
 
 _SORT_MEMORY = sa.text("SET LOCAL work_mem = '32MB'")
@@ -171,24 +212,32 @@ def _start(state: sa.Row[Any], cursor: str | None) -> Position | None:
     return position
 
 
-def _page(state: sa.Row[Any], position: Position, rows: list[sa.Row[Any]], limit: int) -> PullPage:
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+def _finish(
+    state: sa.Row[Any], position: Position, last: tuple[int, int, str] | None
+) -> tuple[str, bool, int | None]:
+    """The page's cursor, hasMore and lastMutationId; ``last`` is the position of the last
+    change delivered when more follow (None: the page reaches the snapshot's version)."""
     upper: int = state.version
-    if has_more:
-        last = rows[-1]
-        next_position = Position(
-            last.server_version, last.rank, tuple(last.key.split(":")), position.initial_until
-        )
+    if last is not None:
+        version, rank, key = last
+        next_position = Position(version, rank, tuple(key.split(":")), position.initial_until)
     else:
         next_position = Position(upper, BOUNDARY, ())
     acknowledged = None
-    if state.client_owner is not None and not has_more and state.last_mutation_version <= upper:
+    if state.client_owner is not None and last is None and state.last_mutation_version <= upper:
         # Only once this response holds the effects of the client's last mutation.
         acknowledged = int(state.last_mutation_id)
+    return encode_cursor(state.epoch, next_position), last is not None, acknowledged
+
+
+def _page(state: sa.Row[Any], position: Position, rows: list[sa.Row[Any]], limit: int) -> PullPage:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = (rows[-1].server_version, rows[-1].rank, rows[-1].key) if has_more else None
+    cursor, has_more, acknowledged = _finish(state, position, last)
     return PullPage(
         changes=[row.change for row in rows],
-        cursor=encode_cursor(state.epoch, next_position),
+        cursor=cursor,
         has_more=has_more,
         reset=False,
         last_mutation_id=acknowledged,
@@ -196,11 +245,22 @@ def _page(state: sa.Row[Any], position: Position, rows: list[sa.Row[Any]], limit
     )
 
 
-async def collect_changes(
-    engine: AsyncEngine, *, owner_id: UUID, client_id: str, cursor: str | None, limit: int
-) -> PullPage:
-    """Return the next page of changes after ``cursor`` (None: the first sync)."""
-    limit = max(1, min(limit, MAX_PAGE))
+Found = TypeVar("Found")
+# Reads a page's changes inside the snapshot: (connection, statement parameters, page size).
+Reader = Callable[[AsyncConnection, dict[str, Any], Position, int], Awaitable[Found]]
+
+
+async def _pull(
+    engine: AsyncEngine,
+    read: Reader[Found],
+    *,
+    owner_id: UUID,
+    client_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[sa.Row[Any], Position | None, Found | None]:
+    """The feed state, where the page starts (None: reset), and what ``read`` found (None:
+    nothing newer than the cursor, so no snapshot was opened)."""
     async with engine.connect() as raw:
         # Most pulls are polls that find nothing new: one statement, outside any transaction,
         # answers them.
@@ -208,9 +268,9 @@ async def collect_changes(
         state = await _read_state(conn, owner_id, client_id)
         position = _start(state, cursor)
         if position is None:
-            return PullPage([], None, False, True, None, state.hlc)
+            return state, None, None
         if position.version >= state.version and position.rank == BOUNDARY:
-            return _page(state, position, [], limit)
+            return state, position, None
         await conn.commit()  # ends SQLAlchemy's notion of a transaction; nothing is sent
         conn = await raw.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -220,7 +280,7 @@ async def collect_changes(
             state = await _read_state(conn, owner_id, client_id)
             position = _start(state, cursor)
             if position is None:
-                return PullPage([], None, False, True, None, state.hlc)
+                return state, None, None
             params: dict[str, Any] = {
                 "owner_id": owner_id,
                 "version": position.version,
@@ -233,9 +293,55 @@ async def collect_changes(
             # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
             # work_mem would send that sort to disk.
             await conn.execute(_SORT_MEMORY)
-            query = _page_query(position.rank, bool(position.initial_until))
-            rows = list((await conn.execute(query, params)).all())
-    return _page(state, position, rows, limit)
+            found = await read(conn, params, position, limit)
+    return state, position, found
 
 
-__all__ = ["ClientNotYours", "PullPage", "collect_changes"]
+async def _read_rows(
+    conn: AsyncConnection, params: dict[str, Any], position: Position, limit: int
+) -> list[sa.Row[Any]]:
+    query = _page_query(position.rank, bool(position.initial_until))
+    return list((await conn.execute(query, params)).all())
+
+
+async def _read_rendered(
+    conn: AsyncConnection, params: dict[str, Any], position: Position, limit: int
+) -> sa.Row[Any]:
+    query = _rendered_query(position.rank, bool(position.initial_until))
+    return (await conn.execute(query, {**params, "page": limit})).one()
+
+
+async def collect_changes(
+    engine: AsyncEngine, *, owner_id: UUID, client_id: str, cursor: str | None, limit: int
+) -> PullPage:
+    """Return the next page of changes after ``cursor`` (None: the first sync)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    state, position, rows = await _pull(
+        engine, _read_rows, owner_id=owner_id, client_id=client_id, cursor=cursor, limit=limit
+    )
+    if position is None:
+        return PullPage([], None, False, True, None, state.hlc)
+    return _page(state, position, rows or [], limit)
+
+
+async def render_changes(
+    engine: AsyncEngine, *, owner_id: UUID, client_id: str, cursor: str | None, limit: int
+) -> RenderedPage:
+    """As ``collect_changes``, with the page's changes as one JSON array (UTF-8 bytes)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    state, position, found = await _pull(
+        engine, _read_rendered, owner_id=owner_id, client_id=client_id, cursor=cursor, limit=limit
+    )
+    if position is None:
+        return RenderedPage(b"[]", None, False, True, None, state.hlc)
+    last = None
+    changes = b"[]"
+    if found is not None:
+        changes = found.changes
+        if found.has_more:
+            last = (found.last_version, found.last_rank, found.last_key)
+    cursor_out, has_more, acknowledged = _finish(state, position, last)
+    return RenderedPage(changes, cursor_out, has_more, False, acknowledged, state.hlc)
+
+
+__all__ = ["ClientNotYours", "PullPage", "RenderedPage", "collect_changes", "render_changes"]
