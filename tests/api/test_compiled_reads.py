@@ -24,42 +24,20 @@ from api.app import create_app
 from bench.home import HOME_QUERY
 from reads import compile, service
 from reads.service import CompiledReads
-from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
-from tests.conftest import cloned_database, make_settings, serve
-
-CONTACT = """
-fragment Person on Contact {
-  id firstName lastName displayName company title
-  emails { label value } phones { label value } urls { __typename label value }
-  birthday { month day year } workStartedOn howWeMet interests preferredChannel
-  communicationNotes cadenceDays snoozedUntil stage importance notes leadDays
-  lastInteractionAt nextFollowUpAt createdAt updatedAt tags { id name color }
-}
-"""
-
-PAGE = (
-    CONTACT
-    + """
-query Page($first: Int!, $after: String, $order: ContactOrder!, $filter: ContactFilter) {
-  contacts(first: $first, after: $after, orderBy: $order, filter: $filter) {
-    __typename
-    totalCount
-    pageInfo { hasNextPage endCursor __typename }
-    edges { cursor node { ...Person interactions(first: 2) {
-      totalCount pageInfo { hasNextPage endCursor }
-      edges { cursor node { id kind occurredAt summary body given received createdAt updatedAt } }
-    } } }
-  }
-}
-"""
+from tests.api.graphql import create_contact, data, log_interaction, sign_up
+from tests.api.read_corpus import (
+    BOTH_WAYS,
+    CORPUS,
+    INTERACTION,
+    INTERACTIONS,
+    LOOKUP,
+    ME,
+    ORDERS,
+    PAGE,
+    Operation,
+    World,
 )
-
-ME = """
-query { me { __typename id email displayName timeZone reminderHour quietHoursStart quietHoursEnd
-  dailyDigest sentimentEnabled leadDays { birthday anniversary followUp reminder } createdAt } }
-"""
-
-ORDERS = ["NAME", "NEXT_FOLLOW_UP", "LAST_INTERACTION", "CREATED"]
+from tests.conftest import cloned_database, make_settings, serve
 
 NAMES = [
     ("Zoë", "Ångström"),
@@ -75,19 +53,6 @@ NAMES = [
     ("Same", "Name"),
     ("Ünïcödé", "Straße"),
 ]
-
-
-@dataclass
-class World:
-    alice: Account
-    bob: Account
-    tags: list[str]
-    contacts: list[str]
-    deleted: str
-    bob_contact: str
-    interactions: list[str]
-    deleted_interaction: str
-    bob_interaction: str
 
 
 @dataclass
@@ -207,6 +172,24 @@ async def _seed(http: httpx.AsyncClient) -> World:
     )
 
 
+async def _collect_cursors(http: httpx.AsyncClient, world: World) -> None:
+    """Every forward cursor of the listings the corpus resumes, as the resolvers make them."""
+    contacts = "query($o: ContactOrder!) { contacts(first: 100, orderBy: $o) { edges { cursor } } }"
+    for order in ORDERS:
+        for who, account in (("", world.alice), ("bob:", world.bob)):
+            found = await data(http, contacts, {"o": order}, account.token)
+            world.cursors[f"{who}contacts:{order}"] = [
+                e["cursor"] for e in found["contacts"]["edges"]
+            ]
+    interactions = "query($c: ID) { interactions(contactId: $c, first: 100) { edges { cursor } } }"
+    for key, contact_id in [
+        ("interactions", None),
+        *((f"interactions:{n}", c) for n, c in enumerate(world.contacts)),
+    ]:
+        found = await data(http, interactions, {"c": contact_id}, world.alice.token)
+        world.cursors[key] = [e["cursor"] for e in found["interactions"]["edges"]]
+
+
 @pytest.fixture(scope="module")
 async def apps(
     server_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
@@ -232,6 +215,7 @@ async def apps(
             httpx.AsyncClient(base_url=b, timeout=30) as resolvers,
         ):
             world = await _seed(resolvers)
+            await _collect_cursors(resolvers, world)
             yield Apps(compiled, resolvers, reads, world, statements)
 
 
@@ -242,11 +226,15 @@ async def _both(
     *,
     token: str | None = None,
     compiled: bool,
+    operation_name: str | None = None,
 ) -> dict[str, Any]:
     """Send to both apps; require identical bytes; return the decoded body."""
     token = apps.world.alice.token if token is None else token
     # json.dumps escapes non-ASCII, so an unpaired surrogate travels as a phone might send it.
-    body = json.dumps({"query": query, "variables": variables or {}})
+    request: dict[str, Any] = {"query": query, "variables": variables or {}}
+    if operation_name is not None:
+        request["operationName"] = operation_name
+    body = json.dumps(request)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -260,6 +248,32 @@ async def _both(
     assert ran == (1 if compiled else 0), ("compiled" if compiled else "fell back", query)
     decoded: dict[str, Any] = json.loads(got.content)
     return decoded
+
+
+def test_the_corpus_is_large_and_its_names_unique() -> None:
+    assert len(CORPUS) >= 50
+    assert len({operation.name for operation in CORPUS}) == len(CORPUS)
+    # Both paths are exercised: a corpus that only fell back would prove nothing.
+    assert sum(operation.compiles for operation in CORPUS) >= 50
+
+
+@pytest.mark.parametrize("operation", CORPUS, ids=[operation.name for operation in CORPUS])
+async def test_the_corpus_answers_the_same_on_both_paths(apps: Apps, operation: Operation) -> None:
+    world = apps.world
+    tokens = {
+        "alice": world.alice.token,
+        "bob": world.bob.token,
+        "nobody": "",
+        "forged": "not-a-token",
+    }
+    await _both(
+        apps,
+        operation.query,
+        operation.variables(world),
+        token=tokens[operation.user],
+        compiled=operation.compiles,
+        operation_name=operation.operation_name,
+    )
 
 
 async def test_home_query_compiles_and_matches(apps: Apps) -> None:
@@ -289,24 +303,6 @@ async def test_every_order_pages_through_every_contact(apps: Apps, order: str) -
         after = page["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted(apps.world.contacts)
     assert apps.world.deleted not in seen
-
-
-BOTH_WAYS = (
-    CONTACT
-    + """
-query Both($first: Int, $after: String, $last: Int, $before: String, $order: ContactOrder!,
-           $filter: ContactFilter) {
-  contacts(first: $first, after: $after, last: $last, before: $before, orderBy: $order,
-           filter: $filter) {
-    totalCount
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { ...Person interactions(first: 1) {
-      pageInfo { hasPreviousPage startCursor hasNextPage endCursor } nodes { id }
-    } } }
-  }
-}
-"""
-)
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -418,38 +414,6 @@ async def test_shapes_that_compile(apps: Apps) -> None:
         await _both(apps, query, {"s": True, "i": False}, compiled=True)
         if "$s" in query:
             await _both(apps, query, {"s": False, "i": True}, compiled=True)
-
-
-LOOKUP = (
-    CONTACT
-    + """
-query($id: ID!) {
-  contact(id: $id) {
-    __typename
-    ... on Contact { ...Person introducedBy { id displayName introducedBy { id } } }
-    ... on NotFound { message entity id __typename }
-    ... on ValidationError { message }
-  }
-}
-"""
-)
-INTERACTION = """
-query($id: ID!) {
-  interaction(id: $id) {
-    __typename
-    ... on Interaction { id kind summary contacts { id displayName tags { name } } }
-    ... on NotFound { entity id message }
-  }
-}
-"""
-INTERACTIONS = """
-query($c: ID, $first: Int!, $after: String) {
-  interactions(contactId: $c, first: $first, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor }
-    edges { cursor node { id occurredAt summary contacts { id } } }
-  }
-}
-"""
 
 
 async def test_lookups_by_id(apps: Apps) -> None:
