@@ -197,8 +197,15 @@ async def apps(
     tmp: Path = tmp_path_factory.mktemp("compiled")
     async with cloned_database(server_url, template_db) as url:
         # Sessions trusted for a minute: a statement count is not disturbed by a recheck.
-        compiled_app = create_app(make_settings(tmp, session_recheck_seconds=60), database_url=url)
-        resolver_app = create_app(make_settings(tmp, compiled_reads=False), database_url=url)
+        # Thousands of requests a minute as one user: the request limit is tested elsewhere
+        # (tests/api/test_rate_limits.py), and a 429 on one side only would be a false diff.
+        unlimited = {"request_limit": 1_000_000}
+        compiled_app = create_app(
+            make_settings(tmp, session_recheck_seconds=60, **unlimited), database_url=url
+        )
+        resolver_app = create_app(
+            make_settings(tmp, compiled_reads=False, **unlimited), database_url=url
+        )
         reads = compiled_app.state.compiled_reads
         statements: list[str] = []
 
