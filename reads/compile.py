@@ -542,24 +542,42 @@ class Compiler:
         ]
         counted = " AND ".join(conditions)
         columns = [f"{c}.{k.name}" for k in keys]
+        # Each range is one index range of the ordering (keyset.after_branches).
+        after_ranges: list[str | None] = [None]
         after_given = self.decide(lambda i: args(i)["after"] is not None)
         if after_given:
-            conditions.append(self.after_condition(args, lambda i: tag, keys, columns))
+            after_ranges = [*self.after_branches(args, lambda i: tag, keys, columns)]
+        before_ranges: list[str | None] = [None]
         before_given = self.decide(lambda i: args(i)["before"] is not None)
         if before_given:
             # "Before x" in this order is "after x" in the reversed one (store/contacts.py).
-            conditions.append(
-                self.after_condition(args, lambda i: tag, keys, columns, "before", reversed_keys)
-            )
-        where = " AND ".join(conditions)
+            before_ranges = [
+                *self.after_branches(args, lambda i: tag, keys, columns, "before", reversed_keys)
+            ]
+        ranges = [
+            " AND ".join([*conditions, *(r for r in (a, b) if r is not None)])
+            for a in after_ranges
+            for b in before_ranges
+        ]
         order_by = ", ".join(_render_order(c, k) for k in read_keys)
 
         def source(columns: set[str]) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
             selected = ", ".join(f"{c}.{name}" for name in sorted(wanted))
-            return (
+            reads = [
                 f"SELECT {selected} FROM contacts {c} WHERE {where} "
                 f"ORDER BY {order_by} LIMIT {size} + 1"
+                for where in ranges
+            ]
+            if len(reads) == 1:
+                return reads[0]
+            # Disjoint ranges, each read in order; the page is the first rows of their merge,
+            # as store/contacts.py's list_contacts reads it.
+            merged = self.alias("m")
+            return (
+                f"SELECT * FROM ({' UNION ALL '.join(f'({r})' for r in reads)}) {merged} "
+                f"ORDER BY {', '.join(_render_order(merged, k) for k in read_keys)} "
+                f"LIMIT {size} + 1"
             )
 
         def cursor(row: Row) -> str:
@@ -640,13 +658,25 @@ class Compiler:
         tag: Callable[[Inputs], str],
         keys: Sequence[keyset.SortKey],
         columns: Sequence[str],
+    ) -> str:
+        """Rows past the ``after`` cursor, as one condition (a listing of one index range)."""
+        branches = self.after_branches(args, tag, keys, columns)
+        return branches[0] if len(branches) == 1 else f"({' OR '.join(branches)})"
+
+    def after_branches(
+        self,
+        args: Getter,
+        tag: Callable[[Inputs], str],
+        keys: Sequence[keyset.SortKey],
+        columns: Sequence[str],
         argument: str = "after",
         condition_keys: Sequence[keyset.SortKey] | None = None,
-    ) -> str:
+    ) -> list[str]:
         """Rows past the cursor in ``argument``, in the order of ``condition_keys`` (``keys``).
 
         The cursor is always decoded with the listing's own ``keys``; a ``before`` cursor is
-        applied with the reversed ones.
+        applied with the reversed ones. The answer is keyset.after_branches': disjoint
+        conditions, each an index range.
         """
 
         def values(i: Inputs) -> list[Any]:
@@ -655,7 +685,7 @@ class Compiler:
             except keyset.BadCursor:
                 raise Fallback from None
 
-        # NULL sort values change the condition's shape (keyset.after_condition).
+        # NULL sort values change the condition's shape (keyset.after_branches).
         nulls = self.decide(lambda i: tuple(v is None for v in values(i)))
         # A NULL is written as IS NULL, not bound: PostgreSQL can't type an unused parameter.
         bound = [
@@ -663,7 +693,7 @@ class Compiler:
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
         applied = list(keys if condition_keys is None else condition_keys)
-        return _render_after(list(columns), applied, bound, list(nulls))
+        return _render_after_branches(list(columns), applied, bound, list(nulls))
 
     def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
         contact_type = self.find_type("Contact")
@@ -1016,6 +1046,33 @@ def _render_cursor_value(kind: str, column: str) -> str:
     if kind == "date":
         return f"coalesce('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')"
     return f"coalesce('\"' || ({column})::text || '\"', 'null')"
+
+
+def _render_after_branches(
+    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
+) -> list[str]:
+    """keyset.after_branches, as SQL over bound parameters."""
+    if not all(k.descending == keys[0].descending for k in keys) or any(
+        k.nullable for k in keys[1:]
+    ):
+        return [_render_after(columns, keys, params, nulls)]
+    first, column = keys[0], columns[0]
+    if nulls[0]:
+        rest = _render_row_after(columns[1:], keys[1:], params[1:])
+        ranges = [f"({column} IS NULL AND {rest})"]
+        return [*ranges, f"{column} IS NOT NULL"] if first.nulls_first else ranges
+    beyond = _render_row_after(columns, keys, params)
+    if first.nullable and not first.nulls_first:
+        return [beyond, f"{column} IS NULL"]
+    return [beyond]
+
+
+def _render_row_after(columns: list[str], keys: list[keyset.SortKey], params: list[str]) -> str:
+    """A row comparison, which PostgreSQL bounds an index scan with."""
+    operator = "<" if keys[0].descending else ">"
+    if len(keys) == 1:
+        return f"{columns[0]} {operator} {params[0]}"
+    return f"({', '.join(columns)}) {operator} ({', '.join(params)})"
 
 
 def _render_after(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event
@@ -37,7 +38,7 @@ from tests.api.read_corpus import (
     Operation,
     World,
 )
-from tests.conftest import cloned_database, make_settings, serve
+from tests.conftest import cloned_database, libpq_url, make_settings, serve
 
 NAMES = [
     ("Zoë", "Ångström"),
@@ -62,6 +63,9 @@ class Apps:
     reads: CompiledReads
     world: World
     statements: list[str]
+    # Every statement either app ran, with its parameters (for EXPLAIN).
+    executed: list[tuple[str, Any]]
+    database_url: str
 
 
 async def _seed(http: httpx.AsyncClient) -> World:
@@ -209,10 +213,17 @@ async def apps(
         reads = compiled_app.state.compiled_reads
         statements: list[str] = []
 
+        executed: list[tuple[str, Any]] = []
+
         def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             statements.append(statement)
 
+        def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            executed.append((statement, parameters))
+
         event.listen(compiled_app.state.engine.sync_engine, "before_cursor_execute", count)
+        for app in (compiled_app, resolver_app):
+            event.listen(app.state.engine.sync_engine, "before_cursor_execute", keep)
         assert isinstance(reads, CompiledReads)
         assert resolver_app.state.compiled_reads is None
         async with (
@@ -223,7 +234,7 @@ async def apps(
         ):
             world = await _seed(resolvers)
             await _collect_cursors(resolvers, world)
-            yield Apps(compiled, resolvers, reads, world, statements)
+            yield Apps(compiled, resolvers, reads, world, statements, executed, url)
 
 
 async def _both(
@@ -281,6 +292,72 @@ async def test_the_corpus_answers_the_same_on_both_paths(apps: Apps, operation: 
         compiled=operation.compiles,
         operation_name=operation.operation_name,
     )
+
+
+ORDER_INDEXES = {
+    "NAME": "ix_contacts_sort_name",
+    "NEXT_FOLLOW_UP": "ix_contacts_follow_up",
+    "LAST_INTERACTION": "ix_contacts_last_interaction",
+    "CREATED": "ix_contacts_created",
+}
+
+
+def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node]
+    for child in node.get("Plans", []):
+        found += _plan_nodes(child)
+    for value in node.values():
+        if isinstance(value, dict) and "Node Type" in value:
+            found += _plan_nodes(value)
+    return found
+
+
+@pytest.mark.parametrize("order", ORDERS)
+async def test_a_deep_page_reads_from_its_cursor_on_both_paths(apps: Apps, order: str) -> None:
+    """A cursor bounds the ordering's index scan; it is not a filter over every row before it.
+
+    EXPLAIN each statement either path ran for pages far from the start (after the 10th, and
+    before the 4th from the end, backward): every scan of the ordering's index must be bounded
+    by an index condition and filter nothing.
+    """
+    cursors = apps.world.cursors[f"contacts:{order}"]
+    query = (
+        "query($f: Int, $a: String, $l: Int, $b: String, $o: ContactOrder!) "
+        "{ contacts(first: $f, after: $a, last: $l, before: $b, orderBy: $o) { nodes { id } } }"
+    )
+    pages = [
+        {"f": 2, "a": cursors[9], "o": order},
+        {"l": 2, "b": cursors[-4], "o": order},
+        {"f": 2, "a": cursors[2], "b": cursors[-3], "o": order},
+    ]
+    scans: list[dict[str, Any]] = []
+    connection = await asyncpg.connect(libpq_url(apps.database_url))
+    try:
+        # The seeded tables are tiny: without this a sequential scan would answer, and say
+        # nothing about the index.
+        await connection.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        for variables in pages:
+            apps.executed.clear()
+            await _both(apps, query, variables, compiled=True)
+            for statement, parameters in apps.executed:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    continue
+                [plan] = json.loads(
+                    await connection.fetchval(
+                        f"EXPLAIN (FORMAT JSON) {statement}", *(parameters or ())
+                    )
+                )
+                scans += [
+                    n
+                    for n in _plan_nodes(plan["Plan"])
+                    if n.get("Index Name") == ORDER_INDEXES[order]
+                ]
+    finally:
+        await connection.close()
+    assert len(scans) >= 2 * len(pages)  # both paths read through the ordering's index
+    for scan in scans:
+        assert "Filter" not in scan, scan
+        assert "Index Cond" in scan, scan
 
 
 async def test_home_query_compiles_and_matches(apps: Apps) -> None:
