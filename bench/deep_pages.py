@@ -75,7 +75,7 @@ async def cursor_at(url: str, email: str, order: ContactOrder, depth: int) -> st
     async with engine.connect() as conn:
         row = (await conn.execute(query)).mappings().one()
     await engine.dispose()
-    return keyset.encode_cursor(f"contacts:{order.value}", keys, row)
+    return keyset.encode_cursor(f"contacts:{order.value}", keys, dict(row))
 
 
 def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,7 +127,9 @@ async def run(args: argparse.Namespace) -> None:
         app = create_app(settings, database_url=args.database_url)
         captured[name] = []
 
-        def keep(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any, n: str = name):
+        def keep(
+            conn: Any, cursor: Any, statement: str, params: Any, *rest: Any, n: str = name
+        ) -> None:
             captured[n].append((statement, params))
 
         event.listen(app.state.engine.sync_engine, "before_cursor_execute", keep)
