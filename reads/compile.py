@@ -10,7 +10,8 @@ What compiles (anything else raises NotCompilable and the resolvers answer):
 - on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
   ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
   ``interactions(first)`` (the first page only) with the same connection fields;
-- on ``Interaction``: every stored field, and ``contacts``;
+- on ``Interaction``: every stored field, ``contacts``, and ``sentiment`` (its ``compound``
+  printed as orjson prints a float: ``render.float_number``);
 - ``__typename`` anywhere, aliases, fragments, ``@skip`` and ``@include``.
 
 Every value an argument holds is a bound parameter. The SQL's shape depends on a few values
@@ -42,6 +43,7 @@ from graphql import (
     get_named_type,
 )
 
+from insights import sentiment
 from reads import render
 from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
 from reads.render import Expr, concat, or_null
@@ -738,6 +740,8 @@ class Compiler:
 
     def render_interaction(self, nodes: list[FieldNode], row: Row) -> str:
         def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "sentiment":
+                return self.render_sentiment(field_nodes, row.col("sentiment"))
             if name != "contacts":
                 raise NotCompilable
             # participants_of, then the living contacts among them, by sort name.
@@ -755,6 +759,27 @@ class Compiler:
         return self.render_columns(
             self.find_type("Interaction"), nodes, row, INTERACTION_COLUMNS, special
         )
+
+    def render_sentiment(self, nodes: list[FieldNode], score: str) -> str:
+        """Sentiment.from_score: null without a score, else the score and its label."""
+        sentiment_type = self.find_type("Sentiment")
+
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "compound":
+                return render.float_number(score)
+            if name == "label":
+                # sentiment.label_for's thresholds, compared as the same doubles.
+                return (
+                    f"CASE WHEN {score} >= {sentiment.POSITIVE_FROM!r}::float8 "
+                    f"THEN '\"{sentiment.Label.POSITIVE.name}\"' "
+                    f"WHEN {score} <= {sentiment.NEGATIVE_UPTO!r}::float8 "
+                    f"THEN '\"{sentiment.Label.NEGATIVE.name}\"' "
+                    f"ELSE '\"{sentiment.Label.NEUTRAL.name}\"' END"
+                )
+            raise NotCompilable
+
+        body = self.render_object(sentiment_type, self.collect(sentiment_type, nodes), render_field)
+        return f"CASE WHEN {score} IS NULL THEN 'null' ELSE {body} END"
 
     def render_labeled(self, nodes: list[FieldNode], column: str) -> str:
         e = self.alias("e")

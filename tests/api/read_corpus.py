@@ -441,7 +441,17 @@ CORPUS: list[Operation] = [
         lambda w: {"id": w.contacts[6], "first": 1, "after": w.cursors["interactions:7"][0]},
         False,
     ),
-    Operation("sentiment", SENTIMENT, lambda w: {"i": w.interactions[1]}, False),
+    Operation("api: sentiment", SENTIMENT, lambda w: {"i": w.interactions[1]}),
+    Operation(
+        "sentiment of every interaction",
+        "{ interactions(first: 100) { nodes { id summary body "
+        "sentiment { __typename compound label } } } }",
+    ),
+    Operation(
+        "sentiment through a contact's interactions",
+        "{ contacts(first: 100) { nodes { interactions(first: 5) { nodes { "
+        "s: sentiment { label } sentiment { compound } } } } } }",
+    ),
     # -- another user, bad cursors, nobody ------------------------------------------------------
     Operation("Bob's listing", PAGE, lambda w: {"first": 100, "order": "NAME"}, user="bob"),
     Operation(

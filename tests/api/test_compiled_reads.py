@@ -137,6 +137,13 @@ async def _seed(http: httpx.AsyncClient) -> World:
     orphan = await create_contact(
         http, token, firstName="Introduced", lastName="ByDeleted", introducedById=deleted["id"]
     )
+    # Text that scores clearly either way (sentiment is scored as interactions are written).
+    for summary, body in (
+        ("Wonderful dinner, great fun!", "Loved every minute, so happy."),
+        ("Awful, terrible argument.", None),
+    ):
+        logged = await log_interaction(http, token, [ids[1]], summary=summary, body=body)
+        interactions.append(logged["id"])
     doomed = await log_interaction(http, token, [ids[0]], summary="deleted interaction")
     await data(
         http,
@@ -358,6 +365,16 @@ async def test_a_deep_page_reads_from_its_cursor_on_both_paths(apps: Apps, order
     for scan in scans:
         assert "Filter" not in scan, scan
         assert "Index Cond" in scan, scan
+
+
+async def test_sentiment_compiles_with_every_label(apps: Apps) -> None:
+    query = "{ interactions(first: 100) { nodes { sentiment { compound label } } } }"
+    body = await _both(apps, query, compiled=True)
+    scores = [n["sentiment"] for n in body["data"]["interactions"]["nodes"] if n["sentiment"]]
+    assert {s["label"] for s in scores} == {"POSITIVE", "NEUTRAL", "NEGATIVE"}
+    # Whole and fractional compounds: "0.0" is where PostgreSQL's text ("0") and orjson part.
+    assert any(s["compound"] == 0 for s in scores)
+    assert any(0 < abs(s["compound"]) < 1 for s in scores)
 
 
 async def test_home_query_compiles_and_matches(apps: Apps) -> None:
