@@ -9,7 +9,8 @@ What compiles (anything else raises NotCompilable and the resolvers answer):
 - ``contact(id)`` and ``interaction(id)``: the object, or ``NotFound``;
 - on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
   ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
-  ``interactions(first)`` (the first page only) with the same connection fields;
+  ``interactions(first, after)`` with the same connection fields (``after`` under
+  ``contact(id)`` only: under a list, each contact's cursor names that one contact);
 - on ``Interaction``: every stored field, ``contacts``, and ``sentiment`` (its ``compound``
   printed as orjson prints a float: ``render.float_number``);
 - ``__typename`` anywhere, aliases, fragments, ``@skip`` and ``@include``.
@@ -313,12 +314,13 @@ class Compiler:
         self,
         name: str,
         nodes: list[FieldNode],
-        found: Callable[[list[FieldNode], Row], str],
+        found: Callable[[list[FieldNode], Row, Getter], str],
         from_where: Callable[[str, str], str],
     ) -> str:
         """A ``*Lookup`` union: the object when it is the owner's and alive, else NotFound.
 
         An id that does not parse answers the union's ValidationError: the resolvers do that.
+        ``found`` renders the object and gets the reader of its id (parsed).
         """
         query = self.schema.query_type
         assert query is not None
@@ -348,7 +350,8 @@ class Compiler:
         missing = self.render_object(not_found_type, self.collect(not_found_type, nodes), not_found)
         alias = self.alias("x")
         return (
-            f"coalesce((SELECT {found(nodes, Row(alias))} {from_where(alias, object_id)}), "
+            f"coalesce((SELECT {found(nodes, Row(alias), parsed)} "
+            f"{from_where(alias, object_id)}), "
             f"{missing})"
         )
 
@@ -356,7 +359,7 @@ class Compiler:
         return self.render_lookup(
             "contact",
             nodes,
-            self.render_contact,
+            lambda field_nodes, row, contact_id: self.render_contact(field_nodes, row, contact_id),
             lambda c, contact_id: (
                 f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
                 f"AND {c}.cl % 2 = 1"
@@ -367,7 +370,7 @@ class Compiler:
         return self.render_lookup(
             "interaction",
             nodes,
-            self.render_interaction,
+            lambda field_nodes, row, _: self.render_interaction(field_nodes, row),
             lambda i, interaction_id: (
                 f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
                 f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
@@ -697,7 +700,10 @@ class Compiler:
         applied = list(keys if condition_keys is None else condition_keys)
         return _render_after_branches(list(columns), applied, bound, list(nulls))
 
-    def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
+    def render_contact(
+        self, nodes: list[FieldNode], row: Row, contact_id: Getter | None = None
+    ) -> str:
+        """A contact's fields; ``contact_id`` reads its id when the request names it."""
         contact_type = self.find_type("Contact")
 
         def special(name: str, field_nodes: list[FieldNode]) -> str:
@@ -726,7 +732,7 @@ class Compiler:
                     f"{t}.name_key",
                 )
             if name == "interactions":
-                return self.render_contact_interactions(field_nodes, row)
+                return self.render_contact_interactions(field_nodes, row, contact_id)
             if name == "introducedBy":
                 other = self.alias("c")
                 body = self.render_contact(field_nodes, Row(other))
@@ -815,14 +821,29 @@ class Compiler:
         body = self.render_object(birthday_type, self.collect(birthday_type, nodes), render_field)
         return f"CASE WHEN {month} IS NULL THEN 'null' ELSE {body} END"
 
-    def render_contact_interactions(self, nodes: list[FieldNode], contact: Row) -> str:
+    def render_contact_interactions(
+        self, nodes: list[FieldNode], contact: Row, known_id: Getter | None = None
+    ) -> str:
         definition = self.find_type("Contact").fields["interactions"]
         args = self.read_arguments(definition, nodes[0])
         first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
-        if self.decide(lambda i: args(i)["after"] is not None):
-            raise NotCompilable  # later pages: the resolvers, for now
         contact_id = contact.col("id")
         ip, i = self.alias("ip"), self.alias("i")
+        past_cursor = ""
+        after_given = self.decide(lambda i: args(i)["after"] is not None)
+        if after_given:
+            if known_id is None:
+                # Under a list, each contact's cursor names that contact; the resolvers give
+                # the others their BadCursor errors.
+                raise NotCompilable
+            # A cursor naming another contact falls back: the resolvers answer it.
+            condition = self.after_condition(
+                args,
+                lambda i: f"interactions:{known_id(i)}",
+                interaction_store.BY_CONTACT,
+                [f"{ip}.occurred_at", f"{ip}.interaction_id"],
+            )
+            past_cursor = f"AND {condition} "
 
         def source(columns: set[str]) -> str:
             wanted = columns | {"occurred_at", "id"}
@@ -831,7 +852,7 @@ class Compiler:
                 f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
                 f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
                 f"WHERE {ip}.owner_id = {OWNER} AND {i}.owner_id = {OWNER} "
-                f"AND {ip}.contact_id = {contact_id} AND {ip}.alive "
+                f"AND {ip}.contact_id = {contact_id} AND {ip}.alive {past_cursor}"
                 f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
             )
 
@@ -864,6 +885,7 @@ class Compiler:
                 f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
                 f"AND {counted}.alive"
             ),
+            after_given=after_given,
         )
 
     # -- connections ---------------------------------------------------------------------------

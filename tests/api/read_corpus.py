@@ -427,18 +427,51 @@ CORPUS: list[Operation] = [
         "contact's interactions, next page",
         CONTACT_INTERACTIONS,
         lambda w: {"id": w.contacts[7], "first": 1, "after": w.cursors["interactions:7"][0]},
-        False,
+    ),
+    Operation(
+        "contact's interactions, next page, upper-case id",
+        CONTACT_INTERACTIONS,
+        lambda w: {
+            "id": w.contacts[7].upper(),
+            "first": 2,
+            "after": w.cursors["interactions:7"][1],
+        },
     ),
     Operation(
         "contact's interactions, after the last",
         CONTACT_INTERACTIONS,
         lambda w: {"id": w.contacts[7], "first": 5, "after": w.cursors["interactions:7"][-1]},
-        False,
     ),
     Operation(
         "contact's interactions, another contact's cursor",
         CONTACT_INTERACTIONS,
         lambda w: {"id": w.contacts[6], "first": 1, "after": w.cursors["interactions:7"][0]},
+        False,
+    ),
+    Operation(
+        "contact's interactions, not a cursor",
+        CONTACT_INTERACTIONS,
+        lambda w: {"id": w.contacts[6], "first": 1, "after": "nope"},
+        False,
+    ),
+    Operation(
+        "contact's interactions, a cursor for an unknown contact",
+        CONTACT_INTERACTIONS,
+        lambda w: {
+            "id": w.contacts[6],
+            "first": 1,
+            "after": _forged(
+                b'["interactions:00000000-0000-0000-0000-000000000000",'
+                b'"2026-01-01T00:00:00+00:00","00000000-0000-0000-0000-000000000000"]'
+            ),
+        },
+        False,
+    ),
+    Operation(
+        "contacts' interactions after a cursor, under a list",
+        "query($a: String) { contacts(first: 3) { nodes { id interactions(first: 1, after: $a) "
+        "{ nodes { id } } } } }",
+        lambda w: {"a": w.cursors["interactions:3"][0]},
         False,
     ),
     Operation("api: sentiment", SENTIMENT, lambda w: {"i": w.interactions[1]}),

@@ -28,6 +28,7 @@ from reads.service import CompiledReads
 from tests.api.graphql import create_contact, data, log_interaction, sign_up
 from tests.api.read_corpus import (
     BOTH_WAYS,
+    CONTACT_INTERACTIONS,
     CORPUS,
     INTERACTION,
     INTERACTIONS,
@@ -538,6 +539,22 @@ async def test_interactions_page_through_all_and_one_contacts(apps: Apps) -> Non
             if not info["hasNextPage"]:
                 break
             after = info["endCursor"]
+
+
+async def test_a_contacts_interactions_page_through_on_the_compiled_path(apps: Apps) -> None:
+    world = apps.world
+    for contact_id in [world.contacts[1], world.contacts[3], world.contacts[-3]]:
+        seen: list[str] = []
+        after = None
+        while True:
+            variables = {"id": contact_id, "first": 1, "after": after}
+            page = await _both(apps, CONTACT_INTERACTIONS, variables, compiled=True)
+            found = page["data"]["contact"]["interactions"]
+            seen += [edge["node"]["id"] for edge in found["edges"]]
+            if not found["pageInfo"]["hasNextPage"]:
+                break
+            after = found["pageInfo"]["endCursor"]
+        assert len(seen) == found["totalCount"] > 0
 
 
 async def test_everything_unusual_falls_back_with_the_same_answer(apps: Apps) -> None:
