@@ -25,19 +25,14 @@ the resolvers answer it with their own errors.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLField,
-    GraphQLInputObjectType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -46,16 +41,34 @@ from graphql import (
 
 from insights import sentiment
 from reads import render
+from reads.arguments import (
+    breaks_rules,
+    check_first,
+    check_page,
+    compute_birthday_keys,
+    escape_like,
+    parse_tag_ids,
+    read_enum,
+    read_nth,
+)
+from reads.columns import (
+    CONTACT_COLUMNS,
+    INTERACTION_COLUMNS,
+    LEAD_DAYS,
+    TAG_COLUMNS,
+    USER_COLUMNS,
+    Render,
+    Row,
+)
+from reads.ordering import CAST, render_after_branches, render_cursor_value, render_order
 from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
 from reads.render import Expr, concat, or_null
 from reads.selection import Fields, collect_fields, find_fragments
-from schema.arguments import check_string
-from schema.pagination import DEFAULT_PAGE
 from store import contacts as contact_store
 from store import interactions as interaction_store
 from store import keyset
 from sync.errors import ValidationFailed
-from sync.fields import check_date, check_instant, parse_uuid
+from sync.fields import parse_uuid
 
 OWNER = "$1::uuid"
 # Bounds of one plan. Past them the operation falls back: a document of a few kilobytes can
@@ -64,77 +77,6 @@ OWNER = "$1::uuid"
 MAX_GUARDS = 256
 MAX_PLAN_SQL = 256 * 1024
 PLACEHOLDER = re.compile(r"\$(\d+)::")
-Render = Callable[[str], str]
-
-# GraphQL field -> (column, how to render it, nullable).
-CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "firstName": ("first_name", render.string, False),
-    "lastName": ("last_name", render.string, False),
-    "company": ("company", render.string, True),
-    "title": ("title", render.string, True),
-    "workStartedOn": ("work_started_on", render.date, True),
-    "howWeMet": ("how_we_met", render.string, True),
-    "preferredChannel": ("preferred_channel", render.string, True),
-    "communicationNotes": ("communication_notes", render.string, True),
-    "cadenceDays": ("cadence_days", render.number, True),
-    "snoozedUntil": ("snoozed_until", render.date, True),
-    "stage": ("stage", render.string, False),
-    "importance": ("importance", render.string, False),
-    "notes": ("notes", render.string, True),
-    "lastInteractionAt": ("last_interaction_at", render.datetime, True),
-    "nextFollowUpAt": ("next_follow_up_at", render.datetime, True),
-    "createdAt": ("created_at", render.datetime, False),
-    "updatedAt": ("updated_at", render.datetime, False),
-}
-INTERACTION_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "kind": ("kind", render.string, False),
-    "occurredAt": ("occurred_at", render.datetime, False),
-    "summary": ("summary", render.string, False),
-    "body": ("body", render.string, True),
-    "given": ("given", render.string, True),
-    "received": ("received", render.string, True),
-    "createdAt": ("created_at", render.datetime, False),
-    "updatedAt": ("updated_at", render.datetime, False),
-}
-TAG_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "name": ("name", render.string, False),
-    "color": ("color", render.string, True),
-}
-USER_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "email": ("email", render.string, True),
-    "displayName": ("display_name", render.string, False),
-    "timeZone": ("time_zone", render.string, False),
-    "reminderHour": ("reminder_hour", render.number, False),
-    "quietHoursStart": ("quiet_hours_start", render.time, True),
-    "quietHoursEnd": ("quiet_hours_end", render.time, True),
-    "dailyDigest": ("daily_digest", render.boolean, False),
-    "sentimentEnabled": ("sentiment_enabled", render.boolean, False),
-    "createdAt": ("created_at", render.datetime, False),
-}
-# LeadDays.from_json's defaults for keys a stored value lacks.
-LEAD_DAYS = {
-    "birthday": ("birthday", "[0, 7]"),
-    "anniversary": ("anniversary", "[0]"),
-    "followUp": ("followUp", "[0]"),
-    "reminder": ("reminder", "[0]"),
-}
-CAST = {"text": "text", "time": "timestamptz", "date": "date", "uuid": "uuid"}
-
-
-class Row:
-    """A row alias whose columns are read by name, remembering which ones were read."""
-
-    def __init__(self, alias: str) -> None:
-        self.alias = alias
-        self.columns: set[str] = set()
-
-    def col(self, name: str) -> str:
-        self.columns.add(name)
-        return f"{self.alias}.{name}"
 
 
 def compile_plan(
@@ -238,7 +180,7 @@ class Compiler:
         def check(inputs: Inputs) -> None:
             values = read(inputs)
             for name, argument in definition.args.items():
-                if _breaks_rules(argument.type, values.get(name)):
+                if breaks_rules(argument.type, values.get(name)):
                     raise Fallback
 
         self.checks.append(check)
@@ -384,7 +326,7 @@ class Compiler:
         assert query is not None
         definition = query.fields["interactions"]
         args = self.read_arguments(definition, nodes[0])
-        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        first = self.bind(lambda i: check_first(args(i)["first"], i.max_page_size), "int")
 
         def contact_id(i: Inputs) -> Any:
             try:
@@ -531,12 +473,12 @@ class Compiler:
         assert query is not None
         definition = query.fields["contacts"]
         args = self.read_arguments(definition, nodes[0])
-        size = self.bind(lambda i: _check_page(args(i), i.max_page_size), "int")
+        size = self.bind(lambda i: check_page(args(i), i.max_page_size), "int")
         # A setting, not a request's value: a constant in the SQL (see source below).
         largest = int(self.decide(lambda i: i.max_page_size)) + 1
         # Backward (``last``): read in the reversed order, then render the rows in the normal one.
         backward = self.decide(lambda i: args(i)["last"] is not None)
-        order = contact_store.ContactOrder(self.decide(lambda i: _read_enum(args(i)["orderBy"])))
+        order = contact_store.ContactOrder(self.decide(lambda i: read_enum(args(i)["orderBy"])))
         keys = contact_store.ORDERINGS[order]
         reversed_keys = keyset.reverse_keys(keys)
         read_keys = reversed_keys if backward else keys
@@ -566,7 +508,7 @@ class Compiler:
             for a in after_ranges
             for b in before_ranges
         ]
-        order_by = ", ".join(_render_order(c, k) for k in read_keys)
+        order_by = ", ".join(render_order(c, k) for k in read_keys)
 
         def source(columns: set[str]) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
@@ -589,13 +531,13 @@ class Compiler:
                 merged = self.alias("m")
                 inner = (
                     f"SELECT * FROM ({' UNION ALL '.join(f'({r})' for r in reads)}) {merged} "
-                    f"ORDER BY {', '.join(_render_order(merged, k) for k in read_keys)} "
+                    f"ORDER BY {', '.join(render_order(merged, k) for k in read_keys)} "
                     f"LIMIT {largest}"
                 )
             page = self.alias("b")
             return (
                 f"SELECT * FROM ({inner}) {page} "
-                f"ORDER BY {', '.join(_render_order(page, k) for k in read_keys)} "
+                f"ORDER BY {', '.join(render_order(page, k) for k in read_keys)} "
                 f"LIMIT {size} + 1"
             )
 
@@ -603,7 +545,7 @@ class Compiler:
             parts: list[str | Expr] = [f'["{tag}"']
             for key in keys:
                 parts.append(",")
-                parts.append(Expr(_render_cursor_value(key.kind, row.col(key.name))))
+                parts.append(Expr(render_cursor_value(key.kind, row.col(key.name))))
             parts.append("]")
             return render.base64url(concat(parts))
 
@@ -612,7 +554,7 @@ class Compiler:
             nodes,
             first=size,
             source=source,
-            order=lambda s: ", ".join(_render_order(s, k) for k in read_keys),
+            order=lambda s: ", ".join(render_order(s, k) for k in read_keys),
             cursor=cursor,
             node=self.render_contact,
             count=f"SELECT count(*) FROM contacts {c} WHERE {counted}",
@@ -637,18 +579,18 @@ class Compiler:
                 raise Fallback
             if search is not None and len(search) > 200:
                 raise Fallback
-            _parse_tag_ids(where(i))
+            parse_tag_ids(where(i))
 
         self.checks.append(check)
         conditions: list[str] = []
         if self.decide(lambda i: bool(where(i)["search"])):
-            search = self.bind(lambda i: _escape_like(where(i)["search"].casefold()), "text")
+            search = self.bind(lambda i: escape_like(where(i)["search"].casefold()), "text")
             conditions.append(f"{c}.search_text LIKE '%' || {search} || '%' ESCAPE '/'")
         if self.decide(lambda i: bool(where(i)["company"])):
             company = self.bind(lambda i: where(i)["company"].casefold(), "text")
             conditions.append(f"lower({c}.company) = {company}")
         if self.decide(lambda i: bool(where(i)["stages"])):
-            stages = self.bind(lambda i: [_read_enum(s) for s in where(i)["stages"]], "text[]")
+            stages = self.bind(lambda i: [read_enum(s) for s in where(i)["stages"]], "text[]")
             conditions.append(f"{c}.stage = ANY({stages})")
         if self.decide(lambda i: where(i)["followUpDueBefore"] is not None):
             before = self.bind(lambda i: where(i)["followUpDueBefore"], "timestamptz")
@@ -656,11 +598,11 @@ class Compiler:
         if self.decide(lambda i: where(i)["birthdayWithinDays"] is not None):
             self.needs_time_zone = True
             days = self.bind(
-                lambda i: _compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
+                lambda i: compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
             )
             conditions.append(f"({c}.birthday_month * 100 + {c}.birthday_day) = ANY({days})")
         if self.decide(lambda i: bool(where(i)["tagIds"])):
-            tag_ids = self.bind(lambda i: _parse_tag_ids(where(i)), "uuid[]")
+            tag_ids = self.bind(lambda i: parse_tag_ids(where(i)), "uuid[]")
             ct, t = self.alias("ct"), self.alias("t")
             conditions.append(
                 f"EXISTS (SELECT 1 FROM contact_tags {ct} JOIN tags {t} "
@@ -708,11 +650,11 @@ class Compiler:
         nulls = self.decide(lambda i: tuple(v is None for v in values(i)))
         # A NULL is written as IS NULL, not bound: PostgreSQL can't type an unused parameter.
         bound = [
-            "NULL" if is_null else self.bind(_read_nth(values, n), CAST[key.kind])
+            "NULL" if is_null else self.bind(read_nth(values, n), CAST[key.kind])
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
         applied = list(keys if condition_keys is None else condition_keys)
-        return _render_after_branches(list(columns), applied, bound, list(nulls))
+        return render_after_branches(list(columns), applied, bound, list(nulls))
 
     def render_contact(
         self, nodes: list[FieldNode], row: Row, contact_id: Getter | None = None
@@ -840,7 +782,7 @@ class Compiler:
     ) -> str:
         definition = self.find_type("Contact").fields["interactions"]
         args = self.read_arguments(definition, nodes[0])
-        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        first = self.bind(lambda i: check_first(args(i)["first"], i.max_page_size), "int")
         contact_id = contact.col("id")
         ip, i = self.alias("ip"), self.alias("i")
         past_cursor = ""
@@ -1020,136 +962,5 @@ class Compiler:
         return f"(SELECT {body} FROM (SELECT {selected} FROM ({numbered}) {p}) {q})"
 
 
-# -- argument values ---------------------------------------------------------------------------
-
-
-def _breaks_rules(type_: Any, value: Any) -> bool:
-    """Whether CheckArguments would refuse this coerced argument value."""
-    if value is None:
-        return False
-    if isinstance(type_, GraphQLNonNull):
-        type_ = type_.of_type
-    if isinstance(type_, GraphQLList):
-        items = value if isinstance(value, list) else [value]
-        return any(_breaks_rules(type_.of_type, item) for item in items)
-    if isinstance(type_, GraphQLInputObjectType):
-        return any(_breaks_rules(f.type, value.get(n)) for n, f in type_.fields.items())
-    if getattr(type_, "name", None) == "JSON":
-        return False
-    if isinstance(value, str):
-        return check_string(value, is_id=type_.name == "ID") is not None
-    if isinstance(value, dt.datetime):
-        return check_instant(value) is not None
-    if isinstance(value, dt.date):
-        return check_date(value) is not None
-    return False
-
-
-def _read_nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
-    return lambda inputs: values(inputs)[n]
-
-
-def _check_first(value: int, maximum: int) -> int:
-    if not 0 <= value <= maximum:
-        raise Fallback
-    return value
-
-
-def _check_page(args: dict[str, Any], maximum: int) -> int:
-    """check_page's rules for ``contacts``: ``first`` or ``last`` (not both), in range."""
-    first, last = args["first"], args["last"]
-    if first is not None and last is not None:
-        raise Fallback
-    if last is not None:
-        return _check_first(last, maximum)
-    return _check_first(DEFAULT_PAGE if first is None else first, maximum)
-
-
-def _read_enum(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def _escape_like(text: str) -> str:
-    # SQLAlchemy's contains(autoescape=True): '/' escapes itself, '%' and '_'.
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
-def _parse_tag_ids(where: dict[str, Any]) -> list[Any]:
-    try:
-        return [parse_uuid("filter.tagIds", t) for t in where["tagIds"] or []]
-    except ValidationFailed:
-        raise Fallback from None
-
-
-def _compute_birthday_keys(inputs: Inputs, days: int) -> list[int]:
-    assert inputs.time_zone is not None, "plans with a birthday window read the time zone"
-    today = inputs.now.astimezone(ZoneInfo(inputs.time_zone)).date()
-    return contact_store.birthday_keys(today, days)
-
-
 def _to_snake_case(name: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name)
-
-
-def _render_order(alias: str, key: keyset.SortKey) -> str:
-    clause = f"{alias}.{key.name} {'DESC' if key.descending else 'ASC'}"
-    if not key.nullable:
-        return clause
-    return clause + (" NULLS FIRST" if key.nulls_first else " NULLS LAST")
-
-
-def _render_cursor_value(kind: str, column: str) -> str:
-    """One sort value as keyset.encode_cursor writes it into the cursor's JSON."""
-    if kind == "text":
-        return render.python_json_string(column)
-    if kind == "time":
-        return f"coalesce('\"' || {render.datetime_bare(column)} || '\"', 'null')"
-    if kind == "date":
-        return f"coalesce('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')"
-    return f"coalesce('\"' || ({column})::text || '\"', 'null')"
-
-
-def _render_after_branches(
-    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
-) -> list[str]:
-    """keyset.after_branches, as SQL over bound parameters."""
-    if not all(k.descending == keys[0].descending for k in keys) or any(
-        k.nullable for k in keys[1:]
-    ):
-        return [_render_after(columns, keys, params, nulls)]
-    first, column = keys[0], columns[0]
-    if nulls[0]:
-        rest = _render_row_after(columns[1:], keys[1:], params[1:])
-        ranges = [f"({column} IS NULL AND {rest})"]
-        return [*ranges, f"{column} IS NOT NULL"] if first.nulls_first else ranges
-    beyond = _render_row_after(columns, keys, params)
-    if first.nullable and not first.nulls_first:
-        return [beyond, f"{column} IS NULL"]
-    return [beyond]
-
-
-def _render_row_after(columns: list[str], keys: list[keyset.SortKey], params: list[str]) -> str:
-    """A row comparison, which PostgreSQL bounds an index scan with."""
-    operator = "<" if keys[0].descending else ">"
-    if len(keys) == 1:
-        return f"{columns[0]} {operator} {params[0]}"
-    return f"({', '.join(columns)}) {operator} ({', '.join(params)})"
-
-
-def _render_after(
-    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
-) -> str:
-    """keyset.after_condition, as SQL over bound parameters."""
-    column, key, param, is_null = columns[0], keys[0], params[0], nulls[0]
-    beyond = f"{column} < {param}" if key.descending else f"{column} > {param}"
-    if len(keys) == 1:
-        return beyond
-    rest = _render_after(columns[1:], keys[1:], params[1:], nulls[1:])
-    if is_null:
-        if key.nulls_first:
-            return f"({column} IS NOT NULL OR ({column} IS NULL AND {rest}))"
-        return f"({column} IS NULL AND {rest})"
-    options = [beyond, f"({column} = {param} AND {rest})"]
-    if key.nullable and not key.nulls_first:
-        options.append(f"{column} IS NULL")
-    return "(" + " OR ".join(options) + ")"
