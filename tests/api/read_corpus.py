@@ -551,6 +551,53 @@ CORPUS: list[Operation] = [
     ),
     Operation("no token", HOME_QUERY, operation_name="Home", compiles=False, user="nobody"),
     Operation("a forged token", HOME_QUERY, operation_name="Home", compiles=False, user="forged"),
+    # -- edge values ----------------------------------------------------------------------------
+    Operation(
+        "search of 200 characters (the longest allowed)",
+        PAGE,
+        lambda w: {"first": 3, "order": "NAME", "filter": {"search": "é" * 200}},
+    ),
+    Operation(
+        "search of 201 characters",
+        PAGE,
+        lambda w: {"first": 3, "order": "NAME", "filter": {"search": "a" * 201}},
+        False,
+    ),
+    Operation(
+        "search with separators, RTL and combining marks",
+        PAGE,
+        lambda w: {
+            "first": 3,
+            "order": "CREATED",
+            "filter": {"search": "\u2028\u2029 \u05d0\u05d1 e\u0301 \ufeff"},
+        },
+    ),
+    Operation(
+        "follow-up due before, an offset time",
+        PAGE,
+        lambda w: {
+            "first": 20,
+            "order": "NEXT_FOLLOW_UP",
+            "filter": {"followUpDueBefore": "2030-06-01T10:00:00.000001+05:30"},
+        },
+    ),
+    Operation(
+        "follow-up due before the year 1800",
+        PAGE,
+        lambda w: {
+            "first": 2,
+            "order": "NAME",
+            "filter": {"followUpDueBefore": "1800-01-01T00:00:00Z"},
+        },
+        False,
+    ),
+    Operation("tags as Bob", "{ tags { id name color } }", user="bob"),
+    Operation("interaction, not an id", INTERACTION, lambda w: {"id": "42"}, False),
+    Operation(
+        "me through fragments",
+        "query { me { ...U ... on User { __typename timeZone } } } "
+        "fragment U on User { id leadDays { followUp } }",
+    ),
     # -- shapes ----------------------------------------------------------------------------------
     Operation(
         "aliases, fragments and directives",
