@@ -9,8 +9,10 @@ What compiles (anything else raises NotCompilable and the resolvers answer):
 - ``contact(id)`` and ``interaction(id)``: the object, or ``NotFound``;
 - on ``Contact``: every stored field, ``displayName``, ``emails``/``phones``/``urls``,
   ``birthday``, ``interests``, ``leadDays``, ``tags``, ``introducedBy``, and
-  ``interactions(first)`` (the first page only) with the same connection fields;
-- on ``Interaction``: every stored field, and ``contacts``;
+  ``interactions(first, after)`` with the same connection fields (``after`` under
+  ``contact(id)`` only: under a list, each contact's cursor names that one contact);
+- on ``Interaction``: every stored field, ``contacts``, and ``sentiment`` (its ``compound``
+  printed as orjson prints a float: ``render.float_number``);
 - ``__typename`` anywhere, aliases, fragments, ``@skip`` and ``@include``.
 
 Every value an argument holds is a bound parameter. The SQL's shape depends on a few values
@@ -23,36 +25,50 @@ the resolvers answer it with their own errors.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLField,
-    GraphQLInputObjectType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     get_named_type,
 )
 
+from insights import sentiment
 from reads import render
+from reads.arguments import (
+    breaks_rules,
+    check_first,
+    check_page,
+    compute_birthday_keys,
+    escape_like,
+    parse_tag_ids,
+    read_enum,
+    read_nth,
+)
+from reads.columns import (
+    CONTACT_COLUMNS,
+    INTERACTION_COLUMNS,
+    LEAD_DAYS,
+    TAG_COLUMNS,
+    USER_COLUMNS,
+    Render,
+    Row,
+)
+from reads.ordering import CAST, render_after_branches, render_cursor_value, render_order
 from reads.plan import Fallback, Getter, Guard, Inputs, NotCompilable, Plan
 from reads.render import Expr, concat, or_null
 from reads.selection import Fields, collect_fields, find_fragments
-from schema.arguments import check_string
-from schema.pagination import DEFAULT_PAGE
 from store import contacts as contact_store
 from store import interactions as interaction_store
 from store import keyset
 from sync.errors import ValidationFailed
-from sync.fields import check_date, check_instant, parse_uuid
+from sync.fields import parse_uuid
 
 OWNER = "$1::uuid"
 # Bounds of one plan. Past them the operation falls back: a document of a few kilobytes can
@@ -61,77 +77,6 @@ OWNER = "$1::uuid"
 MAX_GUARDS = 256
 MAX_PLAN_SQL = 256 * 1024
 PLACEHOLDER = re.compile(r"\$(\d+)::")
-Render = Callable[[str], str]
-
-# GraphQL field -> (column, how to render it, nullable).
-CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "firstName": ("first_name", render.string, False),
-    "lastName": ("last_name", render.string, False),
-    "company": ("company", render.string, True),
-    "title": ("title", render.string, True),
-    "workStartedOn": ("work_started_on", render.date, True),
-    "howWeMet": ("how_we_met", render.string, True),
-    "preferredChannel": ("preferred_channel", render.string, True),
-    "communicationNotes": ("communication_notes", render.string, True),
-    "cadenceDays": ("cadence_days", render.number, True),
-    "snoozedUntil": ("snoozed_until", render.date, True),
-    "stage": ("stage", render.string, False),
-    "importance": ("importance", render.string, False),
-    "notes": ("notes", render.string, True),
-    "lastInteractionAt": ("last_interaction_at", render.datetime, True),
-    "nextFollowUpAt": ("next_follow_up_at", render.datetime, True),
-    "createdAt": ("created_at", render.datetime, False),
-    "updatedAt": ("updated_at", render.datetime, False),
-}
-INTERACTION_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "kind": ("kind", render.string, False),
-    "occurredAt": ("occurred_at", render.datetime, False),
-    "summary": ("summary", render.string, False),
-    "body": ("body", render.string, True),
-    "given": ("given", render.string, True),
-    "received": ("received", render.string, True),
-    "createdAt": ("created_at", render.datetime, False),
-    "updatedAt": ("updated_at", render.datetime, False),
-}
-TAG_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "name": ("name", render.string, False),
-    "color": ("color", render.string, True),
-}
-USER_COLUMNS: dict[str, tuple[str, Render, bool]] = {
-    "id": ("id", render.uuid, False),
-    "email": ("email", render.string, True),
-    "displayName": ("display_name", render.string, False),
-    "timeZone": ("time_zone", render.string, False),
-    "reminderHour": ("reminder_hour", render.number, False),
-    "quietHoursStart": ("quiet_hours_start", render.time, True),
-    "quietHoursEnd": ("quiet_hours_end", render.time, True),
-    "dailyDigest": ("daily_digest", render.boolean, False),
-    "sentimentEnabled": ("sentiment_enabled", render.boolean, False),
-    "createdAt": ("created_at", render.datetime, False),
-}
-# LeadDays.from_json's defaults for keys a stored value lacks.
-LEAD_DAYS = {
-    "birthday": ("birthday", "[0, 7]"),
-    "anniversary": ("anniversary", "[0]"),
-    "followUp": ("followUp", "[0]"),
-    "reminder": ("reminder", "[0]"),
-}
-CAST = {"text": "text", "time": "timestamptz", "date": "date", "uuid": "uuid"}
-
-
-class Row:
-    """A row alias whose columns are read by name, remembering which ones were read."""
-
-    def __init__(self, alias: str) -> None:
-        self.alias = alias
-        self.columns: set[str] = set()
-
-    def col(self, name: str) -> str:
-        self.columns.add(name)
-        return f"{self.alias}.{name}"
 
 
 def compile_plan(
@@ -235,11 +180,23 @@ class Compiler:
         def check(inputs: Inputs) -> None:
             values = read(inputs)
             for name, argument in definition.args.items():
-                if _breaks_rules(argument.type, values.get(name)):
+                if breaks_rules(argument.type, values.get(name)):
                     raise Fallback
 
         self.checks.append(check)
         return read
+
+    def limit_page(self, read: str, size: str, order: str) -> str:
+        """The first ``size + 1`` rows of ``read``, which orders them and has a constant LIMIT.
+
+        ``order`` is the ORDER BY over the result, ``{0}`` standing for its alias. Under a
+        bound LIMIT, PostgreSQL's generic plan (the one asyncpg's prepared statement gets from
+        its sixth run) assumes 10 % of the rows are wanted, and chose to scan and sort them
+        all (13 to 21 ms, with a parallel worker) over walking the ordering's index (1 ms); a
+        constant LIMIT inside keeps the index walk, which still stops after the page.
+        """
+        page = self.alias("b")
+        return f"SELECT * FROM ({read}) {page} ORDER BY {order.format(page)} LIMIT {size} + 1"
 
     def render_object(
         self,
@@ -311,12 +268,13 @@ class Compiler:
         self,
         name: str,
         nodes: list[FieldNode],
-        found: Callable[[list[FieldNode], Row], str],
+        found: Callable[[list[FieldNode], Row, Getter], str],
         from_where: Callable[[str, str], str],
     ) -> str:
         """A ``*Lookup`` union: the object when it is the owner's and alive, else NotFound.
 
         An id that does not parse answers the union's ValidationError: the resolvers do that.
+        ``found`` renders the object and gets the reader of its id (parsed).
         """
         query = self.schema.query_type
         assert query is not None
@@ -346,7 +304,8 @@ class Compiler:
         missing = self.render_object(not_found_type, self.collect(not_found_type, nodes), not_found)
         alias = self.alias("x")
         return (
-            f"coalesce((SELECT {found(nodes, Row(alias))} {from_where(alias, object_id)}), "
+            f"coalesce((SELECT {found(nodes, Row(alias), parsed)} "
+            f"{from_where(alias, object_id)}), "
             f"{missing})"
         )
 
@@ -354,7 +313,7 @@ class Compiler:
         return self.render_lookup(
             "contact",
             nodes,
-            self.render_contact,
+            lambda field_nodes, row, contact_id: self.render_contact(field_nodes, row, contact_id),
             lambda c, contact_id: (
                 f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
                 f"AND {c}.cl % 2 = 1"
@@ -365,7 +324,7 @@ class Compiler:
         return self.render_lookup(
             "interaction",
             nodes,
-            self.render_interaction,
+            lambda field_nodes, row, _: self.render_interaction(field_nodes, row),
             lambda i, interaction_id: (
                 f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
                 f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
@@ -379,7 +338,9 @@ class Compiler:
         assert query is not None
         definition = query.fields["interactions"]
         args = self.read_arguments(definition, nodes[0])
-        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
+        first = self.bind(lambda i: check_first(args(i)["first"], i.max_page_size), "int")
+        # A setting, not a request's value: a constant in the SQL (Compiler.limit_page).
+        largest = int(self.decide(lambda i: i.max_page_size)) + 1
 
         def contact_id(i: Inputs) -> Any:
             try:
@@ -425,7 +386,7 @@ class Compiler:
                     f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
                     f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
                     f"WHERE {i}.owner_id = {OWNER} AND {where} "
-                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {largest}"
                 )
 
         else:
@@ -452,7 +413,7 @@ class Compiler:
                 selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
                 return (
                     f"SELECT {selected} FROM interactions {i} WHERE {where_all} "
-                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {first} + 1"
+                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {largest}"
                 )
 
         def cursor(row: Row) -> str:
@@ -474,7 +435,9 @@ class Compiler:
             definition,
             nodes,
             first=first,
-            source=source,
+            source=lambda columns: self.limit_page(
+                source(columns), first, "{0}.occurred_at DESC, {0}.id DESC"
+            ),
             order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
             cursor=cursor,
             node=self.render_interaction,
@@ -526,10 +489,12 @@ class Compiler:
         assert query is not None
         definition = query.fields["contacts"]
         args = self.read_arguments(definition, nodes[0])
-        size = self.bind(lambda i: _check_page(args(i), i.max_page_size), "int")
+        size = self.bind(lambda i: check_page(args(i), i.max_page_size), "int")
+        # A setting, not a request's value: a constant in the SQL (see source below).
+        largest = int(self.decide(lambda i: i.max_page_size)) + 1
         # Backward (``last``): read in the reversed order, then render the rows in the normal one.
         backward = self.decide(lambda i: args(i)["last"] is not None)
-        order = contact_store.ContactOrder(self.decide(lambda i: _read_enum(args(i)["orderBy"])))
+        order = contact_store.ContactOrder(self.decide(lambda i: read_enum(args(i)["orderBy"])))
         keys = contact_store.ORDERINGS[order]
         reversed_keys = keyset.reverse_keys(keys)
         read_keys = reversed_keys if backward else keys
@@ -542,31 +507,54 @@ class Compiler:
         ]
         counted = " AND ".join(conditions)
         columns = [f"{c}.{k.name}" for k in keys]
+        # Each range is one index range of the ordering (keyset.after_branches).
+        after_ranges: list[str | None] = [None]
         after_given = self.decide(lambda i: args(i)["after"] is not None)
         if after_given:
-            conditions.append(self.after_condition(args, lambda i: tag, keys, columns))
+            after_ranges = [*self.after_branches(args, lambda i: tag, keys, columns)]
+        before_ranges: list[str | None] = [None]
         before_given = self.decide(lambda i: args(i)["before"] is not None)
         if before_given:
             # "Before x" in this order is "after x" in the reversed one (store/contacts.py).
-            conditions.append(
-                self.after_condition(args, lambda i: tag, keys, columns, "before", reversed_keys)
-            )
-        where = " AND ".join(conditions)
-        order_by = ", ".join(_render_order(c, k) for k in read_keys)
+            before_ranges = [
+                *self.after_branches(args, lambda i: tag, keys, columns, "before", reversed_keys)
+            ]
+        ranges = [
+            " AND ".join([*conditions, *(r for r in (a, b) if r is not None)])
+            for a in after_ranges
+            for b in before_ranges
+        ]
+        order_by = ", ".join(render_order(c, k) for k in read_keys)
 
         def source(columns: set[str]) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
             selected = ", ".join(f"{c}.{name}" for name in sorted(wanted))
-            return (
+            # Each range is read with a constant LIMIT (the largest page allowed), and the page
+            # size applies outside it (Compiler.limit_page).
+            reads = [
                 f"SELECT {selected} FROM contacts {c} WHERE {where} "
-                f"ORDER BY {order_by} LIMIT {size} + 1"
+                f"ORDER BY {order_by} LIMIT {largest}"
+                for where in ranges
+            ]
+            inner = reads[0]
+            if len(reads) > 1:
+                # Disjoint ranges, each read in order; the page is the first rows of their
+                # merge, as store/contacts.py's list_contacts reads it.
+                merged = self.alias("m")
+                inner = (
+                    f"SELECT * FROM ({' UNION ALL '.join(f'({r})' for r in reads)}) {merged} "
+                    f"ORDER BY {', '.join(render_order(merged, k) for k in read_keys)} "
+                    f"LIMIT {largest}"
+                )
+            return self.limit_page(
+                inner, size, ", ".join(render_order("{0}", k) for k in read_keys)
             )
 
         def cursor(row: Row) -> str:
             parts: list[str | Expr] = [f'["{tag}"']
             for key in keys:
                 parts.append(",")
-                parts.append(Expr(_render_cursor_value(key.kind, row.col(key.name))))
+                parts.append(Expr(render_cursor_value(key.kind, row.col(key.name))))
             parts.append("]")
             return render.base64url(concat(parts))
 
@@ -575,7 +563,7 @@ class Compiler:
             nodes,
             first=size,
             source=source,
-            order=lambda s: ", ".join(_render_order(s, k) for k in read_keys),
+            order=lambda s: ", ".join(render_order(s, k) for k in read_keys),
             cursor=cursor,
             node=self.render_contact,
             count=f"SELECT count(*) FROM contacts {c} WHERE {counted}",
@@ -600,18 +588,18 @@ class Compiler:
                 raise Fallback
             if search is not None and len(search) > 200:
                 raise Fallback
-            _parse_tag_ids(where(i))
+            parse_tag_ids(where(i))
 
         self.checks.append(check)
         conditions: list[str] = []
         if self.decide(lambda i: bool(where(i)["search"])):
-            search = self.bind(lambda i: _escape_like(where(i)["search"].casefold()), "text")
+            search = self.bind(lambda i: escape_like(where(i)["search"].casefold()), "text")
             conditions.append(f"{c}.search_text LIKE '%' || {search} || '%' ESCAPE '/'")
         if self.decide(lambda i: bool(where(i)["company"])):
             company = self.bind(lambda i: where(i)["company"].casefold(), "text")
             conditions.append(f"lower({c}.company) = {company}")
         if self.decide(lambda i: bool(where(i)["stages"])):
-            stages = self.bind(lambda i: [_read_enum(s) for s in where(i)["stages"]], "text[]")
+            stages = self.bind(lambda i: [read_enum(s) for s in where(i)["stages"]], "text[]")
             conditions.append(f"{c}.stage = ANY({stages})")
         if self.decide(lambda i: where(i)["followUpDueBefore"] is not None):
             before = self.bind(lambda i: where(i)["followUpDueBefore"], "timestamptz")
@@ -619,11 +607,11 @@ class Compiler:
         if self.decide(lambda i: where(i)["birthdayWithinDays"] is not None):
             self.needs_time_zone = True
             days = self.bind(
-                lambda i: _compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
+                lambda i: compute_birthday_keys(i, where(i)["birthdayWithinDays"]), "int[]"
             )
             conditions.append(f"({c}.birthday_month * 100 + {c}.birthday_day) = ANY({days})")
         if self.decide(lambda i: bool(where(i)["tagIds"])):
-            tag_ids = self.bind(lambda i: _parse_tag_ids(where(i)), "uuid[]")
+            tag_ids = self.bind(lambda i: parse_tag_ids(where(i)), "uuid[]")
             ct, t = self.alias("ct"), self.alias("t")
             conditions.append(
                 f"EXISTS (SELECT 1 FROM contact_tags {ct} JOIN tags {t} "
@@ -640,13 +628,25 @@ class Compiler:
         tag: Callable[[Inputs], str],
         keys: Sequence[keyset.SortKey],
         columns: Sequence[str],
+    ) -> str:
+        """Rows past the ``after`` cursor, as one condition (a listing of one index range)."""
+        branches = self.after_branches(args, tag, keys, columns)
+        return branches[0] if len(branches) == 1 else f"({' OR '.join(branches)})"
+
+    def after_branches(
+        self,
+        args: Getter,
+        tag: Callable[[Inputs], str],
+        keys: Sequence[keyset.SortKey],
+        columns: Sequence[str],
         argument: str = "after",
         condition_keys: Sequence[keyset.SortKey] | None = None,
-    ) -> str:
+    ) -> list[str]:
         """Rows past the cursor in ``argument``, in the order of ``condition_keys`` (``keys``).
 
         The cursor is always decoded with the listing's own ``keys``; a ``before`` cursor is
-        applied with the reversed ones.
+        applied with the reversed ones. The answer is keyset.after_branches': disjoint
+        conditions, each an index range.
         """
 
         def values(i: Inputs) -> list[Any]:
@@ -655,17 +655,20 @@ class Compiler:
             except keyset.BadCursor:
                 raise Fallback from None
 
-        # NULL sort values change the condition's shape (keyset.after_condition).
+        # NULL sort values change the condition's shape (keyset.after_branches).
         nulls = self.decide(lambda i: tuple(v is None for v in values(i)))
         # A NULL is written as IS NULL, not bound: PostgreSQL can't type an unused parameter.
         bound = [
-            "NULL" if is_null else self.bind(_read_nth(values, n), CAST[key.kind])
+            "NULL" if is_null else self.bind(read_nth(values, n), CAST[key.kind])
             for n, (key, is_null) in enumerate(zip(keys, nulls, strict=True))
         ]
         applied = list(keys if condition_keys is None else condition_keys)
-        return _render_after(list(columns), applied, bound, list(nulls))
+        return render_after_branches(list(columns), applied, bound, list(nulls))
 
-    def render_contact(self, nodes: list[FieldNode], row: Row) -> str:
+    def render_contact(
+        self, nodes: list[FieldNode], row: Row, contact_id: Getter | None = None
+    ) -> str:
+        """A contact's fields; ``contact_id`` reads its id when the request names it."""
         contact_type = self.find_type("Contact")
 
         def special(name: str, field_nodes: list[FieldNode]) -> str:
@@ -694,7 +697,7 @@ class Compiler:
                     f"{t}.name_key",
                 )
             if name == "interactions":
-                return self.render_contact_interactions(field_nodes, row)
+                return self.render_contact_interactions(field_nodes, row, contact_id)
             if name == "introducedBy":
                 other = self.alias("c")
                 body = self.render_contact(field_nodes, Row(other))
@@ -708,6 +711,8 @@ class Compiler:
 
     def render_interaction(self, nodes: list[FieldNode], row: Row) -> str:
         def special(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "sentiment":
+                return self.render_sentiment(field_nodes, row.col("sentiment"))
             if name != "contacts":
                 raise NotCompilable
             # participants_of, then the living contacts among them, by sort name.
@@ -725,6 +730,27 @@ class Compiler:
         return self.render_columns(
             self.find_type("Interaction"), nodes, row, INTERACTION_COLUMNS, special
         )
+
+    def render_sentiment(self, nodes: list[FieldNode], score: str) -> str:
+        """Sentiment.from_score: null without a score, else the score and its label."""
+        sentiment_type = self.find_type("Sentiment")
+
+        def render_field(name: str, field_nodes: list[FieldNode]) -> str:
+            if name == "compound":
+                return render.float_number(score)
+            if name == "label":
+                # sentiment.label_for's thresholds, compared as the same doubles.
+                return (
+                    f"CASE WHEN {score} >= {sentiment.POSITIVE_FROM!r}::float8 "
+                    f"THEN '\"{sentiment.Label.POSITIVE.name}\"' "
+                    f"WHEN {score} <= {sentiment.NEGATIVE_UPTO!r}::float8 "
+                    f"THEN '\"{sentiment.Label.NEGATIVE.name}\"' "
+                    f"ELSE '\"{sentiment.Label.NEUTRAL.name}\"' END"
+                )
+            raise NotCompilable
+
+        body = self.render_object(sentiment_type, self.collect(sentiment_type, nodes), render_field)
+        return f"CASE WHEN {score} IS NULL THEN 'null' ELSE {body} END"
 
     def render_labeled(self, nodes: list[FieldNode], column: str) -> str:
         e = self.alias("e")
@@ -760,14 +786,29 @@ class Compiler:
         body = self.render_object(birthday_type, self.collect(birthday_type, nodes), render_field)
         return f"CASE WHEN {month} IS NULL THEN 'null' ELSE {body} END"
 
-    def render_contact_interactions(self, nodes: list[FieldNode], contact: Row) -> str:
+    def render_contact_interactions(
+        self, nodes: list[FieldNode], contact: Row, known_id: Getter | None = None
+    ) -> str:
         definition = self.find_type("Contact").fields["interactions"]
         args = self.read_arguments(definition, nodes[0])
-        first = self.bind(lambda i: _check_first(args(i)["first"], i.max_page_size), "int")
-        if self.decide(lambda i: args(i)["after"] is not None):
-            raise NotCompilable  # later pages: the resolvers, for now
+        first = self.bind(lambda i: check_first(args(i)["first"], i.max_page_size), "int")
         contact_id = contact.col("id")
         ip, i = self.alias("ip"), self.alias("i")
+        past_cursor = ""
+        after_given = self.decide(lambda i: args(i)["after"] is not None)
+        if after_given:
+            if known_id is None:
+                # Under a list, each contact's cursor names that contact; the resolvers give
+                # the others their BadCursor errors.
+                raise NotCompilable
+            # A cursor naming another contact falls back: the resolvers answer it.
+            condition = self.after_condition(
+                args,
+                lambda i: f"interactions:{known_id(i)}",
+                interaction_store.BY_CONTACT,
+                [f"{ip}.occurred_at", f"{ip}.interaction_id"],
+            )
+            past_cursor = f"AND {condition} "
 
         def source(columns: set[str]) -> str:
             wanted = columns | {"occurred_at", "id"}
@@ -776,7 +817,7 @@ class Compiler:
                 f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
                 f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
                 f"WHERE {ip}.owner_id = {OWNER} AND {i}.owner_id = {OWNER} "
-                f"AND {ip}.contact_id = {contact_id} AND {ip}.alive "
+                f"AND {ip}.contact_id = {contact_id} AND {ip}.alive {past_cursor}"
                 f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
             )
 
@@ -809,6 +850,7 @@ class Compiler:
                 f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
                 f"AND {counted}.alive"
             ),
+            after_given=after_given,
         )
 
     # -- connections ---------------------------------------------------------------------------
@@ -929,109 +971,5 @@ class Compiler:
         return f"(SELECT {body} FROM (SELECT {selected} FROM ({numbered}) {p}) {q})"
 
 
-# -- argument values ---------------------------------------------------------------------------
-
-
-def _breaks_rules(type_: Any, value: Any) -> bool:
-    """Whether CheckArguments would refuse this coerced argument value."""
-    if value is None:
-        return False
-    if isinstance(type_, GraphQLNonNull):
-        type_ = type_.of_type
-    if isinstance(type_, GraphQLList):
-        items = value if isinstance(value, list) else [value]
-        return any(_breaks_rules(type_.of_type, item) for item in items)
-    if isinstance(type_, GraphQLInputObjectType):
-        return any(_breaks_rules(f.type, value.get(n)) for n, f in type_.fields.items())
-    if getattr(type_, "name", None) == "JSON":
-        return False
-    if isinstance(value, str):
-        return check_string(value, is_id=type_.name == "ID") is not None
-    if isinstance(value, dt.datetime):
-        return check_instant(value) is not None
-    if isinstance(value, dt.date):
-        return check_date(value) is not None
-    return False
-
-
-def _read_nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
-    return lambda inputs: values(inputs)[n]
-
-
-def _check_first(value: int, maximum: int) -> int:
-    if not 0 <= value <= maximum:
-        raise Fallback
-    return value
-
-
-def _check_page(args: dict[str, Any], maximum: int) -> int:
-    """check_page's rules for ``contacts``: ``first`` or ``last`` (not both), in range."""
-    first, last = args["first"], args["last"]
-    if first is not None and last is not None:
-        raise Fallback
-    if last is not None:
-        return _check_first(last, maximum)
-    return _check_first(DEFAULT_PAGE if first is None else first, maximum)
-
-
-def _read_enum(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def _escape_like(text: str) -> str:
-    # SQLAlchemy's contains(autoescape=True): '/' escapes itself, '%' and '_'.
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
-def _parse_tag_ids(where: dict[str, Any]) -> list[Any]:
-    try:
-        return [parse_uuid("filter.tagIds", t) for t in where["tagIds"] or []]
-    except ValidationFailed:
-        raise Fallback from None
-
-
-def _compute_birthday_keys(inputs: Inputs, days: int) -> list[int]:
-    assert inputs.time_zone is not None, "plans with a birthday window read the time zone"
-    today = inputs.now.astimezone(ZoneInfo(inputs.time_zone)).date()
-    return contact_store.birthday_keys(today, days)
-
-
 def _to_snake_case(name: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name)
-
-
-def _render_order(alias: str, key: keyset.SortKey) -> str:
-    clause = f"{alias}.{key.name} {'DESC' if key.descending else 'ASC'}"
-    if not key.nullable:
-        return clause
-    return clause + (" NULLS FIRST" if key.nulls_first else " NULLS LAST")
-
-
-def _render_cursor_value(kind: str, column: str) -> str:
-    """One sort value as keyset.encode_cursor writes it into the cursor's JSON."""
-    if kind == "text":
-        return render.python_json_string(column)
-    if kind == "time":
-        return f"coalesce('\"' || {render.datetime_bare(column)} || '\"', 'null')"
-    if kind == "date":
-        return f"coalesce('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')"
-    return f"coalesce('\"' || ({column})::text || '\"', 'null')"
-
-
-def _render_after(
-    columns: list[str], keys: list[keyset.SortKey], params: list[str], nulls: list[bool]
-) -> str:
-    """keyset.after_condition, as SQL over bound parameters."""
-    column, key, param, is_null = columns[0], keys[0], params[0], nulls[0]
-    beyond = f"{column} < {param}" if key.descending else f"{column} > {param}"
-    if len(keys) == 1:
-        return beyond
-    rest = _render_after(columns[1:], keys[1:], params[1:], nulls[1:])
-    if is_null:
-        if key.nulls_first:
-            return f"({column} IS NOT NULL OR ({column} IS NULL AND {rest}))"
-        return f"({column} IS NULL AND {rest})"
-    options = [beyond, f"({column} = {param} AND {rest})"]
-    if key.nullable and not key.nulls_first:
-        options.append(f"{column} IS NULL")
-    return "(" + " OR ".join(options) + ")"

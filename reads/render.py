@@ -63,6 +63,43 @@ def number(expr: str) -> str:
     return f"({expr})::text"
 
 
+def float_number(expr: str) -> str:
+    """A float8 as orjson writes a Python float (the resolvers' ``Float``).
+
+    Both print the shortest digits that read back as the same double; they differ only in
+    layout. orjson writes plain decimals for 1e-5 <= |x| < 1e16, with ".0" when the value is
+    whole, and otherwise an exponent with no zero padding ("1.5e-7", "1e+16"); PostgreSQL
+    writes plain decimals only for 1e-4 <= |x| < 1e15, and pads the exponent ("1.5e-07").
+    Assumes the default ``extra_float_digits`` (1: shortest) of PostgreSQL 12 and later.
+
+    Two kinds of value fail the statement instead (their text is cast back to a number and is
+    not one), so the resolvers answer: a non-finite one, which graphql-core refuses to
+    serialize as a Float; and one of 1e16 or more, a whole number PostgreSQL 15 prints with
+    all its digits ("1.8541223362625432e+16") where orjson prints the shortest
+    ("1.854122336262543e+16"). Below 2**54 the two agree (tests/integration/test_read_render.py).
+    """
+    text = f"({expr})::text"
+    mantissa = f"split_part({text}, 'e', 1)"
+    exponent = f"split_part({text}, 'e', 2)::int"
+    sign = f"CASE WHEN ({expr}) < 0 THEN '-' ELSE '' END"
+    digits = f"translate({mantissa}, '-.', '')"
+    return (
+        # NaN is greater than every number in PostgreSQL, so this catches it too.
+        f"CASE WHEN NOT abs({expr}) < 1e16 "
+        f"THEN ({text} || ' is not printed as orjson prints it')::float8::text "
+        f"WHEN {text} !~ '[.e]' THEN {text} || '.0' "
+        f"WHEN {text} !~ 'e' THEN {text} "
+        f"WHEN {exponent} BETWEEN -5 AND -1 "
+        f"THEN {sign} || '0.' || repeat('0', -{exponent} - 1) || {digits} "
+        f"WHEN {exponent} BETWEEN 0 AND 15 THEN {sign} || CASE "
+        f"WHEN length({digits}) <= {exponent} + 1 "
+        f"THEN {digits} || repeat('0', {exponent} + 1 - length({digits})) || '.0' "
+        f"ELSE left({digits}, {exponent} + 1) || '.' || substr({digits}, {exponent} + 2) END "
+        f"ELSE {mantissa} || 'e' || CASE WHEN {exponent} < 0 THEN '-' ELSE '+' END "
+        f"|| abs({exponent})::text END"
+    )
+
+
 def boolean(expr: str) -> str:
     return f"({expr})::text"
 

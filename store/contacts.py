@@ -125,18 +125,27 @@ async def list_contacts(
     """
     keys = ORDERINGS[order]
     reversed_keys = keyset.reverse_keys(keys)
+    read_keys = reversed_keys if backward else keys
     conditions = _conditions(owner_id, where)
-    if after is not None:
-        conditions.append(keyset.after_condition(keys, after))
-    if before is not None:
-        # "Before x" in this order is "after x" in the reversed one.
-        conditions.append(keyset.after_condition(reversed_keys, before))
-    query = (
+    # Each branch is one range of the ordering's index (keyset.after_branches); "before x"
+    # in this order is "after x" in the reversed one.
+    after_ranges = [None] if after is None else keyset.after_branches(keys, after)
+    before_ranges = [None] if before is None else keyset.after_branches(reversed_keys, before)
+    branches = [
         sa.select(*READ_COLUMNS)
-        .where(*conditions)
-        .order_by(*keyset.order_clauses(reversed_keys if backward else keys))
+        .where(*conditions, *(r for r in (a, b) if r is not None))
+        .order_by(*keyset.order_clauses(read_keys))
         .limit(limit)
-    )
+        for a in after_ranges
+        for b in before_ranges
+    ]
+    if len(branches) == 1:
+        query = branches[0]
+    else:
+        # Disjoint ranges, each read in order up to the limit; the page is the first rows of
+        # their merge (PostgreSQL merges the index scans: a Merge Append).
+        merged = sa.union_all(*branches).subquery()
+        query = sa.select(merged).order_by(*keyset.order_clauses(read_keys, merged)).limit(limit)
     rows = list((await conn.execute(query)).mappings().all())
     return rows[::-1] if backward else rows
 

@@ -38,11 +38,17 @@ def reverse_keys(keys: Sequence[SortKey]) -> tuple[SortKey, ...]:
     )
 
 
-def order_clauses(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
-    """Return ORDER BY clauses; NULLs come last unless the ordering was reversed."""
+def order_clauses(
+    keys: Sequence[SortKey], source: sa.Subquery | None = None
+) -> list[sa.ColumnElement[Any]]:
+    """Return ORDER BY clauses; NULLs come last unless the ordering was reversed.
+
+    ``source``: order a subquery's columns of the same names instead of the table's.
+    """
     clauses: list[sa.ColumnElement[Any]] = []
     for k in keys:
-        clause = k.column.desc() if k.descending else k.column.asc()
+        column = k.column if source is None else source.c[k.name]
+        clause = column.desc() if k.descending else column.asc()
         if k.nullable:
             clause = clause.nulls_first() if k.nulls_first else clause.nulls_last()
         clauses.append(clause)
@@ -51,11 +57,57 @@ def order_clauses(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Return the condition for rows strictly after ``values`` in the order of ``keys``."""
+    return sa.or_(*after_branches(keys, values))
+
+
+def after_branches(keys: Sequence[SortKey], values: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
+    """Return disjoint conditions whose union is the rows strictly after ``values``.
+
+    Each is a range of the ordering's index: a row comparison, ``(a, id) > ($1, $2)``, which
+    PostgreSQL turns into an index bound, so a deep page starts at its cursor instead of
+    filtering every row before it (``a > $1 OR (a = $1 AND id > $2)`` is only a filter). A
+    nullable first key adds the NULL rows as a second range when they follow the cursor; a
+    listing reads each range in order (``LIMIT``) and merges them. Orderings this shape does
+    not fit (mixed directions, a nullable key after the first) get the expanded condition.
+    """
+    if not _fits_row_comparison(keys):
+        return [_expanded_after(keys, values)]
+    first, value = keys[0], values[0]
+    if value is None:
+        # Only NULL rows can follow a NULL cursor value when NULLs come last; when they
+        # come first, every non-NULL row follows them too.
+        nulls = sa.and_(first.column.is_(None), _row_after(keys[1:], values[1:]))
+        return [nulls, first.column.is_not(None)] if first.nulls_first else [nulls]
+    beyond = _row_after(keys, values)  # a row comparison is never true for a NULL key
+    if first.nullable and not first.nulls_first:
+        return [beyond, first.column.is_(None)]
+    return [beyond]
+
+
+def _fits_row_comparison(keys: Sequence[SortKey]) -> bool:
+    return all(k.descending == keys[0].descending for k in keys) and not any(
+        k.nullable for k in keys[1:]
+    )
+
+
+def _row_after(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    if len(keys) == 1:
+        key = keys[0]
+        single: sa.ColumnElement[bool] = (
+            key.column < values[0] if key.descending else key.column > values[0]
+        )
+        return single
+    row = sa.tuple_(*(k.column for k in keys))
+    given = sa.tuple_(*(sa.literal(v, k.column.type) for k, v in zip(keys, values, strict=True)))
+    return row < given if keys[0].descending else row > given
+
+
+def _expanded_after(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     key, value = keys[0], values[0]
     if len(keys) == 1:
         last: sa.ColumnElement[bool] = key.column < value if key.descending else key.column > value
         return last
-    rest = after_condition(keys[1:], values[1:])
+    rest = _expanded_after(keys[1:], values[1:])
     if value is None:
         if key.nulls_first:
             # NULLs sort first: every non-NULL row follows, and NULL rows past the rest.

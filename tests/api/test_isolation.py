@@ -1,13 +1,16 @@
 """Only your own data: a second user tries every operation of the schema on the first's ids.
 
 The cases below are checked against the schema itself, so an operation added later without
-an isolation case fails this file until someone writes one.
+an isolation case fails this file until someone writes one. They run on both read paths: the
+compiled one (reads/, asserted to have answered the reads that compile) and the resolvers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -16,14 +19,56 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
+from api.app import create_app
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
 from store import tables
 from sync.clock import FixedClock
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
+from tests.conftest import make_settings, serve
 
 PUBLIC = {"signUp", "signIn", "refreshSession"}
+# The reads the compiled path answers with one statement (reads/compile.py); as Bob, each
+# of these cases must have been answered by it, not by the resolvers.
+COMPILED = {"me", "contact", "contacts", "interaction", "interactions", "tags"}
+
+
+@dataclass
+class Served:
+    """One app on the shared database, answering reads by one path."""
+
+    app: Starlette
+    url: str
+    compiled: bool
+
+    def compiled_count(self) -> int:
+        reads = self.app.state.compiled_reads
+        return 0 if reads is None else int(reads.compiled)
+
+
+@pytest.fixture(scope="module", params=["compiled", "resolvers"])
+async def served(
+    request: pytest.FixtureRequest,
+    api_app: Starlette,
+    api_url: str,
+    api_db: str,
+    session_tmp: Path,
+) -> AsyncIterator[Served]:
+    if request.param == "compiled":
+        assert api_app.state.compiled_reads is not None
+        yield Served(api_app, api_url, compiled=True)
+        return
+    app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    assert app.state.compiled_reads is None
+    async with serve(app) as url:
+        yield Served(app, url, compiled=False)
+
+
+@pytest.fixture
+async def path_http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+        yield client
 
 
 @dataclass
@@ -153,11 +198,16 @@ mutation($input: SyncPushInput!) {
 """
 
 
+def alice_client(alice: Account) -> str:
+    return f"{alice.user_id}-1"
+
+
 async def _make_conflict(http: httpx.AsyncClient, alice: Account, contact_id: str) -> str:
     """Two of Alice's devices edit the same notes; the older edit is kept as a conflict."""
+    # Her own install ids: the file runs once per read path on one database.
     for client, hlc, text in (
-        ("alice-1", "001700000000000-00000-a1", "new"),
-        ("alice-2", "001600000000000-00000-a2", "old"),
+        (alice_client(alice), "001700000000000-00000-a1", "new"),
+        (f"{alice.user_id}-2", "001600000000000-00000-a2", "old"),
     ):
         mutation = {
             "id": 1,
@@ -279,7 +329,7 @@ CASES: list[tuple[str, str, Any]] = [
     ),
     (
         "syncPull",
-        'query { syncPull(clientId: "bob-phone", schemaVersion: 1) { changes } }',
+        "query($bp: ID!) { syncPull(clientId: $bp, schemaVersion: 1) { changes } }",
         lambda w, d: (
             w.bob_contact in (ids := {c["id"] for c in d["syncPull"]["changes"]})
             and not ids & {w.contact, w.interaction, w.tag}
@@ -287,7 +337,7 @@ CASES: list[tuple[str, str, Any]] = [
     ),
     (
         "syncPush",
-        'mutation($c: ID!) { syncPush(input: {clientId: "bob-phone", schemaVersion: 1, mutations: [{id: 1, name: "contact.delete", args: {id: $c}}]}) { results { status } } }',
+        'mutation($c: ID!, $bp: ID!) { syncPush(input: {clientId: $bp, schemaVersion: 1, mutations: [{id: 1, name: "contact.delete", args: {id: $c}}]}) { results { status } } }',
         lambda w, d: d["syncPush"]["results"] == [{"status": "REJECTED"}],
     ),
     (
@@ -439,8 +489,8 @@ CROSS = [
     + NOT_FOUND
     + " } }",
     "query($c: ID!) { interactions(contactId: $c) { totalCount } }",
-    'query { syncPull(clientId: "alice-1", schemaVersion: 1) { changes } }',
-    'mutation { syncPush(input: {clientId: "alice-1", schemaVersion: 1, mutations: []}) { lastMutationId } }',
+    "query($ac: ID!) { syncPull(clientId: $ac, schemaVersion: 1) { changes } }",
+    "mutation($ac: ID!) { syncPush(input: {clientId: $ac, schemaVersion: 1, mutations: []}) { lastMutationId } }",
     # Bob's own event with Alice's contact, and Bob's contact introduced to Alice's.
     "mutation($be: ID!, $c: ID!) { addEventAttendee(eventId: $be, contactId: $c) { "
     + NOT_FOUND
@@ -482,6 +532,8 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "bc": world.bob_contact,
         "bt": world.bob_tag,
         "k": world.conflict,
+        "ac": alice_client(world.alice),
+        "bp": f"{world.bob.user_id}-phone",
         "r": world.reminder,
         "dv": world.device,
         "n": world.notification,
@@ -497,9 +549,10 @@ def test_every_operation_has_an_isolation_case(api_app: Starlette) -> None:
 
 
 async def test_a_second_user_cannot_touch_the_first_users_rows(
-    http: httpx.AsyncClient, api_app: Starlette
+    path_http: httpx.AsyncClient, served: Served
 ) -> None:
-    world = await make_world(http, api_app)
+    http = path_http
+    world = await make_world(http, served.app)
     before = await data(
         http, ALICE_VIEW, {"c": world.contact, "i": world.interaction}, world.alice.token
     )
@@ -518,9 +571,12 @@ async def test_a_second_user_cannot_touch_the_first_users_rows(
         ],
     }
     for name, operation, check in CASES:
+        before_count = served.compiled_count()
         body = await post(http, operation, variables(world, operation), world.bob.token)
         assert "errors" not in body, (name, body)
         assert check(world, body["data"]), (name, body)
+        answered = served.compiled_count() - before_count
+        assert answered == (1 if served.compiled and name in COMPILED else 0), name
     # Bob signed out last; sign him in again for the cross checks.
     relog = await data(
         http,
@@ -542,8 +598,9 @@ async def test_a_second_user_cannot_touch_the_first_users_rows(
 
 @pytest.mark.parametrize("name", sorted({name for name, _, _ in CASES}))
 async def test_every_operation_but_sign_in_needs_a_token(
-    http: httpx.AsyncClient, name: str
+    path_http: httpx.AsyncClient, name: str
 ) -> None:
+    http = path_http
     operation = next(op for n, op, _ in CASES if n == name)
     ids = {
         "c": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
@@ -556,6 +613,7 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "n": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "g": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "e": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "bp": "a-phone",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
+import random
+import struct
 from collections.abc import AsyncIterator
 
 import orjson
@@ -44,6 +47,63 @@ async def _render(conn: AsyncConnection, sql: str, value: object) -> str:
     text = (await conn.exec_driver_sql(f"SELECT {sql}", (value,))).scalar_one()
     assert isinstance(text, str)
     return text
+
+
+FLOATS = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -0.4404,
+    0.05,
+    0.1 + 0.2,
+    1e-4,
+    9.99e-5,
+    1e-5,
+    1.5e-5,
+    -1.2345e-5,
+    9.999e-6,
+    1.5e-7,
+    5e-324,
+    2.2250738585072014e-308,
+    1e15,
+    -1.5e15,
+    1234567890123456.7,
+    9999999999999998.0,
+    1e16,
+    1.5e16,
+    123456789012345.6,
+    1e21,
+    1.7976931348623157e308,
+    123.0,
+    -7e22,
+]
+
+
+async def test_floats_print_as_orjson_does(conn: AsyncConnection) -> None:
+    # The edges of both layouts, then doubles from random bits (every exponent alike).
+    rng = random.Random(13)
+    randoms = [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(5000)]
+    scores = [rng.uniform(-1, 1) for _ in range(1000)]
+    tiny = [rng.uniform(-1e-4, 1e-4) for _ in range(200)]
+    large = [rng.uniform(-1e16, 1e16) for _ in range(500)]
+    whole = [float(rng.randrange(2**53, 10**16)) for _ in range(500)]
+    every = FLOATS + randoms + scores + tiny + large + whole
+    values = [v for v in every if abs(v) < 1e16]
+    sql = f"SELECT array_agg({render.float_number('v')} ORDER BY n) FROM unnest($1::float8[]) WITH ORDINALITY AS t(v, n)"
+    got = (await conn.exec_driver_sql(sql, (values,))).scalar_one()
+    assert got == [orjson.dumps(v).decode() for v in values]
+
+
+async def test_a_float_not_printed_as_orjson_would_fails_the_statement(
+    conn: AsyncConnection,
+) -> None:
+    # The resolvers answer instead (reads.render.float_number).
+    for value in [math.nan, math.inf, -math.inf, 1e16, -1.8541223362625432e16, 1e300]:
+        with pytest.raises(sa.exc.DBAPIError):
+            await _render(conn, render.float_number("$1::float8"), value)
+        await conn.rollback()
 
 
 async def test_text_escapes_as_orjson_does(conn: AsyncConnection) -> None:
