@@ -342,7 +342,6 @@ CORPUS: list[Operation] = [
         "query Pull($clientId: ID!) { syncPull(clientId: $clientId, schemaVersion: 1) "
         "{ changes cursor hasMore } }",
         lambda w: {"clientId": "corpus-phone"},
-        False,
     ),
     # -- the API suites -------------------------------------------------------------------------
     Operation("api: list by name", API_LIST, lambda w: {"first": 3, "orderBy": "NAME"}),
@@ -370,7 +369,6 @@ CORPUS: list[Operation] = [
         "bench: Pull",
         PULL,
         lambda w: {"clientId": "corpus-bench", "cursor": None, "limit": 5},
-        False,
     ),
     # -- every order, first/after and last/before ------------------------------------------------
     *_orders(),
