@@ -90,7 +90,9 @@ class RapportGraphQL(GraphQLOverHTTP):
 def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> Starlette:
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
-    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     firebase = None
     if settings.firebase_project_id:
         from api.firebase import FirebaseVerifier

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
+import asyncpg
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from reads.compile import compile_plan
 from reads.plan import Fallback, Inputs, Plan
-from store import tables
 
 log = logging.getLogger("rapport.reads")
 
@@ -87,23 +87,7 @@ class CompiledReads:
             return None
         for check in plan.checks:
             check(inputs)
-        async with engine.connect() as connection:
-            # One statement sees one snapshot: BEGIN and ROLLBACK would only add round trips
-            # (the pool restores the isolation level when the connection goes back).
-            conn = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            if plan.needs_time_zone:
-                users = tables.users.c
-                inputs.time_zone = await conn.scalar(
-                    sa.select(users.time_zone).where(users.id == request.owner_id)
-                )
-                if inputs.time_zone is None:
-                    return None
-            params = tuple(read(inputs) for read in plan.params)
-            result = await conn.exec_driver_sql(plan.sql, params)
-            text = result.scalar_one()
-        # NULL: a condition the statement checks failed (reads.compile: Compiler.requires).
-        assert text is None or isinstance(text, str)
-        return text
+        return await _run(engine, plan, inputs)
 
     def _plan(self, request: Request, inputs: Inputs) -> Plan:
         key = (request.query, request.operation_name)
@@ -143,3 +127,40 @@ def _size_of_key(key: tuple[str, str | None]) -> int:
 
 def _size_of_plan(plan: Plan) -> int:
     return len(plan.sql or "") + _GUARD_BYTES * len(plan.guards)
+
+
+TIME_ZONE = "SELECT time_zone FROM users WHERE id = $1"
+
+
+async def _run(engine: AsyncEngine, plan: Plan, inputs: Inputs) -> str | None:
+    """Run the plan's statement on a pooled connection, straight through asyncpg.
+
+    SQLAlchemy's connection, execution options and result objects cost more Python time than
+    the rest of a compiled request (about 0.1 ms of its 0.5 ms); asyncpg alone sends the
+    statement with no BEGIN (one statement sees one snapshot) and keeps it prepared per
+    connection (its statement cache is keyed by the text, which is fixed per plan), so a
+    request is one round trip.
+    """
+    assert plan.sql is not None
+    pooled = await engine.raw_connection()
+    try:
+        connection = pooled.driver_connection
+        assert connection is not None
+        if plan.needs_time_zone:
+            inputs.time_zone = await connection.fetchval(TIME_ZONE, inputs.owner_id)
+            if inputs.time_zone is None:
+                return None
+        params = tuple(read(inputs) for read in plan.params)
+        text = await connection.fetchval(plan.sql, *params)
+    except asyncpg.PostgresError:
+        raise  # the server answered: the connection is as good as before
+    except BaseException:
+        # Broken, or cancelled mid-statement: its state is unknown, so it is not reused.
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        # Checked in under SQLAlchemy's greenlet: the pool's reset may talk to the driver.
+        await greenlet_spawn(pooled.close)
+    # NULL: a condition the statement checks failed (reads.compile: Compiler.requires).
+    assert text is None or isinstance(text, str)
+    return text
