@@ -419,13 +419,13 @@ class Compiler:
             tag_sql = Expr(f"'interactions:' || ({contact})::text")
             where = " AND ".join(conditions)
 
-            def source(columns: set[str]) -> str:
+            def source(columns: set[str], limit: str) -> str:
                 selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
                 return (
                     f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
                     f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
                     f"WHERE {i}.owner_id = {OWNER} AND {where} "
-                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+                    f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {limit}"
                 )
 
         else:
@@ -448,11 +448,11 @@ class Compiler:
             tag_sql = "interactions"
             where_all = " AND ".join(conditions)
 
-            def source(columns: set[str]) -> str:
+            def source(columns: set[str], limit: str) -> str:
                 selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
                 return (
                     f"SELECT {selected} FROM interactions {i} WHERE {where_all} "
-                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {first} + 1"
+                    f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {limit}"
                 )
 
         def cursor(row: Row) -> str:
@@ -554,12 +554,12 @@ class Compiler:
         where = " AND ".join(conditions)
         order_by = ", ".join(_render_order(c, k) for k in read_keys)
 
-        def source(columns: set[str]) -> str:
+        def source(columns: set[str], limit: str) -> str:
             wanted = columns | {k.name for k in keys} | {"id"}
             selected = ", ".join(f"{c}.{name}" for name in sorted(wanted))
             return (
                 f"SELECT {selected} FROM contacts {c} WHERE {where} "
-                f"ORDER BY {order_by} LIMIT {size} + 1"
+                f"ORDER BY {order_by} LIMIT {limit}"
             )
 
         def cursor(row: Row) -> str:
@@ -769,7 +769,7 @@ class Compiler:
         contact_id = contact.col("id")
         ip, i = self.alias("ip"), self.alias("i")
 
-        def source(columns: set[str]) -> str:
+        def source(columns: set[str], limit: str) -> str:
             wanted = columns | {"occurred_at", "id"}
             selected = ", ".join(f"{i}.{name}" for name in sorted(wanted))
             return (
@@ -777,7 +777,7 @@ class Compiler:
                 f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
                 f"WHERE {ip}.owner_id = {OWNER} AND {i}.owner_id = {OWNER} "
                 f"AND {ip}.contact_id = {contact_id} AND {ip}.alive "
-                f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {first} + 1"
+                f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {limit}"
             )
 
         def cursor(row: Row) -> str:
@@ -819,7 +819,7 @@ class Compiler:
         nodes: list[FieldNode],
         *,
         first: str,
-        source: Callable[[set[str]], str],
+        source: Callable[[set[str], str], str],
         order: Callable[[str], str],
         cursor: Callable[[Row], str],
         node: Callable[[list[FieldNode], Row], str],
@@ -835,6 +835,11 @@ class Compiler:
         only ``totalCount`` or ``__typename`` is asked for. ``backward``, ``source`` and
         ``order`` read in the reversed order (row 1 is the one nearest ``before``), and the
         page is rendered from its highest number down, so in the list's normal order.
+
+        Without ``pageInfo`` (a forward page of ``nodes`` or ``edges``, as the home screen
+        asks of each contact's interactions) nothing needs the extra row or the numbers:
+        ``source`` reads ``first`` rows and they are aggregated in ``order``. The window
+        functions and the extra row cost about a tenth of the home statement's time.
         """
         connection_type = get_named_type(definition.type)
         assert isinstance(connection_type, GraphQLObjectType)
@@ -842,30 +847,38 @@ class Compiler:
         page_info_type = get_named_type(connection_type.fields["pageInfo"].type)
         assert isinstance(edge_type, GraphQLObjectType)
         assert isinstance(page_info_type, GraphQLObjectType)
+        fields = self.collect(connection_type, nodes)
+        numbered = backward or any(f[0].name.value == "pageInfo" for f in fields.values())
         s, p, q = self.alias("s"), self.alias("p"), self.alias("q")
         row = Row(p)
         columns: list[str] = []  # q's select list
         uses_rows = False
+        uses_fetched = False
         on_page = f"{p}.n <= {first}"
-        direction = " DESC" if backward else ""
+        in_order = f"{q}.n DESC" if backward else f"{q}.n" if numbered else order(q)
         # The page's row nearest where reading began, and the one farthest from it.
         nearest = f"{p}.n = 1 AND {p}.n <= {first}"
         farthest = f"{p}.n = least({p}.fetched, {first})"
         more = f"CASE WHEN count(*) > {first} THEN 'true' ELSE 'false' END"
 
+        def page_only(value: str) -> str:
+            return f"CASE WHEN {on_page} THEN {value} END" if numbered else value
+
         def cursor_at(name: str, where: str) -> str:
+            nonlocal uses_fetched
+            uses_fetched = uses_fetched or where == farthest
             if not any(col.endswith(f" AS {name}") for col in columns):
                 columns.append(f"CASE WHEN {where} THEN {cursor(row)} END AS {name}")
             return f"coalesce('\"' || max({q}.{name}) || '\"', 'null')"
 
         def node_column(field_nodes: list[FieldNode]) -> str:
             name = f"node{len(columns)}"
-            columns.append(f"CASE WHEN {on_page} THEN {node(field_nodes, row)} END AS {name}")
+            columns.append(f"{page_only(node(field_nodes, row))} AS {name}")
             return f"{q}.{name}"
 
         def cursor_column() -> str:
             if not any(col.endswith(" AS cursor") for col in columns):
-                columns.append(f"CASE WHEN {on_page} THEN {cursor(row)} END AS cursor")
+                columns.append(f"{page_only(cursor(row))} AS cursor")
             return f"{q}.cursor"
 
         def edge(field_nodes: list[FieldNode]) -> str:
@@ -877,9 +890,10 @@ class Compiler:
                 raise NotCompilable
 
             body = self.render_object(edge_type, self.collect(edge_type, field_nodes), render_field)
+            on_page_only = f" FILTER (WHERE {q}.n <= {first})" if numbered else ""
             return (
-                f"('[' || coalesce(string_agg({body}, ',' ORDER BY {q}.n{direction}) "
-                f"FILTER (WHERE {q}.n <= {first}), '') || ']')"
+                f"('[' || coalesce(string_agg({body}, ',' ORDER BY {in_order})"
+                f"{on_page_only}, '') || ']')"
             )
 
         def page_info(field_nodes: list[FieldNode]) -> str:
@@ -908,7 +922,7 @@ class Compiler:
             if name == "nodes":
                 return (
                     f"('[' || coalesce(string_agg({node_column(field_nodes)}, ',' "
-                    f"ORDER BY {q}.n{direction}), '') || ']')"
+                    f"ORDER BY {in_order}), '') || ']')"
                 )
             if name == "edges":
                 return edge(field_nodes)
@@ -916,17 +930,20 @@ class Compiler:
                 return page_info(field_nodes)
             raise NotCompilable
 
-        body = self.render_object(
-            connection_type, self.collect(connection_type, nodes), render_field
-        )
+        body = self.render_object(connection_type, fields, render_field)
         if not uses_rows:
             return f"(SELECT {body})"
+        if not numbered:
+            selected = ", ".join([f"{p}.*", *columns])
+            rows = source(row.columns, first)
+            return f"(SELECT {body} FROM (SELECT {selected} FROM ({rows}) {p}) {q})"
         selected = ", ".join([f"{p}.n", *columns])
-        numbered = (
-            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) AS n, "
-            f"count(*) OVER () AS fetched FROM ({source(row.columns)}) {s}"
+        fetched = ", count(*) OVER () AS fetched" if uses_fetched else ""
+        numbered_rows = (
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) AS n{fetched} "
+            f"FROM ({source(row.columns, f'{first} + 1')}) {s}"
         )
-        return f"(SELECT {body} FROM (SELECT {selected} FROM ({numbered}) {p}) {q})"
+        return f"(SELECT {body} FROM (SELECT {selected} FROM ({numbered_rows}) {p}) {q})"
 
 
 # -- argument values ---------------------------------------------------------------------------

@@ -435,6 +435,25 @@ async def test_shapes_that_compile(apps: Apps) -> None:
             await _both(apps, query, {"s": False, "i": True}, compiled=True)
 
 
+async def test_pages_without_page_info_in_every_order(apps: Apps) -> None:
+    # No pageInfo: the statement reads no extra row and numbers nothing, and aggregates the
+    # rows in the list's own order (NULLs where each order puts them).
+    for order in ORDERS:
+        await _both(
+            apps,
+            f"{{ contacts(first: 20, orderBy: {order}) {{ edges {{ cursor node {{ id "
+            "interactions(first: 2) { edges { cursor node { id occurredAt } } "
+            "nodes { summary } } } } } }",
+            compiled=True,
+        )
+    one_contact = (
+        "query($c: ID) { interactions(contactId: $c, first: 2) { edges { cursor node { id } } "
+        "nodes { occurredAt } } }"
+    )
+    for contact_id in (apps.world.contacts[3], None):
+        await _both(apps, one_contact, {"c": contact_id}, compiled=True)
+
+
 LOOKUP = (
     CONTACT
     + """
