@@ -590,11 +590,13 @@ async def test_plans_are_reused_per_shape(apps: Apps) -> None:
     query = (
         "query($n: Int!, $o: ContactOrder!) { contacts(first: $n, orderBy: $o) { nodes { id } } }"
     )
-    for n in (1, 2, 3):
+    for n in (1, 2, 3, 2, 1):
         await _both(apps, query, {"n": n, "o": "NAME"}, compiled=True)
     await _both(apps, query, {"n": 2, "o": "CREATED"}, compiled=True)
     shapes = apps.reads._plans[(query, None)]
-    assert len(shapes) == 2
+    # A page size is part of the shape (reads.compile: Compiler.page_size), the order too.
+    assert len(shapes) == 4
+    assert sum("LIMIT 2)" in (plan.sql or "") for plan in shapes) == 2
 
 
 async def test_the_plan_cache_forgets_the_least_recently_used_documents(
