@@ -43,15 +43,43 @@ class Request:
     max_page_size: int
 
 
+@dataclass(frozen=True)
+class Validated:
+    """A query operation Strawberry parsed and validated; the same text validates the same."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+
 class CompiledReads:
     """The plan cache and the counters of one app; ``answer`` is the whole interface."""
 
     def __init__(self) -> None:
         self._plans: OrderedDict[tuple[str, str | None], list[Plan]] = OrderedDict()
+        # Texts (and the operationName sent with them) that Strawberry parsed and validated
+        # and this path then answered: reads.extension.answer_validated answers them again.
+        self._validated: OrderedDict[tuple[str, str | None], Validated] = OrderedDict()
+        self._validated_bytes = 0
         self._bytes = 0
         # How many operations each path answered (tests assert the compiled path ran).
         self.compiled = 0
         self.fell_back = 0
+
+    def validated(self, query: str, operation_name: str | None) -> Validated | None:
+        """The document and query operation of a text remembered by ``remember``."""
+        return self._validated.get((query, operation_name))
+
+    def remember(self, query: str, operation_name: str | None, validated: Validated) -> None:
+        """Keep a text Strawberry validated and this path answered (the least recent go)."""
+        key = (query, operation_name)
+        if key not in self._validated:
+            # Bounded like the plans: by count, and by the bytes of the texts kept.
+            self._validated_bytes += _size_of_key(key)
+        self._validated[key] = validated
+        self._validated.move_to_end(key)
+        while len(self._validated) > MAX_DOCUMENTS or self._validated_bytes > MAX_BYTES:
+            old, _ = self._validated.popitem(last=False)
+            self._validated_bytes -= _size_of_key(old)
 
     async def answer(self, engine: AsyncEngine, request: Request) -> str | None:
         """Return the ``data`` object's JSON text, or None: the resolvers answer."""

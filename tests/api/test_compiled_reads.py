@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
 from bench.home import HOME_QUERY
 from reads import compile, service
 from reads.service import CompiledReads
+from schema.limits import CACHE_SIZE
 from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
 from tests.conftest import cloned_database, make_settings, serve
 
@@ -688,3 +691,43 @@ async def test_the_playground_tab_contacts_operation_compiles(apps: Apps) -> Non
     want = await apps.resolvers.post("/graphql", content=body, headers=headers)
     assert got.content == want.content
     assert json.loads(got.content)["data"]["contacts"]["totalCount"] == len(NAMES) + 2
+
+
+async def test_a_text_answered_once_skips_strawberry_after_and_answers_the_same(
+    apps: Apps,
+) -> None:
+    # Parsed and validated the first time; after that reads/extension.py answer_validated
+    # answers it before Strawberry runs (its validation cache is not even asked).
+    query = "query Again($n: Int!) { contacts(first: $n) { nodes { id displayName } } }"
+    await _both(apps, query, {"n": 2}, compiled=True)
+    validation = _get_validate_cache(CACHE_SIZE)  # (shared by both apps: one process)
+
+    def asked() -> int:
+        return validation.cache_info().hits + validation.cache_info().misses
+
+    before = asked()
+    for n in (2, 3):
+        await _both(apps, query, {"n": n}, compiled=True)
+    assert asked() == before + 2  # the resolver app's two
+    # Anything it cannot answer goes through Strawberry, with Strawberry's answer: a variable
+    # that does not coerce, no token, a refused token, another operation of the same text.
+    await _both(apps, query, {"n": "two"}, compiled=False)
+    await _both(apps, query, {"n": 2}, token="", compiled=False)
+    await _both(apps, query, {"n": 2}, token="not-a-token", compiled=False)
+    assert asked() == before + 2 + 3 * 2  # both apps, through Strawberry each time
+
+
+async def test_a_remembered_text_sent_with_its_hash_is_persisted(apps: Apps) -> None:
+    # Answered before Strawberry, the text must still be stored under its hash: otherwise
+    # the client's hash-only requests would be told PERSISTED_QUERY_NOT_FOUND for ever.
+    query = "query Persist { contacts(first: 1) { nodes { id } } }"
+    await _both(apps, query, compiled=True)
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    headers = {"Authorization": f"Bearer {apps.world.alice.token}"}
+    sent = await apps.compiled.post(
+        "/graphql", json={"query": query, "extensions": persisted}, headers=headers
+    )
+    by_hash = await apps.compiled.post("/graphql", json={"extensions": persisted}, headers=headers)
+    assert sent.content == by_hash.content
+    assert b'"contacts"' in by_hash.content
