@@ -334,6 +334,9 @@ class Authenticator:
                 "The access token has expired; call refreshSession for a new one."
             )
         async with self.engine.connect() as conn:
+            # One statement, one round trip: no BEGIN and ROLLBACK around it. A phone's first
+            # request after a pause pays this check before its read.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             active = await accounts.session_is_active(conn, session_id=session_id, now=now)
         if not active:
             raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")

@@ -294,6 +294,17 @@ async def test_the_home_query_is_one_statement_and_one_round_trip(apps: Apps) ->
     assert sent[0] == sent[1]
 
 
+async def test_a_session_check_adds_one_statement_and_no_transaction(apps: Apps) -> None:
+    # A token this process has not seen: its session is checked before the read, with one
+    # SELECT (no BEGIN and ROLLBACK round trips around it).
+    newcomer = await sign_up(apps.resolvers)
+    apps.statements.clear()
+    await _both(apps, HOME_QUERY, token=newcomer.token, compiled=True)
+    await asyncio.sleep(0)
+    assert len(apps.statements) == 2, apps.statements
+    assert "auth_sessions" in apps.statements[0]
+
+
 @pytest.mark.parametrize("order", ORDERS)
 async def test_every_order_pages_through_every_contact(apps: Apps, order: str) -> None:
     seen: list[str] = []
