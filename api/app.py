@@ -88,7 +88,8 @@ class RapportGraphQL(GraphQLOverHTTP):
 
     def after_execution(self, request_data: GraphQLRequestData, context: Context) -> None:
         # Strawberry validated this text and the compiled read path answered it: its repeats
-        # are answered before Strawberry (above).
+        # are answered before Strawberry (above). The context holds one operation: Strawberry
+        # refuses batched requests here (the schema has no batching_config).
         if self.compiled_reads is not None and context.validated is not None:
             assert request_data.query is not None
             self.compiled_reads.remember(
