@@ -12,12 +12,15 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from api import persisted
 from api.auth import Authenticator
@@ -25,6 +28,7 @@ from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
 from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
 from schema.context import Context
@@ -56,12 +60,41 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.feed = feed
         self.playground = playground
         self.compiled_reads = compiled_reads
+        # graphql-core's schema, which the compiled read path's helpers take.
+        assert isinstance(self.schema, strawberry.Schema)
+        self.graphql_schema = self.schema._schema
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Strawberry's own page loads GraphiQL from a CDN; Rapport's serves every file itself.
         # Only called when the playground is on (graphql_ide is None otherwise).
         assert self.playground is not None
         return self.playground.page(request)
+
+    async def answer_before_execution(
+        self, request_data: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        # A query text Strawberry validated before in this process, answered by one statement
+        # (reads/extension.py); anything else, and any fallback, runs through Strawberry.
+        if self.compiled_reads is None or request_data.query is None:
+            return None
+        return await answer_validated(
+            self.compiled_reads,
+            context,
+            self.graphql_schema,
+            request_data.query,
+            request_data.operation_name,
+            request_data.variables,
+        )
+
+    def after_execution(self, request_data: GraphQLRequestData, context: Context) -> None:
+        # Strawberry validated this text and the compiled read path answered it: its repeats
+        # are answered before Strawberry (above). The context holds one operation: Strawberry
+        # refuses batched requests here (the schema has no batching_config).
+        if self.compiled_reads is not None and context.validated is not None:
+            assert request_data.query is not None
+            self.compiled_reads.remember(
+                request_data.query, request_data.operation_name, context.validated
+            )
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json, and writes the pre-built JSON of pulled
@@ -90,7 +123,9 @@ class RapportGraphQL(GraphQLOverHTTP):
 def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> Starlette:
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
-    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     firebase = None
     if settings.firebase_project_id:
         from api.firebase import FirebaseVerifier

@@ -123,6 +123,8 @@ class Authenticator:
         # another process is noticed here within ``session_recheck``; in this one at once.
         self.session_recheck = session_recheck
         self._recent: dict[str, _Checked] = {}
+        # Bearer tokens whose signature was checked, and the user each names (claimed_user).
+        self._claimed: dict[str, str] = {}
         self.throttle = throttle
 
     async def _issue(self, user: sa.RowMapping, session_id: UUID, now: datetime) -> Tokens:
@@ -269,6 +271,18 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
+        # A token whose signature checked out names the same user every time. Decoding one
+        # costs ~50 us, a tenth of a compiled read's Python time, so each is decoded once.
+        claimed = self._claimed.get(token)
+        if claimed is None:
+            claimed = await self._verify_claim(token)
+            if claimed is not None:
+                if len(self._claimed) >= _MAX_RECENT:
+                    self._claimed.clear()  # bounded, as _recent is
+                self._claimed[token] = claimed
+        return claimed
+
+    async def _verify_claim(self, token: str) -> str | None:
         try:
             if jwt.get_unverified_header(token).get("alg") == "RS256":
                 if self.firebase is None:
@@ -320,6 +334,9 @@ class Authenticator:
                 "The access token has expired; call refreshSession for a new one."
             )
         async with self.engine.connect() as conn:
+            # One statement, one round trip: no BEGIN and ROLLBACK around it. A phone's first
+            # request after a pause pays this check before its read.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             active = await accounts.session_is_active(conn, session_id=session_id, now=now)
         if not active:
             raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")

@@ -19,7 +19,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
-    db_pool_size: int = Field(default=10, ge=1)
+    # Connections each process keeps open, and how many more it may open for a burst. Size the
+    # pool to the requests in flight: a connection beyond it is opened for one use and closed
+    # on return, which costs PostgreSQL a backend start (bench/RESULTS.md, issue 13 hot path).
+    db_pool_size: int = Field(default=16, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
     log_level: str = "INFO"
 
     secret_key: SecretStr | None = None

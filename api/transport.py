@@ -383,8 +383,29 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             raise Refusal(400, str(exc)) from None
         if found is not None:
             request_data = dataclasses.replace(request_data, query=found[0])
+        result = await self.answer_before_execution(request_data, context)
+        if result is None:
+            result = await self._execute(request_data, context, root_value, allowed)
+            self.after_execution(request_data, context)
+        if (
+            found is not None
+            and found[1].sent_query
+            and self.persisted_queries is not None
+            and not _failed_before_execution(result)
+        ):
+            # Kept once it parsed, validated and ran, so junk never takes a place in the store.
+            self.persisted_queries.put(found[1].sha256_hash, found[0])
+        return result
+
+    async def _execute(
+        self,
+        request_data: GraphQLRequestData,
+        context: Context,
+        root_value: None,
+        allowed: set[OperationType],
+    ) -> ExecutionResult:
         try:
-            result = await self.schema.execute(
+            return await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -411,15 +432,15 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                     400, "Subscriptions run over a WebSocket to /graphql (graphql-transport-ws)."
                 ) from None
             raise Refusal(405, "Mutations need POST.", {"allow": "POST"}) from None
-        if (
-            found is not None
-            and found[1].sent_query
-            and self.persisted_queries is not None
-            and not _failed_before_execution(result)
-        ):
-            # Kept once it parsed, validated and ran, so junk never takes a place in the store.
-            self.persisted_queries.put(found[1].sha256_hash, found[0])
-        return result
+
+    async def answer_before_execution(
+        self, request_data: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        """An answer found without running Strawberry's execution, or None (the default)."""
+        return None
+
+    def after_execution(self, request_data: GraphQLRequestData, context: Context) -> None:
+        """Called after Strawberry executed a request (the default does nothing)."""
 
     def _find_persisted_query(
         self, request_data: GraphQLRequestData

@@ -165,5 +165,10 @@ def python_json_string(expr: str) -> str:
 
 
 def base64url(expr: str) -> str:
-    """``base64.urlsafe_b64encode`` of a text's UTF-8 bytes (PostgreSQL breaks lines; undo)."""
-    return f"translate(encode(convert_to({expr}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
+    """``base64.urlsafe_b64encode`` of a text's UTF-8 bytes (PostgreSQL breaks lines; undo).
+
+    Three ``replace`` calls, not one ``translate``: translate costs ~1.5 us a call (a cursor
+    per row of a page), five times as much.
+    """
+    encoded = f"encode(convert_to({expr}, 'UTF8'), 'base64')"
+    return f"replace(replace(replace({encoded}, E'\\n', ''), '+', '-'), '/', '_')"

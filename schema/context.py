@@ -65,6 +65,9 @@ class Context:
     # Set for HTTP requests while RAPPORT_COMPILED_READS is on: queries may be answered by
     # one SQL statement (reads/) instead of the resolvers.
     compiled_reads: CompiledReads | None = None
+    # Set by reads.extension when the compiled read path answered: the validated document and
+    # operation, which the HTTP view then remembers for repeats of the same text.
+    validated: Any = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
     _viewer: Account | None = None

@@ -8,7 +8,9 @@ back everywhere fails here too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,11 +23,13 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
 from bench.home import HOME_QUERY
 from reads import compile, service
 from reads.service import CompiledReads
+from schema.limits import CACHE_SIZE
 from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
 from tests.api.read_corpus import (
     BOTH_WAYS,
@@ -230,9 +234,18 @@ async def apps(
         def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
             executed.append((statement, parameters))
 
-        event.listen(compiled_app.state.engine.sync_engine, "before_cursor_execute", count)
-        for app in (compiled_app, resolver_app):
-            event.listen(app.state.engine.sync_engine, "before_cursor_execute", keep)
+        def log_queries(connection: Any, record: Any) -> None:
+            # The compiled path talks to asyncpg without SQLAlchemy: count and keep there too.
+            def log(query: Any) -> None:
+                statements.append(query.query)
+                executed.append((query.query, query.args))
+
+            record.driver_connection.add_query_logger(log)
+
+        engine = compiled_app.state.engine
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        event.listen(engine.sync_engine.pool, "connect", log_queries)
+        event.listen(resolver_app.state.engine.sync_engine, "before_cursor_execute", keep)
         assert isinstance(reads, CompiledReads)
         assert resolver_app.state.compiled_reads is None
         async with (
@@ -466,11 +479,30 @@ async def test_home_query_compiles_and_matches(apps: Apps) -> None:
     assert any(e["node"]["interactions"]["nodes"] for e in edges)
 
 
-async def test_the_home_query_is_one_statement(apps: Apps) -> None:
+async def test_the_home_query_is_one_statement_and_one_round_trip(apps: Apps) -> None:
     await _both(apps, HOME_QUERY, compiled=True)  # signs in: the session is checked once
+    sent = []
+    for _ in range(2):
+        apps.statements.clear()
+        await _both(apps, HOME_QUERY, compiled=True)
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon, not at once
+        assert len(apps.statements) == 1, apps.statements
+        sent.append(apps.statements[0])
+    # The same text each time, so asyncpg's statement cache (keyed by the text) has it
+    # prepared on every pooled connection after its first use: bind and execute go out
+    # together, one round trip.
+    assert sent[0] == sent[1]
+
+
+async def test_a_session_check_adds_one_statement_and_no_transaction(apps: Apps) -> None:
+    # A token this process has not seen: its session is checked before the read, with one
+    # SELECT (no BEGIN and ROLLBACK round trips around it).
+    newcomer = await sign_up(apps.resolvers)
     apps.statements.clear()
-    await _both(apps, HOME_QUERY, compiled=True)
-    assert len(apps.statements) == 1, apps.statements
+    await _both(apps, HOME_QUERY, token=newcomer.token, compiled=True)
+    await asyncio.sleep(0)
+    assert len(apps.statements) == 2, apps.statements
+    assert "auth_sessions" in apps.statements[0]
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -599,6 +631,25 @@ async def test_shapes_that_compile(apps: Apps) -> None:
             await _both(apps, query, {"s": False, "i": True}, compiled=True)
 
 
+async def test_pages_without_page_info_in_every_order(apps: Apps) -> None:
+    # No pageInfo: the statement reads no extra row and numbers nothing, and aggregates the
+    # rows in the list's own order (NULLs where each order puts them).
+    for order in ORDERS:
+        await _both(
+            apps,
+            f"{{ contacts(first: 20, orderBy: {order}) {{ edges {{ cursor node {{ id "
+            "interactions(first: 2) { edges { cursor node { id occurredAt } } "
+            "nodes { summary } } } } } }",
+            compiled=True,
+        )
+    one_contact = (
+        "query($c: ID) { interactions(contactId: $c, first: 2) { edges { cursor node { id } } "
+        "nodes { occurredAt } } }"
+    )
+    for contact_id in (apps.world.contacts[3], None):
+        await _both(apps, one_contact, {"c": contact_id}, compiled=True)
+
+
 async def test_lookups_by_id(apps: Apps) -> None:
     world = apps.world
     for contact_id in [*world.contacts, world.deleted, world.bob_contact]:
@@ -719,11 +770,13 @@ async def test_plans_are_reused_per_shape(apps: Apps) -> None:
     query = (
         "query($n: Int!, $o: ContactOrder!) { contacts(first: $n, orderBy: $o) { nodes { id } } }"
     )
-    for n in (1, 2, 3):
+    for n in (1, 2, 3, 2, 1):
         await _both(apps, query, {"n": n, "o": "NAME"}, compiled=True)
     await _both(apps, query, {"n": 2, "o": "CREATED"}, compiled=True)
     shapes = apps.reads._plans[(query, None)]
-    assert len(shapes) == 2
+    # A page size is part of the shape (reads.compile: Compiler.page_size), the order too.
+    assert len(shapes) == 4
+    assert sum("LIMIT 2)" in (plan.sql or "") for plan in shapes) == 2
 
 
 async def test_the_plan_cache_forgets_the_least_recently_used_documents(
@@ -815,3 +868,43 @@ async def test_the_playground_tab_contacts_operation_compiles(apps: Apps) -> Non
     want = await apps.resolvers.post("/graphql", content=body, headers=headers)
     assert got.content == want.content
     assert json.loads(got.content)["data"]["contacts"]["totalCount"] == len(NAMES) + 2
+
+
+async def test_a_text_answered_once_skips_strawberry_after_and_answers_the_same(
+    apps: Apps,
+) -> None:
+    # Parsed and validated the first time; after that reads/extension.py answer_validated
+    # answers it before Strawberry runs (its validation cache is not even asked).
+    query = "query Again($n: Int!) { contacts(first: $n) { nodes { id displayName } } }"
+    await _both(apps, query, {"n": 2}, compiled=True)
+    validation = _get_validate_cache(CACHE_SIZE)  # (shared by both apps: one process)
+
+    def asked() -> int:
+        return validation.cache_info().hits + validation.cache_info().misses
+
+    before = asked()
+    for n in (2, 3):
+        await _both(apps, query, {"n": n}, compiled=True)
+    assert asked() == before + 2  # the resolver app's two
+    # Anything it cannot answer goes through Strawberry, with Strawberry's answer: a variable
+    # that does not coerce, no token, a refused token, another operation of the same text.
+    await _both(apps, query, {"n": "two"}, compiled=False)
+    await _both(apps, query, {"n": 2}, token="", compiled=False)
+    await _both(apps, query, {"n": 2}, token="not-a-token", compiled=False)
+    assert asked() == before + 2 + 3 * 2  # both apps, through Strawberry each time
+
+
+async def test_a_remembered_text_sent_with_its_hash_is_persisted(apps: Apps) -> None:
+    # Answered before Strawberry, the text must still be stored under its hash: otherwise
+    # the client's hash-only requests would be told PERSISTED_QUERY_NOT_FOUND for ever.
+    query = "query Persist { contacts(first: 1) { nodes { id } } }"
+    await _both(apps, query, compiled=True)
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    headers = {"Authorization": f"Bearer {apps.world.alice.token}"}
+    sent = await apps.compiled.post(
+        "/graphql", json={"query": query, "extensions": persisted}, headers=headers
+    )
+    by_hash = await apps.compiled.post("/graphql", json={"extensions": persisted}, headers=headers)
+    assert sent.content == by_hash.content
+    assert b'"contacts"' in by_hash.content

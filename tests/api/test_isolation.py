@@ -29,9 +29,9 @@ from tests.api.graphql import Account, create_contact, data, log_interaction, po
 from tests.conftest import make_settings, serve
 
 PUBLIC = {"signUp", "signIn", "refreshSession"}
-# The reads the compiled path answers with one statement (reads/compile.py); as Bob, each
-# of these cases must have been answered by it, not by the resolvers.
-COMPILED = {"me", "contact", "contacts", "interaction", "interactions", "tags"}
+# The reads the compiled path answers with one statement (reads/compile.py; syncPull through
+# reads/pull.py); as Bob, each of these cases must have been answered by it, not the resolvers.
+COMPILED = {"me", "contact", "contacts", "interaction", "interactions", "tags", "syncPull"}
 
 
 @dataclass
