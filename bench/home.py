@@ -38,7 +38,8 @@ What it does:
    ``log_min_duration_statement = 0`` set on the bench database for this phase only, sends
    ``--statement-requests`` sequential requests and counts the bench database's statement
    lines in PostgreSQL's log (``--postgres-log``; nothing else should use the bench database
-   meanwhile). For Rapport it also counts in-process (SQLAlchemy ``before_cursor_execute``).
+   meanwhile). For Rapport it also counts in-process (SQLAlchemy ``before_cursor_execute`` and
+   asyncpg's query logger, which sees the compiled path's statement).
 5. Refuses to go on unless all contenders returned the same rows: contact ids in order, each
    contact's interaction ids in order, their values, and ``hasNextPage`` (cursors are each
    server's own format).
@@ -546,8 +547,18 @@ async def count_statements(url: str, dataset: Dataset, requests: int) -> Stateme
     def on_checkout(*args: Any) -> None:
         checkouts.append(1)
 
+    def on_query(query: Any) -> None:
+        # The compiled read path sends its statement through asyncpg without SQLAlchemy; for
+        # SQLAlchemy's own statements asyncpg logs only the transaction control around them.
+        if query.query not in ("BEGIN;", "COMMIT;", "ROLLBACK;"):
+            statements.append(query.query)
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(on_query)
+
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+    event.listen(engine.sync_engine.pool, "connect", on_connect)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -556,6 +567,7 @@ async def count_statements(url: str, dataset: Dataset, requests: int) -> Stateme
             statements.clear()
             checkouts.clear()
             await home(client, token)
+            await asyncio.sleep(0.1)
             one_request = list(statements)
             # PostgreSQL backends report their counters at most once a second.
             await asyncio.sleep(1.5)
@@ -564,6 +576,7 @@ async def count_statements(url: str, dataset: Dataset, requests: int) -> Stateme
             checkouts.clear()
             for _ in range(requests):
                 await home(client, token)
+            await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after, not at once
             counted, checked_out = len(statements), len(checkouts)
     finally:
         await engine.dispose()  # closing the backends makes them report their counters
