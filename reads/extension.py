@@ -71,9 +71,14 @@ async def answer_validated(
     known = reads.validated(query, operation_name)
     if known is None or not ctx.authorization:
         return None  # (without a token, Strawberry's path counts the fallback)
-    return await _answer(
+    result = await _answer(
         reads, ctx, schema, known.document, known.operation, query, operation_name, variables
     )
+    if result is None:
+        # Tried and fell back: the resolvers answer, and CompileReads must not run the same
+        # statement again on the way to them.
+        ctx.compiled_reads = None
+    return result
 
 
 async def _answer(

@@ -181,7 +181,11 @@ async def _run(engine: AsyncEngine, plan: Plan, inputs: Inputs) -> str | None:
         params = tuple(read(inputs) for read in plan.params)
         text = await connection.fetchval(plan.sql, *params)
     except asyncpg.PostgresError:
-        raise  # the server answered: the connection is as good as before
+        # The server answered, so the connection is as good as before, unless the error was
+        # FATAL (a failover, pg_terminate_backend, an idle timeout) and the server closed it.
+        if connection.is_closed():
+            await greenlet_spawn(pooled.invalidate)
+        raise
     except BaseException:
         # Broken, or cancelled mid-statement: its state is unknown, so it is not reused.
         await greenlet_spawn(pooled.invalidate)

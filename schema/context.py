@@ -71,6 +71,9 @@ class Context:
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
     _viewer: Account | None = None
+    # A refused token is refused for the whole request: asked again (the compiled path, then
+    # the resolvers), it costs no second session lookup.
+    _refused: errors.Unauthenticated | None = None
     _loaders: Loaders | None = None
     # Sibling root fields resolve concurrently; authenticate once for all of them.
     _auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -78,11 +81,14 @@ class Context:
     async def viewer(self) -> Account:
         """Return the signed-in account, or fail the field with UNAUTHENTICATED."""
         async with self._auth_lock:
-            if self._viewer is None:
+            if self._viewer is None and self._refused is None:
                 try:
                     self._viewer = await self.accounts.authenticate(self._authorization())
                 except errors.Unauthenticated as exc:
-                    raise gql_errors.unauthenticated(exc) from None
+                    self._refused = exc
+            if self._viewer is None:
+                assert self._refused is not None
+                raise gql_errors.unauthenticated(self._refused) from None
         return self._viewer
 
     def _authorization(self) -> str | None:

@@ -908,3 +908,60 @@ async def test_a_remembered_text_sent_with_its_hash_is_persisted(apps: Apps) -> 
     by_hash = await apps.compiled.post("/graphql", json={"extensions": persisted}, headers=headers)
     assert sent.content == by_hash.content
     assert b'"contacts"' in by_hash.content
+
+
+async def test_a_remembered_text_that_falls_back_runs_its_statement_once(apps: Apps) -> None:
+    # Answered by the compiled path once, the text is remembered and answered before Strawberry.
+    query = "query Once($c: ID) { interactions(contactId: $c, first: 1) { nodes { id } } }"
+    await _both(apps, query, {"c": apps.world.contacts[0]}, compiled=True)
+    await _both(apps, query, {"c": apps.world.contacts[0]}, compiled=True)
+    # An unknown contact: the statement's EXISTS fails and the resolvers answer. The fast path
+    # tried it, so CompileReads must not run the same statement again on the way to them.
+    fell_back = apps.reads.fell_back
+    apps.statements.clear()
+    await _both(apps, query, {"c": "00000000-0000-7000-8000-000000000000"}, compiled=False)
+    await asyncio.sleep(0)
+    runs = [s for s in apps.statements if "interaction_participants" in s and "$2::uuid" in s]
+    assert len(runs) == 1, runs
+    assert apps.reads.fell_back == fell_back + 1
+
+
+async def test_a_refused_token_costs_one_session_lookup_on_a_remembered_text(apps: Apps) -> None:
+    query = "query Refused { contacts(first: 1) { nodes { id } } }"
+    await _both(apps, query, compiled=True)
+    await _both(apps, query, compiled=True)  # remembered
+    gone = await sign_up(apps.resolvers)
+    await data(apps.resolvers, "mutation { signOut { __typename } }", {}, gone.token)
+    apps.statements.clear()
+    await _both(apps, query, token=gone.token, compiled=False)
+    await asyncio.sleep(0)
+    # The fast path, CompileReads and the resolver all ask who the viewer is; the request
+    # remembers the refusal, so the session is looked up once.
+    assert len([s for s in apps.statements if "auth_sessions" in s]) == 1
+
+
+async def test_a_connection_the_server_closed_under_a_compiled_statement_is_not_reused(
+    server_url: str, template_db: str
+) -> None:
+    import sqlalchemy as sa
+
+    from reads.plan import Inputs, Plan
+    from store.engine import create_engine
+
+    async with cloned_database(server_url, template_db) as url:
+        # One pooled connection, so the next checkout draws the same one.
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            # The backend ends mid-statement (FATAL 57P01), as under pg_terminate_backend or
+            # a failover: asyncpg raises AdminShutdownError, a PostgresError, and the server
+            # has closed the connection.
+            killed = Plan(guards=(), sql="SELECT pg_terminate_backend(pg_backend_pid())::text")
+            inputs = Inputs(
+                variables={}, owner_id=UUID(int=0), now=datetime.now(UTC), max_page_size=1
+            )
+            with pytest.raises(asyncpg.PostgresError):
+                await service._run(engine, killed, inputs)
+            async with engine.connect() as conn:
+                assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+        finally:
+            await engine.dispose()
