@@ -183,7 +183,8 @@ async def _run(engine: AsyncEngine, plan: Plan, inputs: Inputs) -> str | None:
     except asyncpg.PostgresError:
         # The server answered, so the connection is as good as before, unless the error was
         # FATAL (a failover, pg_terminate_backend, an idle timeout) and the server closed it.
-        if connection.is_closed():
+        driver = pooled.driver_connection
+        if driver is None or driver.is_closed():
             await greenlet_spawn(pooled.invalidate)
         raise
     except BaseException:
