@@ -417,7 +417,7 @@ class Compiler:
 
         def cursor(row: Row) -> str:
             occurred = render.datetime_bare(row.col("occurred_at"))
-            payload = concat(
+            return render.base64url(
                 [
                     '["',
                     tag_sql,
@@ -428,7 +428,6 @@ class Compiler:
                     '"]',
                 ]
             )
-            return render.base64url(payload)
 
         return self.render_connection(
             definition,
@@ -548,7 +547,7 @@ class Compiler:
                 parts.append(",")
                 parts.append(Expr(render_cursor_value(key.kind, row.col(key.name))))
             parts.append("]")
-            return render.base64url(concat(parts))
+            return render.base64url(parts)
 
         return self.render_connection(
             definition,
@@ -815,7 +814,7 @@ class Compiler:
 
         def cursor(row: Row) -> str:
             occurred = render.datetime_bare(row.col("occurred_at"))
-            payload = concat(
+            return render.base64url(
                 [
                     '["interactions:',
                     Expr(f"({contact_id})::text"),
@@ -826,7 +825,6 @@ class Compiler:
                     '"]',
                 ]
             )
-            return render.base64url(payload)
 
         counted = self.alias("ip")
         return self.render_connection(
