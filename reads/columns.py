@@ -67,12 +67,28 @@ LEAD_DAYS = {
 
 
 class Row:
-    """A row alias whose columns are read by name, remembering which ones were read."""
+    """A row alias whose columns are read by name, remembering which ones were read.
 
-    def __init__(self, alias: str) -> None:
+    With ``inner`` (the alias of the rows this one selects from) a value rendered more than
+    once per row, as a page's sort keys are for the node and again for its cursor, is
+    computed once, in the inner select (``shared``: output name -> SQL over ``inner``).
+    """
+
+    def __init__(self, alias: str, inner: str | None = None) -> None:
         self.alias = alias
+        self.inner = inner
         self.columns: set[str] = set()
+        self.shared: dict[str, str] = {}
 
     def col(self, name: str) -> str:
         self.columns.add(name)
         return f"{self.alias}.{name}"
+
+    def once(self, name: str, render_text: Render) -> str:
+        """``render_text`` of column ``name``, computed once per row when the row can share."""
+        if self.inner is None:
+            return render_text(self.col(name))
+        self.columns.add(name)
+        output = f"{render_text.__name__}_{name}"
+        self.shared.setdefault(output, render_text(f"{self.inner}.{name}"))
+        return f"{self.alias}.{output}"

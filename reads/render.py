@@ -12,7 +12,7 @@ concatenated by hand instead; ``to_json`` of a single text value escapes exactly
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # Python's str.strip() removes every character for which str.isspace() is true; the display
 # name's btrim gets the same set as a bound parameter.
@@ -67,7 +67,20 @@ def enum_value(expr: str) -> str:
 
 
 def uuid(expr: str) -> str:
-    return f"('\"' || ({expr})::text || '\"')"
+    return quoted(uuid_bare(expr))
+
+
+def uuid_bare(expr: str) -> str:
+    return f"({expr})::text"
+
+
+def quoted(text: str) -> str:
+    """A text that needs no escaping (a uuid, a timestamp) as a JSON string."""
+    return f"('\"' || {text} || '\"')"
+
+
+# How each renderer above writes its value before quoting it, for Row.once.
+BARE: dict[Callable[[str], str], Callable[[str], str]] = {uuid: uuid_bare}
 
 
 def number(expr: str) -> str:
@@ -117,7 +130,7 @@ def boolean(expr: str) -> str:
 
 def datetime(expr: str) -> str:
     """``datetime.isoformat()`` of a timestamptz read as UTC: microseconds only when not 0."""
-    return f"('\"' || {datetime_bare(expr)} || '\"')"
+    return quoted(datetime_bare(expr))
 
 
 def datetime_bare(expr: str) -> str:
@@ -125,6 +138,9 @@ def datetime_bare(expr: str) -> str:
     # '.000000' can only be the fraction: one to_char and a replace beat three to_chars.
     stamp = f"to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
     return f"(replace({stamp}, '.000000', '') || '+00:00')"
+
+
+BARE[datetime] = datetime_bare
 
 
 def date(expr: str) -> str:
