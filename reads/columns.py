@@ -17,12 +17,12 @@ CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
     "title": ("title", render.string, True),
     "workStartedOn": ("work_started_on", render.date, True),
     "howWeMet": ("how_we_met", render.string, True),
-    "preferredChannel": ("preferred_channel", render.string, True),
+    "preferredChannel": ("preferred_channel", render.enum_value, True),
     "communicationNotes": ("communication_notes", render.string, True),
     "cadenceDays": ("cadence_days", render.number, True),
     "snoozedUntil": ("snoozed_until", render.date, True),
-    "stage": ("stage", render.string, False),
-    "importance": ("importance", render.string, False),
+    "stage": ("stage", render.enum_value, False),
+    "importance": ("importance", render.enum_value, False),
     "notes": ("notes", render.string, True),
     "lastInteractionAt": ("last_interaction_at", render.datetime, True),
     "nextFollowUpAt": ("next_follow_up_at", render.datetime, True),
@@ -31,7 +31,7 @@ CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
 }
 INTERACTION_COLUMNS: dict[str, tuple[str, Render, bool]] = {
     "id": ("id", render.uuid, False),
-    "kind": ("kind", render.string, False),
+    "kind": ("kind", render.enum_value, False),
     "occurredAt": ("occurred_at", render.datetime, False),
     "summary": ("summary", render.string, False),
     "body": ("body", render.string, True),
@@ -67,12 +67,28 @@ LEAD_DAYS = {
 
 
 class Row:
-    """A row alias whose columns are read by name, remembering which ones were read."""
+    """A row alias whose columns are read by name, remembering which ones were read.
 
-    def __init__(self, alias: str) -> None:
+    With ``inner`` (the alias of the rows this one selects from) a value rendered more than
+    once per row, as a page's sort keys are for the node and again for its cursor, is
+    computed once, in the inner select (``shared``: output name -> SQL over ``inner``).
+    """
+
+    def __init__(self, alias: str, inner: str | None = None) -> None:
         self.alias = alias
+        self.inner = inner
         self.columns: set[str] = set()
+        self.shared: dict[str, str] = {}
 
     def col(self, name: str) -> str:
         self.columns.add(name)
         return f"{self.alias}.{name}"
+
+    def once(self, name: str, render_text: Render) -> str:
+        """``render_text`` of column ``name``, computed once per row when the row can share."""
+        if self.inner is None:
+            return render_text(self.col(name))
+        self.columns.add(name)
+        output = f"{render_text.__name__}_{name}"
+        self.shared.setdefault(output, render_text(f"{self.inner}.{name}"))
+        return f"{self.alias}.{output}"

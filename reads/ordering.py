@@ -7,6 +7,7 @@ listing exactly as the resolvers' queries do.
 from __future__ import annotations
 
 from reads import render
+from reads.columns import Row
 from store import keyset
 
 # How a cursor's sort value is cast when bound (keyset.Kind -> PostgreSQL type).
@@ -20,15 +21,20 @@ def render_order(alias: str, key: keyset.SortKey) -> str:
     return clause + (" NULLS FIRST" if key.nulls_first else " NULLS LAST")
 
 
-def render_cursor_value(kind: str, column: str) -> str:
-    """One sort value as keyset.encode_cursor writes it into the cursor's JSON."""
+def render_cursor_value(kind: str, row: Row, name: str) -> str:
+    """One sort value as keyset.encode_cursor writes it into the cursor's JSON.
+
+    Times and uuids go through ``row.once``: the node renders the same text.
+    """
     if kind == "text":
-        return render.python_json_string(column)
+        return render.python_json_string(row.col(name))
     if kind == "time":
-        return f"coalesce('\"' || {render.datetime_bare(column)} || '\"', 'null')"
+        return f"coalesce('\"' || {row.once(name, render.datetime_bare)} || '\"', 'null')"
     if kind == "date":
-        return f"coalesce('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')"
-    return f"coalesce('\"' || ({column})::text || '\"', 'null')"
+        return f"coalesce('\"' || to_char({row.col(name)}, 'YYYY-MM-DD') || '\"', 'null')"
+    if kind == "uuid":
+        return f"coalesce('\"' || {row.once(name, render.uuid_bare)} || '\"', 'null')"
+    return f"coalesce('\"' || ({row.col(name)})::text || '\"', 'null')"
 
 
 def render_after_branches(

@@ -11,7 +11,8 @@ concatenated by hand instead; ``to_json`` of a single text value escapes exactly
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Callable, Sequence
 
 # Python's str.strip() removes every character for which str.isspace() is true; the display
 # name's btrim gets the same set as a bound parameter.
@@ -55,8 +56,31 @@ def string(expr: str) -> str:
     return f"to_json(({expr})::text)::text"
 
 
-def uuid(expr: str) -> str:
+def enum_value(expr: str) -> str:
+    """An enum column, quoted without ``to_json``: the values are GraphQL enum names.
+
+    Every write goes through the enum types in ``sync.fields`` (the resolvers read the value back
+    through them too), so a stored value is ``[A-Z_]+`` and needs no escaping; ``to_json`` would
+    cost a type lookup per call for nothing.
+    """
     return f"('\"' || ({expr})::text || '\"')"
+
+
+def uuid(expr: str) -> str:
+    return quoted(uuid_bare(expr))
+
+
+def uuid_bare(expr: str) -> str:
+    return f"({expr})::text"
+
+
+def quoted(text: str) -> str:
+    """A text that needs no escaping (a uuid, a timestamp) as a JSON string."""
+    return f"('\"' || {text} || '\"')"
+
+
+# How each renderer above writes its value before quoting it, for Row.once.
+BARE: dict[Callable[[str], str], Callable[[str], str]] = {uuid: uuid_bare}
 
 
 def number(expr: str) -> str:
@@ -106,7 +130,7 @@ def boolean(expr: str) -> str:
 
 def datetime(expr: str) -> str:
     """``datetime.isoformat()`` of a timestamptz read as UTC: microseconds only when not 0."""
-    return f"('\"' || {datetime_bare(expr)} || '\"')"
+    return quoted(datetime_bare(expr))
 
 
 def datetime_bare(expr: str) -> str:
@@ -114,6 +138,9 @@ def datetime_bare(expr: str) -> str:
     # '.000000' can only be the fraction: one to_char and a replace beat three to_chars.
     stamp = f"to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
     return f"(replace({stamp}, '.000000', '') || '+00:00')"
+
+
+BARE[datetime] = datetime_bare
 
 
 def date(expr: str) -> str:
@@ -164,11 +191,24 @@ def python_json_string(expr: str) -> str:
     return f"CASE WHEN {expr} ~ '^[ -~]*$' THEN to_json({expr})::text ELSE {per_character} END"
 
 
-def base64url(expr: str) -> str:
-    """``base64.urlsafe_b64encode`` of a text's UTF-8 bytes (PostgreSQL breaks lines; undo).
+def base64url(parts: Sequence[str | Expr]) -> str:
+    """``base64.urlsafe_b64encode`` of the UTF-8 bytes of ``concat(parts)``.
 
-    Three ``replace`` calls, not one ``translate``: translate costs ~1.5 us a call (a cursor
-    per row of a page), five times as much.
+    PostgreSQL breaks base64 lines; they are joined again. Three ``replace`` calls, not one
+    ``translate``: translate costs ~1.5 us a call (a cursor per row of a page), five times as
+    much. A leading literal's first 3n bytes encode to 4n characters that do not depend on
+    what follows, so they are encoded here, once, and only the rest per row.
     """
-    encoded = f"encode(convert_to({expr}, 'UTF8'), 'base64')"
-    return f"replace(replace(replace({encoded}, E'\\n', ''), '+', '-'), '/', '_')"
+    lead = 0
+    while lead < len(parts) and isinstance(parts[lead], str):
+        lead += 1
+    text = "".join(str(p) for p in parts[:lead])
+    # Only ASCII, where bytes are characters, so the cut cannot split one.
+    cut = len(text) - len(text) % 3 if text.isascii() else 0
+    head, tail = text[:cut], text[cut:]
+    rest_parts = [*([tail] if tail else []), *parts[lead:]]
+    encoded = f"encode(convert_to({concat(rest_parts)}, 'UTF8'), 'base64')"
+    rest = f"replace(replace(replace({encoded}, E'\\n', ''), '+', '-'), '/', '_')"
+    if not head:
+        return rest
+    return f"({literal(base64.urlsafe_b64encode(head.encode()).decode())} || {rest})"

@@ -119,7 +119,22 @@ async def test_cursor_text_escapes_as_json_dumps_does(conn: AsyncConnection) -> 
 async def test_base64url_matches_python_without_line_breaks(conn: AsyncConnection) -> None:
     for text in ["", "a", "ab", "abc", "x" * 200, "?>?>~~~"]:
         want = base64.urlsafe_b64encode(text.encode()).decode()
-        assert await _render(conn, render.base64url("$1::text"), text) == want
+        assert await _render(conn, render.base64url([render.Expr("$1::text")]), text) == want
+
+
+async def test_base64url_encodes_a_leading_literal_once_and_the_rest_per_row(
+    conn: AsyncConnection,
+) -> None:
+    # Heads of every length mod 3, ASCII and not, followed by a value and more literal text.
+    for head in ["", "[", '["', '["c"', '["contacts:NEXT_FOLLOW_UP",', "é", "aé", "ab\u00e9"]:
+        sql = render.base64url([head, render.Expr("$1::text"), '"]'])
+        for text in ["", "a", "ab", "x" * 100, "ü?>"]:
+            want = base64.urlsafe_b64encode((head + text + '"]').encode()).decode()
+            assert await _render(conn, sql, text) == want
+    # The 27-byte head of the home screen's cursors is encoded in Python, not per row.
+    assert "WyJjb250YWN0czpORVhUX0ZPTExPV19VUCIs" in render.base64url(
+        ['["contacts:NEXT_FOLLOW_UP",', render.Expr("$1::text")]
+    )
 
 
 async def test_times_and_dates_are_isoformat(conn: AsyncConnection) -> None:
@@ -143,10 +158,13 @@ async def test_a_cursor_is_encode_cursor_byte_for_byte(conn: AsyncConnection) ->
             at = None if moment is None else moment.astimezone(dt.UTC)
             want = keyset.encode_cursor("contacts:NAME", keys, {"name": text, "at": at})
             stamp = render.datetime_bare("$2::timestamptz")
-            payload = (
-                f"""'["contacts:NAME",' || {render.python_json_string("$1::text")} || ',' || """
-                f"""coalesce('"' || {stamp} || '"', 'null') || ']'"""
-            )
+            payload = [
+                '["contacts:NAME",',
+                render.Expr(render.python_json_string("$1::text")),
+                ",",
+                render.Expr(f"""coalesce('"' || {stamp} || '"', 'null')"""),
+                "]",
+            ]
             sql = f"SELECT {render.base64url(payload)}"
             got = (await conn.exec_driver_sql(sql, (text, moment))).scalar_one()
             assert got == want
