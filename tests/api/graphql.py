@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -118,3 +119,34 @@ async def log_interaction(
     assert result["__typename"] == "Interaction", result
     interaction: dict[str, Any] = result
     return interaction
+
+
+async def send_to_both(
+    compiled_client: httpx.AsyncClient,
+    resolver_client: httpx.AsyncClient,
+    reads: Any,
+    request: dict[str, Any],
+    token: str | None,
+    *,
+    compiled: bool,
+) -> dict[str, Any]:
+    """Send one request to an app on each read path; require identical bytes and the path.
+
+    ``reads`` is the compiled app's CompiledReads: its counter says whether the compiled path
+    answered (``compiled``) or the resolvers did. json.dumps escapes non-ASCII, so an unpaired
+    surrogate travels as a phone might send it.
+    """
+    body = json.dumps(request)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    before = reads.compiled
+    got = await compiled_client.post("/graphql", content=body, headers=headers)
+    ran = reads.compiled - before
+    want = await resolver_client.post("/graphql", content=body, headers=headers)
+    assert got.status_code == want.status_code
+    assert got.headers["content-type"] == want.headers["content-type"]
+    assert got.content == want.content, request
+    assert ran == (1 if compiled else 0), ("compiled" if compiled else "fell back", request)
+    decoded: dict[str, Any] = json.loads(got.content)
+    return decoded

@@ -25,7 +25,7 @@ from api.app import create_app
 from reads.service import CompiledReads
 from sync.cursor import Position, encode_cursor
 from sync.hlc import Hlc
-from tests.api.graphql import Account, data, sign_up
+from tests.api.graphql import Account, data, send_to_both, sign_up
 from tests.conftest import cloned_database, make_settings, serve
 
 PULL = """
@@ -198,20 +198,10 @@ async def _both(
 ) -> dict[str, Any]:
     """Send to both apps; require identical bytes; return the decoded body."""
     token = apps.world.alice.token if token is None else token
-    body = json.dumps({"query": query, "variables": variables})
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    before = apps.reads.compiled
-    got = await apps.compiled.post("/graphql", content=body, headers=headers)
-    ran = apps.reads.compiled - before
-    want = await apps.resolvers.post("/graphql", content=body, headers=headers)
-    assert got.status_code == want.status_code
-    assert got.headers["content-type"] == want.headers["content-type"]
-    assert got.content == want.content, (query, variables)
-    assert ran == (1 if compiled else 0), ("compiled" if compiled else "fell back", query)
-    decoded: dict[str, Any] = json.loads(got.content)
-    return decoded
+    request = {"query": query, "variables": variables}
+    return await send_to_both(
+        apps.compiled, apps.resolvers, apps.reads, request, token, compiled=compiled
+    )
 
 
 async def _pages(

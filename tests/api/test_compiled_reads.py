@@ -30,7 +30,14 @@ from bench.home import HOME_QUERY
 from reads import compile, service
 from reads.service import CompiledReads
 from schema.limits import CACHE_SIZE
-from tests.api.graphql import Account, create_contact, data, log_interaction, sign_up
+from tests.api.graphql import (
+    Account,
+    create_contact,
+    data,
+    log_interaction,
+    send_to_both,
+    sign_up,
+)
 from tests.api.read_corpus import (
     BOTH_WAYS,
     CONTACT_INTERACTIONS,
@@ -269,25 +276,13 @@ async def _both(
     operation_name: str | None = None,
 ) -> dict[str, Any]:
     """Send to both apps; require identical bytes; return the decoded body."""
-    token = apps.world.alice.token if token is None else token
-    # json.dumps escapes non-ASCII, so an unpaired surrogate travels as a phone might send it.
     request: dict[str, Any] = {"query": query, "variables": variables or {}}
     if operation_name is not None:
         request["operationName"] = operation_name
-    body = json.dumps(request)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    before = apps.reads.compiled
-    got = await apps.compiled.post("/graphql", content=body, headers=headers)
-    ran = apps.reads.compiled - before
-    want = await apps.resolvers.post("/graphql", content=body, headers=headers)
-    assert got.status_code == want.status_code
-    assert got.headers["content-type"] == want.headers["content-type"]
-    assert got.content == want.content, (query, variables)
-    assert ran == (1 if compiled else 0), ("compiled" if compiled else "fell back", query)
-    decoded: dict[str, Any] = json.loads(got.content)
-    return decoded
+    token = apps.world.alice.token if token is None else token
+    return await send_to_both(
+        apps.compiled, apps.resolvers, apps.reads, request, token, compiled=compiled
+    )
 
 
 def test_the_corpus_is_large_and_its_names_unique() -> None:
