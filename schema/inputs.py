@@ -101,6 +101,17 @@ class SignInInput:
 
 
 @strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="At least 10 characters, as at sign-up.")
+
+
+@strawberry.input
+class DeleteAccountInput:
+    password: str = strawberry.field(description="Your current password, as proof it is you.")
+
+
+@strawberry.input
 class UpdateMeInput:
     display_name: str | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET
