@@ -93,6 +93,9 @@ def _check_sign_up(email: str, password: str, display_name: str, time_zone: str)
 
 
 _MAX_RECENT = 10_000
+# How recent a Firebase sign-in must be to delete the account, as Firebase asks for its own
+# user deletion: an ID token a phone kept (valid an hour) is not proof the owner is there.
+FIREBASE_FRESH = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -309,13 +312,50 @@ class Authenticator:
         self._forget_sessions(set(revoked))
         return len(revoked)
 
-    async def delete_account(self, *, user_id: UUID, password: str, address: str = "") -> None:
-        """Delete the user and everything they own, after checking their password."""
-        await self._check_password(user_id, password, address)
+    async def delete_account(
+        self,
+        *,
+        user_id: UUID,
+        password: str | None,
+        firebase_id_token: str | None = None,
+        address: str = "",
+    ) -> None:
+        """Delete the user and everything they own, once they proved it is them.
+
+        The proof is the password, or for an account made by Firebase sign-in a Firebase ID
+        token from a sign-in within FIREBASE_FRESH: a token the phone kept for an hour is not.
+        """
+        if firebase_id_token is not None:
+            await self._check_firebase_proof(user_id, firebase_id_token)
+        elif password is not None:
+            await self._check_password(user_id, password, address)
+        else:
+            raise InvalidCredentials(
+                "Send your password, or for a Firebase account a fresh Firebase ID token."
+            )
         async with self.engine.begin() as conn:
             await accounts.delete_user(conn, user_id=user_id)
         # Their sessions went with the user row; forget the ones this process vouched for.
         self._forget_user(user_id)
+
+    async def _check_firebase_proof(self, user_id: UUID, token: str) -> None:
+        if self.firebase is None:
+            raise InvalidCredentials("Firebase sign-in is not configured here; send your password.")
+        try:
+            claims = await self.firebase.verify(token)
+        except ValueError as exc:
+            raise InvalidCredentials(f"The Firebase ID token was refused: {exc}") from None
+        async with self.engine.connect() as conn:
+            user = await accounts.get_user(conn, user_id=user_id)
+        if user is None or user["firebase_uid"] != str(claims["uid"]):
+            raise InvalidCredentials("This Firebase ID token belongs to another account.")
+        auth_time = claims.get("auth_time")
+        limit = self.clock.now().timestamp() - FIREBASE_FRESH.total_seconds()
+        if not isinstance(auth_time, int | float) or auth_time < limit:
+            minutes = int(FIREBASE_FRESH.total_seconds() // 60)
+            raise InvalidCredentials(
+                f"Sign in to Firebase again and send the new ID token within {minutes} minutes."
+            )
 
     async def list_sessions(self, *, user_id: UUID) -> list[sa.RowMapping]:
         async with self.engine.connect() as conn:

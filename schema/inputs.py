@@ -108,7 +108,14 @@ class ChangePasswordInput:
 
 @strawberry.input
 class DeleteAccountInput:
-    password: str = strawberry.field(description="Your current password, as proof it is you.")
+    password: str | None = strawberry.field(
+        default=None, description="Your current password, as proof it is you."
+    )
+    firebase_id_token: str | None = strawberry.field(
+        default=None,
+        description="For an account made by Firebase sign-in: an ID token from a sign-in "
+        "in the last 5 minutes, instead of a password.",
+    )
 
 
 @strawberry.input

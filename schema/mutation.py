@@ -200,7 +200,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Delete your account and everything in it for good: contacts, history, "
-        "devices, pending pushes and every session. Needs your password."
+        "devices, pending pushes and every session. Needs your password (or, for a Firebase "
+        "account, a fresh Firebase ID token)."
     )
     async def delete_account(
         self, info: Info[Context, None], input: DeleteAccountInput
@@ -209,7 +210,10 @@ class Mutation:
         viewer = await ctx.viewer()
         try:
             await ctx.accounts.delete_account(
-                user_id=viewer.user_id, password=input.password, address=ctx.client_address
+                user_id=viewer.user_id,
+                password=input.password,
+                firebase_id_token=input.firebase_id_token,
+                address=ctx.client_address,
             )
         except errors.InvalidCredentials as exc:
             return InvalidCredentials(message=exc.message)

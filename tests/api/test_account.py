@@ -7,6 +7,8 @@ must be reached from ``users`` by ON DELETE CASCADE keys, so a table added later
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -14,9 +16,15 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from tests.api.graphql import Account, data, post, sign_up
+from api.app import create_app
+from tests.api.graphql import Account, create_contact, data, post, sign_up
+from tests.api.test_auth import PROJECT, _id_token, _key_and_cert
 from tests.api.test_isolation import make_world
+from tests.conftest import make_settings, serve
 
 DELETE = """
 mutation($p: String!) {
@@ -241,3 +249,54 @@ async def test_sessions_lists_and_revokes_the_viewers_own(http: httpx.AsyncClien
     assert [s["current"] for s in remaining] == [True]
     twice = await data(http, REVOKE, {"id": other_id}, account.token)
     assert twice["revokeSession"]["__typename"] == "NotFound"
+
+
+FIREBASE_DELETE = """
+mutation($t: String, $p: String) {
+  deleteAccount(input: {firebaseIdToken: $t, password: $p}) {
+    __typename
+    ... on InvalidCredentials { message }
+  }
+}
+"""
+
+
+async def test_a_firebase_account_is_deleted_with_a_fresh_firebase_token(
+    tmp_path: Path, api_db: str
+) -> None:
+    key, cert = _key_and_cert()
+
+    async def certs(request: Request) -> Response:
+        return JSONResponse({"test-key": cert}, headers={"Cache-Control": "max-age=60"})
+
+    async with serve(Starlette(routes=[Route("/certs", certs)])) as cert_url:
+        settings = make_settings(
+            tmp_path, firebase_project_id=PROJECT, firebase_cert_url=f"{cert_url}/certs"
+        )
+        app = create_app(settings, database_url=api_db)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            token = _id_token(key, "firebase-deleter", email="gone@example.com")
+            user_id = (await data(client, ME, token=token))["me"]["id"]
+            await create_contact(client, token, firstName="Kept until the end")
+            other = _id_token(key, "firebase-bystander")
+            other_id = (await data(client, ME, token=other))["me"]["id"]
+            engine: AsyncEngine = app.state.engine
+            assert (await rows_of(engine, user_id))["contacts"] == 1
+
+            stale = _id_token(key, "firebase-deleter", auth_time=int(time.time()) - 3600)
+            refusals = [
+                {"t": stale, "p": None},  # signed in an hour ago
+                {"t": other, "p": None},  # someone else's token
+                {"t": None, "p": "no password here"},  # Firebase accounts have none
+                {"t": None, "p": None},
+            ]
+            for variables in refusals:
+                result = (await data(client, FIREBASE_DELETE, variables, token))["deleteAccount"]
+                assert result["__typename"] == "InvalidCredentials", (variables, result)
+            assert (await rows_of(engine, user_id))["contacts"] == 1
+
+            done = await data(client, FIREBASE_DELETE, {"t": token, "p": None}, token)
+            assert done["deleteAccount"]["__typename"] == "AccountDeleted"
+            left = await rows_of(engine, user_id)
+            assert not any(left.values()), left
+            assert (await data(client, ME, token=other))["me"]["id"] == other_id
