@@ -61,6 +61,15 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def password_problem(field: str, password: str) -> FieldError | None:
+    """The rule for a new password, the same at sign-up and on change."""
+    if len(password) < 10:
+        return FieldError(field, "use at least 10 characters")
+    if len(password) > 256:
+        return FieldError(field, "use at most 256 characters")
+    return None
+
+
 def _check_sign_up(email: str, password: str, display_name: str, time_zone: str) -> str:
     errors: list[FieldError] = []
     normalized = email.strip().lower()
@@ -70,10 +79,9 @@ def _check_sign_up(email: str, password: str, display_name: str, time_zone: str)
         errors.append(
             FieldError("email", f"{email!r} is not an email address like ada@example.com")
         )
-    if len(password) < 10:
-        errors.append(FieldError("password", "use at least 10 characters"))
-    elif len(password) > 256:
-        errors.append(FieldError("password", "use at most 256 characters"))
+    weak = password_problem("password", password)
+    if weak is not None:
+        errors.append(weak)
     if len(display_name) > MAX_NAME:
         errors.append(FieldError("displayName", f"use at most {MAX_NAME} characters"))
     problem = check_time_zone(time_zone)
@@ -85,6 +93,9 @@ def _check_sign_up(email: str, password: str, display_name: str, time_zone: str)
 
 
 _MAX_RECENT = 10_000
+# How recent a Firebase sign-in must be to delete the account, as Firebase asks for its own
+# user deletion: an ID token a phone kept (valid an hour) is not proof the owner is there.
+FIREBASE_FRESH = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,126 @@ class Authenticator:
         for token, checked in list(self._recent.items()):
             if checked.viewer.session_id == session_id:
                 del self._recent[token]
+
+    def _forget_sessions(self, session_ids: set[UUID]) -> None:
+        for token, checked in list(self._recent.items()):
+            if checked.viewer.session_id in session_ids:
+                del self._recent[token]
+
+    def _forget_user(self, user_id: UUID) -> None:
+        for token, checked in list(self._recent.items()):
+            if checked.viewer.user_id == user_id:
+                del self._recent[token]
+
+    async def _check_password(self, user_id: UUID, password: str, address: str) -> sa.RowMapping:
+        """Return the user if ``password`` is theirs; raise InvalidCredentials or RateLimited.
+
+        Counted by the sign-in limit of the account's email: a stolen access token gives no
+        faster way to guess the password than the sign-in form.
+        """
+        async with self.engine.connect() as conn:
+            user = await accounts.get_user(conn, user_id=user_id)
+        if user is None:
+            raise Unauthenticated("This account no longer exists.")
+        if not user["password_hash"]:
+            raise InvalidCredentials(
+                "This account signs in with Firebase and has no password here; "
+                "change or delete it with your Firebase sign-in provider."
+            )
+        if self.throttle is not None and user["email"]:
+            await self.throttle.admit_sign_in(email=user["email"], address=address)
+        try:
+            await anyio.to_thread.run_sync(self._hasher.verify, user["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            raise InvalidCredentials("The password is wrong.") from None
+        if self.throttle is not None and user["email"]:
+            await self.throttle.forget_sign_in(email=user["email"])
+        return user
+
+    async def change_password(
+        self,
+        *,
+        user_id: UUID,
+        session_id: UUID | None,
+        current_password: str,
+        new_password: str,
+        address: str = "",
+    ) -> int:
+        """Set a new password and end every other session; return how many were ended."""
+        problem = password_problem("newPassword", new_password)
+        if problem is not None:
+            raise ValidationFailed([problem])
+        await self._check_password(user_id, current_password, address)
+        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, new_password)
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await accounts.update_user(
+                conn, user_id=user_id, now=now, values={"password_hash": password_hash}
+            )
+            revoked = await accounts.revoke_other_sessions(
+                conn, user_id=user_id, keep=session_id, now=now
+            )
+        self._forget_sessions(set(revoked))
+        return len(revoked)
+
+    async def delete_account(
+        self,
+        *,
+        user_id: UUID,
+        password: str | None,
+        firebase_id_token: str | None = None,
+        address: str = "",
+    ) -> None:
+        """Delete the user and everything they own, once they proved it is them.
+
+        The proof is the password, or for an account made by Firebase sign-in a Firebase ID
+        token from a sign-in within FIREBASE_FRESH: a token the phone kept for an hour is not.
+        """
+        if firebase_id_token is not None:
+            await self._check_firebase_proof(user_id, firebase_id_token)
+        elif password is not None:
+            await self._check_password(user_id, password, address)
+        else:
+            raise InvalidCredentials(
+                "Send your password, or for a Firebase account a fresh Firebase ID token."
+            )
+        async with self.engine.begin() as conn:
+            await accounts.delete_user(conn, user_id=user_id)
+        # Their sessions went with the user row; forget the ones this process vouched for.
+        self._forget_user(user_id)
+
+    async def _check_firebase_proof(self, user_id: UUID, token: str) -> None:
+        if self.firebase is None:
+            raise InvalidCredentials("Firebase sign-in is not configured here; send your password.")
+        try:
+            claims = await self.firebase.verify(token)
+        except ValueError as exc:
+            raise InvalidCredentials(f"The Firebase ID token was refused: {exc}") from None
+        async with self.engine.connect() as conn:
+            user = await accounts.get_user(conn, user_id=user_id)
+        if user is None or user["firebase_uid"] != str(claims["uid"]):
+            raise InvalidCredentials("This Firebase ID token belongs to another account.")
+        auth_time = claims.get("auth_time")
+        limit = self.clock.now().timestamp() - FIREBASE_FRESH.total_seconds()
+        if not isinstance(auth_time, int | float) or auth_time < limit:
+            minutes = int(FIREBASE_FRESH.total_seconds() // 60)
+            raise InvalidCredentials(
+                f"Sign in to Firebase again and send the new ID token within {minutes} minutes."
+            )
+
+    async def list_sessions(self, *, user_id: UUID) -> list[sa.RowMapping]:
+        async with self.engine.connect() as conn:
+            return await accounts.list_active_sessions(conn, user_id=user_id, now=self.clock.now())
+
+    async def revoke_session(self, *, user_id: UUID, session_id: UUID) -> bool:
+        """End one of the viewer's sessions; False if it is not an active one of theirs."""
+        async with self.engine.begin() as conn:
+            revoked = await accounts.revoke_user_session(
+                conn, user_id=user_id, session_id=session_id, now=self.clock.now()
+            )
+        if revoked:
+            self._forget_session(session_id)
+        return revoked
 
     async def authenticate(self, authorization: str | None) -> Viewer:
         """Return who an ``Authorization: Bearer …`` header names, or raise Unauthenticated."""

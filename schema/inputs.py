@@ -101,6 +101,24 @@ class SignInInput:
 
 
 @strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="At least 10 characters, as at sign-up.")
+
+
+@strawberry.input
+class DeleteAccountInput:
+    password: str | None = strawberry.field(
+        default=None, description="Your current password, as proof it is you."
+    )
+    firebase_id_token: str | None = strawberry.field(
+        default=None,
+        description="For an account made by Firebase sign-in: an ID token from a sign-in "
+        "in the last 5 minutes, instead of a password.",
+    )
+
+
+@strawberry.input
 class UpdateMeInput:
     display_name: str | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET

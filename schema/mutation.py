@@ -21,8 +21,10 @@ from schema.errors import (
     validation_error,
 )
 from schema.inputs import (
+    ChangePasswordInput,
     CreateContactInput,
     CreateTagInput,
+    DeleteAccountInput,
     LogInteractionInput,
     SignInInput,
     SignUpInput,
@@ -61,6 +63,33 @@ Failure = ValidationError | NotFound | Conflict
 @strawberry.type
 class SignedOut:
     ok: bool
+
+
+@strawberry.type(description="The account and everything in it are gone; its tokens are refused.")
+class AccountDeleted:
+    ok: bool
+
+
+@strawberry.type(description="The new password is set; every other session was ended.")
+class PasswordChanged:
+    ended_sessions: int = strawberry.field(description="How many other sessions were ended.")
+
+
+@strawberry.type(description="The session is ended; its access and refresh tokens are refused.")
+class SessionRevoked:
+    id: strawberry.ID
+
+
+DeleteAccountResult = Annotated[
+    AccountDeleted | InvalidCredentials | RateLimited, strawberry.union("DeleteAccountResult")
+]
+ChangePasswordResult = Annotated[
+    PasswordChanged | ValidationError | InvalidCredentials | RateLimited,
+    strawberry.union("ChangePasswordResult"),
+]
+RevokeSessionResult = Annotated[
+    SessionRevoked | ValidationError | NotFound, strawberry.union("RevokeSessionResult")
+]
 
 
 async def _write(ctx: Context, action: Callable[[Writer], Awaitable[T]]) -> T | Failure:
@@ -143,6 +172,68 @@ class Mutation:
         ctx = info.context
         await ctx.accounts.sign_out((await ctx.viewer()).session_id)
         return SignedOut(ok=True)
+
+    @strawberry.mutation(
+        description="Change your password (same rules as sign-up); every other session ends, "
+        "this one keeps working."
+    )
+    async def change_password(
+        self, info: Info[Context, None], input: ChangePasswordInput
+    ) -> ChangePasswordResult:
+        ctx = info.context
+        viewer = await ctx.viewer()
+        try:
+            ended = await ctx.accounts.change_password(
+                user_id=viewer.user_id,
+                session_id=viewer.session_id,
+                current_password=input.current_password,
+                new_password=input.new_password,
+                address=ctx.client_address,
+            )
+        except errors.ValidationFailed as exc:
+            return validation_error(exc)
+        except errors.InvalidCredentials as exc:
+            return InvalidCredentials(message=exc.message)
+        except errors.RateLimited as exc:
+            return RateLimited(message=exc.message, retry_after=exc.retry_after)
+        return PasswordChanged(ended_sessions=ended)
+
+    @strawberry.mutation(
+        description="Delete your account and everything in it for good: contacts, history, "
+        "devices, pending pushes and every session. Needs your password (or, for a Firebase "
+        "account, a fresh Firebase ID token)."
+    )
+    async def delete_account(
+        self, info: Info[Context, None], input: DeleteAccountInput
+    ) -> DeleteAccountResult:
+        ctx = info.context
+        viewer = await ctx.viewer()
+        try:
+            await ctx.accounts.delete_account(
+                user_id=viewer.user_id,
+                password=input.password,
+                firebase_id_token=input.firebase_id_token,
+                address=ctx.client_address,
+            )
+        except errors.InvalidCredentials as exc:
+            return InvalidCredentials(message=exc.message)
+        except errors.RateLimited as exc:
+            return RateLimited(message=exc.message, retry_after=exc.retry_after)
+        return AccountDeleted(ok=True)
+
+    @strawberry.mutation(description="End one of your sessions (see `sessions`).")
+    async def revoke_session(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> RevokeSessionResult:
+        ctx = info.context
+        viewer = await ctx.viewer()
+        try:
+            session_id = parse_uuid("id", id)
+        except errors.ValidationFailed as exc:
+            return validation_error(exc)
+        if not await ctx.accounts.revoke_session(user_id=viewer.user_id, session_id=session_id):
+            return not_found(errors.NotFound("Session", str(id)))
+        return SessionRevoked(id=id)
 
     @strawberry.mutation(description="Change your profile and reminder preferences.")
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:

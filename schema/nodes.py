@@ -100,6 +100,19 @@ class AuthPayload:
     user: User
 
 
+@strawberry.type(
+    description="A signed-in session: one sign-in on one device, until it is signed out, "
+    "revoked or its refresh tokens expire. Last use is not tracked."
+)
+class Session:
+    id: strawberry.ID
+    created_at: dt.datetime = strawberry.field(description="When this sign-in happened.")
+    expires_at: dt.datetime = strawberry.field(
+        description="When its refresh tokens stop working, unless it ends sooner."
+    )
+    current: bool = strawberry.field(description="True for the session making this request.")
+
+
 @strawberry.type
 class Tag:
     id: strawberry.ID

@@ -13,7 +13,7 @@ from schema.context import Context
 from schema.enums import ContactOrder
 from schema.errors import NotFound, ValidationError, bad_input, validation_error
 from schema.inputs import ContactFilter
-from schema.nodes import Contact, Interaction, Tag, User
+from schema.nodes import Contact, Interaction, Session, Tag, User
 from schema.pagination import (
     DEFAULT_PAGE,
     Connection,
@@ -75,6 +75,21 @@ class Query:
             row = await accounts.get_user(conn, user_id=owner_id)
         assert row is not None
         return User.from_row(row)
+
+    @strawberry.field(description="Your active sessions (sign-ins), newest first.")
+    async def sessions(self, info: Info[Context, None]) -> list[Session]:
+        ctx = info.context
+        viewer = await ctx.viewer()
+        rows = await ctx.accounts.list_sessions(user_id=viewer.user_id)
+        return [
+            Session(
+                id=strawberry.ID(str(row["id"])),
+                created_at=row["created_at"],
+                expires_at=row["expires_at"],
+                current=row["id"] == viewer.session_id,
+            )
+            for row in rows
+        ]
 
     @strawberry.field(description="One contact by id.")
     async def contact(self, info: Info[Context, None], id: strawberry.ID) -> ContactLookup:

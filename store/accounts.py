@@ -129,3 +129,57 @@ async def revoke_session(conn: AsyncConnection, *, session_id: UUID, now: dateti
 async def session_is_active(conn: AsyncConnection, *, session_id: UUID, now: datetime) -> bool:
     query = sa.select(s.id).where(s.id == session_id, s.revoked_at.is_(None), s.expires_at > now)
     return (await conn.scalar(query)) is not None
+
+
+async def delete_user(conn: AsyncConnection, *, user_id: UUID) -> bool:
+    """Delete a user and, through ON DELETE CASCADE on every owner key, all they own.
+
+    Every owned table references ``users`` (``owner_id``, or ``user_id`` for sessions) with
+    ON DELETE CASCADE, and rows keyed by another owned row cascade from it, so one statement
+    removes contacts, sessions and refresh tokens, devices and pending pushes alike. A table
+    added without such a key fails tests/api/test_account.py, which reads the catalog.
+    """
+    deleted = await conn.execute(sa.delete(tables.users).where(u.id == user_id).returning(u.id))
+    return deleted.first() is not None
+
+
+async def list_active_sessions(
+    conn: AsyncConnection, *, user_id: UUID, now: datetime
+) -> list[sa.RowMapping]:
+    query = (
+        sa.select(s.id, s.created_at, s.expires_at)
+        .where(s.user_id == user_id, s.revoked_at.is_(None), s.expires_at > now)
+        .order_by(s.created_at.desc(), s.id.desc())
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+async def revoke_user_session(
+    conn: AsyncConnection, *, user_id: UUID, session_id: UUID, now: datetime
+) -> bool:
+    """Revoke one of the user's active sessions; False if it is not theirs or already ended."""
+    update = (
+        sa.update(tables.auth_sessions)
+        .where(
+            s.id == session_id,
+            s.user_id == user_id,
+            s.revoked_at.is_(None),
+            s.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .returning(s.id)
+    )
+    return (await conn.execute(update)).first() is not None
+
+
+async def revoke_other_sessions(
+    conn: AsyncConnection, *, user_id: UUID, keep: UUID | None, now: datetime
+) -> list[UUID]:
+    """Revoke every active session of the user but ``keep``; return the revoked ids."""
+    conditions = [s.user_id == user_id, s.revoked_at.is_(None)]
+    if keep is not None:
+        conditions.append(s.id != keep)
+    update = (
+        sa.update(tables.auth_sessions).where(*conditions).values(revoked_at=now).returning(s.id)
+    )
+    return [row.id for row in await conn.execute(update)]

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import jwt
 import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -196,6 +197,11 @@ mutation($input: SyncPushInput!) {
   syncPush(input: $input) { lastMutationId results { id status reason } }
 }
 """
+
+
+def alice_session(alice: Account) -> str:
+    """Alice's sign-in session id, as her access token names it."""
+    return str(jwt.decode(alice.token, options={"verify_signature": False})["sid"])
 
 
 def alice_client(alice: Account) -> str:
@@ -477,6 +483,30 @@ CASES: list[tuple[str, str, Any]] = [
         "mutation($r: ID!) { deleteReminder(id: $r) { " + NOT_FOUND + " } }",
         lambda w, d: d["deleteReminder"]["__typename"] == "NotFound",
     ),
+    (
+        "sessions",
+        "{ sessions { id current } }",
+        lambda w, d: (
+            [s["current"] for s in d["sessions"]] == [True]
+            and d["sessions"][0]["id"] != alice_session(w.alice)
+        ),
+    ),
+    (
+        "revokeSession",
+        "mutation($as: ID!) { revokeSession(id: $as) { " + NOT_FOUND + " } }",
+        lambda w, d: d["revokeSession"]["__typename"] == "NotFound",
+    ),
+    (
+        "changePassword",
+        'mutation { changePassword(input: {currentPassword: "Alice\'s guess", newPassword:'
+        ' "a long new password"}) { __typename } }',
+        lambda w, d: d["changePassword"]["__typename"] == "InvalidCredentials",
+    ),
+    (
+        "deleteAccount",
+        'mutation { deleteAccount(input: {password: "not Bob\'s password"}) { __typename } }',
+        lambda w, d: d["deleteAccount"]["__typename"] == "InvalidCredentials",
+    ),
     ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
 ]
 
@@ -540,6 +570,7 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "g": world.goal,
         "e": world.event,
         "be": world.bob_event,
+        "as": alice_session(world.alice),
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -613,6 +644,7 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "n": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "g": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "e": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "as": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "bp": "a-phone",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
