@@ -852,17 +852,11 @@ async def test_the_playground_tab_contacts_operation_compiles(apps: Apps) -> Non
     # A document of several operations (the playground's tab, mutations included): the one
     # named compiles, and the answer is the resolvers'.
     document = (Path(__file__).parents[2] / "api" / "playground.graphql").read_text()
-    body = json.dumps({"query": document, "operationName": "Contacts"})
-    headers = {
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {apps.world.alice.token}",
-    }
-    before = apps.reads.compiled
-    got = await apps.compiled.post("/graphql", content=body, headers=headers)
-    assert apps.reads.compiled == before + 1
-    want = await apps.resolvers.post("/graphql", content=body, headers=headers)
-    assert got.content == want.content
-    assert json.loads(got.content)["data"]["contacts"]["totalCount"] == len(NAMES) + 2
+    request = {"query": document, "operationName": "Contacts"}
+    answer = await send_to_both(
+        apps.compiled, apps.resolvers, apps.reads, request, apps.world.alice.token, compiled=True
+    )
+    assert answer["data"]["contacts"]["totalCount"] == len(NAMES) + 2
 
 
 async def test_a_text_answered_once_skips_strawberry_after_and_answers_the_same(
