@@ -154,6 +154,15 @@ def print_schema(
     typer.echo(f"wrote {output}")
 
 
+@app.command("print-distribution")
+def print_distribution() -> None:
+    """Print the Citus statements that distribute the tables by owner_id (docs/operations.md)."""
+    from store.sharding import distribution_statements
+
+    for statement in distribution_statements():
+        typer.echo(statement)
+
+
 @app.command("purge-tombstones")
 def purge_tombstones_command() -> None:
     """Remove rows deleted longer ago than RAPPORT_TOMBSTONE_RETENTION_DAYS (run daily).

@@ -187,16 +187,18 @@ _SORT_MEMORY = sa.text("SET LOCAL work_mem = '32MB'")
 
 # The owner's feed state and the client's row, in one round trip.
 _STATE = sa.text(
-    "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.owner_id AS client_owner,"
-    " c.last_mutation_id, c.last_mutation_version"
-    " FROM sync_owners AS o LEFT JOIN sync_clients AS c ON c.client_id = :client_id"
+    "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.last_mutation_id,"
+    " c.last_mutation_version, EXISTS (SELECT FROM sync_clients AS x"
+    " WHERE x.client_id = :client_id AND x.owner_id <> :owner_id) AS foreign_client"
+    " FROM sync_owners AS o LEFT JOIN sync_clients AS c"
+    " ON c.owner_id = o.owner_id AND c.client_id = :client_id"
     " WHERE o.owner_id = :owner_id"
 )
 
 
 async def _read_state(conn: AsyncConnection, owner_id: UUID, client_id: str) -> sa.Row[Any]:
     state = (await conn.execute(_STATE, {"owner_id": owner_id, "client_id": client_id})).one()
-    if state.client_owner is not None and state.client_owner != owner_id:
+    if state.foreign_client:
         raise ClientNotYours(client_id)
     return state
 
@@ -224,7 +226,7 @@ def _finish(
     else:
         next_position = Position(upper, BOUNDARY, ())
     acknowledged = None
-    if state.client_owner is not None and last is None and state.last_mutation_version <= upper:
+    if state.last_mutation_id is not None and last is None and state.last_mutation_version <= upper:
         # Only once this response holds the effects of the client's last mutation.
         acknowledged = int(state.last_mutation_id)
     return encode_cursor(state.epoch, next_position), last is not None, acknowledged

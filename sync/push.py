@@ -287,7 +287,9 @@ async def _apply(
         if restamped:
             values["clock_flagged_at"] = w.now
         await w.conn.execute(
-            sa.update(tables.sync_clients).where(c.client_id == client_id).values(**values)
+            sa.update(tables.sync_clients)
+            .where(c.owner_id == owner_id, c.client_id == client_id)
+            .values(**values)
         )
         server_hlc = w.seen_hlc
     return PushResult(last, results, server_hlc, resend_from, restamped)
