@@ -124,7 +124,10 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
     engine = create_engine(
-        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pgbouncer=settings.database_pgbouncer,
     )
     firebase = None
     if settings.firebase_project_id:
@@ -148,7 +151,8 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         max_tokens=settings.max_tokens,
         introspection=settings.introspection_on,
     )
-    feed = ChangeFeed(libpq_url(database_url))
+    # LISTEN holds a session: never through PgBouncer's transaction pooling.
+    feed = ChangeFeed(libpq_url(settings.direct_url(database_url)))
     playground = (
         Playground(settings.playground_assets or DEFAULT_ASSETS_DIR)
         if settings.playground_on

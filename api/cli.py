@@ -53,7 +53,7 @@ def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
     settings = Settings()
     configure_logging(settings.log_level)
-    migrate_database(database_url(settings))
+    migrate_database(settings.direct_url(database_url(settings)))
     typer.echo("database is up to date")
 
 
@@ -68,7 +68,8 @@ def serve(
     settings = Settings()
     configure_logging(settings.log_level)
     url = database_url(settings)
-    migrate_database(url)
+    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
+    migrate_database(settings.direct_url(url))
     port = port or settings.port
     workers = workers or settings.workers
     base = f"http://{settings.host}:{port}"
@@ -107,7 +108,8 @@ def worker() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     url = database_url(settings)
-    migrate_database(url)
+    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
+    migrate_database(settings.direct_url(url))
     # The loop `rapport serve` runs on (uvicorn's); it halves the event loop's share of a push.
     uvloop.run(run_worker(settings, url))
 
@@ -127,10 +129,11 @@ def seed(
     settings = Settings()
     configure_logging(settings.log_level)
     url = database_url(settings)
-    migrate_database(url)
+    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
+    migrate_database(settings.direct_url(url))
     created = asyncio.run(
         seeding.seed_database(
-            url,
+            settings.direct_url(url),
             users=users,
             contacts=contacts,
             interactions=interactions,
@@ -181,7 +184,7 @@ def purge_tombstones_command() -> None:
     before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
 
     async def run() -> tuple[dict[Any, int], int]:
-        engine = create_engine(url, pool_size=1)
+        engine = create_engine(url, pool_size=1, pgbouncer=settings.database_pgbouncer)
         try:
             counts = await purge_tombstones(engine, before=before)
             async with engine.begin() as conn:

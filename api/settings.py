@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=4, ge=0)
     log_level: str = "INFO"
 
+    # PgBouncer and direct connections (docs/operations.md, "PgBouncer"). With pgbouncer on,
+    # RAPPORT_DATABASE_URL names a PgBouncer in transaction pooling mode, and what needs a
+    # session of its own (LISTEN, the migration lock) uses the direct URL: PostgreSQL itself.
+    database_pgbouncer: bool = False
+    database_direct_url: str | None = None
+
     secret_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_days: int = Field(default=30, ge=1)
@@ -110,6 +116,17 @@ class Settings(BaseSettings):
     @property
     def introspection_on(self) -> bool:
         return self.introspection if self.introspection is not None else self.env == "development"
+
+    def direct_url(self, database_url: str) -> str:
+        """Return the URL for sessions that outlive a transaction (LISTEN, advisory locks)."""
+        if self.database_direct_url:
+            return self.database_direct_url
+        if self.database_pgbouncer:
+            raise RuntimeError(
+                "RAPPORT_DATABASE_PGBOUNCER is on: set RAPPORT_DATABASE_DIRECT_URL to PostgreSQL"
+                " itself, for LISTEN and the migration lock (docs/operations.md, PgBouncer)"
+            )
+        return database_url
 
     def signing_key(self) -> str:
         """Return the token signing key; in development, one kept under the data directory."""

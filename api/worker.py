@@ -50,7 +50,11 @@ def _project_of(settings: Settings) -> str:
 
 def build_worker(settings: Settings, database_url: str, clock: Clock | None = None) -> Worker:
     # One connection per batch in flight, one for planning.
-    engine = create_engine(database_url, pool_size=settings.worker_batches_in_flight + 1)
+    engine = create_engine(
+        database_url,
+        pool_size=settings.worker_batches_in_flight + 1,
+        pgbouncer=settings.database_pgbouncer,
+    )
     return Worker(
         engine=engine,
         sender=build_sender(settings),

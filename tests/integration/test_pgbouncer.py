@@ -1,0 +1,82 @@
+"""PgBouncer in transaction pooling mode (Debian's pgbouncer, started by the test).
+
+Two processes share one server connection through it, as API processes do in production.
+Each runs statements through SQLAlchemy and straight through asyncpg (as the compiled reads
+do). asyncpg's own statement names are counted per process, so without the PgBouncer
+settings the second process's first statement collides with the first's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from api.settings import Settings
+from store.engine import create_engine
+from tests.pgbouncer import PGBOUNCER, run_pgbouncer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    not Path(PGBOUNCER).exists(), reason=f"no PgBouncer at {PGBOUNCER} (apt-get install pgbouncer)"
+)
+
+
+async def run_statements(url: str, *, pgbouncer: bool) -> None:
+    engine = create_engine(url, pool_size=1, pgbouncer=pgbouncer)
+    try:
+        for n in range(5):
+            async with engine.begin() as conn:
+                assert await conn.scalar(sa.text("SELECT CAST(:n AS int) + 1"), {"n": n}) == n + 1
+            pooled = await engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                assert driver is not None
+                assert await driver.fetchval("SELECT $1::int * 2", n) == n * 2
+            finally:
+                await greenlet_spawn(pooled.close)
+    finally:
+        await engine.dispose()
+
+
+def run_in_a_new_process(url: str, *, pgbouncer: bool) -> subprocess.CompletedProcess[str]:
+    # A new process: its asyncpg statement counter starts again, as every API process's does.
+    script = (
+        "import asyncio, sys\n"
+        "from tests.integration.test_pgbouncer import run_statements\n"
+        f"asyncio.run(run_statements(sys.argv[1], pgbouncer={pgbouncer}))\n"
+    )
+    return subprocess.run(  # noqa: S603 (this interpreter, our own script)
+        [sys.executable, "-c", script, url], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+async def test_processes_sharing_a_server_connection_each_run_their_statements(
+    db_url: str,
+) -> None:
+    with run_pgbouncer(db_url, pool_size=1) as url:
+        for _ in range(2):
+            done = run_in_a_new_process(url, pgbouncer=True)
+            assert done.returncode == 0, done.stderr
+        await run_statements(url, pgbouncer=True)
+
+
+async def test_without_the_pgbouncer_setting_their_statement_names_collide(db_url: str) -> None:
+    with run_pgbouncer(db_url, pool_size=1) as url:
+        assert run_in_a_new_process(url, pgbouncer=False).returncode == 0
+        second = run_in_a_new_process(url, pgbouncer=False)
+    assert second.returncode != 0
+    assert "DuplicatePreparedStatementError" in second.stderr
+
+
+def test_pgbouncer_without_a_direct_url_is_refused_with_what_to_set(tmp_path: Path) -> None:
+    settings = Settings(database_pgbouncer=True, data_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="RAPPORT_DATABASE_DIRECT_URL"):
+        settings.direct_url("postgresql://pgbouncer:6432/rapport")
+    direct = Settings(database_pgbouncer=True, database_direct_url="postgresql://db/rapport")
+    assert direct.direct_url("postgresql://pgbouncer:6432/rapport") == "postgresql://db/rapport"
