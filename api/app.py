@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from api import persisted
+from api import metrics, persisted
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
@@ -86,6 +86,24 @@ class RapportGraphQL(GraphQLOverHTTP):
             request_data.variables,
         )
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Counted and timed by operation name and outcome (GET /metrics).
+        answer = super().execute_single
+        return await metrics.observe_request(  # type: ignore[no-any-return]
+            request_data.operation_name,
+            lambda: answer(
+                request, request_adapter, sub_response, context, root_value, request_data
+            ),
+        )
+
     def after_execution(self, request_data: GraphQLRequestData, context: Context) -> None:
         # Strawberry validated this text and the compiled read path answered it: its repeats
         # are answered before Strawberry (above). The context holds one operation: Strawberry
@@ -129,6 +147,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         max_overflow=settings.db_max_overflow,
         pgbouncer=settings.database_pgbouncer,
     )
+    metrics.watch_pool(engine)
     firebase = None
     if settings.firebase_project_id:
         from api.firebase import FirebaseVerifier
@@ -193,6 +212,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     worker = None
     if settings.worker_in_process_on:
         from api.worker import build_worker
@@ -227,6 +247,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([Route("/metrics", metrics.metrics_endpoint(token))] if settings.metrics_on else []),
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,

@@ -57,6 +57,24 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+def share_metrics_directory() -> None:
+    """Have uvicorn's worker processes write their metrics where each can sum them all.
+
+    PROMETHEUS_MULTIPROC_DIR, or a new temporary directory; its files from an earlier run
+    are removed first (prometheus_client would add their counts to this run's).
+    """
+    import tempfile
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="rapport-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+    log.info("metrics of the API processes are shared through %s", directory)
+
+
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default RAPPORT_PORT or 8000).")] = None,
@@ -82,6 +100,8 @@ def serve(
     )
     # Worker processes read the database URL from the environment.
     os.environ["RAPPORT_DATABASE_URL"] = url
+    if workers > 1:
+        share_metrics_directory()
     uvicorn.run(
         "api.main:create_app_from_env",
         factory=True,

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=4, ge=0)
     log_level: str = "INFO"
 
+    # Operating it (docs/operations.md, "Metrics" and "Logs"). GET /metrics answers in
+    # development, or when on and, with a token set, only to "Authorization: Bearer <token>".
+    metrics: bool | None = None
+    metrics_token: SecretStr | None = None
+    # `rapport worker` serves its metrics on this port (of RAPPORT_HOST); unset: not at all.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     # PgBouncer and direct connections (docs/operations.md, "PgBouncer"). With pgbouncer on,
     # RAPPORT_DATABASE_URL names a PgBouncer in transaction pooling mode, and what needs a
     # session of its own (LISTEN, the migration lock) uses the direct URL: PostgreSQL itself.
@@ -112,6 +119,13 @@ class Settings(BaseSettings):
         if self.worker_in_process is not None:
             return self.worker_in_process
         return self.env == "development"
+
+    @property
+    def metrics_on(self) -> bool:
+        """Serve /metrics: as set, else in development or when a token protects it."""
+        if self.metrics is not None:
+            return self.metrics
+        return self.env == "development" or self.metrics_token is not None
 
     @property
     def introspection_on(self) -> bool:

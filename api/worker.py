@@ -68,6 +68,11 @@ def build_worker(settings: Settings, database_url: str, clock: Clock | None = No
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Run until SIGTERM or SIGINT; the batch in hand is finished before stopping."""
     worker = build_worker(settings, database_url)
+    if settings.worker_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # Plain HTTP, no token: bind it where only the scraper reaches (docs/operations.md).
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

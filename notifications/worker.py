@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notifications import planner
+from notifications import metrics, planner
 from notifications.lease import keep_lease
 from notifications.sender import (
     MAX_DETAIL_CHARS,
@@ -182,6 +182,7 @@ class Worker:
 
     async def _plan_lane(self, stop: asyncio.Event, idle_seconds: float) -> None:
         sweep_at: datetime | None = None
+        caught_up = self.clock.now()  # when a pass last found nobody waiting (planner lag)
         while not stop.is_set():
             try:
                 now = self.clock.now()
@@ -191,6 +192,9 @@ class Worker:
                     await planner.add_missing_owners(self.engine)
                     sweep_at = now + planner.REPLAN_AFTER
                 planned = await planner.plan_due(self.engine, now)
+                caught_up = caught_up if planned else now
+                metrics.PLANNER_LAG.set((now - caught_up).total_seconds())
+                await metrics.measure_queue(self.engine, now)
             except Exception:  # a bad pass must not kill the worker; say so and go on
                 log.exception("notifications planning pass failed; retrying shortly")
                 planned = 0
@@ -209,6 +213,7 @@ class Worker:
                 len(taken) - len(claimed),
                 self.max_attempts,
             )
+        metrics.CLAIMED.inc(len(claimed))
         if not claimed:
             return len(taken)
         # Renewed until the outcomes are about to be written: however long FCM takes, no
@@ -227,6 +232,7 @@ class Worker:
                         continue
                     pushes.append((unit, device, self._push(unit, device)))
             results = await self._send([push for _, _, push in pushes])
+            metrics.count_sends(results)
         async with self.engine.begin() as conn:
             await self._record(conn, now, claimed, missed, no_device, pushes, results, context)
         return len(taken)

@@ -30,6 +30,7 @@ from sync.entity import (
     TAG,
     Entity,
 )
+from sync.metrics import PULL_CHANGES
 
 MAX_PAGE = 5_000
 
@@ -175,7 +176,7 @@ def _rendered_query(cursor_rank: int, initial: bool) -> sa.TextClause:
     return sa.text(
         "SELECT convert_to('[' || coalesce(string_agg(p.change, ',' ORDER BY p.n)"  # noqa: S608
         " FILTER (WHERE p.n <= :page), '') || ']', 'UTF8') AS changes,"
-        " count(*) > :page AS has_more,"
+        " count(*) > :page AS has_more, least(count(*), :page) AS size,"
         f" max(p.server_version) {last} AS last_version, max(p.rank) {last} AS last_rank,"
         f" max(p.key) {last} AS last_key"
         " FROM (SELECT u.*, row_number() OVER (ORDER BY u.server_version, u.rank, u.key) AS n"
@@ -323,7 +324,9 @@ async def collect_changes(
     )
     if position is None:
         return PullPage([], None, False, True, None, state.hlc)
-    return _page(state, position, rows or [], limit)
+    page = _page(state, position, rows or [], limit)
+    PULL_CHANGES.observe(len(page.changes))
+    return page
 
 
 async def render_changes(
@@ -338,6 +341,7 @@ async def render_changes(
         return RenderedPage(b"[]", None, False, True, None, state.hlc)
     last = None
     changes = b"[]"
+    PULL_CHANGES.observe(found.size if found is not None else 0)
     if found is not None:
         changes = found.changes
         if found.has_more:
