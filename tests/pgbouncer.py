@@ -8,6 +8,7 @@ a configuration in a temporary directory, and is stopped with the session.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,16 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"pgbouncer did not listen on {port}: {log.read_text()}")
 
 
+def _unprivileged_user(host: str) -> str:
+    """Whom PgBouncer runs as when started by root (it refuses to run as root): the owner of
+    a socket directory (the embedded server's, which only its owner may enter), or nobody."""
+    if host.startswith("/"):
+        owner = pwd.getpwuid(Path(host).stat().st_uid).pw_name
+        if owner != "root":
+            return owner
+    return "nobody"
+
+
 @contextmanager
 def run_pgbouncer(server_url: str, *, pool_size: int = 4) -> Iterator[str]:
     """Run PgBouncer before ``server_url``'s server; yield the URL of the same database via it.
@@ -72,7 +83,8 @@ def run_pgbouncer(server_url: str, *, pool_size: int = 4) -> Iterator[str]:
         f"auth_file = {auth}\n"
         "pool_mode = transaction\n"
         f"default_pool_size = {pool_size}\n"
-        "max_client_conn = 1000\n" + ("user = nobody\n" if os.geteuid() == 0 else "")
+        "max_client_conn = 1000\n"
+        + (f"user = {_unprivileged_user(host)}\n" if os.geteuid() == 0 else "")
     )
     for path in (auth, config):
         path.chmod(0o644)

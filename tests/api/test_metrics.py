@@ -162,13 +162,16 @@ async def test_worker_claims_sends_and_the_queue_are_exposed(
 
     assert value(before, "rapport_push_queue_depth") >= 1
     assert value(after, "rapport_push_queue_depth") == 0
-    assert value(after, "rapport_worker_claimed_total") - value(
-        before, "rapport_worker_claimed_total"
-    ) >= 1
+    assert (
+        value(after, "rapport_worker_claimed_total") - value(before, "rapport_worker_claimed_total")
+        >= 1
+    )
     delivered = {"outcome": "DELIVERED"}
-    assert value(after, "rapport_push_sends_total", **delivered) - value(
-        before, "rapport_push_sends_total", **delivered
-    ) >= 1
+    assert (
+        value(after, "rapport_push_sends_total", **delivered)
+        - value(before, "rapport_push_sends_total", **delivered)
+        >= 1
+    )
 
 
 async def test_a_token_protects_metrics_and_production_hides_them_without_one(
