@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from api import metrics, persisted
+from api import jsonlog, metrics, persisted
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
@@ -95,7 +95,8 @@ class RapportGraphQL(GraphQLOverHTTP):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        # Counted and timed by operation name and outcome (GET /metrics).
+        # Counted and timed by operation name and outcome (GET /metrics), and named in logs.
+        jsonlog.bind_operation(metrics.operation_label(request_data.operation_name))
         answer = super().execute_single
         return await metrics.observe_request(  # type: ignore[no-any-return]
             request_data.operation_name,
@@ -123,6 +124,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        jsonlog.bind_request(request_id)
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
         return Context(

@@ -52,7 +52,7 @@ def migrate_database(url: str) -> None:
 def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     migrate_database(settings.direct_url(database_url(settings)))
     typer.echo("database is up to date")
 
@@ -84,7 +84,7 @@ def serve(
 ) -> None:
     """Migrate, then serve the GraphQL API (and GraphiQL in development)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     url = database_url(settings)
     # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
     migrate_database(settings.direct_url(url))
@@ -111,7 +111,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(settings.log_format),
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
         forwarded_allow_ips=settings.trusted_proxies,
@@ -126,7 +126,7 @@ def worker() -> None:
     from api.worker import run_worker
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     url = database_url(settings)
     # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
     migrate_database(settings.direct_url(url))
@@ -147,7 +147,7 @@ def seed(
     from api import seed as seeding
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     url = database_url(settings)
     # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
     migrate_database(settings.direct_url(url))
@@ -199,7 +199,7 @@ def purge_tombstones_command() -> None:
     from sync.tombstone import purge_tombstones
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     url = database_url(settings)
     before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
 

@@ -8,6 +8,7 @@ values there, and any process answering /metrics sums them (docs/operations.md, 
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import re
 import time
@@ -28,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+
+log = logging.getLogger("rapport.api.requests")
 
 REQUESTS = Counter(
     "rapport_graphql_requests",
@@ -88,8 +91,10 @@ async def observe_request(operation: str | None, answer: Callable[[], Awaitable[
         raise
     finally:
         label = operation_label(operation)
+        seconds = time.perf_counter() - start
         REQUESTS.labels(label, outcome).inc()
-        LATENCY.labels(label, outcome).observe(time.perf_counter() - start)
+        LATENCY.labels(label, outcome).observe(seconds)
+        log.debug("operation %s: %s in %.1f ms", label, outcome, seconds * 1000)
 
 
 def watch_pool(engine: AsyncEngine) -> None:

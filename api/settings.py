@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=16, ge=1)
     db_max_overflow: int = Field(default=4, ge=0)
     log_level: str = "INFO"
+    # "json": one JSON object per line, with request id, operation and a hashed owner id.
+    log_format: Literal["text", "json"] = "text"
 
     # Operating it (docs/operations.md, "Metrics" and "Logs"). GET /metrics answers in
     # development, or when on and, with a token set, only to "Authorization: Bearer <token>".

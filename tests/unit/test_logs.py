@@ -86,3 +86,35 @@ def test_uvicorn_lines_are_cut_too() -> None:
     assert "more characters cut]" in line
     assert line.endswith("414 Request-URI Too Long")
     assert len(line) < MAX_VALUE + 200
+
+
+def test_json_logging_writes_one_short_object_a_line_and_drops_extra_fields(
+    bare_root: logging.Logger,
+) -> None:
+    import json
+
+    from api.jsonlog import bind_owner, bind_request, hash_owner
+
+    configure_logging("info", "json")
+    stream = io.StringIO()
+    bare_root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    bind_request("req-1")
+    bind_owner("0190c3a4-0000-7000-8000-000000000001")
+    try:
+        raise ValueError(HUGE)
+    except ValueError:
+        logging.getLogger("rapport.api").exception(
+            "refused %s", HUGE, extra={"token": "secret-token"}
+        )
+    finally:
+        bind_request(None)
+        bind_owner(None)
+    (line,) = stream.getvalue().splitlines()
+    logged = json.loads(line)
+    assert logged["level"] == "ERROR"
+    assert logged["request_id"] == "req-1"
+    assert logged["owner"] == hash_owner("0190c3a4-0000-7000-8000-000000000001")
+    assert "0190c3a4" not in line
+    assert "secret-token" not in line
+    assert "more characters cut]" in logged["message"]
+    assert len(line) < 10 * MAX_VALUE
