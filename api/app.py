@@ -33,6 +33,7 @@ from reads.service import CompiledReads
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
+from store.replica import attach_replica
 from sync.clock import Clock, SystemClock
 from sync.feed import ChangeFeed
 
@@ -150,6 +151,15 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         pgbouncer=settings.database_pgbouncer,
     )
     metrics.watch_pool(engine)
+    replica = None
+    if settings.database_replica_url:
+        replica = create_engine(
+            settings.database_replica_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pgbouncer=settings.database_pgbouncer,
+        )
+        attach_replica(engine, replica)
     firebase = None
     if settings.firebase_project_id:
         from api.firebase import FirebaseVerifier
@@ -239,6 +249,8 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
                 await worker.engine.dispose()
             await feed.stop()
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
             if firebase is not None:
                 firebase.close()
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # session of its own (LISTEN, the migration lock) uses the direct URL: PostgreSQL itself.
     database_pgbouncer: bool = False
     database_direct_url: str | None = None
+    # A streaming replica of it: pulled pages are read there once it has replayed the owner's
+    # writes (docs/operations.md, "Read replica").
+    database_replica_url: str | None = None
 
     secret_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30)

@@ -17,6 +17,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.replica import READS as REPLICA_READS
+from store.replica import replica_of
 from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
 from sync.entity import (
@@ -275,28 +277,60 @@ async def _pull(
         if position.version >= state.version and position.rank == BOUNDARY:
             return state, position, None
         await conn.commit()  # ends SQLAlchemy's notion of a transaction; nothing is sent
-        conn = await raw.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        replica = replica_of(engine)
+        if replica is None:
+            snapshot = await _read_snapshot(raw, read, owner_id, client_id, cursor, limit)
+            assert snapshot is not None
+            return snapshot
+    # The page from the replica if it has every commit the primary had for this owner when
+    # this pull began (read-your-writes); otherwise from the primary (store/replica.py).
+    async with replica.connect() as raw:
+        snapshot = await _read_snapshot(
+            raw, read, owner_id, client_id, cursor, limit, at_least=state.version
         )
-        async with conn.begin():
-            # Read again: the page's upper bound must be the version of this snapshot.
-            state = await _read_state(conn, owner_id, client_id)
-            position = _start(state, cursor)
-            if position is None:
-                return state, None, None
-            params: dict[str, Any] = {
-                "owner_id": owner_id,
-                "version": position.version,
-                "upper": state.version,
-                "limit": limit + 1,
-                "initial_until": position.initial_until,
-            }
-            for n, value in enumerate(position.key):
-                params[f"key{n}"] = UUID(value)
-            # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
-            # work_mem would send that sort to disk.
-            await conn.execute(_SORT_MEMORY)
-            found = await read(conn, params, position, limit)
+    if snapshot is not None:
+        REPLICA_READS.labels("replica").inc()
+        return snapshot
+    REPLICA_READS.labels("primary").inc()
+    async with engine.connect() as raw:
+        snapshot = await _read_snapshot(raw, read, owner_id, client_id, cursor, limit)
+    assert snapshot is not None
+    return snapshot
+
+
+async def _read_snapshot(
+    raw: AsyncConnection,
+    read: Reader[Found],
+    owner_id: UUID,
+    client_id: str,
+    cursor: str | None,
+    limit: int,
+    *,
+    at_least: int | None = None,
+) -> tuple[sa.Row[Any], Position | None, Found | None] | None:
+    """Read the page in one snapshot; None if its owner version is below ``at_least``."""
+    conn = await raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    async with conn.begin():
+        # Read again: the page's upper bound must be the version of this snapshot.
+        state = await _read_state(conn, owner_id, client_id)
+        if at_least is not None and state.version < at_least:
+            return None
+        position = _start(state, cursor)
+        if position is None:
+            return state, None, None
+        params: dict[str, Any] = {
+            "owner_id": owner_id,
+            "version": position.version,
+            "upper": state.version,
+            "limit": limit + 1,
+            "initial_until": position.initial_until,
+        }
+        for n, value in enumerate(position.key):
+            params[f"key{n}"] = UUID(value)
+        # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
+        # work_mem would send that sort to disk.
+        await conn.execute(_SORT_MEMORY)
+        found = await read(conn, params, position, limit)
     return state, position, found
 
 
