@@ -27,6 +27,7 @@ from schema.scores import RelationshipHealth, to_facts
 from store import accounts
 from store import insights as insight_store
 from store import interactions as interaction_store
+from store.replica import reading
 from sync import introduction as introduction_writes
 from sync.entity import new_id
 from sync.errors import ValidationFailed
@@ -128,7 +129,7 @@ class InsightQuery:
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
         today = await local_today(ctx, owner_id)
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             # Health decline can lift a candidate a few places: read a margin beyond `first`.
             rows = await insight_store.reconnect_candidates(
                 conn,
@@ -185,7 +186,7 @@ class InsightQuery:
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             index = await _introduction_index(conn, owner_id, now)
             goals = await insight_store.goal_tags(conn, owner_id=owner_id)
             candidates = introduction.suggest_from_index(
@@ -233,7 +234,7 @@ class InsightQuery:
                 id=contact_id,
             )
         today = await local_today(ctx, owner_id)
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
             )

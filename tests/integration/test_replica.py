@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from store import migrate
 from store.engine import create_engine
 from store.replica import READS, attach_replica
@@ -21,6 +24,10 @@ from sync.contact import create_contact
 from sync.entity import new_id
 from sync.pull import collect_changes
 from sync.writer import open_writer
+from tests.api.graphql import create_contact as create_contact_over_http
+from tests.api.graphql import data, sign_up
+from tests.api.test_sync_api import PULL
+from tests.conftest import make_settings, serve
 from tests.integration.sync_support import changes_of, make_owner
 from tests.streaming import BIN, Pair, streaming_pair
 
@@ -56,6 +63,13 @@ async def caught_up(primary: AsyncEngine, replica: AsyncEngine) -> None:
             await asyncio.sleep(0.02)
 
 
+async def replay_delayed(replica: AsyncEngine, delay: str) -> None:
+    async with replica.connect() as conn:
+        setting = sa.text("SHOW recovery_min_apply_delay")
+        while await conn.scalar(setting) != delay:  # noqa: ASYNC110 (the server's setting)
+            await asyncio.sleep(0.02)
+
+
 async def add_contact(engine: AsyncEngine, owner: object, name: str) -> str:
     contact = new_id()
     async with open_writer(engine, owner, SystemClock()) as w:  # type: ignore[arg-type]
@@ -82,10 +96,7 @@ async def test_pages_come_from_the_replica_and_from_the_primary_while_it_lags(
     assert (count("replica"), count("primary")) == (before[0] + 1, before[1])
 
     pair.delay_replay("1h")
-    async with replica.connect() as conn:
-        delay = sa.text("SHOW recovery_min_apply_delay")
-        while await conn.scalar(delay) != "1h":  # noqa: ASYNC110 (the server's setting)
-            await asyncio.sleep(0.02)
+    await replay_delayed(replica, "1h")
     try:
         # Grace writes again; the replica holds the commit back. Her next pull reads it anyway.
         second = await add_contact(primary, grace, "Grace Hopper")
@@ -104,3 +115,45 @@ async def test_pages_come_from_the_replica_and_from_the_primary_while_it_lags(
         assert count("replica") == before[0] + 2
     finally:
         pair.delay_replay("0")
+
+
+RECONNECT = "query Reconnect { reconnectSuggestions(first: 5) { contact { id } } }"
+
+
+async def test_over_http_insights_and_pulls_read_the_replica_until_it_lags_behind_a_write(
+    engines: tuple[AsyncEngine, AsyncEngine], pair: Pair, tmp_path: Path
+) -> None:
+    primary, replica = engines
+    settings = make_settings(tmp_path, database_replica_url=pair.replica_url)
+    app = create_app(settings, database_url=pair.primary_url)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        account = await sign_up(http)
+        await create_contact_over_http(http, account.token, firstName="Ada")
+        await caught_up(primary, replica)
+        before = count("replica"), count("primary")
+        await data(http, RECONNECT, token=account.token)
+        pulled = (
+            await data(
+                http, PULL, {"client": "tablet", "cursor": None, "version": 1}, account.token
+            )
+        )["syncPull"]
+        assert len(pulled["changes"]) == 1
+        assert (count("replica"), count("primary")) == (before[0] + 2, before[1])
+
+        pair.delay_replay("1h")
+        await replay_delayed(replica, "1h")
+        try:
+            await create_contact_over_http(http, account.token, firstName="Grace")
+            await data(http, RECONNECT, token=account.token)
+            again = (
+                await data(
+                    http,
+                    PULL,
+                    {"client": "tablet", "cursor": pulled["cursor"], "version": 1},
+                    account.token,
+                )
+            )["syncPull"]
+            assert [c["fields"]["firstName"] for c in again["changes"]] == ["Grace"]
+            assert (count("replica"), count("primary")) == (before[0] + 2, before[1] + 2)
+        finally:
+            pair.delay_replay("0")
