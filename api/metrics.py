@@ -98,13 +98,20 @@ async def observe_request(operation: str | None, answer: Callable[[], Awaitable[
 
 
 def watch_pool(engine: AsyncEngine) -> None:
-    """Keep the pool gauges in step with ``engine``'s pool."""
-    pool = engine.sync_engine.pool
-    event.listen(pool, "connect", lambda *_: POOL_OPEN.inc())
-    event.listen(pool, "close", lambda *_: POOL_OPEN.dec())
-    event.listen(pool, "close_detached", lambda *_: POOL_OPEN.dec())
-    event.listen(pool, "checkout", lambda *_: POOL_IN_USE.inc())
-    event.listen(pool, "checkin", lambda *_: POOL_IN_USE.dec())
+    """Keep the pool gauges in step with ``engine``'s pool.
+
+    Each event sets them from the pool's own counts (so they cannot drift); a connection
+    being checked in is still counted as out when its event runs.
+    """
+    pool: Any = engine.sync_engine.pool
+
+    def update(returning: int) -> None:
+        out = max(0, pool.checkedout() - returning)
+        POOL_IN_USE.set(out)
+        POOL_OPEN.set(out + pool.checkedin() + returning)
+
+    event.listen(pool, "checkout", lambda *_: update(0))
+    event.listen(pool, "checkin", lambda *_: update(1))
 
 
 def exposition() -> bytes:
