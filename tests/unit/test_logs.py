@@ -118,3 +118,24 @@ def test_json_logging_writes_one_short_object_a_line_and_drops_extra_fields(
     assert "secret-token" not in line
     assert "more characters cut]" in logged["message"]
     assert len(line) < 10 * MAX_VALUE
+
+
+def test_uvicorn_lines_are_json_objects_in_json_mode() -> None:
+    import json
+
+    config = uvicorn_log_config("json")
+    formatter = config["formatters"]["access"]["()"]()
+    path = "/graphql?query=" + "x" * 1_000_000
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 414),
+        None,
+    )
+    logged = json.loads(formatter.format(access))
+    assert logged["logger"] == "uvicorn.access"
+    assert "more characters cut]" in logged["message"]
+    assert len(logged["message"]) < MAX_VALUE + 200
