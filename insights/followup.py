@@ -27,6 +27,11 @@ MAX_TOPIC_WORD = 30
 MAX_QUOTE = 160
 # Above this many recipients the greeting is "Hi all".
 MAX_NAMED = 3
+# A first meeting is owed a follow-up when nothing else is logged this many days after it
+# (``followUpsOwed(afterDays)``), until OWED_WINDOW_DAYS have passed: later, it is a matter
+# for reconnect suggestions.
+DEFAULT_AFTER_DAYS = 3
+OWED_WINDOW_DAYS = 30
 
 
 class Tone(StrEnum):
@@ -95,6 +100,7 @@ _OBJECT = re.compile(
     re.IGNORECASE,
 )
 
+_NOUN = {"MEETING": "meeting", "CALL": "call", "VIDEO": "video call", "MEAL": "meal"}
 _THANKS = {
     Tone.WARM: {
         "MEETING": "Thank you so much for meeting with me {when} — it was great to talk.",
@@ -204,7 +210,7 @@ def _greeting(facts: DraftFacts, tone: Tone) -> Sentence:
 
 
 def _note_fact(facts: DraftFacts) -> str:
-    kind = facts.kind.lower()
+    kind = _NOUN.get(facts.kind, facts.kind.lower())
     return f"your {kind} of {_day(facts.occurred_on, full=False)}: “{clean_text(facts.summary)}”"
 
 
@@ -338,4 +344,15 @@ def draft_follow_up(facts: DraftFacts, *, tone: Tone, today: date) -> Draft:
             _next_step(facts, tone),
             _sign_off(facts, tone),
         )
+    )
+
+
+def explain_owed(kind: str, occurred_on: date, days: int) -> str:
+    """Return why a first meeting is owed a follow-up."""
+    span = "1 day" if days == 1 else f"{days} days"
+    noun = _NOUN.get(kind, kind.lower())
+    article = "an" if noun[:1] in "aeiou" else "a"
+    return (
+        f"first interaction: {article} {noun} on {_day(occurred_on, full=False)}, "
+        f"and nothing logged in the {span} since"
     )

@@ -88,20 +88,20 @@ def test_the_same_facts_give_the_same_draft() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "opening"),
+    ("kind", "opening", "noun"),
     [
-        ("MEETING", "Thank you so much for meeting with me"),
-        ("CALL", "Thank you so much for the call"),
-        ("VIDEO", "Thank you so much for the video call"),
-        ("EVENT", "It was great to talk at the event"),
+        ("MEETING", "Thank you so much for meeting with me", "meeting"),
+        ("CALL", "Thank you so much for the call", "call"),
+        ("VIDEO", "Thank you so much for the video call", "video call"),
+        ("EVENT", "It was great to talk at the event", "event"),
     ],
 )
 def test_every_kind_of_time_together_is_thanked_for_in_its_own_words(
-    kind: str, opening: str
+    kind: str, opening: str, noun: str
 ) -> None:
     draft = followup.draft_follow_up(replace(LUNCH, kind=kind), tone=Tone.WARM, today=TODAY)
     assert draft.sentences[1].text.startswith(opening)
-    assert draft.sentences[1].fact.startswith(f"your {kind.lower()} of 3 Dec 2026")
+    assert draft.sentences[1].fact.startswith(f"your {noun} of 3 Dec 2026")
 
 
 def test_notes_and_emails_are_not_followed_up() -> None:
@@ -265,3 +265,12 @@ def test_clean_text_cuts_at_a_word() -> None:
     assert followup.clean_text("a b\x00c\n\nd") == "a b c d"
     assert followup.clean_text("one two three", 9) == "one two…"
     assert followup.clean_text("x" * 20, 5) == "xxxxx…"
+
+
+def test_an_owed_follow_up_says_what_happened_and_how_long_ago() -> None:
+    assert followup.explain_owed("EVENT", date(2026, 12, 1), 6) == (
+        "first interaction: an event on 1 Dec 2026, and nothing logged in the 6 days since"
+    )
+    assert followup.explain_owed("VIDEO", date(2026, 12, 6), 1) == (
+        "first interaction: a video call on 6 Dec 2026, and nothing logged in the 1 day since"
+    )
