@@ -169,7 +169,7 @@ def _when(occurred: date, today: date, tone: Tone) -> str:
         return "today"
     if days == 1:
         return "yesterday"
-    if 1 < days < 7:
+    if days < 7:
         return f"on {calendar.day_name[occurred.weekday()]}"
     month = (calendar.month_name if tone is Tone.FORMAL else calendar.month_abbr)[occurred.month]
     year = "" if occurred.year == today.year else f" {occurred.year}"
@@ -198,7 +198,7 @@ def _name(r: Recipient, tone: Tone) -> str:
 def _greeting(facts: DraftFacts, tone: Tone) -> Sentence:
     people = facts.recipients
     names = [n for n in (_name(r, tone) for r in people) if n]
-    if len(people) > MAX_NAMED or not names:
+    if len(people) > MAX_NAMED or len(names) < len(people):
         count = f"{len(people)} people" if len(people) != 1 else "1 person"
         return Sentence(_ANYONE[tone], SourceKind.RECIPIENT, f"the {count} of this interaction")
     full = [clean_text(f"{r.first_name} {r.last_name}", 80) for r in people]
@@ -314,10 +314,23 @@ def _sign_off(facts: DraftFacts, tone: Tone) -> Sentence:
     )
 
 
+def find_problem(kind: str, occurred_on: date, today: date) -> str | None:
+    """Return why an interaction cannot be followed up, or None when it can."""
+    if kind not in CONVERSATION_KINDS:
+        return (
+            f"a follow-up follows time together ({', '.join(CONVERSATION_KINDS)}); "
+            f"this interaction is a {kind}"
+        )
+    if occurred_on > today:
+        return f"this interaction is on {occurred_on.isoformat()}: a follow-up comes after it"
+    return None
+
+
 def draft_follow_up(facts: DraftFacts, *, tone: Tone, today: date) -> Draft:
     """Return the draft: greeting, thanks, promises, topics, interests, next step, sign-off."""
-    if facts.kind not in CONVERSATION_KINDS:
-        raise ValueError(f"a follow-up needs one of {', '.join(CONVERSATION_KINDS)}")
+    problem = find_problem(facts.kind, facts.occurred_on, today)
+    if problem is not None:
+        raise ValueError(problem)
     if not facts.recipients:
         raise ValueError("a follow-up needs at least one recipient")
     thanks = Sentence(

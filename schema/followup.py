@@ -108,19 +108,19 @@ async def draft_for(
             )
         if row["cl"] % 2 == 0:
             return Deleted(id=strawberry.ID(interaction_id), entity="interaction")
-        if row["kind"] not in followup.CONVERSATION_KINDS:
-            return _refuse(
-                f"a follow-up follows time together ({', '.join(followup.CONVERSATION_KINDS)});"
-                f" this interaction is a {row['kind']}"
-            )
+        assert user is not None
+        zone = ZoneInfo(user["time_zone"])
+        today = ctx.clock.now().astimezone(zone).date()
+        occurred_on = row["occurred_at"].astimezone(zone).date()
+        problem = followup.find_problem(row["kind"], occurred_on, today)
+        if problem is not None:
+            return _refuse(problem)
         sources = await store.draft_sources(conn, owner_id=owner_id, interaction=row)
     if not sources.recipients:
         return _refuse("every contact of this interaction is deleted; restore one to write to")
-    assert user is not None
-    zone = ZoneInfo(user["time_zone"])
     facts = followup.DraftFacts(
         kind=row["kind"],
-        occurred_on=row["occurred_at"].astimezone(zone).date(),
+        occurred_on=occurred_on,
         summary=row["summary"],
         body=row["body"],
         recipients=tuple(_recipient(r) for r in sources.recipients),
@@ -130,7 +130,6 @@ async def draft_for(
             for r in sources.later
         ),
     )
-    today = ctx.clock.now().astimezone(zone).date()
     draft = followup.draft_follow_up(facts, tone=tone, today=today)
     return FollowUpDraft(
         interaction=Interaction.from_row(row),

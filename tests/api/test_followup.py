@@ -161,6 +161,13 @@ async def test_unknown_foreign_deleted_and_unsuitable_interactions_get_typed_err
     assert unsuitable["__typename"] == "ValidationError"
     assert unsuitable["fields"][0]["field"] == "interactionId"
     assert "this interaction is a NOTE" in unsuitable["fields"][0]["message"]
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    planned = await log_interaction(
+        http, alice.token, [ada["id"]], kind="MEETING", occurredAt=later
+    )
+    ahead = await draft(http, alice, planned["id"])
+    assert ahead["__typename"] == "ValidationError"
+    assert "a follow-up comes after it" in ahead["fields"][0]["message"]
     body = await post(http, DRAFT, {"i": call["id"], "tone": "SHOUTY"}, alice.token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 

@@ -104,10 +104,18 @@ def test_every_kind_of_time_together_is_thanked_for_in_its_own_words(
     assert draft.sentences[1].fact.startswith(f"your {noun} of 3 Dec 2026")
 
 
-def test_notes_and_emails_are_not_followed_up() -> None:
+def test_notes_emails_and_meetings_still_to_come_are_not_followed_up() -> None:
     for kind in ("NOTE", "EMAIL", "MESSAGE", "GIFT", "INTRODUCTION"):
         with pytest.raises(ValueError, match="MEETING, CALL, VIDEO, MEAL, EVENT"):
             followup.draft_follow_up(replace(LUNCH, kind=kind), tone=Tone.WARM, today=TODAY)
+    assert followup.find_problem("NOTE", TODAY, TODAY) == (
+        "a follow-up follows time together (MEETING, CALL, VIDEO, MEAL, EVENT); "
+        "this interaction is a NOTE"
+    )
+    assert followup.find_problem("CALL", date(2026, 12, 8), TODAY) == (
+        "this interaction is on 2026-12-08: a follow-up comes after it"
+    )
+    assert followup.find_problem("CALL", TODAY, TODAY) is None
     with pytest.raises(ValueError, match="recipient"):
         followup.draft_follow_up(replace(LUNCH, recipients=()), tone=Tone.WARM, today=TODAY)
 
@@ -120,7 +128,6 @@ def test_notes_and_emails_are_not_followed_up() -> None:
         (date(2026, 12, 1), "on Tuesday"),
         (date(2026, 11, 30), "on 30 Nov"),
         (date(2025, 12, 30), "on 30 Dec 2025"),
-        (date(2026, 12, 20), "on 20 Dec"),
     ],
 )
 def test_the_day_is_said_as_a_person_would(occurred: date, when: str) -> None:
@@ -159,6 +166,9 @@ def test_promises_about_them_are_addressed_to_them() -> None:
         for s in followup.draft_follow_up(facts, tone=Tone.FORMAL, today=TODAY).sentences
         if s.kind is SourceKind.OPEN_PROMISE
     ]
+    curly = replace(LUNCH, summary="Call", body="Let\u2019s meet in Lisbon.")
+    lets = followup.draft_follow_up(curly, tone=Tone.WARM, today=TODAY).sentences[2]
+    assert lets.text == "As we said, let\u2019s meet in Lisbon."
     assert texts == [
         "As agreed, I'll call you back.",
         "As agreed, we will introduce you to Sam.",
@@ -177,6 +187,11 @@ def test_the_next_step_follows_the_closest_cadence_of_several_recipients() -> No
     step = draft.sentences[-2]
     assert step.text == "Let's catch up again next week!"
     assert step.fact == "you keep in touch with Ada Lovelace every 7 days"
+    nameless = (GRACE, Recipient("", ""))
+    unnamed = followup.draft_follow_up(
+        replace(LUNCH, recipients=nameless), tone=Tone.WARM, today=TODAY
+    )
+    assert unnamed.sentences[0].text == "Hi all,"
     crowd = tuple(Recipient(f"P{n}") for n in range(5))
     many = followup.draft_follow_up(replace(LUNCH, recipients=crowd), tone=Tone.FORMAL, today=TODAY)
     assert many.sentences[0].text == "Dear all,"
