@@ -110,34 +110,38 @@ async def follow_ups_owed(
     The meeting happened in [met_after, met_before); nothing else is logged with them; they are
     not archived nor snoozed past ``today``. Longest waiting first.
     """
+    # Per candidate contact, its newest interaction and whether any other exists: two probes
+    # of the participants index (a join would read every participant row of the owner).
+    newest = (
+        sa.select(p.interaction_id)
+        .where(p.owner_id == owner_id, p.contact_id == c.id, p.alive)
+        .order_by(p.occurred_at.desc(), p.interaction_id.desc())
+        .limit(1)
+        .lateral("newest")
+    )
     q = tables.interaction_participants.alias("q")
     anything_else = (
         sa.select(q.c.interaction_id)
         .where(
-            q.c.owner_id == c.owner_id,
+            q.c.owner_id == owner_id,
             q.c.contact_id == c.id,
             q.c.alive,
-            q.c.interaction_id != p.interaction_id,
+            q.c.interaction_id != newest.c.interaction_id,
         )
         .exists()
     )
     query = (
         sa.select(c.id.label("contact_id"), *interactions.READ_COLUMNS)
         .select_from(tables.contacts)
+        .join(newest, sa.true())
         .join(
-            tables.interaction_participants,
-            sa.and_(
-                p.owner_id == c.owner_id,
-                p.contact_id == c.id,
-                p.alive,
-                p.occurred_at == c.last_interaction_at,
-            ),
+            tables.interactions,
+            sa.and_(i.owner_id == owner_id, i.id == newest.c.interaction_id),
         )
-        .join(tables.interactions, sa.and_(i.owner_id == p.owner_id, i.id == p.interaction_id))
         .where(
             c.owner_id == owner_id,
             c.cl % 2 == 1,
-            # The last interaction is in the window: the contacts index finds the few.
+            # The last interaction is in the window: few contacts, found by an index.
             c.last_interaction_at >= met_after,
             c.last_interaction_at < met_before,
             c.stage != "ARCHIVED",
@@ -146,7 +150,9 @@ async def follow_ups_owed(
             i.cl % 2 == 1,
             ~anything_else,
         )
-        .order_by(c.last_interaction_at, c.id)
+        # NULLS FIRST (there are none in the window) makes this ix_contacts_last_interaction
+        # read backwards: the walk stops after `limit` contacts that qualify.
+        .order_by(c.last_interaction_at.asc().nulls_first(), c.id.asc())
         .limit(limit)
     )
     return list((await conn.execute(query)).mappings().all())
