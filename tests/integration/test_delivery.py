@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
+from notifications.digest import collapse_key
 from notifications.sender import FcmSender
-from notifications.worker import Worker, collapse_key
+from notifications.worker import Worker
 from store import notifications, tables
 from sync.clock import FixedClock, SystemClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
