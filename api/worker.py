@@ -24,7 +24,7 @@ def build_sender(settings: Settings) -> Sender:
             " (docs/notifications.md says how to send them)"
         )
         return LogSender()
-    from notifications.sender import FcmSender
+    from notifications.fcm_sender import FcmSender
 
     project = settings.firebase_project_id or _project_of(settings)
     return FcmSender(

@@ -24,8 +24,9 @@ What it does:
 3. Delivery: makes ``--deliver`` planned rows due now, as if never sent (their day set to
    today; a bench-only shortcut), vacuums the table, starts the tests' fake FCM server
    (``tests/fake_fcm.py``) in a subprocess on loopback, and runs one ``Worker`` with the real
-   ``FcmSender`` (firebase-admin) against it until nothing is due, with the worker's default
-   settings unless ``--batches-in-flight`` or ``--fcm-connections`` say otherwise. Reports
+   ``FcmSender`` (FCM HTTP v1 over aiohttp) against it until nothing is due, with the
+   worker's default settings unless ``--batches-in-flight`` or ``--fcm-connections`` say
+   otherwise. Reports
    pushes per second, the CPU per push of the worker and of the fake, and how busy the whole
    machine was.
 
@@ -208,7 +209,7 @@ async def deliver(
     import socket
     import tempfile
 
-    from notifications.sender import FcmSender
+    from notifications.fcm_sender import FcmSender
     from notifications.worker import Worker
     from sync.clock import FixedClock
 
