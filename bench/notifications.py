@@ -323,7 +323,9 @@ async def bench_planning(engine: AsyncEngine, contacts: int) -> None:
     )
     # Everyone's settings "changed": the whole plan is redone over existing rows.
     async with engine.begin() as conn:
-        await conn.execute(sa.update(tables.planner_owners).values(planned_version=-1))
+        await conn.execute(
+            sa.update(tables.planner_owners).values(planned_version=-1, planned_at=None)
+        )
     seconds, owners, planned = await plan_everyone(engine)
     print(
         f"planning pass (again, every owner re-planned over their pending rows):"

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notifications import planner
+from notifications import backlog, planner
 from notifications.backoff import Backoff
 from notifications.claim import Claim
 from notifications.digest import Unit, compose
@@ -112,8 +112,8 @@ class Worker:
                 if sweep_at is None or now >= sweep_at:
                     # Sign-up gives each user a planner row; an owner made any other way (an
                     # API process of an older release during a rolling deploy) gets one here.
-                    await planner.add_missing_owners(self.engine)
-                    sweep_at = now + planner.REPLAN_AFTER
+                    await backlog.add_missing_owners(self.engine)
+                    sweep_at = now + backlog.REPLAN_AFTER
                 planned = await planner.plan_due(self.engine, now)
             except Exception:  # a bad pass must not kill the worker; say so and go on
                 log.exception("notifications planning pass failed; retrying shortly")
