@@ -32,11 +32,13 @@ _ADD_THESE = sa.text(
 )
 
 # Two statements, each walking its own index; the second leaves out the owners the first
-# locked (a transaction's own locks are not skipped). {lock} is empty for a mere look.
+# locked (a transaction's own locks are not skipped). {lock} is empty for a mere look. Each
+# also tests a column of the locked planner row: an owner another pass planned and committed
+# while this statement ran is re-checked against that row's new version, and left out.
 _MARKED = (
     "SELECT o.owner_id, o.version FROM sync_owners AS o"
     " JOIN planner_owners AS p ON p.owner_id = o.owner_id"
-    " WHERE o.needs_plan LIMIT :limit{lock}"
+    " WHERE o.needs_plan AND o.version > p.planned_version LIMIT :limit{lock}"
 )
 _STALE = (
     "SELECT p.owner_id, o.version FROM planner_owners AS p"

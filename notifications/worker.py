@@ -10,7 +10,6 @@ makes the phone show the second copy in place of the first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -31,6 +30,7 @@ from notifications.lease import keep_lease
 from notifications.recipients import load_recipients
 from notifications.sender import MAX_DETAIL_CHARS, Outcome, Push, Sender, SendResult, hide_tokens
 from notifications.settlement import Settlement
+from notifications.wakeup import Wakeup, wait_for_any
 
 log = logging.getLogger("rapport.notifications.worker")
 
@@ -58,15 +58,26 @@ class Worker:
     batches_in_flight: int = 2
     # Spreads retries of pushes that failed together; not for secrets.
     jitter: random.Random = field(default_factory=random.Random)
+    # A libpq URL to LISTEN for committed writes on (run() only); None: poll alone.
+    listen_dsn: str | None = None
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
-        """Plan and deliver until ``stop`` is set; the batches in hand are always finished."""
+        """Plan and deliver until ``stop`` is set; the batches in hand are always finished.
+
+        With ``listen_dsn``, a committed write wakes the planning lane at once, and a pass that
+        planned something wakes the delivery lanes; ``idle_seconds`` is then only the fallback
+        poll (for pushes coming due, and while the LISTEN connection is down).
+        """
         log.info("notifications worker %s started", self.name)
+        due = asyncio.Event()
         lanes: list[Coroutine[Any, Any, object]] = [
-            self._deliver_lane(stop, idle_seconds) for _ in range(self.batches_in_flight)
+            self._deliver_lane(stop, idle_seconds, due) for _ in range(self.batches_in_flight)
         ]
+        wakeup = Wakeup(self.listen_dsn) if self.listen_dsn is not None else None
         if self.plan:
-            lanes.append(self._plan_lane(stop, idle_seconds))
+            lanes.append(self._plan_lane(stop, idle_seconds, wakeup, due))
+            if wakeup is not None:
+                lanes.append(wakeup.run(stop))
         await asyncio.gather(*lanes)
         log.info("notifications worker %s stopped", self.name)
 
@@ -84,7 +95,12 @@ class Worker:
             )
         )
 
-    async def _deliver_lane(self, stop: asyncio.Event | None, idle_seconds: float | None) -> int:
+    async def _deliver_lane(
+        self,
+        stop: asyncio.Event | None,
+        idle_seconds: float | None,
+        due: asyncio.Event | None = None,
+    ) -> int:
         # Each lane claims, sends and records batches on its own, so one lane's database work
         # overlaps another's sending. Without idle_seconds the lane ends when nothing is due.
         handled = 0
@@ -94,19 +110,31 @@ class Worker:
                 if not delivered:
                     break
             else:
+                if due is not None:
+                    # Cleared before the claim: a plan committed during it wakes the next wait.
+                    due.clear()
                 try:
                     delivered = await self.deliver_due()
                 except Exception:  # a bad batch must not kill the worker; say so and go on
                     log.exception("notifications delivery failed; retrying shortly")
                     delivered = 0
                 if not delivered:
-                    await _wait(stop, idle_seconds)
+                    await wait_for_any(stop, due, seconds=idle_seconds)
             handled += delivered
         return handled
 
-    async def _plan_lane(self, stop: asyncio.Event, idle_seconds: float) -> None:
+    async def _plan_lane(
+        self,
+        stop: asyncio.Event,
+        idle_seconds: float,
+        wakeup: Wakeup | None,
+        due: asyncio.Event,
+    ) -> None:
         sweep_at: datetime | None = None
         while not stop.is_set():
+            if wakeup is not None:
+                # Cleared before the pass: a write committed during it wakes the next wait.
+                wakeup.changed.clear()
             try:
                 now = self.clock.now()
                 if sweep_at is None or now >= sweep_at:
@@ -118,8 +146,11 @@ class Worker:
             except Exception:  # a bad pass must not kill the worker; say so and go on
                 log.exception("notifications planning pass failed; retrying shortly")
                 planned = 0
-            if not planned:
-                await _wait(stop, idle_seconds)
+            if planned:
+                # Some of what was planned may be due now.
+                due.set()
+            else:
+                await wait_for_any(stop, wakeup.changed if wakeup else None, seconds=idle_seconds)
 
     async def deliver_due(self) -> int:
         """Claim, send and record one batch of due pushes; return how many rows it handled."""
@@ -204,12 +235,3 @@ class Worker:
             collapse_key=unit.collapse_key,
             ttl_seconds=int(self.ttl.total_seconds()),
         )
-
-
-async def _wait(stop: asyncio.Event | None, seconds: float) -> None:
-    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
-    if stop is None:
-        await asyncio.sleep(seconds)
-        return
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
