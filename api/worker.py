@@ -63,7 +63,8 @@ def build_worker(settings: Settings, database_url: str, clock: Clock | None = No
         batches_in_flight=settings.worker_batches_in_flight,
         lease=timedelta(seconds=settings.worker_lease_seconds),
         # Woken by committed writes; RAPPORT_WORKER_POLL_SECONDS is the fallback poll.
-        listen_dsn=libpq_url(database_url),
+        # LISTEN holds a session: never through PgBouncer's transaction pooling.
+        listen_dsn=libpq_url(settings.direct_url(database_url)),
     )
 
 
