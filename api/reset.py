@@ -64,13 +64,18 @@ class MailLimits:
     per_address: Limit
 
     async def _take(self, *steps: tuple[str, str, Limit]) -> None:
+        wait = None
         async with self.engine.begin() as conn:
             for scope, key, limit in steps:
                 wait = await ratelimits.take_request(
                     conn, scope=scope, key=key, limit=limit.count, period=limit.period
                 )
                 if wait is not None:
-                    raise RateLimited(to_seconds(wait))
+                    break
+        # Raised once committed: the steps before the refusing one keep their spent request
+        # (raising inside the transaction would roll them back).
+        if wait is not None:
+            raise RateLimited(to_seconds(wait))
 
     async def admit_email(self, *, email: str, address: str) -> None:
         """Count an email asked for to ``email`` from ``address``, or raise RateLimited."""
