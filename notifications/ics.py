@@ -31,31 +31,6 @@ _FREQ = {
     RepeatUnit.YEAR: "YEARLY",
 }
 
-# The columns build_calendar reads (store.calendar.load_calendar_rows selects them).
-CONTACT_COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "company",
-    "birthday_month",
-    "birthday_day",
-    "birthday_year",
-    "work_started_on",
-    "next_follow_up_at",
-)
-REMINDER_COLUMNS = (
-    "id",
-    "title",
-    "notes",
-    "due_on",
-    "due_time",
-    "repeat_unit",
-    "repeat_every",
-    "completed_at",
-    "completed_through",
-    "snoozed_until",
-)
-
 
 def build_calendar(
     *,
@@ -65,7 +40,10 @@ def build_calendar(
     now: datetime,
     name: str = "Rapport",
 ) -> bytes:
-    """Return the iCalendar text of living ``contacts`` and ``reminders`` rows of one owner."""
+    """Return the iCalendar text of living ``contacts`` and ``reminders`` rows of one owner.
+
+    The rows hold at least the columns ``store.calendar.load_calendar_rows`` selects.
+    """
     zone = ZoneInfo(time_zone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)

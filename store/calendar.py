@@ -9,10 +9,34 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from notifications.ics import CONTACT_COLUMNS, REMINDER_COLUMNS
 from store import tables
 
 f = tables.calendar_feeds.c
+
+# The columns notifications.ics.build_calendar reads.
+CONTACT_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "company",
+    "birthday_month",
+    "birthday_day",
+    "birthday_year",
+    "work_started_on",
+    "next_follow_up_at",
+)
+REMINDER_COLUMNS = (
+    "id",
+    "title",
+    "notes",
+    "due_on",
+    "due_time",
+    "repeat_unit",
+    "repeat_every",
+    "completed_at",
+    "completed_through",
+    "snoozed_until",
+)
 
 
 async def get_feed(conn: AsyncConnection, *, user_id: UUID) -> sa.RowMapping | None:
