@@ -154,7 +154,10 @@ def inbox() -> Iterator[Inbox]:
     controller.stop()
 
 
-async def start_app(db: str, tmp_path: Path, inbox: Inbox, **overrides: Any) -> Starlette:
+def start_app(
+    db: str, tmp_path: Path, inbox: Inbox, clock: ShiftedClock | None = None, **overrides: Any
+) -> Starlette:
+    """An app on ``db`` that sends its email to ``inbox``."""
     settings = make_settings(
         tmp_path,
         smtp_host="127.0.0.1",
@@ -162,9 +165,9 @@ async def start_app(db: str, tmp_path: Path, inbox: Inbox, **overrides: Any) -> 
         smtp_security="none",
         app_url="https://app.example.com",
         mail_from="Rapport <no-reply@example.com>",
-        **{"mail_address_limit": 100_000, **overrides},
+        **overrides,
     )
-    return create_app(settings, database_url=db, clock=overrides.pop("clock", None))
+    return create_app(settings, database_url=db, clock=clock)
 
 
 @pytest.fixture(scope="module")
@@ -172,19 +175,7 @@ async def mail(
     api_db: str, tmp_path_factory: pytest.TempPathFactory, inbox: Inbox
 ) -> AsyncIterator[MailApp]:
     clock = ShiftedClock()
-    app = create_app(
-        make_settings(
-            tmp_path_factory.mktemp("mail"),
-            smtp_host="127.0.0.1",
-            smtp_port=inbox.port,
-            smtp_security="none",
-            app_url="https://app.example.com",
-            mail_from="Rapport <no-reply@example.com>",
-            mail_address_limit=100_000,
-        ),
-        database_url=api_db,
-        clock=clock,
-    )
+    app = start_app(api_db, tmp_path_factory.mktemp("mail"), inbox, clock)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield MailApp(client, clock, app.state.engine)
 
@@ -361,7 +352,7 @@ async def test_mail_requests_are_rate_limited_per_email_and_per_client(
     server_url: str, template_db: str, tmp_path: Path, inbox: Inbox
 ) -> None:
     async with cloned_database(server_url, template_db) as db:
-        app = await start_app(db, tmp_path, inbox, mail_email_limit=2, mail_address_limit=5)
+        app = start_app(db, tmp_path, inbox, mail_email_limit=2, mail_address_limit=5)
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             user = await sign_up(http)
             nobody = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
@@ -393,7 +384,7 @@ async def test_a_firebase_account_has_no_password_to_reset_or_email_to_change(
         return JSONResponse({"test-key": cert}, headers={"Cache-Control": "max-age=60"})
 
     async with serve(Starlette(routes=[Route("/certs", certs)])) as cert_url:
-        app = await start_app(
+        app = start_app(
             api_db,
             tmp_path,
             inbox,
