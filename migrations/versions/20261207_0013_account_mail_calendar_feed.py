@@ -1,7 +1,7 @@
 """account_tokens (password reset, email change) and calendar_feeds
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 12:40:00
 
 Both keep only SHA-256 digests of the secrets they stand for: a token sent by email, a
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
