@@ -18,7 +18,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from api.logs import ShortLines
+from api.logs import HideFeedSecret, ShortLines
 
 _request_id: ContextVar[str | None] = ContextVar("rapport_request_id", default=None)
 _operation: ContextVar[str | None] = ContextVar("rapport_operation", default=None)
@@ -72,3 +72,7 @@ class JsonLinesFormatter(ShortLines, JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         # ISO 8601 in UTC with milliseconds, as log stores parse it.
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class JsonAccessFormatter(HideFeedSecret, JsonLinesFormatter):
+    """uvicorn's access lines as JSON, a calendar feed's secret cut as in the text format."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,7 +63,28 @@ class ShortDefaultFormatter(ShortLines, uvicorn.logging.DefaultFormatter):
     """uvicorn's server lines."""
 
 
-class ShortAccessFormatter(ShortLines, uvicorn.logging.AccessFormatter):
+# A calendar feed's path is its secret (api/calendar_feed.py): access lines keep 4 characters.
+_FEED_PATH = re.compile(r"^(/calendar/[^/?]{4})[^/?]*(\.ics)")
+
+
+def hide_feed_secret(path: str) -> str:
+    """Return a request path with a calendar feed's secret cut to its first characters."""
+    return _FEED_PATH.sub(r"\1…\2", path)
+
+
+class HideFeedSecret(logging.Formatter):
+    """uvicorn's access lines with a calendar feed's secret cut (text and JSON alike)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            # uvicorn's (client, method, path, http version, status).
+            record = logging.makeLogRecord(record.__dict__)
+            record.args = (*args[:2], hide_feed_secret(args[2]), *args[3:])
+        return super().format(record)
+
+
+class ShortAccessFormatter(HideFeedSecret, ShortLines, uvicorn.logging.AccessFormatter):
     """uvicorn's access lines (the request line holds the client's path and query)."""
 
 
@@ -70,10 +92,10 @@ def uvicorn_log_config(log_format: str = "text") -> dict[str, Any]:
     """Return uvicorn's logging configuration with its formatters cutting lines short."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     if log_format == "json":
-        from api.jsonlog import JsonLinesFormatter
+        from api.jsonlog import JsonAccessFormatter, JsonLinesFormatter
 
         config["formatters"]["default"] = {"()": JsonLinesFormatter}
-        config["formatters"]["access"] = {"()": JsonLinesFormatter}
+        config["formatters"]["access"] = {"()": JsonAccessFormatter}
         return config
     config["formatters"]["default"]["()"] = ShortDefaultFormatter
     config["formatters"]["access"]["()"] = ShortAccessFormatter

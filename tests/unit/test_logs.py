@@ -139,3 +139,24 @@ def test_uvicorn_lines_are_json_objects_in_json_mode() -> None:
     assert logged["logger"] == "uvicorn.access"
     assert "more characters cut]" in logged["message"]
     assert len(logged["message"]) < MAX_VALUE + 200
+
+
+def test_access_lines_keep_a_calendar_feed_secret_out() -> None:
+    secret = "Zm9vYmFyYmF6cXV4LXNlY3JldC1mZWVkLWtleQ"
+    for log_format in ("text", "json"):
+        config = uvicorn_log_config(log_format)
+        factory = config["formatters"]["access"]
+        fmt = {"fmt": factory["fmt"]} if "fmt" in factory else {}
+        formatter = factory["()"](**fmt)
+        access = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", f"/calendar/{secret}.ics", "1.1", 200),
+            None,
+        )
+        line = formatter.format(access)
+        assert secret not in line
+        assert "/calendar/Zm9v….ics" in line
