@@ -22,6 +22,12 @@ GLOBAL_TABLES: dict[str, tuple[str, str]] = {
     "users": ("reference", "found by email or Firebase uid at sign-in, before an owner is known"),
     "auth_sessions": ("reference", "found by the session id an access token carries"),
     "refresh_tokens": ("reference", "found by the hash of the refresh token a client sends"),
+    "account_tokens": (
+        "reference",
+        "found by the hash of the token a reset or confirmation mail"
+        " carries, before its user is known",
+    ),
+    "calendar_feeds": ("reference", "found by the hash of the secret in a feed's URL"),
     "rate_limits": ("local", "keyed by digests of emails and client addresses, not by owner"),
 }
 
