@@ -527,14 +527,12 @@ async def _sessions(url: str) -> int:
 
 async def count_statements(url: str, dataset: Dataset, requests: int) -> StatementCount:
     from api.app import create_app
-    from api.settings import Settings
+    from api.settings import AuthSettings, DatabaseSettings, ServerSettings, Settings
 
     settings = Settings(
-        env="production",
-        database_url=url,
-        secret_key=SECRET_KEY,
-        access_token_ttl_seconds=TOKEN_TTL_SECONDS,
-        log_level="WARNING",
+        server=ServerSettings(env="production", log_level="WARNING"),
+        database=DatabaseSettings(url=url),
+        auth=AuthSettings(secret_key=SECRET_KEY, access_token_ttl_seconds=TOKEN_TTL_SECONDS),
     )
     app = create_app(settings, database_url=url)
     engine: AsyncEngine = app.state.engine

@@ -415,13 +415,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--batches-in-flight",
         type=int,
-        default=Settings().worker_batches_in_flight,
+        default=Settings().worker.batches_in_flight,
         help="RAPPORT_WORKER_BATCHES_IN_FLIGHT",
     )
     parser.add_argument(
         "--fcm-connections",
         type=int,
-        default=Settings().fcm_max_connections,
+        default=Settings().push.fcm_max_connections,
         help="RAPPORT_FCM_MAX_CONNECTIONS",
     )
     parser.add_argument(

@@ -225,10 +225,12 @@ async def apps(
         # (tests/api/test_rate_limits.py), and a 429 on one side only would be a false diff.
         unlimited = {"request_limit": 1_000_000}
         compiled_app = create_app(
-            make_settings(tmp, session_recheck_seconds=60, **unlimited), database_url=url
+            make_settings(tmp, auth={"session_recheck_seconds": 60}, limits=unlimited),
+            database_url=url,
         )
         resolver_app = create_app(
-            make_settings(tmp, compiled_reads=False, **unlimited), database_url=url
+            make_settings(tmp, graphql={"compiled_reads": False}, limits=unlimited),
+            database_url=url,
         )
         reads = compiled_app.state.compiled_reads
         statements: list[str] = []

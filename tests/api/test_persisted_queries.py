@@ -255,7 +255,7 @@ def test_the_store_evicts_by_bytes() -> None:
 
 
 async def test_turned_off_they_are_not_supported(api_db: str, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, persisted_queries_max_documents=0)
+    settings = make_settings(tmp_path, graphql={"persisted_queries_max_documents": 0})
     app = create_app(settings, database_url=api_db)
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
         account = await sign_up(client)
