@@ -27,7 +27,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
 from bench.home import HOME_QUERY
-from reads import compile, service
+from reads import compiler, service
 from reads.service import CompiledReads
 from schema.limits import CACHE_SIZE
 from tests.api.graphql import (
@@ -771,7 +771,7 @@ async def test_plans_are_reused_per_shape(apps: Apps) -> None:
         await _both(apps, query, {"n": n, "o": "NAME"}, compiled=True)
     await _both(apps, query, {"n": 2, "o": "CREATED"}, compiled=True)
     shapes = apps.reads._plans[(query, None)]
-    # A page size is part of the shape (reads.compile: Compiler.page_size), the order too.
+    # A page size is part of the shape (reads.compiler: Compiler.page_size), the order too.
     assert len(shapes) == 4
     assert sum("LIMIT 2)" in (plan.sql or "") for plan in shapes) == 2
 
@@ -811,7 +811,7 @@ async def test_a_plan_needing_too_many_guards_falls_back(apps: Apps) -> None:
     # Distinct directives on distinct aliases, each a guard: past the bound the resolvers answer.
     fields = " ".join(
         f"c{n}: contacts(first: 1) @include(if: $yes) {{ totalCount }}"
-        for n in range(compile.MAX_GUARDS + 1)
+        for n in range(compiler.MAX_GUARDS + 1)
     )
     query = f"query($yes: Boolean!) {{ {fields} }}"
     await _both(apps, query, {"yes": True}, compiled=False)
