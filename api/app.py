@@ -25,9 +25,10 @@ from strawberry.types import ExecutionResult
 from api import persisted
 from api.auth import Authenticator
 from api.playground import DEFAULT_ASSETS_DIR, Playground
+from api.refusal import EXCEPTION_HANDLERS
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
-from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from api.transport import GraphQLOverHTTP
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema

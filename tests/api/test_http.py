@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
+from api.refusal import EXCEPTION_HANDLERS
 from api.settings import Settings
-from api.transport import EXCEPTION_HANDLERS
 from tests.conftest import make_settings, serve
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
