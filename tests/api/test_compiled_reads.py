@@ -26,7 +26,7 @@ from sqlalchemy import event
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
-from bench.home import HOME_QUERY
+from bench.home_answer import HOME_QUERY
 from reads import compiler, service
 from reads.service import CompiledReads
 from schema.limits import CACHE_SIZE

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from api.persisted import DocumentCache, hash_query
-from bench.home import HOME_QUERY
+from bench.home_answer import HOME_QUERY
 from tests.api.graphql import create_contact, sign_up
 from tests.api.test_http import GRAPHQL_RESPONSE, assert_json_error
 from tests.conftest import make_settings, serve
