@@ -48,12 +48,18 @@ def migrate_database(url: str) -> None:
     asyncio.run(run())
 
 
+def start(settings: Settings) -> str:
+    """Set up logging, find (or start) the database and migrate it; return its URL."""
+    configure_logging(settings.server.log_level)
+    url = database_url(settings)
+    migrate_database(url)
+    return url
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
-    settings = Settings()
-    configure_logging(settings.server.log_level)
-    migrate_database(database_url(settings))
+    start(Settings())
     typer.echo("database is up to date")
 
 
@@ -66,9 +72,7 @@ def serve(
 ) -> None:
     """Migrate, then serve the GraphQL API (and GraphiQL in development)."""
     settings = Settings()
-    configure_logging(settings.server.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(settings)
     port = port or settings.server.port
     workers = workers or settings.server.workers
     base = f"http://{settings.server.host}:{port}"
@@ -105,9 +109,7 @@ def worker() -> None:
     from api.worker import run_worker
 
     settings = Settings()
-    configure_logging(settings.server.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(settings)
     # The loop `rapport serve` runs on (uvicorn's); it halves the event loop's share of a push.
     uvloop.run(run_worker(settings, url))
 
@@ -125,9 +127,7 @@ def seed(
     from api import seed as seeding
 
     settings = Settings()
-    configure_logging(settings.server.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(settings)
     created = asyncio.run(
         seeding.seed_database(
             url,

@@ -14,6 +14,9 @@ from reads.columns import Row
 from reads.compiler import Compiler
 from reads.plan import NotCompilable
 
+# Reads a page's rows: (the columns the page renders, its LIMIT) to a SELECT.
+Source = Callable[[set[str], str], str]
+
 
 def render_connection(
     compiler: Compiler,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import FieldNode
@@ -10,7 +11,7 @@ from reads import render
 from reads.arguments import check_first
 from reads.columns import Row
 from reads.compiler import OWNER, Compiler
-from reads.connection import render_connection
+from reads.connection import Source, render_connection
 from reads.cursor import after_condition
 from reads.plan import Fallback, Getter, Inputs, NotCompilable
 from reads.render import Expr
@@ -34,7 +35,6 @@ def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:
 
     one_contact = compiler.decide(lambda i: args(i)["contactId"] is not None)
     ip, i = compiler.alias("ip"), compiler.alias("i")
-    tag_sql: str | Expr
     if one_contact:
         contact = compiler.bind(contact_id, "uuid")
         # The resolvers refuse a contactId that names no living contact of the owner.
@@ -44,11 +44,7 @@ def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:
             f"AND {c}.id = {contact} AND {c}.cl % 2 = 1)"
         )
         keys = interaction_store.BY_CONTACT
-        conditions = [
-            f"{ip}.owner_id = {OWNER}",
-            f"{ip}.contact_id = {contact}",
-            f"{ip}.alive",
-        ]
+        conditions = _participations(ip, contact)
         counted = (
             f"SELECT count(*) FROM interaction_participants {ip} WHERE {' AND '.join(conditions)}"
         )
@@ -60,17 +56,8 @@ def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:
                     compiler, args, lambda x: f"interactions:{contact_id(x)}", keys, columns
                 )
             )
-        tag_sql = Expr(f"'interactions:' || ({contact})::text")
-        where = " AND ".join(conditions)
-
-        def source(columns: set[str], limit: str) -> str:
-            selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
-            return (
-                f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
-                f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
-                f"WHERE {i}.owner_id = {OWNER} AND {where} "
-                f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {limit}"
-            )
+        tag: list[str | Expr] = ["interactions:", Expr(f"({contact})::text")]
+        source = _participation_source(ip, i, conditions)
 
     else:
         keys = interaction_store.ALL
@@ -89,7 +76,7 @@ def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:
             conditions.append(
                 after_condition(compiler, args, lambda x: "interactions", keys, columns)
             )
-        tag_sql = "interactions"
+        tag = ["interactions"]
         where_all = " AND ".join(conditions)
 
         def source(columns: set[str], limit: str) -> str:
@@ -99,28 +86,14 @@ def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:
                 f"ORDER BY {i}.occurred_at DESC, {i}.id DESC LIMIT {limit}"
             )
 
-    def cursor(row: Row) -> str:
-        occurred = render.datetime_bare(row.col("occurred_at"))
-        return render.base64url(
-            [
-                '["',
-                tag_sql,
-                '","',
-                Expr(occurred),
-                '","',
-                Expr(f"({row.col('id')})::text"),
-                '"]',
-            ]
-        )
-
     return render_connection(
         compiler,
         definition,
         nodes,
         first=first,
         source=source,
-        order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
-        cursor=cursor,
+        order=_newest_first,
+        cursor=_cursor_of(tag),
         node=compiler.render_interaction,
         count=counted,
         after_given=after_given,
@@ -135,7 +108,7 @@ def render_contact_interactions(
     first = compiler.page_size(lambda i: check_first(args(i)["first"], i.max_page_size))
     contact_id = contact.col("id")
     ip, i = compiler.alias("ip"), compiler.alias("i")
-    past_cursor = ""
+    conditions = _participations(ip, contact_id)
     after_given = compiler.decide(lambda i: args(i)["after"] is not None)
     if after_given:
         if known_id is None:
@@ -143,54 +116,64 @@ def render_contact_interactions(
             # the others their BadCursor errors.
             raise NotCompilable
         # A cursor naming another contact falls back: the resolvers answer it.
-        condition = after_condition(
-            compiler,
-            args,
-            lambda i: f"interactions:{known_id(i)}",
-            interaction_store.BY_CONTACT,
-            [f"{ip}.occurred_at", f"{ip}.interaction_id"],
+        conditions.append(
+            after_condition(
+                compiler,
+                args,
+                lambda i: f"interactions:{known_id(i)}",
+                interaction_store.BY_CONTACT,
+                [f"{ip}.occurred_at", f"{ip}.interaction_id"],
+            )
         )
-        past_cursor = f"AND {condition} "
-
-    def source(columns: set[str], limit: str) -> str:
-        wanted = columns | {"occurred_at", "id"}
-        selected = ", ".join(f"{i}.{name}" for name in sorted(wanted))
-        return (
-            f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
-            f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
-            f"WHERE {ip}.owner_id = {OWNER} AND {i}.owner_id = {OWNER} "
-            f"AND {ip}.contact_id = {contact_id} AND {ip}.alive {past_cursor}"
-            f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {limit}"
-        )
-
-    def cursor(row: Row) -> str:
-        occurred = render.datetime_bare(row.col("occurred_at"))
-        return render.base64url(
-            [
-                '["interactions:',
-                Expr(f"({contact_id})::text"),
-                '","',
-                Expr(occurred),
-                '","',
-                Expr(f"({row.col('id')})::text"),
-                '"]',
-            ]
-        )
-
     counted = compiler.alias("ip")
     return render_connection(
         compiler,
         definition,
         nodes,
         first=first,
-        source=source,
-        order=lambda s: f"{s}.occurred_at DESC, {s}.id DESC",
-        cursor=cursor,
+        source=_participation_source(ip, i, conditions),
+        order=_newest_first,
+        cursor=_cursor_of(["interactions:", Expr(f"({contact_id})::text")]),
         node=compiler.render_interaction,
         count=(
             f"SELECT count(*) FROM interaction_participants {counted} "
-            f"WHERE {counted}.owner_id = {OWNER} AND {counted}.contact_id = {contact_id} "
-            f"AND {counted}.alive"
+            f"WHERE {' AND '.join(_participations(counted, contact_id))}"
         ),
         after_given=after_given,
     )
+
+
+def _participations(ip: str, contact: str) -> list[str]:
+    """One contact's living participations: its interactions, as the index reads them."""
+    return [f"{ip}.owner_id = {OWNER}", f"{ip}.contact_id = {contact}", f"{ip}.alive"]
+
+
+def _participation_source(ip: str, i: str, conditions: list[str]) -> Source:
+    """One contact's interactions newest first, read through interaction_participants."""
+
+    def source(columns: set[str], limit: str) -> str:
+        selected = ", ".join(f"{i}.{n}" for n in sorted(columns | {"occurred_at", "id"}))
+        return (
+            f"SELECT {selected} FROM interaction_participants {ip} JOIN interactions {i} "
+            f"ON {i}.owner_id = {ip}.owner_id AND {i}.id = {ip}.interaction_id "
+            f"WHERE {i}.owner_id = {OWNER} AND {' AND '.join(conditions)} "
+            f"ORDER BY {ip}.occurred_at DESC, {ip}.interaction_id DESC LIMIT {limit}"
+        )
+
+    return source
+
+
+def _cursor_of(tag: list[str | Expr]) -> Callable[[Row], str]:
+    """keyset.encode_cursor of an interaction listing: its tag, time and id."""
+
+    def cursor(row: Row) -> str:
+        occurred = render.datetime_bare(row.col("occurred_at"))
+        return render.base64url(
+            ['["', *tag, '","', Expr(occurred), '","', Expr(f"({row.col('id')})::text"), '"]']
+        )
+
+    return cursor
+
+
+def _newest_first(source: str) -> str:
+    return f"{source}.occurred_at DESC, {source}.id DESC"

@@ -20,12 +20,12 @@ def render_lookup(
     name: str,
     nodes: list[FieldNode],
     found: Callable[[list[FieldNode], Row, Getter], str],
-    from_where: Callable[[str, str], str],
+    table: str,
 ) -> str:
     """A ``*Lookup`` union: the object when it is the owner's and alive, else NotFound.
 
     An id that does not parse answers the union's ValidationError: the resolvers do that.
-    ``found`` renders the object and gets the reader of its id (parsed).
+    ``found`` renders the object (a row of ``table``) and gets the reader of its id (parsed).
     """
     query = compiler.schema.query_type
     assert query is not None
@@ -56,7 +56,8 @@ def render_lookup(
     alias = compiler.alias("x")
     return (
         f"coalesce((SELECT {found(nodes, Row(alias), parsed)} "
-        f"{from_where(alias, object_id)}), "
+        f"FROM {table} {alias} WHERE {alias}.owner_id = {OWNER} AND {alias}.id = {object_id} "
+        f"AND {alias}.cl % 2 = 1), "
         f"{missing})"
     )
 
@@ -69,10 +70,7 @@ def render_contact_lookup(compiler: Compiler, nodes: list[FieldNode]) -> str:
         lambda field_nodes, row, contact_id: contact.render_contact(
             compiler, field_nodes, row, contact_id
         ),
-        lambda c, contact_id: (
-            f"FROM contacts {c} WHERE {c}.owner_id = {OWNER} AND {c}.id = {contact_id} "
-            f"AND {c}.cl % 2 = 1"
-        ),
+        "contacts",
     )
 
 
@@ -82,8 +80,5 @@ def render_interaction_lookup(compiler: Compiler, nodes: list[FieldNode]) -> str
         "interaction",
         nodes,
         lambda field_nodes, row, _: compiler.render_interaction(field_nodes, row),
-        lambda i, interaction_id: (
-            f"FROM interactions {i} WHERE {i}.owner_id = {OWNER} "
-            f"AND {i}.id = {interaction_id} AND {i}.cl % 2 = 1"
-        ),
+        "interactions",
     )
