@@ -226,7 +226,7 @@ class Authenticator:
             await accounts.revoke_session(conn, session_id=session_id, now=self.clock.now())
         self.bearer.forget_sessions({session_id})
 
-    async def _check_password(self, user_id: UUID, password: str, address: str) -> sa.RowMapping:
+    async def check_password(self, user_id: UUID, password: str, address: str) -> sa.RowMapping:
         """Return the user if ``password`` is theirs; raise InvalidCredentials or RateLimited.
 
         Counted by the sign-in limit of the account's email: a stolen access token gives no
@@ -264,7 +264,7 @@ class Authenticator:
         problem = password_problem("newPassword", new_password)
         if problem is not None:
             raise ValidationFailed([problem])
-        await self._check_password(user_id, current_password, address)
+        await self.check_password(user_id, current_password, address)
         password_hash = await anyio.to_thread.run_sync(self._hasher.hash, new_password)
         now = self.clock.now()
         async with self.engine.begin() as conn:
@@ -293,7 +293,7 @@ class Authenticator:
         if firebase_id_token is not None:
             await self._check_firebase_proof(user_id, firebase_id_token)
         elif password is not None:
-            await self._check_password(user_id, password, address)
+            await self.check_password(user_id, password, address)
         else:
             raise InvalidCredentials(
                 "Send your password, or for a Firebase account a fresh Firebase ID token."

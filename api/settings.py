@@ -189,6 +189,46 @@ class WorkerSettings(_Group):
     )
 
 
+class MailSettings(_Group):
+    """Account email (reset links, email confirmations) and the calendar feed's public URL.
+
+    Without an SMTP host, emails are logged instead of sent; their text (with its link) only in
+    development (docs/operations.md, "Email").
+    """
+
+    smtp_host: str | None = Field(default=None, validation_alias="RAPPORT_SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, validation_alias="RAPPORT_SMTP_PORT")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", validation_alias="RAPPORT_SMTP_SECURITY"
+    )
+    smtp_username: str | None = Field(default=None, validation_alias="RAPPORT_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, validation_alias="RAPPORT_SMTP_PASSWORD")
+    smtp_timeout_seconds: float = Field(
+        default=10, gt=0, validation_alias="RAPPORT_SMTP_TIMEOUT_SECONDS"
+    )
+    mail_from: str = Field(
+        default="Rapport <no-reply@localhost>", validation_alias="RAPPORT_MAIL_FROM"
+    )
+    # Where the emails' links open (the app's link domain): /reset-password?token=… and
+    # /confirm-email?token=…; the page or app there calls resetPassword or confirmEmailChange.
+    app_url: str = Field(default="http://127.0.0.1:8000", validation_alias="RAPPORT_APP_URL")
+    # This API as calendar apps reach it: the calendar feed's URL starts with it.
+    public_url: str = Field(default="http://127.0.0.1:8000", validation_alias="RAPPORT_PUBLIC_URL")
+    password_reset_ttl_minutes: int = Field(
+        default=30, ge=5, le=1440, validation_alias="RAPPORT_PASSWORD_RESET_TTL_MINUTES"
+    )
+    email_change_ttl_hours: int = Field(
+        default=24, ge=1, le=168, validation_alias="RAPPORT_EMAIL_CHANGE_TTL_HOURS"
+    )
+    # Account emails per address they go to, and requests for them or uses of their links per
+    # client address, in each period.
+    email_limit: int = Field(default=3, ge=1, validation_alias="RAPPORT_MAIL_EMAIL_LIMIT")
+    address_limit: int = Field(default=20, ge=1, validation_alias="RAPPORT_MAIL_ADDRESS_LIMIT")
+    period_seconds: float = Field(
+        default=3600, gt=0, validation_alias="RAPPORT_MAIL_PERIOD_SECONDS"
+    )
+
+
 class Settings(BaseModel):
     """Every group; ``Settings()`` reads them all from the environment."""
 
@@ -201,6 +241,7 @@ class Settings(BaseModel):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     @property
     def development(self) -> bool:

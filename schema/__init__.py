@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import followup, insight, mutation, networking, notifications, query, sync
+from schema import account, followup, insight, mutation, networking, notifications, query, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -24,6 +24,7 @@ Query = merge_types(
         insight.InsightQuery,
         networking.NetworkingQuery,
         followup.FollowUpQuery,
+        account.AccountQuery,
     ),
 )
 Mutation = merge_types(
@@ -34,6 +35,7 @@ Mutation = merge_types(
         notifications.NotificationMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        account.AccountMutation,
     ),
 )
 

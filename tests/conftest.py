@@ -32,6 +32,7 @@ from api.settings import (
     DatabaseSettings,
     GraphQLSettings,
     LimitSettings,
+    MailSettings,
     PushSettings,
     ServerSettings,
     Settings,
@@ -127,6 +128,7 @@ GROUPS: dict[str, type[BaseSettings]] = {
     "graphql": GraphQLSettings,
     "push": PushSettings,
     "worker": WorkerSettings,
+    "mail": MailSettings,
 }
 
 
@@ -143,6 +145,7 @@ def make_settings(tmp_path: Path, **overrides: dict[str, Any]) -> Settings:
         # The API tests share one server and sign up (and in) hundreds of users from one
         # address; the tests of the limits set their own (tests/api/test_rate_limits.py).
         "limits": {"sign_up_address_limit": 100_000, "sign_in_address_limit": 100_000},
+        "mail": {"address_limit": 100_000},
     }
     for group, fields in overrides.items():
         groups[group] = {**groups.get(group, {}), **fields}
