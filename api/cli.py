@@ -23,11 +23,11 @@ _embedded: list[Any] = []
 
 def database_url(settings: Settings) -> str:
     """Return the configured database, or start the embedded one under the data directory."""
-    if settings.database_url:
-        return settings.database_url
+    if settings.database.url:
+        return settings.database.url
     from store.embedded import start_embedded
 
-    pg_dir = (settings.data_dir / "pg").resolve()
+    pg_dir = (settings.database.data_dir / "pg").resolve()
     log.info("starting embedded PostgreSQL in %s", pg_dir)
     url, server = start_embedded(pg_dir)
     _embedded.append(server)
@@ -48,12 +48,19 @@ def migrate_database(url: str) -> None:
     asyncio.run(run())
 
 
+def start(settings: Settings) -> str:
+    """Set up logging, find (or start) the database and migrate it; return its URL."""
+    configure_logging(settings.server.log_level, settings.server.log_format)
+    url = database_url(settings)
+    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
+    migrate_database(settings.direct_url(url))
+    return url
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    migrate_database(settings.direct_url(database_url(settings)))
+    start(Settings())
     typer.echo("database is up to date")
 
 
@@ -84,13 +91,10 @@ def serve(
 ) -> None:
     """Migrate, then serve the GraphQL API (and GraphiQL in development)."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    url = database_url(settings)
-    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
-    migrate_database(settings.direct_url(url))
-    port = port or settings.port
-    workers = workers or settings.workers
-    base = f"http://{settings.host}:{port}"
+    url = start(settings)
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    base = f"http://{settings.server.host}:{port}"
     typer.echo(
         f"\nRapport is starting on {base}\n"
         f"  GraphQL endpoint and playground: {base}/graphql\n"
@@ -105,18 +109,18 @@ def serve(
     uvicorn.run(
         "api.main:create_app_from_env",
         factory=True,
-        host=settings.host,
+        host=settings.server.host,
         port=port,
         workers=workers,
         loop="uvloop",
         http="httptools",
-        log_level=settings.log_level.lower(),
-        log_config=uvicorn_log_config(settings.log_format),
+        log_level=settings.server.log_level.lower(),
+        log_config=uvicorn_log_config(settings.server.log_format),
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
-        forwarded_allow_ips=settings.trusted_proxies,
+        forwarded_allow_ips=settings.server.trusted_proxies,
         # Larger WebSocket frames are refused by uvicorn before they are buffered.
-        ws_max_size=settings.max_body_bytes,
+        ws_max_size=settings.limits.max_body_bytes,
     )
 
 
@@ -126,10 +130,7 @@ def worker() -> None:
     from api.worker import run_worker
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    url = database_url(settings)
-    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
-    migrate_database(settings.direct_url(url))
+    url = start(settings)
     # The loop `rapport serve` runs on (uvicorn's); it halves the event loop's share of a push.
     uvloop.run(run_worker(settings, url))
 
@@ -147,10 +148,7 @@ def seed(
     from api import seed as seeding
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    url = database_url(settings)
-    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
-    migrate_database(settings.direct_url(url))
+    url = start(settings)
     created = asyncio.run(
         seeding.seed_database(
             settings.direct_url(url),
@@ -199,12 +197,12 @@ def purge_tombstones_command() -> None:
     from sync.tombstone import purge_tombstones
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     url = database_url(settings)
-    before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
+    before = datetime.now(UTC) - timedelta(days=settings.database.tombstone_retention_days)
 
     async def run() -> tuple[dict[Any, int], int]:
-        engine = create_engine(url, pool_size=1, pgbouncer=settings.database_pgbouncer)
+        engine = create_engine(url, pool_size=1, pgbouncer=settings.database.pgbouncer)
         try:
             counts = await purge_tombstones(engine, before=before)
             async with engine.begin() as conn:

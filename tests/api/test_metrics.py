@@ -178,8 +178,12 @@ async def test_a_token_protects_metrics_and_production_hides_them_without_one(
     api_db: str, session_tmp: Path
 ) -> None:
     secret = "metrics-" + uuid.uuid4().hex
-    guarded = create_app(make_settings(session_tmp, metrics_token=secret), database_url=api_db)
-    hidden = create_app(make_settings(session_tmp, env="production"), database_url=api_db)
+    guarded = create_app(
+        make_settings(session_tmp, server={"metrics_token": secret}), database_url=api_db
+    )
+    hidden = create_app(
+        make_settings(session_tmp, server={"env": "production"}), database_url=api_db
+    )
     async with serve(guarded) as url, httpx.AsyncClient(base_url=url) as client:
         assert (await client.get("/metrics")).status_code == 401
         wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})

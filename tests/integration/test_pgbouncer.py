@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from api.settings import Settings
 from store.engine import create_engine
+from tests.conftest import make_settings
 from tests.pgbouncer import PGBOUNCER, run_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +75,10 @@ async def test_without_the_pgbouncer_setting_their_statement_names_collide(db_ur
 
 
 def test_pgbouncer_without_a_direct_url_is_refused_with_what_to_set(tmp_path: Path) -> None:
-    settings = Settings(database_pgbouncer=True, data_dir=tmp_path)
+    settings = make_settings(tmp_path, database={"pgbouncer": True})
     with pytest.raises(RuntimeError, match="RAPPORT_DATABASE_DIRECT_URL"):
         settings.direct_url("postgresql://pgbouncer:6432/rapport")
-    direct = Settings(database_pgbouncer=True, database_direct_url="postgresql://db/rapport")
+    direct = make_settings(
+        tmp_path, database={"pgbouncer": True, "direct_url": "postgresql://db/rapport"}
+    )
     assert direct.direct_url("postgresql://pgbouncer:6432/rapport") == "postgresql://db/rapport"

@@ -124,7 +124,7 @@ async def test_over_http_insights_and_pulls_read_the_replica_until_it_lags_behin
     engines: tuple[AsyncEngine, AsyncEngine], pair: Pair, tmp_path: Path
 ) -> None:
     primary, replica = engines
-    settings = make_settings(tmp_path, database_replica_url=pair.replica_url)
+    settings = make_settings(tmp_path, database={"replica_url": pair.replica_url})
     app = create_app(settings, database_url=pair.primary_url)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         account = await sign_up(http)
