@@ -53,16 +53,19 @@ def streaming_pair() -> Iterator[Pair]:
     started: list[Path] = []
     try:
         _run(
-            str(BIN / "initdb"), "-D", str(primary), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+            str(BIN / "initdb"),
+            *("-D", str(primary), "-U", "postgres", "--auth=trust", "-E", "UTF8"),
+            # Both servers are thrown away after the tests: nothing need reach the disk.
+            "--no-sync",
         )
         for data, port in ((primary, ports[0]), (replica, ports[1])):
             if data == replica:
                 _run(
                     str(BIN / "pg_basebackup"),
                     *("-h", "127.0.0.1", "-p", str(ports[0]), "-U", "postgres"),
-                    *("-D", str(replica), "-R", "-X", "stream"),
+                    *("-D", str(replica), "-R", "-X", "stream", "--no-sync"),
                 )
-            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
             log = str(root / f"{data.name}.log")
             _run(str(BIN / "pg_ctl"), "-D", str(data), "-l", log, "-w", "-o", options, "start")
             started.append(data)

@@ -13,12 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.util.concurrency import greenlet_spawn
 
-from store.engine import create_engine
 from tests.conftest import make_settings
 from tests.pgbouncer import PGBOUNCER, run_pgbouncer
+from tests.statements import run_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,28 +25,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def run_statements(url: str, *, pgbouncer: bool) -> None:
-    engine = create_engine(url, pool_size=1, pgbouncer=pgbouncer)
-    try:
-        for n in range(5):
-            async with engine.begin() as conn:
-                assert await conn.scalar(sa.text("SELECT CAST(:n AS int) + 1"), {"n": n}) == n + 1
-            pooled = await engine.raw_connection()
-            try:
-                driver = pooled.driver_connection
-                assert driver is not None
-                assert await driver.fetchval("SELECT $1::int * 2", n) == n * 2
-            finally:
-                await greenlet_spawn(pooled.close)
-    finally:
-        await engine.dispose()
-
-
 def run_in_a_new_process(url: str, *, pgbouncer: bool) -> subprocess.CompletedProcess[str]:
     # A new process: its asyncpg statement counter starts again, as every API process's does.
     script = (
         "import asyncio, sys\n"
-        "from tests.integration.test_pgbouncer import run_statements\n"
+        "from tests.statements import run_statements\n"
         f"asyncio.run(run_statements(sys.argv[1], pgbouncer={pgbouncer}))\n"
     )
     return subprocess.run(  # noqa: S603 (this interpreter, our own script)
