@@ -28,12 +28,12 @@ from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
 from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from model.clock import Clock, SystemClock
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
 from schema.context import Context
 from store.engine import create_engine, libpq_url
-from sync.clock import Clock, SystemClock
 from sync.feed import ChangeFeed
 
 log = logging.getLogger("rapport.api")

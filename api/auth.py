@@ -26,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
 from api.throttle import Throttle
+from model.clock import Clock
+from model.dates import check_time_zone
+from model.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
+from model.text import MAX_NAME
 from store import accounts
-from sync.clock import Clock
-from sync.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
-from sync.fields import MAX_NAME, check_time_zone
 
 ISSUER = "rapport"
 _email = TypeAdapter(EmailStr)

@@ -208,9 +208,9 @@ async def deliver(
     import socket
     import tempfile
 
+    from model.clock import FixedClock
     from notifications.sender import FcmSender
     from notifications.worker import Worker
-    from sync.clock import FixedClock
 
     s = tables.scheduled_notifications.c
     async with engine.begin() as conn:

@@ -8,16 +8,10 @@ from __future__ import annotations
 import calendar
 import functools
 from datetime import date, timedelta
-from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
-
-class RepeatUnit(StrEnum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    YEAR = "YEAR"
+from model.enums import RepeatUnit
 
 
 def yearly_date(year: int, month: int, day: int) -> date:

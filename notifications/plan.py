@@ -15,14 +15,10 @@ from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from notifications.calendar import (
-    RepeatUnit,
-    last_repeat,
-    next_repeat,
-    repeats_between,
-    yearly_between,
-)
-from notifications.timing import Preferences, send_time, zone
+from model.clock import zone
+from model.enums import RepeatUnit
+from notifications.calendar import last_repeat, next_repeat, repeats_between, yearly_between
+from notifications.timing import Preferences, send_time
 
 MAX_LEAD_DAYS = 365
 DEFAULT_LEADS: Mapping[str, Sequence[int]] = {

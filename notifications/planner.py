@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notifications.calendar import RepeatUnit
+from model.clock import local_today
+from model.enums import RepeatUnit
 from notifications.plan import (
     ContactFacts,
     Owner,
@@ -37,7 +38,7 @@ from notifications.plan import (
     ReminderFacts,
     plan_pushes,
 )
-from notifications.timing import Preferences, jitter_for, local_today
+from notifications.timing import Preferences, jitter_for
 from store import tables
 
 log = logging.getLogger("rapport.notifications.planner")

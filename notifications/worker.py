@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.clock import Clock, local_today
 from notifications import planner
 from notifications.lease import keep_lease
 from notifications.sender import (
@@ -42,7 +43,6 @@ from notifications.sender import (
     SendResult,
     hide_tokens,
 )
-from notifications.timing import local_today
 from store import tables
 
 log = logging.getLogger("rapport.notifications.worker")
@@ -85,10 +85,6 @@ _LONGEST_RETRY_AFTER = 30 * 86_400.0
 
 # Final for a device: it got the push, or never will.
 _FINAL = (Outcome.DELIVERED.value, Outcome.DEAD_TOKEN.value, Outcome.FAILED.value)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from graphql import (
 )
 
 from insights import sentiment
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from reads import render
 from reads.arguments import (
     breaks_rules,
@@ -67,8 +69,6 @@ from reads.selection import Fields, collect_fields, find_fragments
 from store import contacts as contact_store
 from store import interactions as interaction_store
 from store import keyset
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 OWNER = "$1::uuid"
 # Bounds of one plan. Past them the operation falls back: a document of a few kilobytes can

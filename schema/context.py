@@ -11,10 +11,10 @@ from uuid import UUID
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model import errors
+from model.clock import Clock
 from schema import errors as gql_errors
 from schema.loaders import Loaders
-from sync import errors
-from sync.clock import Clock
 from sync.feed import ChangeFeed
 
 if TYPE_CHECKING:

@@ -11,13 +11,15 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
 from insights import health, introduction, reconnect, starter
+from model.clock import local_today
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, validation_error
 from schema.mutation import InteractionResult, _map, _write
@@ -29,8 +31,6 @@ from store import insights as insight_store
 from store import interactions as interaction_store
 from sync import introduction as introduction_writes
 from sync.entity import new_id
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 MAX_STARTERS = 20
 # Starters read this many of the contact's newest interactions.
@@ -77,12 +77,12 @@ StartersResult = Annotated[
 ]
 
 
-async def local_today(ctx: Context, owner_id: UUID) -> dt.date:
+async def owner_today(ctx: Context, owner_id: UUID) -> dt.date:
     """Return today's date in the owner's time zone."""
     async with ctx.engine.connect() as conn:
         user = await accounts.get_user(conn, user_id=owner_id)
     assert user is not None
-    return ctx.clock.now().astimezone(ZoneInfo(user["time_zone"])).date()
+    return local_today(ctx.clock.now(), user["time_zone"])
 
 
 # Recent owners' introduction indexes, by owner, with the owner's version when built: the index
@@ -127,7 +127,7 @@ class InsightQuery:
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
-        today = await local_today(ctx, owner_id)
+        today = await owner_today(ctx, owner_id)
         async with ctx.engine.connect() as conn:
             # Health decline can lift a candidate a few places: read a margin beyond `first`.
             rows = await insight_store.reconnect_candidates(
@@ -232,7 +232,7 @@ class InsightQuery:
                 entity="contact",
                 id=contact_id,
             )
-        today = await local_today(ctx, owner_id)
+        today = await owner_today(ctx, owner_id)
         async with ctx.engine.connect() as conn:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY

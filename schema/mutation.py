@@ -9,6 +9,9 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from model import errors
+from model.ids import parse_uuid
+from model.patches import UserPatch, validate_patch
 from schema.context import Context, TokenPair
 from schema.errors import (
     Conflict,
@@ -35,10 +38,9 @@ from schema.inputs import (
 )
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
 from store import accounts
-from sync import contact, errors, interaction, tag
+from sync import contact, interaction, tag
 from sync import sentiment as sentiment_switch
 from sync.entity import new_id, snake_case
-from sync.fields import UserPatch, parse_uuid, validate_patch
 from sync.writer import Writer, begin_write, open_writer
 
 T = TypeVar("T")

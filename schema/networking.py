@@ -14,6 +14,9 @@ import strawberry
 from strawberry.types import Info
 
 from insights import goal, health
+from model.dates import check_date
+from model.enums import AttendeeStatus, Metric, Period
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, bad_input
 from schema.inputs import to_patch
@@ -25,10 +28,9 @@ from store import networking as store
 from sync import event as event_writes
 from sync import goal as goal_writes
 from sync.entity import EVENT, new_id
-from sync.fields import AttendeeStatus, check_date, parse_uuid
 
-strawberry.enum(goal.Metric, name="GoalMetric", description="What a goal counts.")
-strawberry.enum(goal.Period, name="GoalPeriod", description="The window a goal counts over.")
+strawberry.enum(Metric, name="GoalMetric", description="What a goal counts.")
+strawberry.enum(Period, name="GoalPeriod", description="The window a goal counts over.")
 strawberry.enum(AttendeeStatus, description="Planned to meet at an event, or met there.")
 
 MAX_SUMMARY_DAYS = 366
@@ -73,9 +75,9 @@ class Goal:
     id: strawberry.ID
     title: str
     description: str | None
-    metric: goal.Metric
+    metric: Metric
     target: int
-    period: goal.Period
+    period: Period
     starts_on: dt.date
     ends_on: dt.date | None
     tag_id: strawberry.ID | None = strawberry.field(
@@ -89,9 +91,9 @@ class Goal:
             id=strawberry.ID(str(row["id"])),
             title=row["title"],
             description=row["description"],
-            metric=goal.Metric(row["metric"]),
+            metric=Metric(row["metric"]),
             target=row["target"],
-            period=goal.Period(row["period"]),
+            period=Period(row["period"]),
             starts_on=row["starts_on"],
             ends_on=row["ends_on"],
             tag_id=None if row["tag_id"] is None else strawberry.ID(str(row["tag_id"])),
@@ -120,7 +122,7 @@ class Goal:
                 end=end,
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
             )
-        if self.metric is goal.Metric.RECONNECT_DORMANT:
+        if self.metric is Metric.RECONNECT_DORMANT:
             history: dict[UUID, list[datetime]] = {}
             labels: dict[UUID, str] = {}
             for row in rows:
@@ -234,9 +236,9 @@ class NetworkSummary:
 class UpdateGoalInput:
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    metric: goal.Metric | None = strawberry.UNSET
+    metric: Metric | None = strawberry.UNSET
     target: int | None = strawberry.UNSET
-    period: goal.Period | None = strawberry.UNSET
+    period: Period | None = strawberry.UNSET
     starts_on: dt.date | None = strawberry.UNSET
     ends_on: dt.date | None = strawberry.UNSET
     tag_id: strawberry.ID | None = strawberry.UNSET
@@ -245,9 +247,9 @@ class UpdateGoalInput:
 @strawberry.input(description="A goal: a target for a metric over a period.")
 class CreateGoalInput(UpdateGoalInput):
     title: str
-    metric: goal.Metric
+    metric: Metric
     target: int = strawberry.field(description="1 to 100,000.")
-    period: goal.Period
+    period: Period
     starts_on: dt.date
 
 

@@ -14,9 +14,14 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from model import errors
+from model.clock import local_today
+from model.enums import RepeatUnit
+from model.ids import parse_uuid
+from model.patches import ReminderPatch, validate_patch
+from model.text import find_hidden_character
 from notifications.plan import Event, Kind, collect_events, due_occurrence
 from notifications.planner import Window, load_facts, reminder_of
-from notifications.timing import local_today
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input, validation_error
 from schema.inputs import to_patch
@@ -25,16 +30,8 @@ from schema.nodes import Contact
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
 from store import accounts
 from store import notifications as store
-from sync import errors
 from sync.contact import require_alive_contacts
 from sync.entity import REMINDER, new_id
-from sync.fields import (
-    ReminderPatch,
-    RepeatUnit,
-    find_hidden_character,
-    parse_uuid,
-    validate_patch,
-)
 from sync.writer import Writer
 
 MAX_TOKEN = 4096

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from model.errors import FieldError, NotFound, ValidationFailed
+from model.patches import AttendeePatch, EventPatch, validate_patch
 from store import tables
 from sync.entity import EVENT, EVENT_ATTENDEE
-from sync.errors import FieldError, NotFound, ValidationFailed
-from sync.fields import AttendeePatch, EventPatch, validate_patch
 from sync.writer import Writer
 
 

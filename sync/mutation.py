@@ -41,6 +41,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
+from model.errors import Conflict, FieldError, NotFound, ValidationFailed
+from model.patches import (
+    ContactPatch,
+    EventPatch,
+    GoalPatch,
+    InteractionPatch,
+    ReminderPatch,
+    TagPatch,
+    validate_patch,
+)
 from store import tables
 from sync import event, goal
 from sync.contact import check_introducer
@@ -56,16 +66,6 @@ from sync.entity import (
     Entity,
     snake_case,
     tag_key,
-)
-from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
-from sync.fields import (
-    ContactPatch,
-    EventPatch,
-    GoalPatch,
-    InteractionPatch,
-    ReminderPatch,
-    TagPatch,
-    validate_patch,
 )
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import MAX_CL, Writer

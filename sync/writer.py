@@ -23,11 +23,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.clock import Clock, to_ms
+from model.errors import FieldError, NotFound, ValidationFailed
 from store import tables
 from sync import derived
-from sync.clock import Clock, to_ms
 from sync.entity import DELETED_CLOCK, Entity, OwnerSettings
-from sync.errors import FieldError, NotFound, ValidationFailed
 from sync.hlc import max_hlc, tick_hlc
 
 CHANNEL = "rapport_changes"

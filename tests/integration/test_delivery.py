@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock, SystemClock
 from notifications import planner
 from notifications.sender import FcmSender
 from notifications.worker import Worker, collapse_key
 from store import notifications, tables
-from sync.clock import FixedClock, SystemClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
 from tests.integration.notify_support import (
     add_device,

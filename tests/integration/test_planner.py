@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.clock import FixedClock
 from notifications import planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.timing import jitter_for
 from notifications.worker import Worker
 from store import accounts
-from sync.clock import FixedClock
 from sync.entity import CONTACT, REMINDER
 from sync.writer import open_writer
 from tests.integration.notify_support import (

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from notifications.calendar import RepeatUnit
+from model.enums import RepeatUnit
 from notifications.plan import (
     ContactFacts,
     Due,

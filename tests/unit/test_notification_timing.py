@@ -7,7 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from notifications.calendar import RepeatUnit, next_repeat, repeats_between, yearly_between
+from model.enums import RepeatUnit
+from notifications.calendar import next_repeat, repeats_between, yearly_between
 from notifications.timing import Preferences, jitter_for, send_time
 
 
