@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -22,10 +22,11 @@ from model.errors import ValidationFailed
 from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, validation_error
-from schema.mutation import InteractionResult, _map, _write
+from schema.mutation import InteractionResult
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
 from schema.scores import RelationshipHealth, to_facts
+from schema.write import run_write
 from store import accounts
 from store import insights as insight_store
 from store import interactions as interaction_store
@@ -283,13 +284,14 @@ class InsightMutation:
         contact_b: strawberry.ID,
         note: str | None = None,
     ) -> InteractionResult:
-        async def action(w: Any) -> Any:
-            return await introduction_writes.log_introduction(
+        return await run_write(
+            info.context,
+            lambda w: introduction_writes.log_introduction(
                 w,
                 new_id(),
                 parse_uuid("contactA", contact_a),
                 parse_uuid("contactB", contact_b),
                 note,
-            )
-
-        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+            ),
+            Interaction.from_row,
+        )

@@ -20,14 +20,14 @@ from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, bad_input
 from schema.inputs import to_patch
-from schema.mutation import _map, _write
 from schema.nodes import Contact
 from schema.pagination import check_first
+from schema.write import run_write
 from store import accounts
 from store import networking as store
 from sync import event as event_writes
 from sync import goal as goal_writes
-from sync.entity import EVENT, new_id
+from sync.entity import new_id
 
 strawberry.enum(Metric, name="GoalMetric", description="What a goal counts.")
 strawberry.enum(Period, name="GoalPeriod", description="The window a goal counts over.")
@@ -377,45 +377,53 @@ def _goal_patch(input: Any) -> dict[str, Any]:
 class NetworkingMutation:
     @strawberry.mutation(description="Set a networking goal.")
     async def create_goal(self, info: Info[Context, None], input: CreateGoalInput) -> GoalResult:
-        async def action(w: Any) -> Any:
-            return await goal_writes.put_goal(w, new_id(), _goal_patch(input))
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(w, new_id(), _goal_patch(input)),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_goal(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateGoalInput
     ) -> GoalResult:
-        async def action(w: Any) -> Any:
-            goal_id = parse_uuid("id", id)
-            return await goal_writes.put_goal(w, goal_id, _goal_patch(input), must_exist=True)
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(
+                w, parse_uuid("id", id), _goal_patch(input), must_exist=True
+            ),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Archive a goal: kept, but no longer listed by default.")
     async def archive_goal(self, info: Info[Context, None], id: strawberry.ID) -> GoalResult:
-        async def action(w: Any) -> Any:
-            goal_id = parse_uuid("id", id)
-            return await goal_writes.put_goal(w, goal_id, {"archived": True}, must_exist=True)
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(
+                w, parse_uuid("id", id), {"archived": True}, must_exist=True
+            ),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Add a networking event.")
     async def create_event(self, info: Info[Context, None], input: CreateEventInput) -> EventResult:
-        async def action(w: Any) -> Any:
-            return await event_writes.put_event(w, new_id(), to_patch(input))
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: event_writes.put_event(w, new_id(), to_patch(input)),
+            Event.from_row,
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_event(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateEventInput
     ) -> EventResult:
-        async def action(w: Any) -> Any:
-            event_id = parse_uuid("id", id)
-            return await event_writes.put_event(w, event_id, to_patch(input), must_exist=True)
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: event_writes.put_event(
+                w, parse_uuid("id", id), to_patch(input), must_exist=True
+            ),
+            Event.from_row,
+        )
 
     @strawberry.mutation(description="Put a contact on an event's list: planned to meet, or met.")
     async def add_event_attendee(
@@ -426,12 +434,13 @@ class NetworkingMutation:
         status: AttendeeStatus = AttendeeStatus.MET,
         note: str | None = None,
     ) -> EventResult:
-        async def action(w: Any) -> Any:
-            key = parse_uuid("eventId", event_id)
-            fields: dict[str, Any] = {"status": status.value}
-            if note is not None:
-                fields["note"] = note
-            await event_writes.set_attendee(w, key, parse_uuid("contactId", contact_id), fields)
-            return await w.load(EVENT, {"id": key})
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        fields: dict[str, Any] = {"status": status.value}
+        if note is not None:
+            fields["note"] = note
+        return await run_write(
+            info.context,
+            lambda w: event_writes.attend_event(
+                w, parse_uuid("eventId", event_id), parse_uuid("contactId", contact_id), fields
+            ),
+            Event.from_row,
+        )

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable
 from enum import Enum
 from typing import Annotated, Any
 from uuid import UUID
 
+import sqlalchemy as sa
 import strawberry
 from strawberry.types import Info
 
@@ -18,19 +20,19 @@ from model import errors
 from model.clock import local_today
 from model.enums import RepeatUnit
 from model.ids import parse_uuid
-from model.patches import ReminderPatch, validate_patch
 from model.text import find_hidden_character
 from notifications.plan import Event, Kind, collect_events, due_occurrence
 from notifications.planner import Window, load_facts, reminder_of
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input, validation_error
 from schema.inputs import to_patch
-from schema.mutation import DeleteResult, _write
+from schema.mutation import DeleteResult
 from schema.nodes import Contact
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.write import run_write
 from store import accounts
 from store import notifications as store
-from sync.contact import require_alive_contacts
+from sync import reminder as reminders
 from sync.entity import REMINDER, new_id
 from sync.writer import Writer
 
@@ -216,6 +218,11 @@ class Reminder:
     )
 
     @classmethod
+    def from_written(cls, written: tuple[Any, dt.date]) -> Reminder:
+        """A reminder just written, with the owner's local today at the write."""
+        return cls.from_row(*written)
+
+    @classmethod
     def from_row(cls, row: Any, today: dt.date) -> Reminder:
         """The reminder as of the owner's local ``today`` (which occurrence is due)."""
         due = due_occurrence(reminder_of(row), today)
@@ -295,20 +302,6 @@ def _check_label(value: str | None) -> str | None:
     if len(value) > 64:
         return "use at most 64 characters"
     return None
-
-
-def _reminder_patch(input: UpdateReminderInput) -> dict[str, Any]:
-    patch: dict[str, Any] = to_patch(input)
-    return patch
-
-
-def _today(w: Writer) -> dt.date:
-    return local_today(w.now, w.time_zone)
-
-
-async def _alive_contact(w: Writer, contact_id: Any) -> None:
-    if contact_id is not None:
-        await require_alive_contacts(w, [contact_id])
 
 
 @strawberry.type
@@ -494,28 +487,25 @@ class NotificationMutation:
     async def create_reminder(
         self, info: Info[Context, None], input: CreateReminderInput
     ) -> ReminderResult:
-        async def action(w: Writer) -> Any:
-            values = validate_patch(ReminderPatch, _reminder_patch(input), creating=True)
-            await _alive_contact(w, values.get("contactId"))
-            row, _ = await w.put(REMINDER, {"id": new_id()}, values)
-            return Reminder.from_row(row, _today(w))
-
-        result: Any = await _write(info.context, action)
-        return result  # type: ignore[no-any-return]
+        patch = to_patch(input)
+        return await run_write(
+            info.context,
+            lambda w: _as_of_today(w, reminders.put_reminder(w, new_id(), patch)),
+            Reminder.from_written,
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_reminder(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateReminderInput
     ) -> ReminderResult:
-        async def action(w: Writer) -> Any:
-            reminder_id = parse_uuid("id", id)
-            values = validate_patch(ReminderPatch, _reminder_patch(input), creating=False)
-            await _alive_contact(w, values.get("contactId"))
-            row, _ = await w.put(REMINDER, {"id": reminder_id}, values, alive_only=True)
-            return Reminder.from_row(row, _today(w))
-
-        result: Any = await _write(info.context, action)
-        return result  # type: ignore[no-any-return]
+        patch = to_patch(input)
+        return await run_write(
+            info.context,
+            lambda w: _as_of_today(
+                w, reminders.put_reminder(w, parse_uuid("id", id), patch, must_exist=True)
+            ),
+            Reminder.from_written,
+        )
 
     @strawberry.mutation(
         description="Mark the occurrence due now (nextOccurrence) as done, with the later "
@@ -525,21 +515,12 @@ class NotificationMutation:
     async def complete_reminder(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> ReminderResult:
-        async def action(w: Writer) -> Any:
-            reminder_id = parse_uuid("id", id)
-            row = await w.load(REMINDER, {"id": reminder_id})
-            if row is None or row["cl"] % 2 == 0:
-                raise errors.NotFound("reminder", reminder_id)
-            due = due_occurrence(reminder_of(row), _today(w))
-            if due is None:
-                raise errors.Conflict("this reminder is already done")
-            # Synced fields, so every device agrees on what is done (docs/sync.md).
-            values = {"completedThrough": due.through, "snoozedUntil": None}
-            written, _ = await w.put(REMINDER, {"id": reminder_id}, values, loaded=(row,))
-            return Reminder.from_row(written, _today(w))
-
-        result: Any = await _write(info.context, action)
-        return result  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: _as_of_today(w, _complete(w, parse_uuid("id", id))),
+            Reminder.from_written,
+            conflict=True,
+        )
 
     @strawberry.mutation(
         description="Move the occurrence due now to a later day; later occurrences up to that "
@@ -548,28 +529,37 @@ class NotificationMutation:
     async def snooze_reminder(
         self, info: Info[Context, None], id: strawberry.ID, until: dt.date
     ) -> ReminderResult:
-        async def action(w: Writer) -> Any:
-            reminder_id = parse_uuid("id", id)
-            if until <= _today(w):
-                raise errors.ValidationFailed(
-                    [errors.FieldError("until", "snooze to a day after today")]
-                )
-            values = {"snoozedUntil": until}
-            row, _ = await w.put(REMINDER, {"id": reminder_id}, values, alive_only=True)
-            return Reminder.from_row(row, _today(w))
-
-        result: Any = await _write(info.context, action)
-        return result  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: _as_of_today(w, reminders.snooze_reminder(w, parse_uuid("id", id), until)),
+            Reminder.from_written,
+        )
 
     @strawberry.mutation(description="Delete a reminder; restoreReminder brings it back.")
     async def delete_reminder(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
-        async def action(w: Writer) -> Any:
-            reminder_id = parse_uuid("id", id)
-            await w.set_alive(REMINDER, {"id": reminder_id}, alive=False)
-            return Deleted(id=id, entity="reminder")
+        return await run_write(
+            info.context,
+            lambda w: reminders.delete_reminder(w, parse_uuid("id", id)),
+            lambda _: Deleted(id=id, entity="reminder"),
+        )
 
-        result: Any = await _write(info.context, action)
-        return result  # type: ignore[no-any-return]
+
+async def _as_of_today(w: Writer, write: Awaitable[sa.RowMapping]) -> tuple[sa.RowMapping, dt.date]:
+    """The written row with the owner's local today, which decides the occurrence due."""
+    return await write, local_today(w.now, w.time_zone)
+
+
+async def _complete(w: Writer, reminder_id: UUID) -> sa.RowMapping:
+    row = await w.load(REMINDER, {"id": reminder_id})
+    if row is None or row["cl"] % 2 == 0:
+        raise errors.NotFound("reminder", reminder_id)
+    due = due_occurrence(reminder_of(row), local_today(w.now, w.time_zone))
+    if due is None:
+        raise errors.Conflict("this reminder is already done")
+    # Synced fields, so every device agrees on what is done (docs/sync.md).
+    values = {"completedThrough": due.through, "snoozedUntil": None}
+    written, _ = await w.put(REMINDER, {"id": reminder_id}, values, loaded=(row,))
+    return written
 
 
 __all__ = ["NotificationMutation", "NotificationQuery"]

@@ -68,6 +68,16 @@ async def set_attendee(
     return row
 
 
+async def attend_event(
+    w: Writer, event_id: UUID, contact_id: UUID, data: dict[str, Any]
+) -> sa.RowMapping:
+    """Online: put a living contact on a living event's list; return the event."""
+    await set_attendee(w, event_id, contact_id, data)
+    event = await w.load(EVENT, {"id": event_id})
+    assert event is not None
+    return event
+
+
 async def remove_attendee(
     w: Writer, event_id: UUID, contact_id: UUID, *, cl: int | None = None
 ) -> None:

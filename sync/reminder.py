@@ -1,0 +1,72 @@
+"""Reminders: the one rule for writing one, online and from a device's push.
+
+A reminder may name one of the owner's contacts. Online, the contact must be living: the
+client sees the current state, so a deleted contact is a mistake to report. From a push, a
+contact deleted elsewhere still counts (it must be one of the owner's rows): the device made
+the reminder while it saw the contact, and refusing it would drop the user's reminder while
+every later edit of it was refused too. The reminder is kept, linked to the deleted contact,
+and comes back whole if the contact is restored (docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from model.clock import local_today
+from model.errors import FieldError, NotFound, ValidationFailed
+from model.patches import ReminderPatch, validate_patch
+from store import tables
+from sync.entity import REMINDER
+from sync.writer import Writer
+
+
+async def check_contact(w: Writer, contact_id: UUID | None, *, alive_only: bool) -> None:
+    """Refuse a contact id that names none of the owner's contacts (online: living ones)."""
+    if contact_id is None:
+        return
+    c = tables.contacts.c
+    conditions = [c.owner_id == w.owner_id, c.id == contact_id]
+    if alive_only:
+        conditions.append(c.cl % 2 == 1)
+    if await w.conn.scalar(sa.select(c.id).where(*conditions)) is None:
+        raise NotFound("contact", contact_id)
+
+
+async def put_reminder(
+    w: Writer,
+    reminder_id: UUID,
+    data: dict[str, Any],
+    *,
+    clock: str | None = None,
+    online: bool = True,
+    must_exist: bool = False,
+) -> sa.RowMapping:
+    """Create a reminder or change the fields a patch names (``must_exist``: a living one)."""
+    row = await w.load(REMINDER, {"id": reminder_id})
+    values = validate_patch(ReminderPatch, data, creating=row is None and not must_exist)
+    await check_contact(w, values.get("contactId"), alive_only=online)
+    clocks = dict.fromkeys(values, clock) if clock is not None else None
+    written, _ = await w.put(
+        REMINDER, {"id": reminder_id}, values, clocks=clocks, alive_only=must_exist, loaded=(row,)
+    )
+    return written
+
+
+async def snooze_reminder(w: Writer, reminder_id: UUID, until: dt.date) -> sa.RowMapping:
+    """Move a living reminder's due occurrence to ``until``, a day after the owner's today."""
+    if until <= local_today(w.now, w.time_zone):
+        raise ValidationFailed([FieldError("until", "snooze to a day after today")])
+    written, _ = await w.put(
+        REMINDER, {"id": reminder_id}, {"snoozedUntil": until}, alive_only=True
+    )
+    return written
+
+
+async def delete_reminder(w: Writer, reminder_id: UUID) -> sa.RowMapping:
+    """Delete a reminder; restoring it brings it back."""
+    row, _ = await w.set_alive(REMINDER, {"id": reminder_id}, alive=False)
+    return row
