@@ -33,6 +33,7 @@ from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
 from schema.context import Context
+from schema.indexes import IntroductionIndexes
 from store.engine import create_engine, libpq_url
 from sync.feed import ChangeFeed
 
@@ -60,6 +61,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.feed = feed
         self.playground = playground
         self.compiled_reads = compiled_reads
+        self.introductions = IntroductionIndexes(clock)
         # graphql-core's schema, which the compiled read path's helpers take.
         assert isinstance(self.schema, strawberry.Schema)
         self.graphql_schema = self.schema._schema
@@ -113,6 +115,7 @@ class RapportGraphQL(GraphQLOverHTTP):
             accounts=self.authenticator,
             authorization=request.headers.get("authorization"),
             request_id=request_id,
+            introductions=self.introductions,
             feed=self.feed,
             client_address=request.client.host if request.client else "unknown",
             # Over HTTP only: a WebSocket's queries keep the resolvers.

@@ -7,13 +7,11 @@ every suggestion carries the reasons that produced it.
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
 from insights import health, introduction, reconnect, starter
@@ -86,38 +84,6 @@ async def owner_today(ctx: Context, owner_id: UUID) -> dt.date:
     return local_today(ctx.clock.now(), user["time_zone"])
 
 
-# Recent owners' introduction indexes, by owner, with the owner's version when built: the index
-# is a function of the data, and every write bumps the version, so a version match means it is
-# still exact. The age limit covers what does change without a write: who counts as recently
-# seen. Bounded, per process; a miss costs one rebuild (bench/RESULTS.md: cold and warm).
-INDEX_CACHE_SIZE = 64
-INDEX_MAX_AGE = timedelta(minutes=10)
-_index_cache: OrderedDict[UUID, tuple[int, dt.datetime, introduction.Index[UUID]]] = OrderedDict()
-
-
-async def _introduction_index(
-    conn: AsyncConnection, owner_id: UUID, now: dt.datetime
-) -> introduction.Index[UUID]:
-    version = await insight_store.owner_version(conn, owner_id=owner_id)
-    cached = _index_cache.get(owner_id)
-    if cached is not None and cached[0] == version and now - cached[1] < INDEX_MAX_AGE:
-        _index_cache.move_to_end(owner_id)
-        return cached[2]
-    postings, anchors, total = await insight_store.introduction_index(
-        conn,
-        owner_id=owner_id,
-        role_words=introduction.ROLE_WORDS,
-        recent_since=now - timedelta(days=90),
-        anchors=introduction.MAX_ANCHORS,
-    )
-    index = introduction.Index(postings=postings, anchors=anchors, total=total)
-    _index_cache[owner_id] = (version, now, index)
-    _index_cache.move_to_end(owner_id)
-    while len(_index_cache) > INDEX_CACHE_SIZE:
-        _index_cache.popitem(last=False)
-    return index
-
-
 @strawberry.type
 class InsightQuery:
     @strawberry.field(description="Contacts worth reaching out to now, most urgent first.")
@@ -185,9 +151,8 @@ class InsightQuery:
         ctx = info.context
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
-        now = ctx.clock.now()
         async with ctx.engine.connect() as conn:
-            index = await _introduction_index(conn, owner_id, now)
+            index = await ctx.introductions.get(conn, owner_id)
             goals = await insight_store.goal_tags(conn, owner_id=owner_id)
             candidates = introduction.suggest_from_index(
                 index, first, goal_tags=goals, candidates=first * 5 + 20

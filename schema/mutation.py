@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
 import strawberry
@@ -10,7 +10,6 @@ from strawberry.types import Info
 
 from model import errors
 from model.ids import parse_uuid
-from model.patches import UserPatch, validate_patch
 from schema.context import Context, TokenPair
 from schema.errors import (
     Conflict,
@@ -37,11 +36,9 @@ from schema.inputs import (
 )
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
 from schema.write import deleted, run_write
-from store import accounts
-from sync import contact, interaction, tag
-from sync import sentiment as sentiment_switch
-from sync.entity import new_id, snake_case
-from sync.writer import Writer, begin_write
+from sync import account, contact, interaction, tag
+from sync.entity import new_id
+from sync.writer import Writer
 
 T = TypeVar("T")
 
@@ -213,40 +210,10 @@ class Mutation:
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        patch = to_patch(input)
         try:
-            _check_lead_days(patch.get("leadDays"))
-            values = validate_patch(UserPatch, patch, creating=False)
+            row = await account.update_settings(ctx.engine, owner_id, ctx.clock, to_patch(input))
         except errors.ValidationFailed as exc:
             return validation_error(exc)
-        columns = {snake_case(k): v for k, v in values.items()}
-        async with ctx.engine.begin() as conn:
-            current = await accounts.get_user(conn, user_id=owner_id)
-            assert current is not None
-            if "lead_days" in columns:
-                # The kinds sent replace their lists; the others keep theirs.
-                sent = {kind: columns["lead_days"][kind] for kind in patch["leadDays"]}
-                columns["lead_days"] = {**current["lead_days"], **sent}
-            merged = {**current, **columns}
-            problem = _quiet_hours_problem(merged["quiet_hours_start"], merged["quiet_hours_end"])
-            if problem is not None:
-                return validation_error(
-                    errors.ValidationFailed([errors.FieldError("quietHoursEnd", problem)])
-                )
-            row = await accounts.update_user(
-                conn, user_id=owner_id, now=ctx.clock.now(), values=columns
-            )
-            sentiment_moved = row["sentiment_enabled"] != current["sentiment_enabled"]
-            zone_moved = row["time_zone"] != current["time_zone"]
-            if sentiment_moved or zone_moved:
-                # Same transaction, through the write path: scores never outlive the switch
-                # that turned them off, follow-up dates never the zone they were counted in.
-                w = await begin_write(conn, owner_id, ctx.clock)
-                if sentiment_moved:
-                    await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
-                if zone_moved:
-                    await contact.refresh_follow_ups(w)
-                await w.finish()
         return User.from_row(row)
 
     @strawberry.mutation(description="Add a person.")
@@ -385,22 +352,3 @@ async def _set_membership(
     return await tag.set_membership(
         w, parse_uuid("tagId", tag_id), [parse_uuid("contactIds", v) for v in contact_ids], tagged
     )
-
-
-def _check_lead_days(lead_days: dict[str, Any] | None) -> None:
-    """Refuse a kind sent as null: leave it out to keep its list."""
-    problems = [
-        errors.FieldError(f"leadDays.{kind}", "cannot be cleared; send a list, or leave it out")
-        for kind, value in (lead_days or {}).items()
-        if value is None
-    ]
-    if problems:
-        raise errors.ValidationFailed(problems)
-
-
-def _quiet_hours_problem(start: Any, end: Any) -> str | None:
-    if (start is None) != (end is None):
-        return "set both quietHoursStart and quietHoursEnd, or clear both"
-    if start is not None and start == end:
-        return "quiet hours must not start and end at the same time"
-    return None
