@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, sync
+from schema import insight, mutation, networking, notifications, query, reminders, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -21,6 +21,7 @@ Query = merge_types(
         query.Query,
         sync.SyncQuery,
         notifications.NotificationQuery,
+        reminders.ReminderQuery,
         insight.InsightQuery,
         networking.NetworkingQuery,
     ),
@@ -31,6 +32,7 @@ Mutation = merge_types(
         mutation.Mutation,
         sync.SyncMutation,
         notifications.NotificationMutation,
+        reminders.ReminderMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
     ),
