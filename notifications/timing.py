@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+from model.agenda import Preferences
 from model.clock import zone
 
 MAX_JITTER_MINUTES = 10
 # Moved out of late-evening quiet hours, a push goes this long before they begin.
 BEFORE_QUIET = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Preferences:
-    time_zone: str
-    hour: int
-    quiet_start: time | None = None
-    quiet_end: time | None = None
-    jitter_minutes: int = 0
 
 
 def jitter_for(owner_id: UUID) -> int:

@@ -14,8 +14,8 @@ import strawberry
 from strawberry.types import Info
 
 from model import errors
+from model.agenda import Kind
 from model.ids import parse_uuid
-from notifications.plan import Kind
 from schema.context import Context
 from schema.errors import Deleted, NotFound, ValidationError, validation_error
 from schema.mutation import DeleteResult

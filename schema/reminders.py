@@ -1,6 +1,6 @@
 """The agenda and reminders: what is due, by day, and the reminders the user keeps.
 
-The agenda and the pushes come from the same rules (``notifications.plan``), so the home
+The agenda and the pushes come from the same rules (``insights.agenda``), so the home
 screen and the phone agree on what is due.
 """
 
@@ -15,12 +15,11 @@ import sqlalchemy as sa
 import strawberry
 from strawberry.types import Info
 
-from model import errors
+from insights.agenda import collect_events, due_occurrence
+from model.agenda import Event, Kind
 from model.clock import local_today
 from model.enums import RepeatUnit
 from model.ids import parse_uuid
-from notifications.plan import Event, Kind, collect_events, due_occurrence
-from notifications.planner import Window, load_facts, reminder_of
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input
 from schema.inputs import to_patch
@@ -31,8 +30,9 @@ from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_
 from schema.write import run_write
 from store import accounts
 from store import notifications as store
+from store.agenda import Window, load_facts, reminder_of
 from sync import reminder as reminders
-from sync.entity import REMINDER, new_id
+from sync.entity import new_id
 from sync.writer import Writer
 
 MAX_AGENDA_DAYS = 366
@@ -247,7 +247,7 @@ class ReminderMutation:
     ) -> ReminderResult:
         return await run_write(
             info.context,
-            lambda w: _as_of_today(w, _complete(w, parse_uuid("id", id))),
+            lambda w: _as_of_today(w, reminders.complete_reminder(w, parse_uuid("id", id))),
             Reminder.from_written,
             conflict=True,
         )
@@ -277,19 +277,6 @@ class ReminderMutation:
 async def _as_of_today(w: Writer, write: Awaitable[sa.RowMapping]) -> tuple[sa.RowMapping, dt.date]:
     """The written row with the owner's local today, which decides the occurrence due."""
     return await write, local_today(w.now, w.time_zone)
-
-
-async def _complete(w: Writer, reminder_id: UUID) -> sa.RowMapping:
-    row = await w.load(REMINDER, {"id": reminder_id})
-    if row is None or row["cl"] % 2 == 0:
-        raise errors.NotFound("reminder", reminder_id)
-    due = due_occurrence(reminder_of(row), local_today(w.now, w.time_zone))
-    if due is None:
-        raise errors.Conflict("this reminder is already done")
-    # Synced fields, so every device agrees on what is done (docs/sync.md).
-    values = {"completedThrough": due.through, "snoozedUntil": None}
-    written, _ = await w.put(REMINDER, {"id": reminder_id}, values, loaded=(row,))
-    return written
 
 
 __all__ = ["ReminderMutation", "ReminderQuery"]

@@ -16,10 +16,12 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from insights.agenda import due_occurrence
 from model.clock import local_today
-from model.errors import FieldError, NotFound, ValidationFailed
+from model.errors import Conflict, FieldError, NotFound, ValidationFailed
 from model.patches import ReminderPatch, validate_patch
 from store import tables
+from store.agenda import reminder_of
 from sync.entity import REMINDER
 from sync.writer import Writer
 
@@ -63,6 +65,20 @@ async def snooze_reminder(w: Writer, reminder_id: UUID, until: dt.date) -> sa.Ro
     written, _ = await w.put(
         REMINDER, {"id": reminder_id}, {"snoozedUntil": until}, alive_only=True
     )
+    return written
+
+
+async def complete_reminder(w: Writer, reminder_id: UUID) -> sa.RowMapping:
+    """Mark the occurrence due now done, with those its snooze covered; clear the snooze."""
+    row = await w.load(REMINDER, {"id": reminder_id})
+    if row is None or row["cl"] % 2 == 0:
+        raise NotFound("reminder", reminder_id)
+    due = due_occurrence(reminder_of(row), local_today(w.now, w.time_zone))
+    if due is None:
+        raise Conflict("this reminder is already done")
+    # Synced fields, so every device agrees on what is done (docs/sync.md).
+    values = {"completedThrough": due.through, "snoozedUntil": None}
+    written, _ = await w.put(REMINDER, {"id": reminder_id}, values, loaded=(row,))
     return written
 
 

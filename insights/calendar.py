@@ -1,6 +1,6 @@
 """Dates of recurring events: birthdays, work anniversaries and repeating reminders.
 
-Pure functions on dates; times and time zones are ``timing``'s business.
+Pure functions on dates; times and time zones are ``notifications.timing``'s business.
 """
 
 from __future__ import annotations
