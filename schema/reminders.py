@@ -107,19 +107,20 @@ class Reminder:
     @classmethod
     def from_row(cls, row: Any, today: dt.date) -> Reminder:
         """The reminder as of the owner's local ``today`` (which occurrence is due)."""
-        due = due_occurrence(reminder_of(row), today)
+        facts = reminder_of(row)
+        due = due_occurrence(facts, today)
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            title=row["title"],
-            notes=row["notes"],
-            due_on=row["due_on"],
-            due_time=row["due_time"],
-            repeat_unit=RepeatUnit(row["repeat_unit"]) if row["repeat_unit"] else None,
-            repeat_every=row["repeat_every"],
-            lead_days=row["lead_days"],
-            contact_id=maybe_id(row["contact_id"]),
-            snoozed_until=row["snoozed_until"],
-            completed_through=row["completed_through"],
+            id=strawberry.ID(str(facts.id)),
+            title=facts.title,
+            notes=facts.notes,
+            due_on=facts.due_on,
+            due_time=facts.due_time,
+            repeat_unit=facts.repeat_unit,
+            repeat_every=facts.repeat_every,
+            lead_days=None if facts.lead_days is None else list(facts.lead_days),
+            contact_id=maybe_id(facts.contact_id),
+            snoozed_until=facts.snoozed_until,
+            completed_through=facts.completed_through,
             next_occurrence=None if due is None else due.occurrence,
         )
 

@@ -23,19 +23,7 @@ from model.patches import ReminderPatch, validate_patch
 from store import tables
 from store.agenda import reminder_of
 from sync.entity import REMINDER
-from sync.writer import Writer
-
-
-async def check_contact(w: Writer, contact_id: UUID | None, *, alive_only: bool) -> None:
-    """Refuse a contact id that names none of the owner's contacts (online: living ones)."""
-    if contact_id is None:
-        return
-    c = tables.contacts.c
-    conditions = [c.owner_id == w.owner_id, c.id == contact_id]
-    if alive_only:
-        conditions.append(c.cl % 2 == 1)
-    if await w.conn.scalar(sa.select(c.id).where(*conditions)) is None:
-        raise NotFound("contact", contact_id)
+from sync.writer import Writer, require_row
 
 
 async def put_reminder(
@@ -50,7 +38,8 @@ async def put_reminder(
     """Create a reminder or change the fields a patch names (``must_exist``: a living one)."""
     row = await w.load(REMINDER, {"id": reminder_id})
     values = validate_patch(ReminderPatch, data, creating=row is None and not must_exist)
-    await check_contact(w, values.get("contactId"), alive_only=online)
+    if values.get("contactId") is not None:
+        await require_row(w, tables.contacts, values["contactId"], "contact", alive=online)
     clocks = dict.fromkeys(values, clock) if clock is not None else None
     written, _ = await w.put(
         REMINDER, {"id": reminder_id}, values, clocks=clocks, alive_only=must_exist, loaded=(row,)

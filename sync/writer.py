@@ -314,6 +314,17 @@ class Writer:
         await self.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 
 
+async def require_row(
+    w: Writer, table: sa.Table, row_id: UUID, entity: str, *, alive: bool
+) -> None:
+    """Raise NotFound unless ``row_id`` names one of the owner's rows (``alive``: a living one)."""
+    conditions = [table.c.owner_id == w.owner_id, table.c.id == row_id]
+    if alive:
+        conditions.append(table.c.cl % 2 == 1)
+    if await w.conn.scalar(sa.select(table.c.id).where(*conditions)) is None:
+        raise NotFound(entity, row_id)
+
+
 async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Writer:
     """Bump the owner's version (locking it until the transaction ends) and return a writer."""
     owners, users = tables.sync_owners, tables.users
