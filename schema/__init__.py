@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, reminders, sync
+from schema import insight, mutation, networking, notifications, query, reminders, summary, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -24,6 +24,7 @@ Query = merge_types(
         reminders.ReminderQuery,
         insight.InsightQuery,
         networking.NetworkingQuery,
+        summary.SummaryQuery,
     ),
 )
 Mutation = merge_types(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
@@ -13,12 +12,12 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
-from insights import goal, health
+from insights import goal
 from model.dates import check_date
 from model.enums import AttendeeStatus, Metric, Period
 from model.ids import parse_uuid
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, bad_input
+from schema.errors import NotFound, ValidationError
 from schema.inputs import to_patch
 from schema.nodes import Contact
 from schema.pagination import check_first
@@ -33,17 +32,15 @@ strawberry.enum(Metric, name="GoalMetric", description="What a goal counts.")
 strawberry.enum(Period, name="GoalPeriod", description="The window a goal counts over.")
 strawberry.enum(AttendeeStatus, description="Planned to meet at an event, or met there.")
 
-MAX_SUMMARY_DAYS = 366
 
-
-async def _owner_zone(ctx: Context, owner_id: UUID) -> ZoneInfo:
+async def owner_zone(ctx: Context, owner_id: UUID) -> ZoneInfo:
     async with ctx.engine.connect() as conn:
         user = await accounts.get_user(conn, user_id=owner_id)
     assert user is not None
     return ZoneInfo(user["time_zone"])
 
 
-def _bounds(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Return the instants that begin ``start`` and end ``end`` in the owner's time zone."""
     return (
         datetime.combine(start, time(0), zone),
@@ -107,12 +104,12 @@ class Goal:
     async def progress(self, info: Info[Context, None]) -> GoalProgress | None:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        zone = await _owner_zone(ctx, owner_id)
+        zone = await owner_zone(ctx, owner_id)
         today = ctx.clock.now().astimezone(zone).date()
         window = goal.current_window(self.period, self.starts_on, self.ends_on, today)
         if window is None or check_date(window.start) or check_date(window.end):
             return None
-        start, end = _bounds(window.start, window.end, zone)
+        start, end = day_bounds(window.start, window.end, zone)
         async with ctx.engine.connect() as conn:
             rows = await store.goal_items(
                 conn,
@@ -200,38 +197,6 @@ class Event:
         return [Contact.from_row(row) for row in rows]
 
 
-@strawberry.type(description="One local week (from Monday) of a network summary.")
-class WeekActivity:
-    week_start: dt.date
-    interactions: int
-    given: int
-    received: int
-    average_sentiment: float | None
-
-
-@strawberry.type
-class BucketCount:
-    bucket: health.Bucket
-    count: int
-
-
-@strawberry.type(description="The numbers a weekly review shows, for a range of days.")
-class NetworkSummary:
-    from_: dt.date = strawberry.field(name="from")
-    to: dt.date
-    weeks: list[WeekActivity]
-    interactions: int
-    new_contacts: int
-    given: int
-    received: int
-    average_sentiment: float | None = strawberry.field(
-        description="Mean compound score of the scored interactions; null when none."
-    )
-    health: list[BucketCount] = strawberry.field(
-        description="How many living contacts are in each health bucket at the end of the range."
-    )
-
-
 @strawberry.input
 class UpdateGoalInput:
     title: str | None = strawberry.UNSET
@@ -273,30 +238,6 @@ GoalResult = Annotated[Goal | ValidationError | NotFound, strawberry.union("Goal
 EventResult = Annotated[Event | ValidationError | NotFound, strawberry.union("EventResult")]
 
 
-def _summary_range(start: dt.date, end: dt.date) -> None:
-    if end < start:
-        raise bad_input("to", f"ends before it starts ({start}); send a later date")
-    if (end - start).days >= MAX_SUMMARY_DAYS:
-        raise bad_input("to", f"summarize at most {MAX_SUMMARY_DAYS} days at a time")
-
-
-def _health_counts(contacts: list[Any], facts: list[Any], at: datetime) -> list[BucketCount]:
-    by_contact: dict[UUID, list[health.InteractionFacts]] = {}
-    for f in facts:
-        by_contact.setdefault(f.contact_id, []).append(
-            health.InteractionFacts(f.occurred_at, f.sentiment, f.gave, f.got)
-        )
-    counts: Counter[health.Bucket] = Counter()
-    for c in contacts:
-        seen = by_contact.get(c.id, [])
-        if c.last_at is not None and not seen:
-            # Silent for over a year: the last interaction still sets recency.
-            seen = [health.InteractionFacts(c.last_at)]
-        contact = health.ContactFacts(c.importance, c.cadence_days, c.created_at)
-        counts[health.score_health(contact, seen, at).bucket] += 1
-    return [BucketCount(bucket=b, count=counts[b]) for b in health.Bucket]
-
-
 @strawberry.type
 class NetworkingQuery:
     @strawberry.field(description="Your networking goals with their progress.")
@@ -317,53 +258,6 @@ class NetworkingQuery:
         async with ctx.engine.connect() as conn:
             rows = await store.list_events(conn, owner_id=owner_id, limit=first)
         return [Event.from_row(row) for row in rows]
-
-    @strawberry.field(description="Activity, balance, sentiment and health for a range of days.")
-    async def network_summary(
-        self,
-        info: Info[Context, None],
-        from_: Annotated[dt.date, strawberry.argument(name="from")],
-        to: dt.date,
-    ) -> NetworkSummary:
-        ctx = info.context
-        owner_id = await ctx.owner_id()
-        _summary_range(from_, to)
-        zone = await _owner_zone(ctx, owner_id)
-        start, end = _bounds(from_, to, zone)
-        async with ctx.engine.connect() as conn:
-            weeks = await store.weekly_activity(
-                conn, owner_id=owner_id, start=start, end=end, time_zone=str(zone)
-            )
-            new_contacts = await store.count_new_contacts(
-                conn, owner_id=owner_id, start=start, end=end
-            )
-            # Health at the end of the range, from its last year of interactions.
-            at = min(end, ctx.clock.now())
-            contacts, facts = await store.health_inputs_at(
-                conn, owner_id=owner_id, at=at, since=at - health.BALANCE_WINDOW
-            )
-        scored = sum(w.scored for w in weeks)
-        total_sentiment = sum((w.sentiment or 0) * w.scored for w in weeks)
-        return NetworkSummary(
-            from_=from_,
-            to=to,
-            weeks=[
-                WeekActivity(
-                    week_start=w.week,
-                    interactions=w.interactions,
-                    given=w.given,
-                    received=w.received,
-                    average_sentiment=None if w.sentiment is None else round(w.sentiment, 4),
-                )
-                for w in weeks
-            ],
-            interactions=sum(w.interactions for w in weeks),
-            new_contacts=new_contacts,
-            given=sum(w.given for w in weeks),
-            received=sum(w.received for w in weeks),
-            average_sentiment=round(total_sentiment / scored, 4) if scored else None,
-            health=_health_counts(contacts, facts, at),
-        )
 
 
 def _goal_patch(input: Any) -> dict[str, Any]:
