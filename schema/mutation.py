@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import sqlalchemy as sa
 import strawberry
@@ -39,8 +39,6 @@ from schema.write import deleted, run_write
 from sync import account, contact, interaction, tag
 from sync.entity import new_id
 from sync.writer import Writer
-
-T = TypeVar("T")
 
 AuthResult = Annotated[
     AuthPayload | ValidationError | Conflict | RateLimited, strawberry.union("AuthResult")
