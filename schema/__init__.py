@@ -10,7 +10,17 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, reminders, summary, sync
+from schema import (
+    followup,
+    insight,
+    mutation,
+    networking,
+    notifications,
+    query,
+    reminders,
+    summary,
+    sync,
+)
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -25,6 +35,7 @@ Query = merge_types(
         insight.InsightQuery,
         networking.NetworkingQuery,
         summary.SummaryQuery,
+        followup.FollowUpQuery,
     ),
 )
 Mutation = merge_types(
