@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
+    account,
     followup,
     insight,
     mutation,
@@ -36,6 +37,7 @@ Query = merge_types(
         networking.NetworkingQuery,
         summary.SummaryQuery,
         followup.FollowUpQuery,
+        account.AccountQuery,
     ),
 )
 Mutation = merge_types(
@@ -47,6 +49,7 @@ Mutation = merge_types(
         reminders.ReminderMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        account.AccountMutation,
     ),
 )
 
