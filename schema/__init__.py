@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, sync
+from schema import duplicates, insight, mutation, networking, notifications, query, sync
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -23,6 +23,7 @@ Query = merge_types(
         notifications.NotificationQuery,
         insight.InsightQuery,
         networking.NetworkingQuery,
+        duplicates.DuplicateQuery,
     ),
 )
 Mutation = merge_types(
@@ -33,6 +34,7 @@ Mutation = merge_types(
         notifications.NotificationMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        duplicates.DuplicateMutation,
     ),
 )
 
