@@ -176,13 +176,18 @@ def find_candidates(people: Sequence[Person[K]]) -> list[Candidate[K]]:
         if not 2 <= len(members) <= MAX_COMPANY:
             continue
         names = [_fold(people[n].name) for n in members]
-        # One call in C for the whole block; scores under the cutoff come back as 0.
-        matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF)
         for x, i in enumerate(members):
-            for y in range(x + 1, len(members)):
-                similarity = float(matrix[x][y])
+            # One call in C per name against the rest of the block; only close names return.
+            close = process.extract(
+                names[x],
+                names[x + 1 :],
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=NAME_CUTOFF,
+                limit=None,
+            )
+            for _, similarity, y in close:
                 if similarity >= NAME_CUTOFF:
-                    j = members[y]
+                    j = members[x + 1 + y]
                     company = people[i].company or ""
                     note(
                         i,

@@ -17,9 +17,11 @@ _d = tables.duplicate_dismissals.c
 
 async def identities(conn: AsyncConnection, *, owner_id: UUID) -> list[sa.RowMapping]:
     """The living contacts' names, company and contact points: what duplicates are found by."""
-    query = sa.select(
-        _c.id, _c.first_name, _c.last_name, _c.company, _c.emails, _c.phones, _c.urls
-    ).where(_c.owner_id == owner_id, _c.cl % 2 == 1)
+    query = (
+        sa.select(_c.id, _c.first_name, _c.last_name, _c.company, _c.emails, _c.phones, _c.urls)
+        .where(_c.owner_id == owner_id, _c.cl % 2 == 1)
+        .order_by(_c.id)
+    )
     return list((await conn.execute(query)).mappings().all())
 
 
