@@ -318,6 +318,23 @@ async def test_merge_refusals_are_typed_and_write_nothing(http: httpx.AsyncClien
     assert (again["id"], again["survivorId"]) == (dup["id"], keep["id"])
     into_merged = await _merge(http, me.token, dup["id"], [keep["id"]])
     assert into_merged["__typename"] == "ContactMerged"
+    restored = await data(
+        http,
+        "mutation($d: ID!) { restoreContact(id: $d) { __typename"
+        " ... on ValidationError { fields { field message } } } }",
+        {"d": dup["id"]},
+        me.token,
+    )
+    assert restored["restoreContact"] == {
+        "__typename": "ValidationError",
+        "fields": [
+            {
+                "field": "id",
+                "message": f"contact {dup['id']} was merged into contact {keep['id']}; "
+                "it cannot be restored",
+            }
+        ],
+    }
 
 
 async def test_a_merge_that_would_overflow_a_list_says_which_and_writes_nothing(
