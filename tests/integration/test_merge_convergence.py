@@ -40,7 +40,7 @@ from sync.push import Mutation, Status, apply_push
 from sync.writer import open_writer
 from tests.integration.sync_support import NOW, Change, changes_of, clock_at, make_owner
 
-EXAMPLES = int(os.environ.get("RAPPORT_MERGE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("RAPPORT_MERGE_EXAMPLES", "30"))
 DEVICES = 3
 CONTACTS = 3  # contact 0 survives; 1 and 2 are merged into it
 
