@@ -24,13 +24,16 @@ from strawberry.types import ExecutionResult
 
 from api import persisted
 from api.auth import Authenticator
+from api.mailer import Mailer
 from api.playground import DEFAULT_ASSETS_DIR, Playground
+from api.self_service import build_self_service
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
 from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
+from schema.account import SelfService
 from schema.context import Context
 from store.engine import create_engine, libpq_url
 from sync.clock import Clock, SystemClock
@@ -51,6 +54,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         feed: ChangeFeed,
         playground: Playground | None,
         compiled_reads: CompiledReads | None = None,
+        self_service: SelfService | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(graphql_ide="graphiql" if playground else None, **kwargs)
@@ -60,6 +64,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.feed = feed
         self.playground = playground
         self.compiled_reads = compiled_reads
+        self.self_service = self_service
         # graphql-core's schema, which the compiled read path's helpers take.
         assert isinstance(self.schema, strawberry.Schema)
         self.graphql_schema = self.schema._schema
@@ -117,10 +122,17 @@ class RapportGraphQL(GraphQLOverHTTP):
             client_address=request.client.host if request.client else "unknown",
             # Over HTTP only: a WebSocket's queries keep the resolvers.
             compiled_reads=self.compiled_reads if isinstance(response, Response) else None,
+            self_service=self.self_service,
         )
 
 
-def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    clock: Clock | None = None,
+    mailer: Mailer | None = None,
+) -> Starlette:
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
     engine = create_engine(
@@ -163,6 +175,9 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         if settings.persisted_queries_max_documents > 0
         else None
     )
+    self_service = build_self_service(
+        settings, engine=engine, clock=clock, authenticator=authenticator, mailer=mailer
+    )
     graphql = RapportGraphQL(
         schema=schema,
         authenticator=authenticator,
@@ -173,6 +188,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         max_body_bytes=settings.max_body_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
+        self_service=self_service.services,
     )
 
     guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
@@ -211,6 +227,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
                 await task  # the batch in hand is finished, not dropped
                 await worker.sender.close()
                 await worker.engine.dispose()
+            await self_service.outbox.drain()
             await feed.stop()
             await engine.dispose()
             if firebase is not None:
@@ -223,6 +240,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *self_service.routes,
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,

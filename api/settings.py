@@ -75,6 +75,28 @@ class Settings(BaseSettings):
     # Under a second, ordinary database and event-loop pauses would let others take live work.
     worker_lease_seconds: float = Field(default=30, ge=1, le=3600, allow_inf_nan=False)
 
+    # Account email and the calendar feed (docs/operations.md, "Email"). Without an SMTP host,
+    # emails are logged instead of sent; their text (with its link) only in development.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+    mail_from: str = "Rapport <no-reply@localhost>"
+    # Where the emails' links open (the app's link domain): /reset-password?token=… and
+    # /confirm-email?token=…; the page or app there calls resetPassword or confirmEmailChange.
+    app_url: str = "http://127.0.0.1:8000"
+    # This API as calendar apps reach it: the calendar feed's URL starts with it.
+    public_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl_minutes: int = Field(default=30, ge=5, le=1440)
+    email_change_ttl_hours: int = Field(default=24, ge=1, le=168)
+    # Account emails (reset links, email confirmations) per address they go to, and requests
+    # for them or uses of their links per client address, in each period.
+    mail_email_limit: int = Field(default=3, ge=1)
+    mail_address_limit: int = Field(default=20, ge=1)
+    mail_period_seconds: float = Field(default=3600, gt=0)
+
     playground: bool | None = None
     # The playground's older name, still honoured when RAPPORT_PLAYGROUND is unset.
     graphiql: bool | None = None

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
+    account,
     duplicates,
     followup,
     insight,
@@ -33,6 +34,7 @@ Query = merge_types(
         insight.InsightQuery,
         networking.NetworkingQuery,
         followup.FollowUpQuery,
+        account.AccountQuery,
         duplicates.DuplicateQuery,
     ),
 )
@@ -44,6 +46,7 @@ Mutation = merge_types(
         notifications.NotificationMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        account.AccountMutation,
         duplicates.DuplicateMutation,
     ),
 )

@@ -109,6 +109,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # address; the tests of the limits set their own (tests/api/test_rate_limits.py).
         "sign_up_address_limit": 100_000,
         "sign_in_address_limit": 100_000,
+        "mail_address_limit": 100_000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,7 +1,7 @@
 """contacts: merged_into names a merge's survivor; duplicate_dismissals remembers "not the same"
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-07 12:30:00
 
 A merge (sync/merge.py) deletes the merged contacts and records on each tombstone the contact
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
