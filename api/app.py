@@ -26,10 +26,11 @@ from api import persisted
 from api.auth import Authenticator
 from api.mailer import Mailer
 from api.playground import DEFAULT_ASSETS_DIR, Playground
+from api.refusal import EXCEPTION_HANDLERS
 from api.self_service import build_self_service
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
-from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from api.transport import GraphQLOverHTTP
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
@@ -136,43 +137,47 @@ def create_app(
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
     engine = create_engine(
-        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        database_url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
     )
     firebase = None
-    if settings.firebase_project_id:
+    if settings.auth.firebase_project_id:
         from api.firebase import FirebaseVerifier
 
-        firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
+        firebase = FirebaseVerifier(
+            settings.auth.firebase_project_id, settings.auth.firebase_cert_url
+        )
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
         signing_key=settings.signing_key(),
-        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-        refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
-        cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
+        access_ttl=timedelta(seconds=settings.auth.access_token_ttl_seconds),
+        refresh_ttl=timedelta(days=settings.auth.refresh_token_ttl_days),
+        cheap_hashing=settings.auth.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
-        session_recheck=timedelta(seconds=settings.session_recheck_seconds),
-        throttle=build_throttle(settings, engine),
+        session_recheck=timedelta(seconds=settings.auth.session_recheck_seconds),
+        throttle=build_throttle(settings.limits, engine),
     )
     schema = build_schema(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
+        max_depth=settings.limits.max_query_depth,
+        max_aliases=settings.limits.max_aliases,
+        max_tokens=settings.limits.max_tokens,
         introspection=settings.introspection_on,
     )
     feed = ChangeFeed(libpq_url(database_url))
     playground = (
-        Playground(settings.playground_assets or DEFAULT_ASSETS_DIR)
+        Playground(settings.graphql.playground_assets or DEFAULT_ASSETS_DIR)
         if settings.playground_on
         else None
     )
-    compiled_reads = CompiledReads() if settings.compiled_reads else None
+    compiled_reads = CompiledReads() if settings.graphql.compiled_reads else None
     persisted_queries = (
         persisted.DocumentCache(
-            max_documents=settings.persisted_queries_max_documents,
-            max_bytes=settings.persisted_queries_max_bytes,
+            max_documents=settings.graphql.persisted_queries_max_documents,
+            max_bytes=settings.graphql.persisted_queries_max_bytes,
         )
-        if settings.persisted_queries_max_documents > 0
+        if settings.graphql.persisted_queries_max_documents > 0
         else None
     )
     self_service = build_self_service(
@@ -185,13 +190,15 @@ def create_app(
         clock=clock,
         feed=feed,
         playground=playground,
-        max_body_bytes=settings.max_body_bytes,
+        max_body_bytes=settings.limits.max_body_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
         self_service=self_service.services,
     )
 
-    guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
+    guarded = guard_requests(
+        graphql, settings.limits, identify=authenticator.claimed_user, clock=clock
+    )
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -218,7 +225,7 @@ def create_app(
         task = None
         if worker is not None:
             # `make serve` sends reminders too; production runs `rapport worker` instead.
-            task = asyncio.create_task(worker.run(stop, idle_seconds=settings.worker_poll_seconds))
+            task = asyncio.create_task(worker.run(stop, idle_seconds=settings.worker.poll_seconds))
         try:
             yield
         finally:

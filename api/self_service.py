@@ -29,16 +29,17 @@ class Built:
 
 def build_mailer(settings: Settings) -> Mailer:
     """SMTP when RAPPORT_SMTP_HOST is set; otherwise a log (with links in development only)."""
-    if settings.smtp_host is None:
-        return LogMailer(show_text=settings.env == "development")
+    mail = settings.mail
+    if mail.smtp_host is None:
+        return LogMailer(show_text=settings.development)
     return SmtpMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        security=settings.smtp_security,
-        username=settings.smtp_username,
-        password=(settings.smtp_password.get_secret_value() if settings.smtp_password else None),
-        timeout=settings.smtp_timeout_seconds,
+        host=mail.smtp_host,
+        port=mail.smtp_port,
+        sender=mail.mail_from,
+        security=mail.smtp_security,
+        username=mail.smtp_username,
+        password=(mail.smtp_password.get_secret_value() if mail.smtp_password else None),
+        timeout=mail.smtp_timeout_seconds,
     )
 
 
@@ -51,38 +52,39 @@ def build_self_service(
     mailer: Mailer | None = None,
 ) -> Built:
     outbox = Outbox(mailer or build_mailer(settings))
-    period = timedelta(seconds=settings.mail_period_seconds)
+    mail = settings.mail
+    period = timedelta(seconds=mail.period_seconds)
     limits = MailLimits(
         engine=engine,
-        per_email=Limit(settings.mail_email_limit, period),
-        per_address=Limit(settings.mail_address_limit, period),
+        per_email=Limit(mail.email_limit, period),
+        per_address=Limit(mail.address_limit, period),
     )
-    cheap = settings.password_hash_profile == "cheapest"  # noqa: S105
+    cheap = settings.auth.password_hash_profile == "cheapest"  # noqa: S105
     hasher = PasswordHasher.from_parameters(
         profiles.CHEAPEST if cheap else profiles.RFC_9106_LOW_MEMORY
     )
-    app_url = settings.app_url.rstrip("/")
+    app_url = mail.app_url.rstrip("/")
     resets = PasswordReset(
         engine=engine,
         clock=clock,
         outbox=outbox,
         hasher=hasher,
         limits=limits,
-        ttl=timedelta(minutes=settings.password_reset_ttl_minutes),
+        ttl=timedelta(minutes=mail.password_reset_ttl_minutes),
         link=f"{app_url}/reset-password",
         # The authenticator's own session cache and password check (with its sign-in limit).
-        forget_user=authenticator._forget_user,
+        forget_user=authenticator.bearer.forget_user,
     )
     email_changes = EmailChange(
         engine=engine,
         clock=clock,
         outbox=outbox,
         limits=limits,
-        check_password=authenticator._check_password,
-        ttl=timedelta(hours=settings.email_change_ttl_hours),
+        check_password=authenticator.check_password,
+        ttl=timedelta(hours=mail.email_change_ttl_hours),
         link=f"{app_url}/confirm-email",
     )
     feeds = CalendarFeeds(
-        engine=engine, clock=clock, key=settings.signing_key(), public_url=settings.public_url
+        engine=engine, clock=clock, key=settings.signing_key(), public_url=mail.public_url
     )
     return Built(SelfService(resets, email_changes, feeds), outbox, feeds.routes())

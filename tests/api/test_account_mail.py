@@ -155,18 +155,22 @@ def inbox() -> Iterator[Inbox]:
 
 
 def start_app(
-    db: str, tmp_path: Path, inbox: Inbox, clock: ShiftedClock | None = None, **overrides: Any
+    db: str,
+    tmp_path: Path,
+    inbox: Inbox,
+    clock: ShiftedClock | None = None,
+    **overrides: dict[str, Any],
 ) -> Starlette:
-    """An app on ``db`` that sends its email to ``inbox``."""
-    settings = make_settings(
-        tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_security="none",
-        app_url="https://app.example.com",
-        mail_from="Rapport <no-reply@example.com>",
-        **overrides,
-    )
+    """An app on ``db`` that sends its email to ``inbox``; ``overrides`` by settings group."""
+    mail = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": inbox.port,
+        "smtp_security": "none",
+        "app_url": "https://app.example.com",
+        "mail_from": "Rapport <no-reply@example.com>",
+        **overrides.pop("mail", {}),
+    }
+    settings = make_settings(tmp_path, mail=mail, **overrides)
     return create_app(settings, database_url=db, clock=clock)
 
 
@@ -352,7 +356,7 @@ async def test_mail_requests_are_rate_limited_per_email_and_per_client(
     server_url: str, template_db: str, tmp_path: Path, inbox: Inbox
 ) -> None:
     async with cloned_database(server_url, template_db) as db:
-        app = start_app(db, tmp_path, inbox, mail_email_limit=2, mail_address_limit=5)
+        app = start_app(db, tmp_path, inbox, mail={"email_limit": 2, "address_limit": 5})
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             user = await sign_up(http)
             nobody = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
@@ -388,8 +392,7 @@ async def test_a_firebase_account_has_no_password_to_reset_or_email_to_change(
             api_db,
             tmp_path,
             inbox,
-            firebase_project_id=PROJECT,
-            firebase_cert_url=f"{cert_url}/certs",
+            auth={"firebase_project_id": PROJECT, "firebase_cert_url": f"{cert_url}/certs"},
         )
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             address = f"fb-{uuid.uuid4().hex[:8]}@example.com"

@@ -68,7 +68,9 @@ async def served(
         assert api_app.state.compiled_reads is not None
         yield Served(api_app, api_url, compiled=True)
         return
-    app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    app = create_app(
+        make_settings(session_tmp, graphql={"compiled_reads": False}), database_url=api_db
+    )
     assert app.state.compiled_reads is None
     async with serve(app) as url:
         yield Served(app, url, compiled=False)

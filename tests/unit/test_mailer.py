@@ -32,13 +32,15 @@ async def test_the_log_shows_links_in_development_only(
 
 
 def test_the_settings_choose_the_sender(tmp_path: Path) -> None:
-    production = build_mailer(make_settings(tmp_path, env="production"))
+    production = build_mailer(make_settings(tmp_path, server={"env": "production"}))
     assert isinstance(production, LogMailer)
     assert not production.show_text
     development = build_mailer(make_settings(tmp_path))
     assert isinstance(development, LogMailer)
     assert development.show_text
-    smtp = build_mailer(make_settings(tmp_path, smtp_host="mail.example.com", smtp_port=465))
+    smtp = build_mailer(
+        make_settings(tmp_path, mail={"smtp_host": "mail.example.com", "smtp_port": 465})
+    )
     assert isinstance(smtp, SmtpMailer)
     assert smtp.port == 465
 
