@@ -12,6 +12,7 @@ from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
     account,
+    duplicates,
     followup,
     insight,
     mutation,
@@ -38,6 +39,7 @@ Query = merge_types(
         summary.SummaryQuery,
         followup.FollowUpQuery,
         account.AccountQuery,
+        duplicates.DuplicateQuery,
     ),
 )
 Mutation = merge_types(
@@ -50,6 +52,7 @@ Mutation = merge_types(
         insight.InsightMutation,
         networking.NetworkingMutation,
         account.AccountMutation,
+        duplicates.DuplicateMutation,
     ),
 )
 
