@@ -24,9 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.jsonlog import bind_owner
 from api.settings import LimitSettings
+from model.clock import Clock
+from model.errors import RateLimited
 from store import ratelimits
-from sync.clock import Clock
-from sync.errors import RateLimited
 
 SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_IN_ADDRESS = "sign-in-address"

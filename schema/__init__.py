@@ -10,7 +10,19 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import account, followup, insight, mutation, networking, notifications, query, sync
+from schema import (
+    account,
+    duplicates,
+    followup,
+    insight,
+    mutation,
+    networking,
+    notifications,
+    query,
+    reminders,
+    summary,
+    sync,
+)
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -21,10 +33,13 @@ Query = merge_types(
         query.Query,
         sync.SyncQuery,
         notifications.NotificationQuery,
+        reminders.ReminderQuery,
         insight.InsightQuery,
         networking.NetworkingQuery,
+        summary.SummaryQuery,
         followup.FollowUpQuery,
         account.AccountQuery,
+        duplicates.DuplicateQuery,
     ),
 )
 Mutation = merge_types(
@@ -33,9 +48,11 @@ Mutation = merge_types(
         mutation.Mutation,
         sync.SyncMutation,
         notifications.NotificationMutation,
+        reminders.ReminderMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
         account.AccountMutation,
+        duplicates.DuplicateMutation,
     ),
 )
 

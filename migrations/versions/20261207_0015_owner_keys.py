@@ -1,7 +1,7 @@
 """owner_id in every key of user-owned tables: sync clients, sync rejections, device tokens
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 12:30:00
 
 Citus distributes a table by one column and enforces a primary key or unique index only when it
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from api.app import create_app
+from model.clock import FixedClock
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
 from store import tables
-from sync.clock import FixedClock
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 from tests.conftest import make_settings, serve
 
@@ -535,6 +535,30 @@ CASES: list[tuple[str, str, Any]] = [
         lambda w, d: d["deleteAccount"]["__typename"] == "InvalidCredentials",
     ),
     (
+        "duplicateCandidates",
+        "{ duplicateCandidates { totalCount nodes { contactA { id } } } }",
+        lambda w, d: d["duplicateCandidates"] == {"totalCount": 0, "nodes": []},
+    ),
+    (
+        "dismissDuplicate",
+        "mutation($bc: ID!, $c: ID!) { dismissDuplicate(contactA: $bc, contactB: $c) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: (
+            d["dismissDuplicate"]
+            == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    (
+        "mergeContacts",
+        "mutation($bc: ID!, $c: ID!) { mergeContacts(keepId: $bc, mergeIds: [$c]) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: (
+            d["mergeContacts"] == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    (
         "calendarFeed",
         "{ calendarFeed { url } }",
         lambda w, d: (
@@ -589,6 +613,13 @@ CROSS = [
     + NOT_FOUND
     + " } }",
     "mutation($c: ID!, $bc: ID!) { logIntroduction(contactA: $c, contactB: $bc) { "
+    + NOT_FOUND
+    + " } }",
+    # Alice's contact as the survivor of Bob's, and the other way round.
+    "mutation($c: ID!, $bc: ID!) { mergeContacts(keepId: $c, mergeIds: [$bc]) { "
+    + NOT_FOUND
+    + " } }",
+    "mutation($c: ID!, $bc: ID!) { dismissDuplicate(contactA: $c, contactB: $bc) { "
     + NOT_FOUND
     + " } }",
 ]

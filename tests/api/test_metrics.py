@@ -13,11 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from api.app import create_app
+from model.clock import FixedClock
 from notifications import metrics as push_metrics
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
-from sync.clock import FixedClock
 from tests.api.graphql import data, sign_up
 from tests.api.test_notifications_api import CREATE_REMINDER, MONDAY, REGISTER
 from tests.api.test_sync_api import PULL, PUSH, now_clock, unique

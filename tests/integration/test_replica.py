@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from model.clock import SystemClock
 from store import migrate
 from store.engine import create_engine
 from store.replica import READS, attach_replica
-from sync.clock import SystemClock
 from sync.contact import create_contact
 from sync.entity import new_id
 from sync.pull import collect_changes
