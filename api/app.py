@@ -171,6 +171,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         feed=feed,
         playground=playground,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
     )

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=100)
     # The largest request body, GET query string or WebSocket message accepted, in bytes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The largest multipart request (a file to import), in bytes; docs/api.md, "Import".
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # Answer the app's reads with one SQL statement each where they compile (reads/); off
     # sends every operation through the resolvers, for debugging.
     compiled_reads: bool = True

@@ -43,7 +43,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api import persisted
+from api import persisted, uploads
 from schema.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -158,31 +158,32 @@ async def render_server_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {StarletteHTTPException: render_http_exception, Exception: render_server_error}
 
 
-def _limit_receive(receive: Receive, max_bytes: int) -> Receive:
+def _limit_receive(receive: Receive, max_bytes: int, message: str | None = None) -> Receive:
     """Wrap ``receive`` so a body stops being read as soon as it passes ``max_bytes``."""
     received = 0
 
     async def receive_within_limit() -> Message:
         nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
+        got = await receive()
+        if got["type"] == "http.request":
+            received += len(got.get("body", b""))
             if received > max_bytes:
-                raise _too_large(max_bytes)
-        return message
+                raise _too_large(max_bytes, message)
+        return got
 
     return receive_within_limit
 
 
-def _too_large(max_bytes: int) -> Refusal:
+def _too_large(max_bytes: int, message: str | None = None) -> Refusal:
     return Refusal(
         413,
-        f"The request body is larger than this server's limit of {max_bytes:,} bytes; "
+        message
+        or f"The request body is larger than this server's limit of {max_bytes:,} bytes; "
         "send a smaller request (split a large syncPush into several).",
     )
 
 
-def _check_size(request: Request, max_bytes: int) -> None:
+def _check_size(request: Request, max_bytes: int, message: str | None = None) -> None:
     if len(request.scope["query_string"]) > max_bytes:
         raise Refusal(
             414,
@@ -195,7 +196,7 @@ def _check_size(request: Request, max_bytes: int) -> None:
     if not length.isdigit():
         raise Refusal(400, "Content-Length must be a number of bytes.")
     if int(length) > max_bytes:
-        raise _too_large(max_bytes)
+        raise _too_large(max_bytes, message)
 
 
 def _check_content_type(request: Request) -> None:
@@ -268,11 +269,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         self,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_upload_bytes: int = uploads.DEFAULT_MAX_UPLOAD_BYTES,
         persisted_queries: persisted.DocumentCache | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # Multipart requests (file uploads) only with a preflight header (api/uploads.py).
+        super().__init__(multipart_uploads_enabled=True, **kwargs)
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
         # None: persisted queries are answered PersistedQueryNotSupported.
         self.persisted_queries = persisted_queries
 
@@ -287,7 +291,12 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive=_limit_receive(receive, self.max_body_bytes))
+        request = Request(scope, receive=receive)
+        limit, too_large = self.max_body_bytes, None
+        if uploads.is_multipart(request):
+            limit = self.max_upload_bytes
+            too_large = uploads.too_large_message(limit)
+        request = Request(scope, receive=_limit_receive(receive, limit, too_large))
         media_type = choose_media_type(request.headers.get("accept"))
         try:
             response = await self._answer(request)
@@ -301,6 +310,9 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             if response.media_type == JSON:  # a GraphQL response, not the playground's page
                 response.headers["content-type"] = f"{media_type}; charset=utf-8"
                 response.status_code = getattr(request.state, "status", response.status_code)
+        finally:
+            # Uploaded files wait in temporary files until the form is closed.
+            await request.close()
         await response(scope, receive, send)
 
     async def _answer(self, request: Request) -> Response:
@@ -308,6 +320,13 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             raise Refusal(
                 405, f"Use GET or POST, not {request.method}.", {"allow": ALLOWED_METHODS}
             )
+        if request.method == "POST" and uploads.is_multipart(request):
+            _check_size(
+                request, self.max_upload_bytes, uploads.too_large_message(self.max_upload_bytes)
+            )
+            if (refused := uploads.missing_preflight(request)) is not None:
+                raise Refusal(400, refused)
+            return await self.run(request)
         _check_size(request, self.max_body_bytes)
         if request.method == "POST":
             _check_content_type(request)

@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, sync
+from schema import insight, mutation, networking, notifications, query, sync, transfer
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -33,6 +33,7 @@ Mutation = merge_types(
         notifications.NotificationMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        transfer.TransferMutation,
     ),
 )
 
