@@ -86,7 +86,10 @@ async def import_file(
 
 
 def read_file(data: bytes, fmt: ImportFormat, tick: Tick | None = None) -> list[Entry]:
-    """Parse a file into entries; raise MalformedFile or ValidationFailed (too many entries)."""
+    """Parse and check a file's entries; raise MalformedFile or ValidationFailed (too many).
+
+    ``tick`` hears of each entry read.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -94,7 +97,7 @@ def read_file(data: bytes, fmt: ImportFormat, tick: Tick | None = None) -> list[
         raise MalformedFile(
             line, f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8 text"
         ) from None
-    entries = parse_vcards(text, tick) if fmt is ImportFormat.VCARD else parse_connections(text)
+    entries = parse_vcards(text) if fmt is ImportFormat.VCARD else parse_connections(text)
     if len(entries) > MAX_ENTRIES:
         raise ValidationFailed(
             [
@@ -105,6 +108,11 @@ def read_file(data: bytes, fmt: ImportFormat, tick: Tick | None = None) -> list[
                 )
             ]
         )
+    for entry in entries:
+        # Checked here, in the caller's thread: outside the transaction and the event loop.
+        entry.checked = check_entry(entry)
+        if tick is not None:
+            tick(1)
     return entries
 
 
@@ -137,7 +145,10 @@ class _Index:
 async def import_contacts(
     w: Writer, entries: list[Entry], tick: Tick | None = None
 ) -> ImportSummary:
-    """Apply parsed entries to the writer's owner; ``tick`` hears of entries as they are done."""
+    """Apply checked entries (``read_file``) to the writer's owner.
+
+    ``tick`` hears of entries as they are done.
+    """
     summary = ImportSummary()
     index = _Index()
     for existing in await _living_contacts(w):
@@ -145,7 +156,7 @@ async def import_contacts(
     created: list[_Known] = []
     changed: dict[UUID, _Known] = {}
     for entry in entries:
-        values = check_entry(entry)
+        values = entry.checked
         creates = False
         if values is None:
             summary.skipped += 1

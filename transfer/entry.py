@@ -36,6 +36,8 @@ class Entry:
     line: int
     values: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    # The values as the write path takes them (check_entry), or None: nothing usable.
+    checked: dict[str, Any] | None = None
 
 
 def check_entry(entry: Entry) -> dict[str, Any] | None:

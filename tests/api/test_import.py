@@ -231,7 +231,7 @@ async def test_imported_contacts_reach_devices(http: httpx.AsyncClient) -> None:
             VCARDS.replace("FN:Grace Hopper\n", "FN:Grace Hopper\nthis line has no colon\n"),
             "VCARD",
             17,
-            "Failed to parse",
+            "not a vCard line",
         ),
         (
             VCARDS.replace(
@@ -294,3 +294,25 @@ async def test_an_import_needs_a_signed_in_user(http: httpx.AsyncClient) -> None
     response = await send_file(http, "not-a-token", VCARDS)
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_vcard_21_quoted_printable_and_escaped_structured_values(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    card = (
+        "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=BCrgen;;;\r\n"
+        "ORG:Smith\\; Sons;Sales\r\n"
+        "TEL;CELL:+49 30 1234567\r\n"
+        "NOTE;ENCODING=QUOTED-PRINTABLE:first line=0D=0Asecond=\r\n"
+        " line\r\n"
+        "END:VCARD\r\n"
+    )
+    result = await import_file(http, account.token, card)
+    assert result["created"] == 1, result
+    [contact] = (await contacts(http, account)).values()
+    assert (contact["firstName"], contact["lastName"]) == ("Jürgen", "Müller")
+    assert contact["company"] == "Smith; Sons"
+    assert contact["phones"] == [{"label": "cell", "value": "+49 30 1234567"}]
+    assert contact["notes"] == "first line\r\nsecond line"
