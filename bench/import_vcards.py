@@ -120,7 +120,7 @@ async def fresh_database() -> str:
 
 async def send(
     http: httpx.AsyncClient, token: str, cards: bytes
-) -> tuple[float, dict[str, object]]:
+) -> tuple[float, float, dict[str, object]]:
     operations = {"query": IMPORT, "variables": {"input": {"format": "VCARD", "file": None}}}
     started, cpu = time.perf_counter(), time.process_time()
     response = await http.post(
