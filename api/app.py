@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 
 from api import persisted
 from api.auth import Authenticator
+from api.export import export_route
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
@@ -35,6 +36,7 @@ from schema.context import Context
 from store.engine import create_engine, libpq_url
 from sync.clock import Clock, SystemClock
 from sync.feed import ChangeFeed
+from transfer.link import ExportLinks
 
 log = logging.getLogger("rapport.api")
 
@@ -51,6 +53,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         feed: ChangeFeed,
         playground: Playground | None,
         compiled_reads: CompiledReads | None = None,
+        export_links: ExportLinks | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(graphql_ide="graphiql" if playground else None, **kwargs)
@@ -60,6 +63,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.feed = feed
         self.playground = playground
         self.compiled_reads = compiled_reads
+        self.export_links = export_links
         # graphql-core's schema, which the compiled read path's helpers take.
         assert isinstance(self.schema, strawberry.Schema)
         self.graphql_schema = self.schema._schema
@@ -117,6 +121,7 @@ class RapportGraphQL(GraphQLOverHTTP):
             client_address=request.client.host if request.client else "unknown",
             # Over HTTP only: a WebSocket's queries keep the resolvers.
             compiled_reads=self.compiled_reads if isinstance(response, Response) else None,
+            export_links=self.export_links,
         )
 
 
@@ -131,10 +136,12 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         from api.firebase import FirebaseVerifier
 
         firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
+    signing_key = settings.signing_key()
+    export_links = ExportLinks(signing_key, clock)
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
-        signing_key=settings.signing_key(),
+        signing_key=signing_key,
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
         cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
@@ -174,6 +181,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         max_upload_bytes=settings.max_upload_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
+        export_links=export_links,
     )
 
     guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
@@ -224,6 +232,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            export_route(engine, export_links, clock),
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,

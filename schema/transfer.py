@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -50,6 +51,15 @@ class MalformedFile:
     line: int = strawberry.field(description="The line to fix (1 is the first).")
 
 
+@strawberry.type(description="Where to download your export: GET the url within minutes.")
+class ExportLink:
+    url: str = strawberry.field(
+        description="A path under this API's origin, e.g. /export/…; the link is the "
+        "credential (no Authorization header needed), so keep it private."
+    )
+    expires_at: datetime
+
+
 ImportContactsResult = Annotated[
     ImportResult | MalformedFile | ValidationError, strawberry.union("ImportContactsResult")
 ]
@@ -81,3 +91,14 @@ class TransferMutation:
             skipped=summary.skipped,
             problems=[ImportProblem(line=p.line, message=p.message) for p in summary.problems],
         )
+
+    @strawberry.mutation(
+        description="A short-lived signed link to a zip of everything in your account: one "
+        "JSON file per kind of data, contacts.vcf and calendar.ics (docs/api.md, Export)."
+    )
+    async def request_export(self, info: Info[Context, None]) -> ExportLink:
+        ctx = info.context
+        owner_id = await ctx.owner_id()
+        assert ctx.export_links is not None, "the app sets export_links on every HTTP context"
+        path, expires = ctx.export_links.issue(owner_id)
+        return ExportLink(url=path, expires_at=expires)

@@ -18,6 +18,7 @@ from vobject.base import ParseError, getLogicalLines, parseLine
 from vobject.icalendar import stringToTextValues
 
 from transfer.entry import Entry, MalformedFile, Problem
+from transfer.vcard_writer import HOW_WE_MET
 
 # TYPE values that say how to reach someone rather than which address this is.
 _NOT_LABELS = {"internet", "pref", "voice", "x400", "text", "uri", "x-internet"}
@@ -28,7 +29,7 @@ APPLE_NO_YEAR = "1604"
 _BIRTHDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})(?:$|T)")
 _APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 # The properties an import reads; the rest (photos, addresses, keys) are passed over.
-_READ = {"N", "FN", "ORG", "TITLE", "NOTE", "EMAIL", "TEL", "URL", "BDAY", "X-ABLABEL"}
+_READ = {"N", "FN", "ORG", "TITLE", "NOTE", "EMAIL", "TEL", "URL", "BDAY", "X-ABLABEL", HOW_WE_MET}
 _NO_SEPARATOR = "\x00"
 
 
@@ -145,6 +146,8 @@ def _fill(entry: Entry, contents: dict[str, list[_Line]]) -> None:
         values["title"] = title
     if note := _text(contents, "NOTE"):
         values["notes"] = note
+    if how := _text(contents, HOW_WE_MET):
+        values["howWeMet"] = how
     emails = [_labelled(line, labels) for line in contents.get("EMAIL", [])]
     phones = [_labelled(line, labels, prefix="tel:") for line in contents.get("TEL", [])]
     urls = [_labelled(line, labels, url=True) for line in contents.get("URL", [])]
@@ -167,7 +170,7 @@ def _names(contents: dict[str, list[_Line]]) -> tuple[str, str]:
     for line in contents.get("N", [])[:1]:
         # Family; Given; Additional; Prefixes; Suffixes
         parts = [*_values(line, ";"), "", ""]
-        family, given = _joined(parts[0]), _joined(parts[1])
+        family, given = parts[0].strip(), parts[1].strip()
         if given or family:
             return (given, family) if given else (family, "")
     full = _text(contents, "FN")
@@ -177,13 +180,8 @@ def _names(contents: dict[str, list[_Line]]) -> tuple[str, str]:
 
 def _first_part(contents: dict[str, list[_Line]], name: str) -> str:
     for line in contents.get(name, [])[:1]:
-        return _joined(_values(line, ";")[0])
+        return _values(line, ";")[0].strip()
     return ""
-
-
-def _joined(value: str) -> str:
-    # A component may list several values (Given: "Mary,Ann"); a name shows them spaced.
-    return " ".join(part.strip() for part in value.split(",") if part.strip())
 
 
 def _text_of(line: _Line) -> str:
@@ -206,10 +204,10 @@ def _labelled(
         value = f"https://{value}"
     label = labels.get(line.group.upper(), "")
     if not label:
-        types = [
-            t.strip().lower() for raw in line.params.get("TYPE", []) for t in str(raw).split(",")
-        ]
-        label = next((t for t in types if t and t not in _NOT_LABELS), "")
+        types = [t.strip() for raw in line.params.get("TYPE", []) for t in str(raw).split(",")]
+        label = next((t for t in types if t and t.lower() not in _NOT_LABELS), "")
+        if label.isupper():
+            label = label.lower()  # WORK, CELL: the usual types, written as the API does
     return {"label": label[:50], "value": value}
 
 
