@@ -12,7 +12,8 @@ What Strawberry's ASGI view leaves out, and this module adds:
   ``{"errors": [{"message": …, "extensions": {"code": …}}]}``, never plain text.
 - One size limit for everything a client sends: a body (413), checked against Content-Length
   before reading and counted while a chunked body streams in; the query string of a GET (414);
-  a WebSocket message (closed with 1009).
+  a WebSocket message (closed with 1009). A multipart upload (the GraphQL multipart request
+  spec) has a larger limit of its own and needs a preflight header (api/uploads.py).
 - Automatic persisted queries (``extensions.persistedQuery``, api/persisted.py): the stored
   text replaces a hash before Strawberry parses, so everything after (validation, limits, the
   compiled read path, GET refusing mutations) treats it as if the client had sent it.
@@ -293,7 +294,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             return
         request = Request(scope, receive=receive)
         limit, too_large = self.max_body_bytes, None
-        if uploads.is_multipart(request):
+        if request.method == "POST" and uploads.is_multipart(request):
             limit = self.max_upload_bytes
             too_large = uploads.too_large_message(limit)
         request = Request(scope, receive=_limit_receive(receive, limit, too_large))

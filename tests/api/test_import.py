@@ -316,3 +316,14 @@ async def test_vcard_21_quoted_printable_and_escaped_structured_values(
     assert contact["company"] == "Smith; Sons"
     assert contact["phones"] == [{"label": "cell", "value": "+49 30 1234567"}]
     assert contact["notes"] == "first line\r\nsecond line"
+
+
+async def test_an_import_never_reaches_another_users_contacts(http: httpx.AsyncClient) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    await import_file(http, alice.token, VCARDS)
+    alices = await contacts(http, alice)
+    # Bob's file names Alice's people by the same emails, phones, URLs and names.
+    result = await import_file(http, bob.token, VCARDS.replace("Mathematician", "Spy"))
+    assert (result["created"], result["updated"], result["skipped"]) == (3, 0, 0)
+    assert await contacts(http, alice) == alices
+    assert (await contacts(http, bob))["Ada Lovelace"]["title"] == "Spy"
