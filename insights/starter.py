@@ -100,8 +100,8 @@ def _day(value: date | datetime) -> str:
     return f"{value.day} {calendar.month_abbr[value.month]} {value.year}"
 
 
-def extract_keywords(texts: Sequence[str], limit: int = 3) -> list[str]:
-    """Return the most frequent non-trivial words, ties by first appearance."""
+def count_keywords(texts: Sequence[str]) -> dict[str, int]:
+    """Return each non-trivial word with its count, most frequent first, ties by appearance."""
     counts: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for text in texts:
@@ -112,7 +112,12 @@ def extract_keywords(texts: Sequence[str], limit: int = 3) -> list[str]:
             counts[word] += 1
             first_seen.setdefault(word, len(first_seen))
     ranked = sorted(counts, key=lambda w: (-counts[w], first_seen[w]))
-    return ranked[:limit]
+    return {word: counts[word] for word in ranked}
+
+
+def extract_keywords(texts: Sequence[str], limit: int = 3) -> list[str]:
+    """Return the most frequent non-trivial words, ties by first appearance."""
+    return list(count_keywords(texts))[:limit]
 
 
 def find_promises(text: str) -> list[str]:

@@ -10,7 +10,16 @@ from strawberry.tools import merge_types
 
 from reads.extension import CompileReads
 from reads.pull import CompilePull
-from schema import insight, mutation, networking, notifications, query, sync, transfer
+from schema import (
+    followup,
+    insight,
+    mutation,
+    networking,
+    notifications,
+    query,
+    sync,
+    transfer,
+)
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
 from schema.limits import build_extensions
@@ -23,6 +32,7 @@ Query = merge_types(
         notifications.NotificationQuery,
         insight.InsightQuery,
         networking.NetworkingQuery,
+        followup.FollowUpQuery,
     ),
 )
 Mutation = merge_types(

@@ -110,6 +110,17 @@ query Both($first: Int, $after: String, $last: Int, $before: String, $order: Con
 """
 )
 
+FOLLOW_UP_DRAFT = """
+query($i: ID!, $tone: FollowUpTone) {
+  followUpDraft(interactionId: $i, tone: $tone) {
+    __typename
+    ... on FollowUpDraft { contacts { id } tone text sentences { text source { kind fact } } }
+    ... on NotFound { entity id }
+    ... on Deleted { entity id }
+  }
+}
+"""
+
 ME = """
 query { me { __typename id email displayName timeZone reminderHour quietHoursStart quietHoursEnd
   dailyDigest sentimentEnabled leadDays { birthday anniversary followUp reminder } createdAt } }
@@ -612,6 +623,30 @@ CORPUS: list[Operation] = [
     Operation(
         "an insight field falls back",
         "{ contacts(first: 2) { nodes { health { score } } } }",
+        compiles=False,
+    ),
+    # Follow-ups (issue 18) are resolver fields: alone or beside a compiled root, they fall back.
+    Operation(
+        "follow-up draft falls back",
+        FOLLOW_UP_DRAFT,
+        lambda w: {"i": w.interactions[5], "tone": "FORMAL"},
+        compiles=False,
+    ),
+    Operation(
+        "follow-up draft of a deleted interaction falls back",
+        FOLLOW_UP_DRAFT,
+        lambda w: {"i": w.deleted_interaction},
+        compiles=False,
+    ),
+    Operation(
+        "follow-up draft of Bob's interaction falls back",
+        FOLLOW_UP_DRAFT,
+        lambda w: {"i": w.bob_interaction},
+        compiles=False,
+    ),
+    Operation(
+        "follow-ups owed beside a compiled root fall back",
+        "{ me { id } followUpsOwed(afterDays: 0) { contact { id } interaction { id } reason } }",
         compiles=False,
     ),
     Operation(

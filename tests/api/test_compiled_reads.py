@@ -42,6 +42,7 @@ from tests.api.read_corpus import (
     BOTH_WAYS,
     CONTACT_INTERACTIONS,
     CORPUS,
+    FOLLOW_UP_DRAFT,
     INTERACTION,
     INTERACTIONS,
     LOOKUP,
@@ -727,6 +728,25 @@ async def test_everything_unusual_falls_back_with_the_same_answer(apps: Apps) ->
     ]
     for query, variables in cases:
         await _both(apps, query, variables, compiled=False)
+
+
+async def test_follow_up_fields_fall_back_to_their_resolvers(apps: Apps) -> None:
+    world = apps.world
+    found = await _both(apps, FOLLOW_UP_DRAFT, {"i": world.interactions[5]}, compiled=False)
+    drafted = found["data"]["followUpDraft"]
+    assert drafted["__typename"] == "FollowUpDraft"
+    assert len(drafted["contacts"]) == 2
+    assert drafted["text"].endswith("Warm wishes,\nAlice 'A' 😀")
+    mixed = await _both(
+        apps,
+        "query($i: ID!) { me { id } followUpDraft(interactionId: $i) { __typename } "
+        "contacts(first: 1) { nodes { id } } }",
+        {"i": world.deleted_interaction},
+        compiled=False,
+    )
+    assert mixed["data"]["followUpDraft"] == {"__typename": "Deleted"}
+    owed = await _both(apps, "{ followUpsOwed(afterDays: 0) { reason } }", compiled=False)
+    assert owed["data"] == {"followUpsOwed": []}
 
 
 async def test_no_token_or_a_bad_one_answers_as_the_resolvers_do(apps: Apps) -> None:

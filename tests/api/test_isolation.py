@@ -377,6 +377,20 @@ CASES: list[tuple[str, str, Any]] = [
         "query($c: ID!) { conversationStarters(contactId: $c) { __typename } }",
         lambda w, d: d["conversationStarters"]["__typename"] == "NotFound",
     ),
+    # Follow-ups (issue 18).
+    (
+        "followUpDraft",
+        "query($i: ID!) { followUpDraft(interactionId: $i) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["followUpDraft"]
+            == {"__typename": "NotFound", "entity": "interaction", "id": w.interaction}
+        ),
+    ),
+    (
+        "followUpsOwed",
+        "{ followUpsOwed(afterDays: 0) { contact { id } interaction { id } } }",
+        lambda w, d: d["followUpsOwed"] == [],
+    ),
     (
         "logIntroduction",
         "mutation($bc: ID!, $c: ID!) { logIntroduction(contactA: $bc, contactB: $c) { "
