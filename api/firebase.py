@@ -1,49 +1,61 @@
-"""Firebase ID tokens, verified with firebase-admin."""
+"""Firebase ID tokens, verified with google-auth against Google's public certificates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import anyio.to_thread
-import firebase_admin
-from firebase_admin import _token_gen, auth, credentials
-from google.auth.credentials import AnonymousCredentials
+import cachecontrol
+import requests
+from google.auth import exceptions as google_auth_exceptions
+from google.auth.transport import requests as google_auth_requests
+from google.oauth2 import id_token
 
-
-class _NoCredentials(credentials.Base):  # type: ignore[misc]
-    """Verifying ID tokens needs only Google's public certificates, never a service account."""
-
-    def get_credential(self) -> Any:
-        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+# Where Firebase Auth publishes the certificates its ID tokens are signed with.
+CERT_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+# Firebase's own limit on a uid.
+_MAX_UID_CHARS = 128
 
 
 class FirebaseVerifier:
-    """Verify Firebase ID tokens for one project."""
+    """Verify Firebase ID tokens for one project.
+
+    ``cert_url`` replaces Google's certificate endpoint (tests and emulators serve their own).
+    The certificates are cached as long as their Cache-Control allows, so a sign-in costs no
+    request to Google most of the time.
+    """
 
     def __init__(self, project_id: str, cert_url: str | None = None) -> None:
-        if cert_url is not None:
-            # Tests and emulators serve the signing certificates locally; the verifier reads
-            # this address when the app's auth client is built, just below.
-            _token_gen.ID_TOKEN_CERT_URI = cert_url
-        name = f"rapport-auth-{project_id}-{id(self)}"
-        self.app = firebase_admin.initialize_app(
-            _NoCredentials(), options={"projectId": project_id}, name=name
-        )
-        self._client = auth._get_client(self.app)
+        self.project_id = project_id
+        self.cert_url = cert_url or CERT_URL
+        self._session = cachecontrol.CacheControl(requests.Session())
+        self._request = google_auth_requests.Request(session=self._session)
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """Return the token's claims, or raise ValueError saying why it was refused."""
+        """Return the token's claims (``uid`` among them), or raise ValueError saying why not."""
+        return await anyio.to_thread.run_sync(self._verify, token)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
-            claims: dict[str, Any] = await anyio.to_thread.run_sync(
-                self._client.verify_id_token, token
+            claims = dict(
+                id_token.verify_token(
+                    token, self._request, audience=self.project_id, certs_url=self.cert_url
+                )
             )
-        except (
-            auth.InvalidIdTokenError,
-            auth.ExpiredIdTokenError,
-            auth.CertificateFetchError,
-        ) as exc:
-            raise ValueError(str(exc)) from exc
+        except google_auth_exceptions.TransportError as exc:
+            raise ValueError(f"the Firebase certificates could not be fetched: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"invalid Firebase ID token: {exc}") from exc
+        issuer = f"https://securetoken.google.com/{self.project_id}"
+        if claims.get("iss") != issuer:
+            raise ValueError(f"invalid Firebase ID token: its issuer is not {issuer}")
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject or len(subject) > _MAX_UID_CHARS:
+            raise ValueError("invalid Firebase ID token: its subject is not a Firebase uid")
+        claims["uid"] = subject
         return claims
 
     def close(self) -> None:
-        firebase_admin.delete_app(self.app)
+        self._session.close()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from api.settings import Settings
 from notifications.sender import LogSender, Sender
 from notifications.worker import Worker
-from store.engine import create_engine
+from store.engine import create_engine, libpq_url
 from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("rapport.notifications")
@@ -24,7 +24,7 @@ def build_sender(settings: Settings) -> Sender:
             " (docs/notifications.md says how to send them)"
         )
         return LogSender()
-    from notifications.sender import FcmSender
+    from notifications.fcm_sender import FcmSender
 
     project = settings.firebase_project_id or _project_of(settings)
     return FcmSender(
@@ -58,6 +58,8 @@ def build_worker(settings: Settings, database_url: str, clock: Clock | None = No
         batch_size=settings.worker_batch_size,
         batches_in_flight=settings.worker_batches_in_flight,
         lease=timedelta(seconds=settings.worker_lease_seconds),
+        # Woken by committed writes; RAPPORT_WORKER_POLL_SECONDS is the fallback poll.
+        listen_dsn=libpq_url(database_url),
     )
 
 

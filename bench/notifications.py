@@ -6,6 +6,8 @@ Run from the repository root::
                                             [--deliver 20000] [--database NAME]
 
 A quick small run: ``.venv/bin/python bench/notifications.py --users 500 --deliver 2000``.
+The idle planning cost at 200,000 owners: ``.venv/bin/python bench/notifications.py
+--users 200000 --contacts 0 --deliver 0 --skip-planning --idle-passes 50``.
 
 What it does:
 
@@ -24,8 +26,9 @@ What it does:
 3. Delivery: makes ``--deliver`` planned rows due now, as if never sent (their day set to
    today; a bench-only shortcut), vacuums the table, starts the tests' fake FCM server
    (``tests/fake_fcm.py``) in a subprocess on loopback, and runs one ``Worker`` with the real
-   ``FcmSender`` (firebase-admin) against it until nothing is due, with the worker's default
-   settings unless ``--batches-in-flight`` or ``--fcm-connections`` say otherwise. Reports
+   ``FcmSender`` (FCM HTTP v1 over aiohttp) against it until nothing is due, with the
+   worker's default settings unless ``--batches-in-flight`` or ``--fcm-connections`` say
+   otherwise. Reports
    pushes per second, the CPU per push of the worker and of the fake, and how busy the whole
    machine was.
 
@@ -122,6 +125,8 @@ GENERATE = [
     INSERT INTO sync_owners (owner_id, version, hlc, epoch)
     SELECT id, 1, '', gen_random_uuid() FROM users
     """,
+    # Their planner rows, as sign-up makes them.
+    "INSERT INTO planner_owners (owner_id) SELECT id FROM users",
     # Contacts: every one with a birthday; some with a work start and a cadence.
     """
     INSERT INTO contacts (owner_id, id, first_name, last_name, birthday_month, birthday_day,
@@ -208,7 +213,7 @@ async def deliver(
     import socket
     import tempfile
 
-    from notifications.sender import FcmSender
+    from notifications.fcm_sender import FcmSender
     from notifications.worker import Worker
     from sync.clock import FixedClock
 
@@ -322,12 +327,57 @@ async def bench_planning(engine: AsyncEngine, contacts: int) -> None:
     )
     # Everyone's settings "changed": the whole plan is redone over existing rows.
     async with engine.begin() as conn:
-        await conn.execute(sa.update(tables.planner_owners).values(planned_version=-1))
+        await conn.execute(
+            sa.update(tables.planner_owners).values(planned_version=-1, planned_at=None)
+        )
     seconds, owners, planned = await plan_everyone(engine)
     print(
         f"planning pass (again, every owner re-planned over their pending rows):"
         f" {seconds:.2f} s, {planned} pushes pending"
     )
+
+
+# The claim of a planning pass before migration 0011 (every owner's version compared with
+# the one last planned), kept to measure what an idle pass cost then on the same data.
+_CLAIM_BEFORE_0011 = sa.text(
+    "SELECT p.owner_id, o.version FROM planner_owners AS p"
+    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
+    " WHERE o.version > p.planned_version OR p.planned_at IS NULL OR p.planned_at < :stale_before"
+    " LIMIT 500 FOR UPDATE OF p SKIP LOCKED"
+).bindparams(sa.bindparam("stale_before", type_=sa.DateTime(timezone=True)))
+
+
+async def bench_idle_planning(engine: AsyncEngine, passes: int) -> None:
+    """Time planning passes that find nobody to plan: the worker's cost every poll."""
+    await planner.plan_all(engine, NOW)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM (ANALYZE) sync_owners, planner_owners"))
+    owners = await count(engine, tables.planner_owners)
+    later = NOW + timedelta(minutes=10)
+
+    async def before() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(_CLAIM_BEFORE_0011, {"stale_before": later - timedelta(hours=1)})
+
+    async def now() -> None:
+        assert await planner.plan_due(engine, later) == 0
+
+    for label, one_pass in (("before (0010)", before), ("now (0011)", now)):
+        await one_pass()  # warm: prepared statements, caches
+        wall: list[float] = []
+        cpu = time.process_time()
+        for _ in range(passes):
+            started = time.perf_counter()
+            await one_pass()
+            wall.append(time.perf_counter() - started)
+        cpu = time.process_time() - cpu
+        wall.sort()
+        print(
+            f"idle planning pass, {label}: median {1000 * wall[len(wall) // 2]:.2f} ms,"
+            f" max {1000 * wall[-1]:.2f} ms over {passes} passes at {owners} owners;"
+            f" this process's CPU {1000 * cpu / passes:.2f} ms a pass"
+        )
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -387,6 +437,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"database {name}: {await count(engine, tables.users)} users, {contacts} contacts")
     if not args.skip_planning:
         await bench_planning(engine, contacts)
+    if args.idle_passes:
+        await bench_idle_planning(engine, args.idle_passes)
     if args.deliver:
         result = await deliver(
             engine,
@@ -423,6 +475,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=Settings().fcm_max_connections,
         help="RAPPORT_FCM_MAX_CONNECTIONS",
+    )
+    parser.add_argument(
+        "--idle-passes",
+        type=int,
+        default=0,
+        help="time this many planning passes with nobody to plan (the worker's idle cost)",
     )
     parser.add_argument(
         "--skip-planning",

@@ -24,11 +24,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from notifications.backlog import (
+    add_missing_owners,
+    claim_owners,
+    lock_owners,
+    mark_planned,
+)
 from notifications.calendar import RepeatUnit
 from notifications.plan import (
     ContactFacts,
@@ -37,17 +42,16 @@ from notifications.plan import (
     ReminderFacts,
     plan_pushes,
 )
+from notifications.schedule import store_plan
 from notifications.timing import Preferences, jitter_for, local_today
 from store import tables
 
 log = logging.getLogger("rapport.notifications.planner")
 
 HORIZON_DAYS = 7
-REPLAN_AFTER = timedelta(hours=1)
 OWNERS_PER_PASS = 500
 
 _s = tables.scheduled_notifications
-_p = tables.planner_owners
 
 
 def owner_of(row: Any) -> Owner:
@@ -198,67 +202,6 @@ async def _reach(conn: AsyncConnection, owner_ids: Sequence[UUID]) -> int:
     return int(await conn.scalar(_REACH, {"owners": list(owner_ids)}) or 0)
 
 
-async def add_missing_owners(engine: AsyncEngine, owner_ids: Sequence[UUID] | None = None) -> None:
-    """Give owners (all, or these) a planner_owners row, so a pass can claim them by lock.
-
-    Sign-up gives each user theirs; this is for owners made another way (the benchmark's
-    generated ones) and for ``plan_owners``' named owners.
-
-    A statement of its own, committed before any pass locks: two passes inserting the same
-    new owner then never wait on each other's uncommitted row.
-    """
-    async with engine.begin() as conn:
-        if owner_ids is None:
-            await conn.execute(_ADD_MISSING)
-        else:
-            await conn.execute(_ADD_THESE, {"owners": list(owner_ids)})
-
-
-_ADD_MISSING = sa.text(
-    "INSERT INTO planner_owners (owner_id)"
-    " SELECT o.owner_id FROM sync_owners AS o"
-    " WHERE NOT EXISTS (SELECT FROM planner_owners AS p WHERE p.owner_id = o.owner_id)"
-    " ON CONFLICT DO NOTHING"
-)
-_ADD_THESE = sa.text(
-    "INSERT INTO planner_owners (owner_id)"
-    " SELECT o.owner_id FROM sync_owners AS o WHERE o.owner_id = ANY(CAST(:owners AS uuid[]))"
-    " ON CONFLICT DO NOTHING"
-)
-
-
-def select_needing_plan(now: datetime) -> sa.Select[Any]:
-    """Owners whose data changed since their last plan, whose settings were reset, or whose
-    plan is an hour old, with their current versions."""
-    o, p = tables.sync_owners.c, _p.c
-    return (
-        sa.select(p.owner_id, o.version)
-        .select_from(_p.join(tables.sync_owners, o.owner_id == p.owner_id))
-        .where(
-            sa.or_(
-                o.version > p.planned_version,
-                p.planned_at.is_(None),
-                p.planned_at < now - REPLAN_AFTER,
-            )
-        )
-    )
-
-
-# The same lock on named owners, waited for, in one order (two callers cannot deadlock).
-_LOCK = sa.text(
-    "SELECT p.owner_id, o.version FROM planner_owners AS p"
-    " JOIN sync_owners AS o ON o.owner_id = p.owner_id"
-    " WHERE p.owner_id = ANY(CAST(:owners AS uuid[]))"
-    " ORDER BY p.owner_id FOR UPDATE OF p"
-)
-
-_PLANNED = sa.text(
-    "UPDATE planner_owners AS p SET planned_version = v.version, planned_at = :now"
-    " FROM unnest(CAST(:owners AS uuid[]), CAST(:versions AS bigint[])) AS v(owner_id, version)"
-    " WHERE p.owner_id = v.owner_id"
-).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
-
-
 async def plan_owners(
     engine: AsyncEngine,
     owner_ids: Sequence[UUID],
@@ -271,8 +214,7 @@ async def plan_owners(
         return 0
     await add_missing_owners(engine, owner_ids)
     async with engine.begin() as conn:
-        locked = await conn.execute(_LOCK, {"owners": list(owner_ids)})
-        versions: dict[UUID, int] = {row[0]: row[1] for row in locked}
+        versions = await lock_owners(conn, owner_ids)
         return await plan_locked(conn, versions, now, horizon_days=horizon_days)
 
 
@@ -289,9 +231,7 @@ async def plan_claimed(
         # Locked for this transaction; owners another pass (or a settings change) holds are
         # skipped, not waited for. The version is read with the lock: a write committed after
         # it bumps the version past it, so the owner is planned again.
-        claim = select_needing_plan(now).limit(limit).with_for_update(of=_p, skip_locked=True)
-        claimed = await conn.execute(claim)
-        versions: dict[UUID, int] = {row.owner_id: row.version for row in claimed}
+        versions = await claim_owners(conn, now, limit)
         if not versions:
             return 0, 0
         return len(versions), await plan_locked(conn, versions, now)
@@ -328,130 +268,9 @@ async def plan_locked(
             continue
         planned_owners.append(owner.id)
         rows.extend((owner.id, planned) for planned in pushes)
-    await _store_plan(conn, planned_owners, rows, now)
-    await conn.execute(
-        _PLANNED,
-        {
-            "owners": list(owners),
-            "versions": [versions[owner_id] for owner_id in owners],
-            "now": now,
-        },
-    )
+    await store_plan(conn, planned_owners, rows, now)
+    await mark_planned(conn, {owner_id: versions[owner_id] for owner_id in owners}, now)
     return len(rows)
-
-
-# A batch's whole plan is one statement: its rows arrive as arrays (a fraction of the cost of
-# a row-by-row insert), are upserted by their unique key, and the owners' pending rows the
-# plan no longer has are retired. A pending row the plan leaves as it was is not rewritten, so
-# an hourly re-plan writes little, and a row waiting out a back-off keeps its due time.
-_STORE_PLAN = sa.text(
-    """
-    WITH p AS (
-        SELECT * FROM unnest(CAST(:owners AS uuid[]), CAST(:kinds AS text[]),
-            CAST(:subjects AS uuid[]), CAST(:occurrences AS date[]), CAST(:leads AS smallint[]),
-            CAST(:local_dates AS date[]), CAST(:send_ats AS timestamptz[]),
-            CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]))
-            AS p(o, k, s, oc, l, ld, sa, t, b, d)
-    ),
-    upserted AS (
-        INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
-            lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
-        SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
-        -- Rows already as planned, or the worker's, are left out before the insert: an
-        -- ON CONFLICT that does nothing would still lock (and so write) every one of them.
-        WHERE NOT EXISTS (
-            SELECT FROM scheduled_notifications AS n
-            WHERE (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days)
-                = (p.o, p.k, p.s, p.oc, p.l)
-              AND (n.status <> 'PENDING' OR n.attempts > 0
-                   OR (n.local_date, n.send_at, n.title, n.body, n.data)
-                      IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb)))
-        ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
-        SET local_date = excluded.local_date, send_at = excluded.send_at,
-            due_at = excluded.due_at, title = excluded.title, body = excluded.body,
-            data = excluded.data, updated_at = excluded.updated_at
-        -- Only rows no worker has tried follow the plan. Claimed, sent or finished rows are
-        -- history; a pending one with attempts waits out a back-off (its due time is the
-        -- worker's) and may have reached some devices already.
-        WHERE n.status = 'PENDING' AND n.attempts = 0
-          AND (n.local_date, n.send_at, n.title, n.body, n.data) IS DISTINCT FROM
-              (excluded.local_date, excluded.send_at, excluded.title, excluded.body,
-               excluded.data)
-        RETURNING 1
-    ),
-    stale AS (
-        -- (Rows a worker has tried are left be by the two statements below, not here: one
-        -- more condition here made PostgreSQL's estimate tiny and its plan quadratic.)
-        SELECT n.owner_id, n.id,
-               n.local_date < CAST(timezone(u.time_zone, :now) AS date) AS day_passed
-        FROM scheduled_notifications AS n JOIN users AS u ON u.id = n.owner_id
-        WHERE n.owner_id = ANY(CAST(:planned_owners AS uuid[])) AND n.status = 'PENDING'
-          AND NOT EXISTS (
-              SELECT FROM p
-              WHERE (p.o, p.k, p.s, p.oc, p.l)
-                  = (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days))
-    ),
-    missed AS (
-        -- Their day has passed unsent (no worker ran): say so rather than drop them silently.
-        UPDATE scheduled_notifications AS n
-        SET status = 'MISSED', updated_at = :now,
-            last_error = 'its day passed while no worker ran'
-        FROM stale
-        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND stale.day_passed
-          AND n.status = 'PENDING' AND n.attempts = 0
-        RETURNING 1
-    ),
-    dropped AS (
-        -- Still ahead but no longer wanted: the birthday was edited, the reminder completed.
-        -- (A worker may have claimed one meanwhile: the status test leaves that one be.)
-        DELETE FROM scheduled_notifications AS n USING stale
-        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
-          AND n.status = 'PENDING' AND n.attempts = 0
-        RETURNING 1
-    ),
-    retired AS (
-        -- Tried (waiting out a back-off) but no longer wanted: history, not to be sent again.
-        -- SENT if a device got it; else CANCELLED. One whose day passed is the worker's: it
-        -- settles it MISSED or SENT when it comes due.
-        UPDATE scheduled_notifications AS n
-        SET status = CASE WHEN n.sent_at IS NOT NULL THEN 'SENT' ELSE 'CANCELLED' END,
-            updated_at = :now,
-            last_error = 'no longer planned (completed, deleted or changed) before every '
-                         'device got it'
-        FROM stale
-        WHERE (n.owner_id, n.id) = (stale.owner_id, stale.id) AND NOT stale.day_passed
-          AND n.status = 'PENDING' AND n.attempts > 0
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM upserted) AS written, (SELECT count(*) FROM missed) AS missed,
-           (SELECT count(*) FROM dropped) AS dropped, (SELECT count(*) FROM retired) AS retired
-    """
-).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
-
-
-async def _store_plan(
-    conn: AsyncConnection,
-    owner_ids: list[UUID],
-    rows: list[tuple[UUID, Planned]],
-    now: datetime,
-) -> None:
-    await conn.execute(
-        _STORE_PLAN,
-        {
-            "now": now,
-            "planned_owners": owner_ids,
-            "owners": [owner for owner, _ in rows],
-            "kinds": [p.kind.value for _, p in rows],
-            "subjects": [p.subject_id for _, p in rows],
-            "occurrences": [p.occurrence for _, p in rows],
-            "leads": [p.lead_days for _, p in rows],
-            "local_dates": [p.local_date for _, p in rows],
-            "send_ats": [p.send_at for _, p in rows],
-            "titles": [p.title for _, p in rows],
-            "bodies": [p.body for _, p in rows],
-            "data": [orjson.dumps(p.data).decode() for _, p in rows],
-        },
-    )
 
 
 async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) -> tuple[int, int]:
@@ -473,13 +292,6 @@ async def plan_all(engine: AsyncEngine, now: datetime, *, concurrency: int = 4) 
 
     done = await asyncio.gather(*(lane() for _ in range(concurrency)))
     return sum(owners for owners, _ in done), sum(pushes for _, pushes in done)
-
-
-async def owners_to_plan(engine: AsyncEngine, now: datetime, limit: int | None) -> list[UUID]:
-    """The owners a pass would claim now (without claiming them)."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(select_needing_plan(now).limit(limit))
-        return [row.owner_id for row in rows]
 
 
 async def plan_due(engine: AsyncEngine, now: datetime, *, limit: int = OWNERS_PER_PASS) -> int:

@@ -69,7 +69,9 @@ async def update_user(
         # Pending pushes were timed with the old settings: have the planner redo them.
         p = tables.planner_owners.c
         await conn.execute(
-            sa.update(tables.planner_owners).where(p.owner_id == user_id).values(planned_version=-1)
+            sa.update(tables.planner_owners)
+            .where(p.owner_id == user_id)
+            .values(planned_version=-1, planned_at=None)
         )
     return row
 

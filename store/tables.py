@@ -140,6 +140,10 @@ sync_owners = sa.Table(
     sa.Column("epoch", UUID(as_uuid=True), nullable=False),
     # Tombstones up to this version were purged: an older cursor must reset.
     sa.Column("purged_through", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    # Set by every write (sync.writer.begin_write), cleared by the planner once it has planned
+    # the owner at that version: an idle planning pass reads this partial index, not every owner.
+    sa.Column("needs_plan", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("sync_owners_needs_plan", "owner_id", postgresql_where=sa.text("needs_plan")),
 )
 
 # One row per device install (``clientId``); a client id belongs to exactly one user.
@@ -554,7 +558,10 @@ planner_owners = sa.Table(
         primary_key=True,
     ),
     sa.Column("planned_version", sa.BigInteger, nullable=False, server_default=sa.text("-1")),
+    # NULL until planned, and again when the owner's settings change; a plan an hour old is
+    # redone. Indexed, so a pass finds those owners without reading the others.
     sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("planner_owners_planned_at", "planned_at"),
 )
 
 # Throttled keys (see store/ratelimits.py): a key is free again once ``tat`` has passed.

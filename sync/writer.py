@@ -320,7 +320,8 @@ async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Wr
     bump = (
         sa.update(owners)
         .where(owners.c.owner_id == owner_id, users.c.id == owners.c.owner_id)
-        .values(version=owners.c.version + 1)
+        # needs_plan: the notifications planner plans the owner again (and clears it).
+        .values(version=owners.c.version + 1, needs_plan=True)
         .returning(
             owners.c.version,
             owners.c.hlc,

@@ -1,10 +1,10 @@
-"""A fake FCM v1 server on loopback that the real firebase-admin client talks to.
+"""A fake FCM v1 server on loopback that the real FCM client talks to.
 
 It serves ``POST /v1/projects/{project}/messages:send``, answering per device token from a
 script, and an OAuth2 token endpoint, so a throwaway service account gets its access token
 without the network. It runs in a thread of its own, so it keeps answering whatever the code
-under test does to its event loop: firebase-admin's stock async client, for one, fetches access
-tokens with blocking calls on it, which would deadlock a server sharing that loop. It is built
+under test does to its event loop: the client, for one, fetches access tokens with blocking
+google-auth calls (in a thread), which must not wait on a server sharing that loop. It is built
 on aiohttp's server, cheap enough per request that the delivery benchmark measures the worker
 rather than its counterpart.
 """

@@ -156,7 +156,9 @@ async def test_sign_in_is_limited_per_client_address(tmp_path: Path, db_url: str
             assert result["__typename"] == "InvalidCredentials"
         refused = await sign_in(http, emails[3], "wrong password", address="198.51.100.7")
         assert refused["__typename"] == "RateLimited"
-        assert refused["retryAfter"] == 300  # 900 s for 3 attempts: one more every 300 s
+        # 900 s for 3 attempts: one more every 300 s. The allowance runs on the database's
+        # clock, which moves while the requests are hashed, so a slow machine may see 299.
+        assert 290 <= refused["retryAfter"] <= 300
         elsewhere = await sign_in(http, emails[3], "wrong password", address="198.51.100.8")
         assert elsewhere["__typename"] == "InvalidCredentials"
 
@@ -176,7 +178,8 @@ async def test_sign_up_is_limited_per_address_and_a_taken_email_counts(
         assert (await sign_up_from(http, "203.0.113.5", other))["__typename"] == "AuthPayload"
         refused = await sign_up_from(http, "203.0.113.5", f"x{other}")
         assert refused["__typename"] == "RateLimited"
-        assert refused["retryAfter"] == 1200
+        # One hour for 3 sign-ups: one more every 1200 s, less the time the test itself took.
+        assert 1190 <= refused["retryAfter"] <= 1200
         fresh = await sign_up_from(http, "203.0.113.6", f"x{other}")
         assert fresh["__typename"] == "AuthPayload"
 

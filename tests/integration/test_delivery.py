@@ -1,4 +1,4 @@
-"""Delivery through the real firebase-admin client to a local fake FCM: outcomes per device,
+"""Delivery through the real FCM client to a local fake FCM: outcomes per device,
 dead tokens, back-off with Retry-After, the retry cap, the payload, and a worker killed
 mid-batch (a real process, SIGKILL)."""
 
@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
-from notifications.sender import FcmSender
-from notifications.worker import Worker, collapse_key
+from notifications.digest import collapse_key
+from notifications.fcm_sender import FcmSender
+from notifications.worker import Worker
 from store import notifications, tables
 from sync.clock import FixedClock, SystemClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error

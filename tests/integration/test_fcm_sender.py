@@ -1,4 +1,4 @@
-"""FcmSender through the real firebase-admin client against the fake FCM server."""
+"""FcmSender (FCM HTTP v1 with a google-auth token over aiohttp) against the fake FCM server."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from firebase_admin import messaging
 
-from notifications import sender as sender_module
-from notifications.sender import FcmSender, LogSender, Outcome, Push, SendResult
+from notifications.fcm_error import parse_retry_after
+from notifications.fcm_sender import FcmSender
+from notifications.sender import LogSender, Outcome, Push, SendResult
 from tests.conftest import free_port
 from tests.fake_fcm import (
     HANG,
@@ -184,7 +184,7 @@ async def test_fcm_errors_map_to_outcomes(
     assert result.message_id is None
     assert result.detail == reply.body["error"]["message"]
     assert result.retry_after is None
-    # One attempt, quickly: firebase-admin's own retries of 500 and 503 are switched off.
+    # One attempt, quickly: the worker retries 500 and 503 with its own back-off.
     assert len(fake_fcm.sent_to("device-a")) == 1
     assert time.monotonic() - started < 2
 
@@ -221,8 +221,7 @@ async def test_quota_exceeded_is_transient_and_honours_retry_after(
 async def test_an_answer_without_a_message_name_is_transient(
     fake_fcm: FakeFcm, fcm: FcmSender
 ) -> None:
-    # A 2xx that names no message (a proxy, an FCM hiccup): firebase-admin reports neither a
-    # success nor an error for it.
+    # A 2xx that names no message (a proxy, an FCM hiccup): nothing says the push arrived.
     fake_fcm.script["device-a"] = Reply(status=200, body={"unexpected": True})
     odd, fine = await fcm.send([make_push("device-a"), make_push("device-b")])
     assert odd == SendResult(
@@ -378,7 +377,7 @@ async def test_a_mixed_batch_keeps_its_order(fake_fcm: FakeFcm, fcm: FcmSender) 
     assert delivered == expected
 
 
-async def test_a_message_firebase_admin_refuses_fails_alone(
+async def test_a_message_that_cannot_be_encoded_fails_alone(
     fake_fcm: FakeFcm,
     fcm: FcmSender,
 ) -> None:
@@ -392,43 +391,35 @@ async def test_a_message_firebase_admin_refuses_fails_alone(
     assert len(fake_fcm.received) == 3
 
 
-async def test_twelve_hundred_pushes_go_in_batches_of_at_most_500(
-    fake_fcm: FakeFcm,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    batches: list[int] = []
-    send_each_async = messaging.send_each_async
-
-    async def counting(messages: list[messaging.Message], **kwargs: Any) -> Any:
-        batches.append(len(messages))
-        return await send_each_async(messages, **kwargs)
-
-    monkeypatch.setattr(sender_module.messaging, "send_each_async", counting)
+async def test_twelve_hundred_pushes_all_go_and_keep_their_order(fake_fcm: FakeFcm) -> None:
     fake_fcm.script["device-7"] = fcm_error(404, "NOT_FOUND", "not found", "UNREGISTERED")
     pushes = [make_push(f"device-{i}") for i in range(1200)]
-    # firebase-admin starts all 500 requests of a batch at once and httpx counts the wait for
-    # a connection against the timeout; the fake shares this process (and its GIL) with the
-    # client and answers only about a hundred requests a second over HTTP/1.1.
-    sender = make_sender(fake_fcm, timeout_seconds=60.0)
+    # All are started at once and queue for the sender's connections; the fake shares this
+    # process (and its GIL) with the client, so the timeout is generous.
+    sender = make_sender(fake_fcm, timeout_seconds=60.0, max_connections=20)
     try:
         results = await sender.send(pushes)
     finally:
         await sender.close()
 
-    assert batches == [500, 500, 200]
     assert len(results) == 1200
     assert len(fake_fcm.received) == 1200
     assert results[7].outcome is Outcome.DEAD_TOKEN
     assert all(r.outcome is Outcome.DELIVERED for i, r in enumerate(results) if i != 7)
+    names = {r.message["token"]: i + 1 for i, r in enumerate(fake_fcm.received)}
+    assert results[1199].message_id == f"projects/{PROJECT}/messages/{names['device-1199']}"
 
 
-async def test_close_deletes_the_app_and_can_be_repeated(fake_fcm: FakeFcm) -> None:
-    first = make_sender(fake_fcm, app_name="rapport-fcm-named")
-    await first.close()
-    await first.close()
-    # The name is free again once the first sender is closed.
-    second = make_sender(fake_fcm, app_name="rapport-fcm-named")
-    await second.close()
+async def test_close_can_be_repeated_and_a_closed_sender_can_send_again(
+    fake_fcm: FakeFcm,
+) -> None:
+    sender = make_sender(fake_fcm)
+    [first] = await sender.send([make_push("device-a")])
+    await sender.close()
+    await sender.close()
+    [second] = await sender.send([make_push("device-b")])
+    await sender.close()
+    assert [first.outcome, second.outcome] == [Outcome.DELIVERED, Outcome.DELIVERED]
 
 
 async def test_log_sender_logs_and_never_sends(
@@ -456,8 +447,8 @@ async def test_log_sender_logs_and_never_sends(
 def test_retry_after_reads_seconds_and_http_dates() -> None:
     now = time.time()
     date = format_datetime(datetime.fromtimestamp(now, UTC) + timedelta(seconds=90), usegmt=True)
-    assert sender_module.parse_retry_after("30", now=now) == 30.0
-    assert sender_module.parse_retry_after(date, now=now) == pytest.approx(90, abs=1)
-    assert sender_module.parse_retry_after("Mon, 01 Jan 2001 00:00:00 GMT", now=now) == 0.0
-    assert sender_module.parse_retry_after("soon", now=now) is None
-    assert sender_module.parse_retry_after(None, now=now) is None
+    assert parse_retry_after("30", now=now) == 30.0
+    assert parse_retry_after(date, now=now) == pytest.approx(90, abs=1)
+    assert parse_retry_after("Mon, 01 Jan 2001 00:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None, now=now) is None

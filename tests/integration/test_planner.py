@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notifications import planner
+from notifications import backlog, planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.timing import jitter_for
 from notifications.worker import Worker
@@ -78,10 +78,10 @@ async def test_an_edit_re_plans_only_what_is_pending(engine: AsyncEngine) -> Non
     assert [r["occurrence"] for r in await scheduled(engine, owner)] == [date(2026, 11, 27)]
     # The birthday was wrong: the write bumps the owner's version, the planner notices.
     await put_contact(engine, owner, NOW, ada, birthday={"month": 11, "day": 28})
-    assert owner in await planner.owners_to_plan(engine, NOW, 100)
+    assert owner in await backlog.owners_to_plan(engine, NOW, 100)
     await planner.plan_due(engine, NOW)
     assert [r["occurrence"] for r in await scheduled(engine, owner)] == [date(2026, 11, 28)]
-    assert owner not in await planner.owners_to_plan(engine, NOW, 100)
+    assert owner not in await backlog.owners_to_plan(engine, NOW, 100)
 
 
 async def test_a_new_time_zone_re_times_pending_pushes(engine: AsyncEngine) -> None:
@@ -93,7 +93,7 @@ async def test_a_new_time_zone_re_times_pending_pushes(engine: AsyncEngine) -> N
         await accounts.update_user(
             conn, user_id=owner, now=NOW, values={"time_zone": "America/New_York"}
         )
-    assert owner in await planner.owners_to_plan(engine, NOW, 100)
+    assert owner in await backlog.owners_to_plan(engine, NOW, 100)
     await planner.plan_due(engine, NOW)
     after = (await scheduled(engine, owner))[0]["send_at"]
     assert after - before == timedelta(hours=6)  # 09:00 in New York is 6 hours later
@@ -471,14 +471,14 @@ async def test_an_owner_whose_plan_fails_does_not_hold_up_the_batch(engine: Asyn
             {"o": odd},
         )
         await conn.execute(
-            sa.text("UPDATE planner_owners SET planned_version = -1"),
+            sa.text("UPDATE planner_owners SET planned_version = -1, planned_at = NULL"),
         )
     await put_reminder(engine, fine, NOW, title="Dentist", dueOn="2026-11-25")
     assert await planner.plan_due(engine, NOW) == 2
     assert [r["title"] for r in await scheduled(engine, fine)] == ["Weekly", "Dentist"]
     assert [r["id"] for r in await scheduled(engine, odd)] == [r["id"] for r in kept]
     # Marked planned all the same: the next pass does not stumble over it again.
-    assert await planner.owners_to_plan(engine, NOW, None) == []
+    assert await backlog.owners_to_plan(engine, NOW, None) == []
 
 
 async def test_two_passes_at_once_never_plan_the_same_owner(
@@ -560,7 +560,7 @@ async def test_a_settings_change_during_a_pass_waits_for_it_and_is_not_lost(
     monkeypatch.undo()
     await moves[0]
     # The change landed after the pass: the owner is due a plan now, not in an hour.
-    assert await planner.owners_to_plan(engine, NOW, None) == [owner]
+    assert await backlog.owners_to_plan(engine, NOW, None) == [owner]
     assert await planner.plan_due(engine, NOW) == 1
     send_ats = [r["send_at"] for r in await scheduled(engine, owner)]
     assert [(t.day, t.hour) for t in send_ats] == [(25, 14), (26, 14)]  # 09:0x in New York

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import planner
+from notifications.digest import MAX_DIGEST_IDS
 from notifications.sender import LogSender, Outcome, Push, SendResult
-from notifications.worker import MAX_DIGEST_IDS, Worker
+from notifications.worker import Worker
 from store import accounts
 from store import notifications as store
 from sync.clock import FixedClock
@@ -440,7 +441,7 @@ class OvertakenSender(ScriptedSender):
             assert await self.other.deliver_due() == 1
         else:  # the other has claimed them and is sending them now
             async with self.other.engine.begin() as conn:
-                assert len(await self.other._claim(conn, self.other.clock.now())) == 1
+                assert len(await self.other.claim.take(conn, self.other.clock.now())) == 1
         # Still out for several of the slow worker's renewals.
         await asyncio.sleep(self.then_wait.total_seconds())
         return [UNAVAILABLE for _ in pushes]
