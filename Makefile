@@ -82,7 +82,7 @@ bench-home: $(STAMP) $(BENCH_NODE)
 	$(BIN)/python bench/home.py $(ARGS)
 
 bench-sync: $(STAMP)
-	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/device_sync.py
 
 bench-notifications: $(STAMP)
 	$(BIN)/python bench/notifications.py

@@ -25,13 +25,17 @@ from strawberry.types import ExecutionResult
 from api import persisted
 from api.auth import Authenticator
 from api.export import export_route
+from api.mailer import Mailer
 from api.playground import DEFAULT_ASSETS_DIR, Playground
+from api.refusal import EXCEPTION_HANDLERS
+from api.self_service import build_self_service
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
-from api.transport import EXCEPTION_HANDLERS, GraphQLOverHTTP
+from api.transport import GraphQLOverHTTP
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
+from schema.account import SelfService
 from schema.context import Context
 from store.engine import create_engine, libpq_url
 from sync.clock import Clock, SystemClock
@@ -54,6 +58,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         playground: Playground | None,
         compiled_reads: CompiledReads | None = None,
         export_links: ExportLinks | None = None,
+        self_service: SelfService | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(graphql_ide="graphiql" if playground else None, **kwargs)
@@ -64,6 +69,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.playground = playground
         self.compiled_reads = compiled_reads
         self.export_links = export_links
+        self.self_service = self_service
         # graphql-core's schema, which the compiled read path's helpers take.
         assert isinstance(self.schema, strawberry.Schema)
         self.graphql_schema = self.schema._schema
@@ -122,53 +128,67 @@ class RapportGraphQL(GraphQLOverHTTP):
             # Over HTTP only: a WebSocket's queries keep the resolvers.
             compiled_reads=self.compiled_reads if isinstance(response, Response) else None,
             export_links=self.export_links,
+            self_service=self.self_service,
         )
 
 
-def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    clock: Clock | None = None,
+    mailer: Mailer | None = None,
+) -> Starlette:
     """Build the app; the engine and clients are created in its lifespan, not at import."""
     clock = clock or SystemClock()
     engine = create_engine(
-        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        database_url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
     )
     firebase = None
-    if settings.firebase_project_id:
+    if settings.auth.firebase_project_id:
         from api.firebase import FirebaseVerifier
 
-        firebase = FirebaseVerifier(settings.firebase_project_id, settings.firebase_cert_url)
+        firebase = FirebaseVerifier(
+            settings.auth.firebase_project_id, settings.auth.firebase_cert_url
+        )
     signing_key = settings.signing_key()
     export_links = ExportLinks(signing_key, clock)
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
         signing_key=signing_key,
-        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-        refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
-        cheap_hashing=settings.password_hash_profile == "cheapest",  # noqa: S105
+        access_ttl=timedelta(seconds=settings.auth.access_token_ttl_seconds),
+        refresh_ttl=timedelta(days=settings.auth.refresh_token_ttl_days),
+        cheap_hashing=settings.auth.password_hash_profile == "cheapest",  # noqa: S105
         firebase=firebase,
-        session_recheck=timedelta(seconds=settings.session_recheck_seconds),
-        throttle=build_throttle(settings, engine),
+        session_recheck=timedelta(seconds=settings.auth.session_recheck_seconds),
+        throttle=build_throttle(settings.limits, engine),
     )
     schema = build_schema(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
+        max_depth=settings.limits.max_query_depth,
+        max_aliases=settings.limits.max_aliases,
+        max_tokens=settings.limits.max_tokens,
         introspection=settings.introspection_on,
     )
     feed = ChangeFeed(libpq_url(database_url))
     playground = (
-        Playground(settings.playground_assets or DEFAULT_ASSETS_DIR)
+        Playground(settings.graphql.playground_assets or DEFAULT_ASSETS_DIR)
         if settings.playground_on
         else None
     )
-    compiled_reads = CompiledReads() if settings.compiled_reads else None
+    compiled_reads = CompiledReads() if settings.graphql.compiled_reads else None
     persisted_queries = (
         persisted.DocumentCache(
-            max_documents=settings.persisted_queries_max_documents,
-            max_bytes=settings.persisted_queries_max_bytes,
+            max_documents=settings.graphql.persisted_queries_max_documents,
+            max_bytes=settings.graphql.persisted_queries_max_bytes,
         )
-        if settings.persisted_queries_max_documents > 0
+        if settings.graphql.persisted_queries_max_documents > 0
         else None
+    )
+    self_service = build_self_service(
+        settings, engine=engine, clock=clock, authenticator=authenticator, mailer=mailer
     )
     graphql = RapportGraphQL(
         schema=schema,
@@ -177,14 +197,17 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         clock=clock,
         feed=feed,
         playground=playground,
-        max_body_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        max_body_bytes=settings.limits.max_body_bytes,
+        max_upload_bytes=settings.limits.max_upload_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
+        self_service=self_service.services,
         export_links=export_links,
     )
 
-    guarded = guard_requests(graphql, settings, identify=authenticator.claimed_user, clock=clock)
+    guarded = guard_requests(
+        graphql, settings.limits, identify=authenticator.claimed_user, clock=clock
+    )
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -211,7 +234,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         task = None
         if worker is not None:
             # `make serve` sends reminders too; production runs `rapport worker` instead.
-            task = asyncio.create_task(worker.run(stop, idle_seconds=settings.worker_poll_seconds))
+            task = asyncio.create_task(worker.run(stop, idle_seconds=settings.worker.poll_seconds))
         try:
             yield
         finally:
@@ -220,6 +243,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
                 await task  # the batch in hand is finished, not dropped
                 await worker.sender.close()
                 await worker.engine.dispose()
+            await self_service.outbox.drain()
             await feed.stop()
             await engine.dispose()
             if firebase is not None:
@@ -233,6 +257,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_route(engine, export_links, clock),
+            *self_service.routes,
             *(playground.routes() if playground else []),
         ],
         lifespan=lifespan,

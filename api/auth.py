@@ -1,6 +1,7 @@
-"""Accounts and tokens: sign-up, sign-in, refresh rotation, sign-out and request authentication.
+"""Accounts and tokens: sign-up, sign-in, refresh rotation, sign-out, password and deletion.
 
-Access tokens are short-lived HS256 JWTs naming the user and the sign-in session. Refresh
+Access tokens are short-lived HS256 JWTs naming the user and the sign-in session (checked on
+each request by ``api.bearer``, which this service tells of the sessions it ends). Refresh
 tokens are random strings stored only as SHA-256 digests; each use spends the token and
 issues the next, and presenting a spent token again revokes the whole session (someone has
 a copy). Signing out revokes the session, which also ends its access tokens.
@@ -12,7 +13,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from uuid import UUID
 
 import anyio.to_thread
@@ -25,22 +25,14 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
+from api.bearer import ISSUER, BearerAuth, IdTokenVerifier, Viewer
 from api.throttle import Throttle
 from store import accounts
 from sync.clock import Clock
 from sync.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
 from sync.fields import MAX_NAME, check_time_zone
 
-ISSUER = "rapport"
 _email = TypeAdapter(EmailStr)
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking: the user and, for local tokens, the sign-in session."""
-
-    user_id: UUID
-    session_id: UUID | None
 
 
 @dataclass(frozen=True)
@@ -49,12 +41,6 @@ class Tokens:
     refresh_token: str
     expires_at: datetime
     user: sa.RowMapping
-
-
-class IdTokenVerifier(Protocol):
-    async def verify(self, token: str) -> dict[str, Any]:
-        """Return the claims of a valid Firebase ID token, or raise ValueError."""
-        ...
 
 
 def _digest(token: str) -> bytes:
@@ -92,20 +78,14 @@ def _check_sign_up(email: str, password: str, display_name: str, time_zone: str)
     return normalized
 
 
-_MAX_RECENT = 10_000
 # How recent a Firebase sign-in must be to delete the account, as Firebase asks for its own
 # user deletion: an ID token a phone kept (valid an hour) is not proof the owner is there.
 FIREBASE_FRESH = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class _Checked:
-    viewer: Viewer
-    checked_at: datetime
-    expires: float
-
-
 class Authenticator:
+    """The account service the schema calls (``schema.context.Accounts``)."""
+
     def __init__(
         self,
         *,
@@ -129,13 +109,13 @@ class Authenticator:
         # Verified when an email is unknown, so a wrong email costs as long as a wrong password.
         self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
         self.firebase = firebase
-        # Access tokens whose session was found active lately: a phone polling every few
-        # seconds then costs no database round trip for its session. A session ended in
-        # another process is noticed here within ``session_recheck``; in this one at once.
-        self.session_recheck = session_recheck
-        self._recent: dict[str, _Checked] = {}
-        # Bearer tokens whose signature was checked, and the user each names (claimed_user).
-        self._claimed: dict[str, str] = {}
+        self.bearer = BearerAuth(
+            engine=engine,
+            clock=clock,
+            signing_key=signing_key,
+            firebase=firebase,
+            session_recheck=session_recheck,
+        )
         self.throttle = throttle
 
     async def _issue(self, user: sa.RowMapping, session_id: UUID, now: datetime) -> Tokens:
@@ -224,7 +204,7 @@ class Authenticator:
             if claim is not None and claim["used_at"] is not None:
                 # A spent token came back: a copy is in someone else's hands. End the session.
                 await accounts.revoke_session(conn, session_id=claim["session_id"], now=now)
-                self._forget_session(claim["session_id"])
+                self.bearer.forget_sessions({claim["session_id"]})
             user = (
                 None if claim is None else await accounts.get_user(conn, user_id=claim["user_id"])
             )
@@ -244,24 +224,9 @@ class Authenticator:
             return
         async with self.engine.begin() as conn:
             await accounts.revoke_session(conn, session_id=session_id, now=self.clock.now())
-        self._forget_session(session_id)
+        self.bearer.forget_sessions({session_id})
 
-    def _forget_session(self, session_id: UUID) -> None:
-        for token, checked in list(self._recent.items()):
-            if checked.viewer.session_id == session_id:
-                del self._recent[token]
-
-    def _forget_sessions(self, session_ids: set[UUID]) -> None:
-        for token, checked in list(self._recent.items()):
-            if checked.viewer.session_id in session_ids:
-                del self._recent[token]
-
-    def _forget_user(self, user_id: UUID) -> None:
-        for token, checked in list(self._recent.items()):
-            if checked.viewer.user_id == user_id:
-                del self._recent[token]
-
-    async def _check_password(self, user_id: UUID, password: str, address: str) -> sa.RowMapping:
+    async def check_password(self, user_id: UUID, password: str, address: str) -> sa.RowMapping:
         """Return the user if ``password`` is theirs; raise InvalidCredentials or RateLimited.
 
         Counted by the sign-in limit of the account's email: a stolen access token gives no
@@ -299,7 +264,7 @@ class Authenticator:
         problem = password_problem("newPassword", new_password)
         if problem is not None:
             raise ValidationFailed([problem])
-        await self._check_password(user_id, current_password, address)
+        await self.check_password(user_id, current_password, address)
         password_hash = await anyio.to_thread.run_sync(self._hasher.hash, new_password)
         now = self.clock.now()
         async with self.engine.begin() as conn:
@@ -309,7 +274,7 @@ class Authenticator:
             revoked = await accounts.revoke_other_sessions(
                 conn, user_id=user_id, keep=session_id, now=now
             )
-        self._forget_sessions(set(revoked))
+        self.bearer.forget_sessions(set(revoked))
         return len(revoked)
 
     async def delete_account(
@@ -328,7 +293,7 @@ class Authenticator:
         if firebase_id_token is not None:
             await self._check_firebase_proof(user_id, firebase_id_token)
         elif password is not None:
-            await self._check_password(user_id, password, address)
+            await self.check_password(user_id, password, address)
         else:
             raise InvalidCredentials(
                 "Send your password, or for a Firebase account a fresh Firebase ID token."
@@ -336,7 +301,7 @@ class Authenticator:
         async with self.engine.begin() as conn:
             await accounts.delete_user(conn, user_id=user_id)
         # Their sessions went with the user row; forget the ones this process vouched for.
-        self._forget_user(user_id)
+        self.bearer.forget_user(user_id)
 
     async def _check_firebase_proof(self, user_id: UUID, token: str) -> None:
         if self.firebase is None:
@@ -368,140 +333,13 @@ class Authenticator:
                 conn, user_id=user_id, session_id=session_id, now=self.clock.now()
             )
         if revoked:
-            self._forget_session(session_id)
+            self.bearer.forget_sessions({session_id})
         return revoked
 
     async def authenticate(self, authorization: str | None) -> Viewer:
         """Return who an ``Authorization: Bearer …`` header names, or raise Unauthenticated."""
-        if not authorization:
-            raise Unauthenticated(
-                "Sign in first, then send the access token as 'Authorization: Bearer <token>'."
-            )
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
-        token = token.strip()
-        recent = self._recent_viewer(token)
-        if recent is not None:
-            return recent
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated("The access token is malformed; sign in again.") from None
-        if header.get("alg") == "RS256" and self.firebase is not None:
-            return await self._authenticate_firebase(token)
-        return await self._authenticate_local(token)
+        return await self.bearer.authenticate(authorization)
 
     async def claimed_user(self, authorization: str | None) -> str | None:
-        """Return whom a bearer token names, checking its signature but not the database.
-
-        The request rate is counted per user before the operation runs; a refused operation
-        should cost no session lookup, and a forged token names nobody.
-        """
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return None
-        # A token whose signature checked out names the same user every time. Decoding one
-        # costs ~50 us, a tenth of a compiled read's Python time, so each is decoded once.
-        claimed = self._claimed.get(token)
-        if claimed is None:
-            claimed = await self._verify_claim(token)
-            if claimed is not None:
-                if len(self._claimed) >= _MAX_RECENT:
-                    self._claimed.clear()  # bounded, as _recent is
-                self._claimed[token] = claimed
-        return claimed
-
-    async def _verify_claim(self, token: str) -> str | None:
-        try:
-            if jwt.get_unverified_header(token).get("alg") == "RS256":
-                if self.firebase is None:
-                    return None
-                return f"firebase:{(await self.firebase.verify(token))['uid']}"
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["sub"], "verify_exp": False, "verify_iat": False},
-            )
-        except (jwt.PyJWTError, ValueError, KeyError):
-            return None
-        return str(claims["sub"])
-
-    def _recent_viewer(self, token: str) -> Viewer | None:
-        """The viewer of a local token whose session was found active moments ago."""
-        recent = self._recent.get(token)
-        now = self.clock.now()
-        if (
-            recent is not None
-            and now - recent.checked_at < self.session_recheck
-            and recent.expires > now.timestamp()
-        ):
-            return recent.viewer
-        return None
-
-    async def _authenticate_local(self, token: str) -> Viewer:
-        now = self.clock.now()
-        try:
-            # Times are checked against the injected clock below, not the machine's.
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={
-                    "require": ["exp", "sub", "sid"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-            user_id, session_id = UUID(claims["sub"]), UUID(claims["sid"])
-        except (jwt.PyJWTError, ValueError):
-            raise Unauthenticated("The access token is not valid; sign in again.") from None
-        if claims["exp"] <= now.timestamp():
-            raise Unauthenticated(
-                "The access token has expired; call refreshSession for a new one."
-            )
-        async with self.engine.connect() as conn:
-            # One statement, one round trip: no BEGIN and ROLLBACK around it. A phone's first
-            # request after a pause pays this check before its read.
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            active = await accounts.session_is_active(conn, session_id=session_id, now=now)
-        if not active:
-            raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")
-        viewer = Viewer(user_id, session_id)
-        if self.session_recheck > timedelta(0):
-            if len(self._recent) >= _MAX_RECENT:
-                self._recent.clear()  # crude but bounded; the next requests refill it
-            self._recent[token] = _Checked(viewer, now, float(claims["exp"]))
-        return viewer
-
-    async def _authenticate_firebase(self, token: str) -> Viewer:
-        assert self.firebase is not None
-        try:
-            claims = await self.firebase.verify(token)
-        except ValueError as exc:
-            raise Unauthenticated(f"The Firebase ID token was refused: {exc}") from None
-        uid = str(claims["uid"])
-        async with self.engine.begin() as conn:
-            user = await accounts.find_user_by_firebase_uid(conn, uid=uid)
-            if user is None:
-                # First sight of this Firebase user: create their account.
-                user = await accounts.insert_user(
-                    conn,
-                    user_id=uuid7(),
-                    now=self.clock.now(),
-                    firebase_uid=uid,
-                    email=claims.get("email"),
-                    display_name=str(claims.get("name") or ""),
-                )
-            if user is None:
-                # Lost a race with a concurrent first request, or the email has a local account.
-                user = await accounts.find_user_by_firebase_uid(conn, uid=uid)
-        if user is None:
-            raise Unauthenticated(
-                "This Firebase account's email already belongs to a local account; sign in with it."
-            )
-        return Viewer(user["id"], None)
+        """Return whom a bearer token names, checking its signature but not the database."""
+        return await self.bearer.claimed_user(authorization)

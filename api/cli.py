@@ -24,11 +24,11 @@ _embedded: list[Any] = []
 
 def database_url(settings: Settings) -> str:
     """Return the configured database, or start the embedded one under the data directory."""
-    if settings.database_url:
-        return settings.database_url
+    if settings.database.url:
+        return settings.database.url
     from store.embedded import start_embedded
 
-    pg_dir = (settings.data_dir / "pg").resolve()
+    pg_dir = (settings.database.data_dir / "pg").resolve()
     log.info("starting embedded PostgreSQL in %s", pg_dir)
     url, server = start_embedded(pg_dir)
     _embedded.append(server)
@@ -49,12 +49,18 @@ def migrate_database(url: str) -> None:
     asyncio.run(run())
 
 
+def start(settings: Settings) -> str:
+    """Set up logging, find (or start) the database and migrate it; return its URL."""
+    configure_logging(settings.server.log_level)
+    url = database_url(settings)
+    migrate_database(url)
+    return url
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
-    settings = Settings()
-    configure_logging(settings.log_level)
-    migrate_database(database_url(settings))
+    start(Settings())
     typer.echo("database is up to date")
 
 
@@ -67,12 +73,10 @@ def serve(
 ) -> None:
     """Migrate, then serve the GraphQL API (and GraphiQL in development)."""
     settings = Settings()
-    configure_logging(settings.log_level)
-    url = database_url(settings)
-    migrate_database(url)
-    port = port or settings.port
-    workers = workers or settings.workers
-    base = f"http://{settings.host}:{port}"
+    url = start(settings)
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    base = f"http://{settings.server.host}:{port}"
     typer.echo(
         f"\nRapport is starting on {base}\n"
         f"  GraphQL endpoint and playground: {base}/graphql\n"
@@ -85,18 +89,18 @@ def serve(
     uvicorn.run(
         "api.main:create_app_from_env",
         factory=True,
-        host=settings.host,
+        host=settings.server.host,
         port=port,
         workers=workers,
         loop="uvloop",
         http="httptools",
-        log_level=settings.log_level.lower(),
+        log_level=settings.server.log_level.lower(),
         log_config=uvicorn_log_config(),
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
-        forwarded_allow_ips=settings.trusted_proxies,
+        forwarded_allow_ips=settings.server.trusted_proxies,
         # Larger WebSocket frames are refused by uvicorn before they are buffered.
-        ws_max_size=settings.max_body_bytes,
+        ws_max_size=settings.limits.max_body_bytes,
     )
 
 
@@ -106,9 +110,7 @@ def worker() -> None:
     from api.worker import run_worker
 
     settings = Settings()
-    configure_logging(settings.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(settings)
     # The loop `rapport serve` runs on (uvicorn's); it halves the event loop's share of a push.
     uvloop.run(run_worker(settings, url))
 
@@ -126,9 +128,7 @@ def seed(
     from api import seed as seeding
 
     settings = Settings()
-    configure_logging(settings.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(settings)
     created = asyncio.run(
         seeding.seed_database(
             url,
@@ -160,10 +160,7 @@ def import_contacts(
     from transfer.contact_import import ImportFormat
     from transfer.entry import MalformedFile
 
-    settings = Settings()
-    configure_logging(settings.log_level)
-    url = database_url(settings)
-    migrate_database(url)
+    url = start(Settings())
     try:
         fmt = ImportFormat(format.upper()) if format else guess_format(file)
     except ValueError:
@@ -212,9 +209,9 @@ def purge_tombstones_command() -> None:
     from sync.tombstone import purge_tombstones
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.server.log_level)
     url = database_url(settings)
-    before = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
+    before = datetime.now(UTC) - timedelta(days=settings.database.tombstone_retention_days)
 
     async def run() -> tuple[dict[Any, int], int]:
         engine = create_engine(url, pool_size=1)

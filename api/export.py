@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from api.transport import choose_media_type, error_response
+from api.media import choose_media_type
+from api.refusal import error_response
 from store import tables
 from sync.clock import Clock
 from transfer.archive import stream_archive

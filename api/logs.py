@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,8 +63,25 @@ class ShortDefaultFormatter(_ShortLines, uvicorn.logging.DefaultFormatter):
     """uvicorn's server lines."""
 
 
+# A calendar feed's path is its secret (api/calendar_feed.py): access lines keep 4 characters.
+_FEED_PATH = re.compile(r"^(/calendar/[^/?]{4})[^/?]*(\.ics)")
+
+
+def hide_feed_secret(path: str) -> str:
+    """Return a request path with a calendar feed's secret cut to its first characters."""
+    return _FEED_PATH.sub(r"\1…\2", path)
+
+
 class ShortAccessFormatter(_ShortLines, uvicorn.logging.AccessFormatter):
     """uvicorn's access lines (the request line holds the client's path and query)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            # uvicorn's (client, method, path, http version, status).
+            record = logging.makeLogRecord(record.__dict__)
+            record.args = (*args[:2], hide_feed_secret(args[2]), *args[3:])
+        return super().format(record)
 
 
 def uvicorn_log_config() -> dict[str, Any]:

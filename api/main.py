@@ -13,9 +13,9 @@ def create_app_from_env() -> Starlette:
     """Build the app from RAPPORT_* variables (``rapport serve`` sets the database URL)."""
     settings = Settings()
     # Worker processes that uvicorn spawns start without the parent's logging set-up.
-    configure_logging(settings.log_level)
-    if not settings.database_url:
+    configure_logging(settings.server.log_level)
+    if not settings.database.url:
         raise RuntimeError(
             "RAPPORT_DATABASE_URL is not set; start the service with `rapport serve`."
         )
-    return create_app(settings, database_url=settings.database_url)
+    return create_app(settings, database_url=settings.database.url)

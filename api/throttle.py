@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.settings import Settings
+from api.settings import LimitSettings
 from store import ratelimits
 from sync.clock import Clock
 from sync.errors import RateLimited
@@ -156,25 +156,25 @@ class RequestGuard:
         return None if user is None else self.rate.take(user)
 
 
-def build_throttle(settings: Settings, engine: AsyncEngine) -> Throttle:
+def build_throttle(limits: LimitSettings, engine: AsyncEngine) -> Throttle:
     """Return the sign-in and sign-up limits the settings ask for."""
-    sign_in = timedelta(seconds=settings.sign_in_period_seconds)
-    sign_up = timedelta(seconds=settings.sign_up_period_seconds)
+    sign_in = timedelta(seconds=limits.sign_in_period_seconds)
+    sign_up = timedelta(seconds=limits.sign_up_period_seconds)
     return Throttle(
         engine=engine,
-        sign_in_account=Limit(settings.sign_in_account_limit, sign_in),
-        sign_in_address=Limit(settings.sign_in_address_limit, sign_in),
-        sign_up_address=Limit(settings.sign_up_address_limit, sign_up),
+        sign_in_account=Limit(limits.sign_in_account_limit, sign_in),
+        sign_in_address=Limit(limits.sign_in_address_limit, sign_in),
+        sign_up_address=Limit(limits.sign_up_address_limit, sign_up),
     )
 
 
 def guard_requests(
     app: ASGIApp,
-    settings: Settings,
+    limits: LimitSettings,
     *,
     identify: Callable[[str | None], Awaitable[str | None]],
     clock: Clock,
 ) -> RequestGuard:
     """Wrap ``app`` in the per-user request rate the settings ask for."""
-    limit = Limit(settings.request_limit, timedelta(seconds=settings.request_period_seconds))
+    limit = Limit(limits.request_limit, timedelta(seconds=limits.request_period_seconds))
     return RequestGuard(app, identify=identify, rate=RequestRate(limit, clock))

@@ -7,13 +7,14 @@ What Strawberry's ASGI view leaves out, and this module adds:
   unknown ``operationName``, variables that do not coerce) answers 400 without ``data``. With
   ``application/json``, ``*/*`` or no Accept header, such failures keep the older answer:
   200 with ``"data": null``.
+  The type is negotiated by ``api.media``.
 - Errors of HTTP itself (a body that is not a JSON object, a wrong content type or method, a
-  request too large, a path that names nothing) are JSON shaped like GraphQL errors,
-  ``{"errors": [{"message": …, "extensions": {"code": …}}]}``, never plain text.
-- One size limit for everything a client sends: a body (413), checked against Content-Length
-  before reading and counted while a chunked body streams in; the query string of a GET (414);
-  a WebSocket message (closed with 1009). A multipart upload (the GraphQL multipart request
-  spec) has a larger limit of its own and needs a preflight header (api/uploads.py).
+  request too large, a path that names nothing) are JSON shaped like GraphQL errors
+  (``api.refusal``), never plain text.
+- One size limit for everything a client sends: a body (413) and a GET's query string (414),
+  checked by ``api.admission``; a WebSocket message (closed with 1009), checked here. A
+  multipart upload (the GraphQL multipart request spec) has a larger limit of its own and needs
+  a preflight header (``api.admission`` too).
 - Automatic persisted queries (``extensions.persistedQuery``, api/persisted.py): the stored
   text replaces a hash before Strawberry parses, so everything after (validation, limits, the
   compiled read path, GET refusing mutations) treats it as if the client had sent it.
@@ -23,17 +24,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncGenerator, Mapping
-from http import HTTPStatus
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -44,179 +43,26 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api import persisted, uploads
+from api import persisted
+from api.admission import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    check_content_type,
+    check_size,
+    is_upload,
+    limit_receive,
+)
+from api.media import GRAPHQL_RESPONSE_JSON, JSON, choose_media_type
+from api.refusal import Refusal, error_response
 from schema.context import Context
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 ALLOWED_METHODS = "GET, POST"
-
-# extensions.code of each HTTP status Rapport answers with; others use the status's name.
-CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    414: "URI_TOO_LONG",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    500: "INTERNAL_SERVER_ERROR",
-}
 
 
 # Answered 200 whatever the media type: part of the APQ handshake, not a failed request.
 PERSISTED_QUERY_CODES = {"PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED"}
 
 JSON_KINDS = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-
-
-class Refusal(Exception):
-    """A request refused before GraphQL ran, answered with this status and message."""
-
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = dict(headers or {})
-
-
-def choose_media_type(accept: str | None) -> str:
-    """Pick the response's media type from an Accept header (application/json unless asked)."""
-    if not accept:
-        return JSON
-    graphql_response = 0.0
-    exact_json: float | None = None
-    wildcard = 0.0
-    for media_range in accept.split(","):
-        name, _, params = media_range.partition(";")
-        name = name.strip().lower()
-        quality = _quality(params)
-        if name == GRAPHQL_RESPONSE_JSON:
-            graphql_response = max(graphql_response, quality)
-        elif name == JSON:
-            exact_json = max(exact_json or 0.0, quality)
-        elif name in ("*/*", "application/*"):
-            wildcard = max(wildcard, quality)
-    json_quality = exact_json if exact_json is not None else wildcard
-    # The newer type on a tie (Apollo Client sends both); a client that accepts neither gets
-    # JSON rather than a 406, as older clients did.
-    if graphql_response > 0 and graphql_response >= json_quality:
-        return GRAPHQL_RESPONSE_JSON
-    return JSON
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "q":
-            try:
-                return min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                return 1.0
-    return 1.0
-
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    media_type: str = JSON,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """Answer ``status`` with a GraphQL-shaped JSON error."""
-    code = CODES.get(status) or HTTPStatus(status).name
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        headers=dict(headers or {}),
-        media_type=f"{media_type}; charset=utf-8",
-    )
-
-
-async def render_http_exception(request: Request, exc: Exception) -> Response:
-    """Starlette's 404 and 405 (an unknown path, a method a route refuses), as JSON."""
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code in (204, 304):  # no body allowed
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return error_response(
-        exc.status_code,
-        exc.detail,
-        media_type=choose_media_type(request.headers.get("accept")),
-        headers=exc.headers,
-    )
-
-
-async def render_server_error(request: Request, exc: Exception) -> Response:
-    """A fault outside GraphQL, as JSON (Starlette logs it with its traceback)."""
-    return error_response(
-        500,
-        "Something went wrong on our side; try again later.",
-        media_type=choose_media_type(request.headers.get("accept")),
-    )
-
-
-EXCEPTION_HANDLERS = {StarletteHTTPException: render_http_exception, Exception: render_server_error}
-
-
-def _limit_receive(receive: Receive, max_bytes: int, message: str | None = None) -> Receive:
-    """Wrap ``receive`` so a body stops being read as soon as it passes ``max_bytes``."""
-    received = 0
-
-    async def receive_within_limit() -> Message:
-        nonlocal received
-        got = await receive()
-        if got["type"] == "http.request":
-            received += len(got.get("body", b""))
-            if received > max_bytes:
-                raise _too_large(max_bytes, message)
-        return got
-
-    return receive_within_limit
-
-
-def _too_large(max_bytes: int, message: str | None = None) -> Refusal:
-    return Refusal(
-        413,
-        message
-        or f"The request body is larger than this server's limit of {max_bytes:,} bytes; "
-        "send a smaller request (split a large syncPush into several).",
-    )
-
-
-def _check_size(request: Request, max_bytes: int, message: str | None = None) -> None:
-    if len(request.scope["query_string"]) > max_bytes:
-        raise Refusal(
-            414,
-            f"The query string is longer than this server's limit of {max_bytes:,} bytes; "
-            "send the operation in a POST body.",
-        )
-    length = request.headers.get("content-length")
-    if length is None:
-        return  # chunked: counted as it arrives
-    if not length.isdigit():
-        raise Refusal(400, "Content-Length must be a number of bytes.")
-    if int(length) > max_bytes:
-        raise _too_large(max_bytes, message)
-
-
-def _check_content_type(request: Request) -> None:
-    name, _, params = request.headers.get("content-type", "").partition(";")
-    charset = next(
-        (
-            value.strip().strip('"').lower()
-            for key, _, value in (p.partition("=") for p in params.split(";"))
-            if key.strip().lower() == "charset"
-        ),
-        "utf-8",
-    )
-    if name.strip().lower() != JSON or charset != "utf-8":
-        raise Refusal(
-            415,
-            'Send the operation as a JSON object ({"query": …, "variables": …}) with '
-            "Content-Type: application/json (UTF-8).",
-            {"accept-post": JSON},
-        )
 
 
 def _failed_before_execution(result: ExecutionResult) -> bool:
@@ -270,11 +116,11 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         self,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        max_upload_bytes: int = uploads.DEFAULT_MAX_UPLOAD_BYTES,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         persisted_queries: persisted.DocumentCache | None = None,
         **kwargs: Any,
     ) -> None:
-        # Multipart requests (file uploads) only with a preflight header (api/uploads.py).
+        # Multipart requests (file uploads) only with a preflight header (api/admission.py).
         super().__init__(multipart_uploads_enabled=True, **kwargs)
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
@@ -292,15 +138,12 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive=receive)
-        limit, too_large = self.max_body_bytes, None
-        if request.method == "POST" and uploads.is_multipart(request):
-            limit = self.max_upload_bytes
-            too_large = uploads.too_large_message(limit)
-        request = Request(scope, receive=_limit_receive(receive, limit, too_large))
+        upload = is_upload(Request(scope))
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        request = Request(scope, receive=limit_receive(receive, limit, upload=upload))
         media_type = choose_media_type(request.headers.get("accept"))
         try:
-            response = await self._answer(request)
+            response = await self._answer(request, limit, upload=upload)
         except Refusal as exc:
             response = error_response(
                 exc.status, exc.message, media_type=media_type, headers=exc.headers
@@ -316,21 +159,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             await request.close()
         await response(scope, receive, send)
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, request: Request, max_bytes: int, *, upload: bool) -> Response:
         if request.method not in ("GET", "POST"):
             raise Refusal(
                 405, f"Use GET or POST, not {request.method}.", {"allow": ALLOWED_METHODS}
             )
-        if request.method == "POST" and uploads.is_multipart(request):
-            _check_size(
-                request, self.max_upload_bytes, uploads.too_large_message(self.max_upload_bytes)
-            )
-            if (refused := uploads.missing_preflight(request)) is not None:
-                raise Refusal(400, refused)
-            return await self.run(request)
-        _check_size(request, self.max_body_bytes)
+        check_size(request, max_bytes, upload=upload)
         if request.method == "POST":
-            _check_content_type(request)
+            check_content_type(request)
         return await self.run(request)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -486,13 +322,3 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             # else 200: the APQ handshake's first answer, as Apollo's servers give it (a
             # client's link reads it from the body before any status handling).
         return body
-
-
-__all__ = [
-    "DEFAULT_MAX_BODY_BYTES",
-    "EXCEPTION_HANDLERS",
-    "GRAPHQL_RESPONSE_JSON",
-    "GraphQLOverHTTP",
-    "choose_media_type",
-    "error_response",
-]

@@ -18,7 +18,7 @@ log = logging.getLogger("rapport.notifications")
 
 def build_sender(settings: Settings) -> Sender:
     """FCM when a service-account file is configured; otherwise log each push."""
-    if settings.fcm_credentials_file is None:
+    if settings.push.fcm_credentials_file is None:
         log.info(
             "no RAPPORT_FCM_CREDENTIALS_FILE: pushes are logged, not sent"
             " (docs/notifications.md says how to send them)"
@@ -26,21 +26,21 @@ def build_sender(settings: Settings) -> Sender:
         return LogSender()
     from notifications.fcm_sender import FcmSender
 
-    project = settings.firebase_project_id or _project_of(settings)
+    project = settings.auth.firebase_project_id or _project_of(settings)
     return FcmSender(
         project_id=project,
-        credentials_file=str(settings.fcm_credentials_file),
-        fcm_url=settings.fcm_url,
-        timeout_seconds=settings.fcm_timeout_seconds,
-        max_connections=settings.fcm_max_connections,
+        credentials_file=str(settings.push.fcm_credentials_file),
+        fcm_url=settings.push.fcm_url,
+        timeout_seconds=settings.push.fcm_timeout_seconds,
+        max_connections=settings.push.fcm_max_connections,
     )
 
 
 def _project_of(settings: Settings) -> str:
     import json
 
-    assert settings.fcm_credentials_file is not None
-    project = json.loads(settings.fcm_credentials_file.read_text()).get("project_id")
+    assert settings.push.fcm_credentials_file is not None
+    project = json.loads(settings.push.fcm_credentials_file.read_text()).get("project_id")
     if not project:
         raise RuntimeError(
             "set RAPPORT_FIREBASE_PROJECT_ID: the service-account file names no project_id"
@@ -50,14 +50,14 @@ def _project_of(settings: Settings) -> str:
 
 def build_worker(settings: Settings, database_url: str, clock: Clock | None = None) -> Worker:
     # One connection per batch in flight, one for planning.
-    engine = create_engine(database_url, pool_size=settings.worker_batches_in_flight + 1)
+    engine = create_engine(database_url, pool_size=settings.worker.batches_in_flight + 1)
     return Worker(
         engine=engine,
         sender=build_sender(settings),
         clock=clock or SystemClock(),
-        batch_size=settings.worker_batch_size,
-        batches_in_flight=settings.worker_batches_in_flight,
-        lease=timedelta(seconds=settings.worker_lease_seconds),
+        batch_size=settings.worker.batch_size,
+        batches_in_flight=settings.worker.batches_in_flight,
+        lease=timedelta(seconds=settings.worker.lease_seconds),
         # Woken by committed writes; RAPPORT_WORKER_POLL_SECONDS is the fallback poll.
         listen_dsn=libpq_url(database_url),
     )
@@ -71,7 +71,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await worker.run(stop, idle_seconds=settings.worker_poll_seconds)
+        await worker.run(stop, idle_seconds=settings.worker.poll_seconds)
     finally:
         await worker.sender.close()
         await worker.engine.dispose()

@@ -38,7 +38,14 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from api.settings import (  # noqa: E402
+    AuthSettings,
+    DatabaseSettings,
+    GraphQLSettings,
+    LimitSettings,
+    Settings,
+    WorkerSettings,
+)
 from store import keyset, tables  # noqa: E402
 from store.contacts import ORDERINGS, ContactOrder  # noqa: E402
 from store.engine import create_engine  # noqa: E402
@@ -118,11 +125,13 @@ async def run(args: argparse.Namespace) -> None:
     captured: dict[str, list[tuple[str, Any]]] = {}
     for name, compiled in (("compiled", True), ("resolvers", False)):
         settings = Settings(
-            data_dir=tmp,
-            secret_key="bench-secret-key-that-is-long-enough-for-hs256",  # noqa: S106 - this process only
-            worker_in_process=False,
-            compiled_reads=compiled,
-            request_limit=1_000_000,
+            database=DatabaseSettings(data_dir=tmp),
+            auth=AuthSettings(
+                secret_key="bench-secret-key-that-is-long-enough-for-hs256",  # noqa: S106 - this process only
+            ),
+            worker=WorkerSettings(in_process=False),
+            graphql=GraphQLSettings(compiled_reads=compiled),
+            limits=LimitSettings(request_limit=1_000_000),
         )
         app = create_app(settings, database_url=args.database_url)
         captured[name] = []

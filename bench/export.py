@@ -35,9 +35,6 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 import uvicorn
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
@@ -46,11 +43,15 @@ if str(ROOT) not in sys.path:
 
 from api.app import create_app  # noqa: E402
 from api.seed import seed_database  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from store import migrate  # noqa: E402
-from store.engine import create_engine  # noqa: E402
+from api.settings import (  # noqa: E402
+    AuthSettings,
+    DatabaseSettings,
+    GraphQLSettings,
+    Settings,
+    WorkerSettings,
+)
+from bench import harness  # noqa: E402
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/"
 DATABASE = "rapport_bench_export"
 SECRET_KEY = "bench-export-only-secret-key-not-for-production-0123456789"  # noqa: S105
 PASSWORD = "bench-password-123"  # noqa: S105 - the generated bench users only
@@ -61,47 +62,22 @@ SIGN_IN = (
 REQUEST = "mutation { requestExport { url } }"
 
 
-def memory_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def reset_peak() -> None:
-    """Set VmHWM to the current VmRSS (Linux 4.0+)."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
 async def prepare(keep: bool, interactions: int) -> str:
-    server = os.environ.get("RAPPORT_DATABASE_URL") or DEFAULT_SERVER
-    url = make_url(server).set(drivername="postgresql", database=DATABASE)
-    rendered = url.render_as_string(hide_password=False)
-    admin = create_async_engine(
-        make_url(server).set(drivername="postgresql+asyncpg", database="postgres"),
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-    )
-    async with admin.connect() as conn:
+    url = harness.database_url(DATABASE)
+    async with harness.connection(url, "postgres") as conn:
         exists = await conn.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-            {"n": DATABASE},
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
         )
-        if exists and keep:
-            await admin.dispose()
-            return rendered
-        await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
-    await admin.dispose()
-    engine = create_engine(rendered, pool_size=1)
-    await migrate.upgrade(engine)
-    await engine.dispose()
+    if exists and keep:
+        return url
+    await harness.create_database(url, drop_first=True)
+    await harness.migrate(url)
     for email, contacts, per_contact in (
         ("small@bench.rapport", 100, 10),
         ("large@bench.rapport", 1_000, max(interactions // 1_000, 1)),
     ):
         await seed_database(
-            rendered,
+            url,
             users=1,
             contacts=contacts,
             interactions=per_contact,
@@ -109,10 +85,10 @@ async def prepare(keep: bool, interactions: int) -> str:
             password=PASSWORD,
             random_seed=16,
         )
-    return rendered
+    return url
 
 
-async def export_once(http: httpx.AsyncClient, email: str) -> tuple[float, int, int]:
+async def export_once(http: httpx.AsyncClient, email: str) -> tuple[float, int, float]:
     signed = await http.post(
         "/graphql", json={"query": SIGN_IN, "variables": {"e": email, "p": PASSWORD}}
     )
@@ -121,8 +97,9 @@ async def export_once(http: httpx.AsyncClient, email: str) -> tuple[float, int, 
         "/graphql", json={"query": REQUEST}, headers={"Authorization": f"Bearer {token}"}
     )
     url = link.json()["data"]["requestExport"]["url"]
-    reset_peak()
-    before = memory_kib("VmRSS")
+    me = [os.getpid()]
+    harness.reset_peak_rss(me)
+    before = harness.rss_mib(me[0])
     started = time.perf_counter()
     size = 0
     async with http.stream("GET", url) as response:
@@ -130,7 +107,9 @@ async def export_once(http: httpx.AsyncClient, email: str) -> tuple[float, int, 
         async for chunk in response.aiter_raw():
             size += len(chunk)
     elapsed = time.perf_counter() - started
-    return elapsed, size, memory_kib("VmHWM") - before
+    peak = harness.peak_rss_mib(me)
+    assert peak is not None
+    return elapsed, size, peak - before
 
 
 async def main() -> None:
@@ -141,12 +120,13 @@ async def main() -> None:
     url = await prepare(args.keep, args.interactions)
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(
-            secret_key=SECRET_KEY,
-            data_dir=Path(data_dir),
-            password_hash_profile="cheapest",  # noqa: S106
-            worker_in_process=False,
-            playground=False,
-            log_level="WARNING",
+            auth=AuthSettings(
+                secret_key=SECRET_KEY,
+                password_hash_profile="cheapest",  # noqa: S106 - the bench process only
+            ),
+            database=DatabaseSettings(data_dir=Path(data_dir)),
+            worker=WorkerSettings(in_process=False),
+            graphql=GraphQLSettings(playground=False),
         )
         app = create_app(settings, database_url=url)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", loop="uvloop")
@@ -160,9 +140,9 @@ async def main() -> None:
                 elapsed, size, growth = await export_once(http, email)
                 print(
                     f"{email}: {elapsed:.2f} s, zip {size / 1e6:.1f} MB, "
-                    f"peak RSS growth {growth / 1024:.1f} MiB (RSS now "
-                    f"{memory_kib('VmRSS') / 1024:.0f} MiB), load average "
-                    f"{os.getloadavg()[0]:.1f}"
+                    f"peak RSS growth {growth:.1f} MiB (RSS now "
+                    f"{harness.rss_mib(os.getpid()):.0f} MiB), load average "
+                    f"{harness.load_average()}"
                 )
         server.should_exit = True
         await task

@@ -37,9 +37,6 @@ from pathlib import Path
 import httpx
 import uvicorn
 from faker import Faker
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
@@ -47,12 +44,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from store import migrate  # noqa: E402
-from store.engine import create_engine  # noqa: E402
+from api.settings import (  # noqa: E402
+    AuthSettings,
+    DatabaseSettings,
+    GraphQLSettings,
+    Settings,
+    WorkerSettings,
+)
+from bench import harness  # noqa: E402
 from transfer.contact_import import ImportFormat, read_file  # noqa: E402
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/"
 DATABASE = "rapport_bench_import"
 SECRET_KEY = "bench-import-only-secret-key-not-for-production-0123456789"  # noqa: S105
 IMPORT = (
@@ -100,22 +101,10 @@ def make_cards(count: int, seed: int = 16) -> bytes:
 
 
 async def fresh_database() -> str:
-    server = os.environ.get("RAPPORT_DATABASE_URL") or DEFAULT_SERVER
-    admin = create_async_engine(
-        make_url(server).set(drivername="postgresql+asyncpg", database="postgres"),
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-    )
-    async with admin.connect() as conn:
-        await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
-    await admin.dispose()
-    url = make_url(server).set(drivername="postgresql", database=DATABASE)
-    rendered = url.render_as_string(hide_password=False)
-    engine = create_engine(rendered, pool_size=1)
-    await migrate.upgrade(engine)
-    await engine.dispose()
-    return rendered
+    url = harness.database_url(DATABASE)
+    await harness.create_database(url, drop_first=True)
+    await harness.migrate(url)
+    return url
 
 
 async def send(
@@ -157,12 +146,13 @@ async def main() -> None:
     url = await fresh_database()
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(
-            secret_key=SECRET_KEY,
-            data_dir=Path(data_dir),
-            password_hash_profile="cheapest",  # noqa: S106
-            worker_in_process=False,
-            playground=False,
-            log_level="WARNING",
+            auth=AuthSettings(
+                secret_key=SECRET_KEY,
+                password_hash_profile="cheapest",  # noqa: S106 - the bench process only
+            ),
+            database=DatabaseSettings(data_dir=Path(data_dir)),
+            worker=WorkerSettings(in_process=False),
+            graphql=GraphQLSettings(playground=False),
         )
         app = create_app(settings, database_url=url)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", loop="uvloop")

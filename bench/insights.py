@@ -50,7 +50,8 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench import sync as common  # noqa: E402
+from bench import harness  # noqa: E402
+from bench import sync_client as common  # noqa: E402
 
 EMAIL = "insights@bench.rapport"
 PASSWORD = "bench-password-123"  # noqa: S105 - the generated bench user only
@@ -72,23 +73,19 @@ STARTERS = (
 
 
 async def _user_exists(url: str) -> bool:
-    engine = common._engine(url)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.scalar(
-                sa.text("SELECT 1 FROM users WHERE email = :email"), {"email": EMAIL}
-            )
-            return found is not None
-    finally:
-        await engine.dispose()
+    async with harness.connection(url) as conn:
+        found = await conn.scalar(
+            sa.text("SELECT 1 FROM users WHERE email = :email"), {"email": EMAIL}
+        )
+        return found is not None
 
 
 async def prepare(url: str, contacts: int, interactions: int) -> float | None:
     """Create, migrate and seed the database once; return the seeding time (None: reused)."""
     from api.seed import seed_database
 
-    await common.create_database(url)
-    await common.migrate(url)
+    await harness.create_database(url)
+    await harness.migrate(url)
     if await _user_exists(url):
         return None
     started = time.perf_counter()
@@ -102,41 +99,37 @@ async def prepare(url: str, contacts: int, interactions: int) -> float | None:
         random_seed=RANDOM_SEED,
     )
     seconds = time.perf_counter() - started
-    await common.vacuum(url)
+    await harness.vacuum(url)
     return seconds
 
 
 async def describe(url: str) -> dict[str, Any]:
-    engine = common._engine(url)
-    try:
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.text(
-                        "SELECT (SELECT count(*) FROM contacts) AS contacts,"
-                        " (SELECT count(*) FROM interactions) AS interactions,"
-                        " (SELECT count(*) FROM interactions WHERE sentiment IS NOT NULL)"
-                        " AS scored,"
-                        " pg_size_pretty(pg_database_size(current_database())) AS size"
-                    )
+    async with harness.connection(url) as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM contacts) AS contacts,"
+                    " (SELECT count(*) FROM interactions) AS interactions,"
+                    " (SELECT count(*) FROM interactions WHERE sentiment IS NOT NULL)"
+                    " AS scored,"
+                    " pg_size_pretty(pg_database_size(current_database())) AS size"
                 )
-            ).one()
-            texts = (
-                await conn.execute(
-                    sa.text("SELECT summary, body FROM interactions ORDER BY id LIMIT :n"),
-                    {"n": SCORED_SAMPLE},
+            )
+        ).one()
+        texts = (
+            await conn.execute(
+                sa.text("SELECT summary, body FROM interactions ORDER BY id LIMIT :n"),
+                {"n": SCORED_SAMPLE},
+            )
+        ).all()
+        busiest = (
+            await conn.scalars(
+                sa.text(
+                    "SELECT contact_id FROM interaction_participants GROUP BY contact_id"
+                    " ORDER BY count(*) DESC, contact_id LIMIT 50"
                 )
-            ).all()
-            busiest = (
-                await conn.scalars(
-                    sa.text(
-                        "SELECT contact_id FROM interaction_participants GROUP BY contact_id"
-                        " ORDER BY count(*) DESC, contact_id LIMIT 50"
-                    )
-                )
-            ).all()
-    finally:
-        await engine.dispose()
+            )
+        ).all()
     return {
         "contacts": row.contacts,
         "interactions": row.interactions,
@@ -218,7 +211,7 @@ def main() -> None:
         if (args.contacts, args.interactions) == (10_000, 10)
         else f"rapport_bench_insights_{args.contacts}c_{args.interactions}i"
     )
-    url = common.database_url(name)
+    url = harness.database_url(name)
     seeded = asyncio.run(prepare(url, args.contacts, args.interactions))
     if seeded is not None:
         print(f"seeded in {seeded:.1f} s (sentiment scored on the write path)", flush=True)
@@ -263,7 +256,7 @@ def main() -> None:
             sample = run.pop("sample")
             results[label] = run
             results[f"{label} sample"] = sample
-    print("load average:", common.load_average())
+    print("load average:", harness.load_average())
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

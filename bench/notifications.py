@@ -53,9 +53,7 @@ from typing import Any
 import sqlalchemy as sa
 import uvloop
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as ``python bench/notifications.py``, this file's folder comes first on sys.path, where
@@ -65,12 +63,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.settings import Settings  # noqa: E402
+from bench import harness  # noqa: E402
 from notifications import planner  # noqa: E402
 from store import tables  # noqa: E402
 from store.engine import create_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/"
 ZONES = [
     "Pacific/Auckland",
     "Australia/Sydney",
@@ -85,29 +83,6 @@ ZONES = [
     "UTC",
 ]
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-
-
-def server_url() -> str:
-    import os
-
-    return os.environ.get("RAPPORT_DATABASE_URL") or DEFAULT_SERVER
-
-
-def database_url(name: str) -> str:
-    url = make_url(server_url()).set(drivername="postgresql+asyncpg", database=name)
-    return url.render_as_string(hide_password=False)
-
-
-async def create_database(name: str) -> None:
-    admin = create_async_engine(database_url("postgres"), poolclass=NullPool)
-    async with admin.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        exists = await conn.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        )
-        if not exists:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
 
 
 GENERATE = [
@@ -210,7 +185,6 @@ def serve_fake_fcm(port: int, directory: Path) -> None:
 async def deliver(
     engine: AsyncEngine, rows: int, *, batches_in_flight: int, connections: int
 ) -> dict[str, Any]:
-    import socket
     import tempfile
 
     from notifications.fcm_sender import FcmSender
@@ -252,16 +226,14 @@ async def deliver(
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(sa.text("VACUUM (ANALYZE) scheduled_notifications"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = harness.free_port()
     with tempfile.TemporaryDirectory() as directory:
         fake = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--serve-fake-fcm", str(port), directory
         )
         try:
             await _wait_for(port)
-            fake_cpu = process_cpu_seconds(fake.pid)
+            fake_cpu = harness.cpu_seconds(fake.pid)
             sender = FcmSender(
                 project_id="rapport-bench",
                 credentials_file=str(Path(directory) / "service-account.json"),
@@ -275,16 +247,17 @@ async def deliver(
                 plan=False,
                 batches_in_flight=batches_in_flight,
             )
-            machine = machine_cpu_seconds()
+            machine = harness.machine_cpu_seconds()
             started = time.perf_counter()
             cpu = time.process_time()
             handled = await worker.deliver_backlog()
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
-            busy, idle = (
-                after - before for after, before in zip(machine_cpu_seconds(), machine, strict=True)
+            busy, total = (
+                after - before
+                for after, before in zip(harness.machine_cpu_seconds(), machine, strict=True)
             )
-            fake_cpu = process_cpu_seconds(fake.pid) - fake_cpu
+            fake_cpu = harness.cpu_seconds(fake.pid) - fake_cpu
             await sender.close()
         finally:
             fake.terminate()
@@ -306,7 +279,7 @@ async def deliver(
         "seconds": seconds,
         "cpu_ms_per_push": 1000 * cpu / handled if handled else 0.0,
         "fake_cpu_ms_per_push": 1000 * fake_cpu / handled if handled else 0.0,
-        "machine_busy": busy / (busy + idle) if busy + idle else 0.0,
+        "machine_busy": busy / total if total else 0.0,
         "per_second": (delivered or 0) / seconds if seconds else 0.0,
         "delivered": delivered,
         "outcomes": outcomes,
@@ -380,26 +353,6 @@ async def bench_idle_planning(engine: AsyncEngine, passes: int) -> None:
         )
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU of a running process, from /proc (Linux)."""
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu_seconds() -> tuple[float, float]:
-    """The machine's busy and idle CPU seconds so far, over all cores, from /proc/stat."""
-    import os
-
-    user, nice, system, idle, iowait, irq, softirq, steal = map(
-        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    )
-    busy = user + nice + system + irq + softirq + steal
-    tick = os.sysconf("SC_CLK_TCK")
-    return busy / tick, (idle + iowait) / tick
-
-
 async def _wait_for(port: int) -> None:
     for _ in range(200):
         try:
@@ -426,8 +379,8 @@ def reference_loop_seconds() -> float:
 async def main(args: argparse.Namespace) -> None:
     print(f"reference loop: {reference_loop_seconds():.3f} s CPU (lower is a faster machine)")
     name = args.database or f"rapport_bench_notify_{args.users}u_{args.contacts}c"
-    await create_database(name)
-    url = database_url(name)
+    url = harness.database_url(name)
+    await harness.create_database(url)
     engine = create_engine(url, pool_size=4)
     await upgrade(engine)
     if await count(engine, tables.users) == 0:
@@ -467,13 +420,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--batches-in-flight",
         type=int,
-        default=Settings().worker_batches_in_flight,
+        default=Settings().worker.batches_in_flight,
         help="RAPPORT_WORKER_BATCHES_IN_FLIGHT",
     )
     parser.add_argument(
         "--fcm-connections",
         type=int,
-        default=Settings().fcm_max_connections,
+        default=Settings().push.fcm_max_connections,
         help="RAPPORT_FCM_MAX_CONNECTIONS",
     )
     parser.add_argument(

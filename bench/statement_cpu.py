@@ -37,7 +37,7 @@ from graphql import OperationDefinitionNode, parse  # noqa: E402
 from graphql.execution.values import get_variable_values  # noqa: E402
 
 import schema  # noqa: E402,F401  (first: reads and schema import each other)
-from bench.home import HOME_QUERY  # noqa: E402
+from bench.home_answer import HOME_QUERY  # noqa: E402
 from reads.compile import compile_plan  # noqa: E402
 from reads.plan import Inputs  # noqa: E402
 from schema import build_schema  # noqa: E402

@@ -194,6 +194,6 @@ async def _run(engine: AsyncEngine, plan: Plan, inputs: Inputs) -> str | None:
     finally:
         # Checked in under SQLAlchemy's greenlet: the pool's reset may talk to the driver.
         await greenlet_spawn(pooled.close)
-    # NULL: a condition the statement checks failed (reads.compile: Compiler.requires).
+    # NULL: a condition the statement checks failed (reads.compiler: Compiler.requires).
     assert text is None or isinstance(text, str)
     return text

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
+    account,
     followup,
     insight,
     mutation,
@@ -33,6 +34,7 @@ Query = merge_types(
         insight.InsightQuery,
         networking.NetworkingQuery,
         followup.FollowUpQuery,
+        account.AccountQuery,
     ),
 )
 Mutation = merge_types(
@@ -43,6 +45,7 @@ Mutation = merge_types(
         notifications.NotificationMutation,
         insight.InsightMutation,
         networking.NetworkingMutation,
+        account.AccountMutation,
         transfer.TransferMutation,
     ),
 )

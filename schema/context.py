@@ -19,6 +19,7 @@ from sync.feed import ChangeFeed
 
 if TYPE_CHECKING:
     from reads.service import CompiledReads
+    from schema.account import SelfService
     from transfer.link import ExportLinks
 
 
@@ -90,6 +91,8 @@ class Context:
     # Set by reads.extension when the compiled read path answered: the validated document and
     # operation, which the HTTP view then remembers for repeats of the same text.
     validated: Any = None
+    # Password reset, email change and the calendar feed (schema/account.py).
+    self_service: SelfService | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
     _viewer: Account | None = None

@@ -7,7 +7,6 @@ a fixed number of statements, whatever the size of the address book.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import tables
+from store import rows, tables
 
 c = tables.contacts.c
 i = tables.interactions.c
@@ -62,10 +61,7 @@ async def health_interactions(
         .join(top, sa.true())
         .join(tables.interactions, sa.and_(i.owner_id == owner_id, i.id == top.c.interaction_id))
     )
-    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
-    for row in (await conn.execute(query)).mappings():
-        found[row["contact_id"]].append(row)
-    return found
+    return await rows.fetch_grouped(conn, query, "contact_id")
 
 
 def _cadence(default_cadence: Mapping[str, int]) -> sa.ColumnElement[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -11,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import keyset, tables
+from store import keyset, rows, tables
 
 i = tables.interactions.c
 p = tables.interaction_participants.c
@@ -112,10 +111,7 @@ async def latest_for_contacts(
         .join(tables.interactions, sa.and_(i.owner_id == owner_id, i.id == top.c.interaction_id))
         .order_by(wanted.c.contact_id, i.occurred_at.desc(), i.id.desc())
     )
-    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
-    for row in (await conn.execute(query)).mappings():
-        found[row["for_contact"]].append(row)
-    return found
+    return await rows.fetch_grouped(conn, query, "for_contact")
 
 
 async def participants_of(
@@ -128,10 +124,7 @@ async def participants_of(
         .where(p.owner_id == owner_id, p.interaction_id.in_(list(interaction_ids)), c.cl % 2 == 1)
         .order_by(p.interaction_id, c.sort_name, c.id)
     )
-    found: dict[UUID, list[UUID]] = defaultdict(list)
-    for row in (await conn.execute(query)).mappings():
-        found[row["interaction_id"]].append(row["contact_id"])
-    return found
+    return rows.column_of(await rows.fetch_grouped(conn, query, "interaction_id"), "contact_id")
 
 
 async def get_interaction(

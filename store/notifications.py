@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import keyset, tables
+from store import keyset, rows, tables
 
 _dev = tables.devices
 _s = tables.scheduled_notifications
@@ -139,10 +138,7 @@ async def list_deliveries(
         .where(_d.c.owner_id == owner_id, _d.c.notification_id.in_(notification_ids))
         .order_by(_d.c.attempted_at, _d.c.id)
     )
-    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
-    for row in (await conn.execute(query)).mappings():
-        found[row["notification_id"]].append(row)
-    return found
+    return await rows.fetch_grouped(conn, query, "notification_id")
 
 
 async def mark_opened(

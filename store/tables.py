@@ -573,3 +573,40 @@ rate_limits = sa.Table(
     sa.Column("tat", sa.DateTime(timezone=True), nullable=False),
     sa.Index("rate_limits_tat", "tat"),
 )
+
+# Single-use tokens sent by email (api/reset.py, api/email_change.py): a password reset, or
+# the confirmation of a new email address (``new_email``). Only a SHA-256 digest is kept.
+account_tokens = sa.Table(
+    "account_tokens",
+    metadata,
+    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("new_email", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("purpose IN ('reset', 'email')", name="purpose_known"),
+)
+
+# The secret calendar feed URL of a user (api/calendar_feed.py). The URL's secret is derived
+# from the server's key and ``feed_key``; only its SHA-256 digest is kept, to look it up.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("feed_key", sa.LargeBinary, nullable=False),
+    sa.Column("secret_hash", sa.LargeBinary, nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import tables
+from store import rows, tables
 
 t = tables.tags.c
 ct = tables.contact_tags.c
@@ -40,10 +39,7 @@ async def tags_of_contacts(
         )
         .order_by(ct.contact_id, t.name_key)
     )
-    found: dict[UUID, list[sa.RowMapping]] = defaultdict(list)
-    for row in (await conn.execute(query)).mappings():
-        found[row["contact_id"]].append(row)
-    return found
+    return await rows.fetch_grouped(conn, query, "contact_id")
 
 
 async def count_tagged(

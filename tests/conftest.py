@@ -21,17 +21,38 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.settings import Settings
+from api.settings import (
+    AuthSettings,
+    DatabaseSettings,
+    GraphQLSettings,
+    LimitSettings,
+    MailSettings,
+    PushSettings,
+    ServerSettings,
+    Settings,
+    WorkerSettings,
+)
 from store import migrate
 from store.embedded import start_embedded
 from store.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A developer's shell must not change what the tests test: every RAPPORT_ variable is dropped
+# before any test module is imported, but those that steer the tests themselves.
+# tests/unit/test_test_environment.py fails if one leaks through.
+TEST_VARIABLES = frozenset(
+    {"RAPPORT_TEST_DATABASE_URL", "RAPPORT_SYNC_EXAMPLES", "RAPPORT_SOAK_SECONDS"}
+)
+for _name in [name for name in os.environ if name.upper().startswith("RAPPORT_")]:
+    if _name.upper() not in TEST_VARIABLES:
+        del os.environ[_name]
 _servers: list[Any] = []
 
 
@@ -98,20 +119,39 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "password_hash_profile": "cheapest",
-        "data_dir": tmp_path,
+# The groups make_settings can override, by their name in Settings.
+GROUPS: dict[str, type[BaseSettings]] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "auth": AuthSettings,
+    "limits": LimitSettings,
+    "graphql": GraphQLSettings,
+    "push": PushSettings,
+    "worker": WorkerSettings,
+    "mail": MailSettings,
+}
+
+
+def make_settings(tmp_path: Path, **overrides: dict[str, Any]) -> Settings:
+    """Return test settings; ``overrides`` maps a group's name to the fields it changes."""
+    groups: dict[str, dict[str, Any]] = {
+        "auth": {
+            "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+            "password_hash_profile": "cheapest",
+        },
+        "database": {"data_dir": tmp_path},
         # Tests that want a worker run their own, on their own clock.
-        "worker_in_process": False,
+        "worker": {"in_process": False},
         # The API tests share one server and sign up (and in) hundreds of users from one
         # address; the tests of the limits set their own (tests/api/test_rate_limits.py).
-        "sign_up_address_limit": 100_000,
-        "sign_in_address_limit": 100_000,
+        "limits": {"sign_up_address_limit": 100_000, "sign_in_address_limit": 100_000},
+        "mail": {"address_limit": 100_000},
     }
-    values.update(overrides)
-    return Settings(**values)
+    for group, fields in overrides.items():
+        groups[group] = {**groups.get(group, {}), **fields}
+    return Settings.model_validate(
+        {group: GROUPS[group](**fields) for group, fields in groups.items()}
+    )
 
 
 def free_port() -> int:

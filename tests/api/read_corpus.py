@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bench.home import HOME_QUERY
+from bench.home_answer import HOME_QUERY
 from bench.insights import INTRODUCTIONS, RECONNECT, STARTERS
-from bench.sync import PULL
+from bench.sync_client import PULL
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = ["NAME", "NEXT_FOLLOW_UP", "LAST_INTERACTION", "CREATED"]

@@ -271,7 +271,8 @@ async def test_firebase_id_tokens_sign_users_in_and_create_them_once(
     cert_app = Starlette(routes=[Route("/certs", certs)])
     async with serve(cert_app) as cert_url:
         settings = make_settings(
-            tmp_path, firebase_project_id=PROJECT, firebase_cert_url=f"{cert_url}/certs"
+            tmp_path,
+            auth={"firebase_project_id": PROJECT, "firebase_cert_url": f"{cert_url}/certs"},
         )
         app = create_app(settings, database_url=api_db)
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:

@@ -163,9 +163,10 @@ async def apps(
     tmp: Path = tmp_path_factory.mktemp("compiled-pull")
     async with cloned_database(server_url, template_db) as url:
         # Sessions trusted for a minute: a statement count is not disturbed by a recheck.
-        compiled_app = create_app(make_settings(tmp, session_recheck_seconds=60), database_url=url)
+        recheck = {"session_recheck_seconds": 60}
+        compiled_app = create_app(make_settings(tmp, auth=recheck), database_url=url)
         resolver_app = create_app(
-            make_settings(tmp, compiled_reads=False, session_recheck_seconds=60), database_url=url
+            make_settings(tmp, auth=recheck, graphql={"compiled_reads": False}), database_url=url
         )
         reads = compiled_app.state.compiled_reads
         assert isinstance(reads, CompiledReads)

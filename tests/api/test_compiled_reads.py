@@ -26,8 +26,8 @@ from sqlalchemy import event
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
-from bench.home import HOME_QUERY
-from reads import compile, service
+from bench.home_answer import HOME_QUERY
+from reads import compiler, service
 from reads.service import CompiledReads
 from schema.limits import CACHE_SIZE
 from tests.api.graphql import (
@@ -226,10 +226,12 @@ async def apps(
         # (tests/api/test_rate_limits.py), and a 429 on one side only would be a false diff.
         unlimited = {"request_limit": 1_000_000}
         compiled_app = create_app(
-            make_settings(tmp, session_recheck_seconds=60, **unlimited), database_url=url
+            make_settings(tmp, auth={"session_recheck_seconds": 60}, limits=unlimited),
+            database_url=url,
         )
         resolver_app = create_app(
-            make_settings(tmp, compiled_reads=False, **unlimited), database_url=url
+            make_settings(tmp, graphql={"compiled_reads": False}, limits=unlimited),
+            database_url=url,
         )
         reads = compiled_app.state.compiled_reads
         statements: list[str] = []
@@ -789,7 +791,7 @@ async def test_plans_are_reused_per_shape(apps: Apps) -> None:
         await _both(apps, query, {"n": n, "o": "NAME"}, compiled=True)
     await _both(apps, query, {"n": 2, "o": "CREATED"}, compiled=True)
     shapes = apps.reads._plans[(query, None)]
-    # A page size is part of the shape (reads.compile: Compiler.page_size), the order too.
+    # A page size is part of the shape (reads.compiler: Compiler.page_size), the order too.
     assert len(shapes) == 4
     assert sum("LIMIT 2)" in (plan.sql or "") for plan in shapes) == 2
 
@@ -829,7 +831,7 @@ async def test_a_plan_needing_too_many_guards_falls_back(apps: Apps) -> None:
     # Distinct directives on distinct aliases, each a guard: past the bound the resolvers answer.
     fields = " ".join(
         f"c{n}: contacts(first: 1) @include(if: $yes) {{ totalCount }}"
-        for n in range(compile.MAX_GUARDS + 1)
+        for n in range(compiler.MAX_GUARDS + 1)
     )
     query = f"query($yes: Boolean!) {{ {fields} }}"
     await _both(apps, query, {"yes": True}, compiled=False)

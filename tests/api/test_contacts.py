@@ -213,7 +213,9 @@ ORDERS = ["NAME", "NEXT_FOLLOW_UP", "LAST_INTERACTION", "CREATED"]
 @pytest.fixture(scope="module")
 async def resolvers_url(api_db: str, session_tmp: Path) -> AsyncIterator[str]:
     """The same database served with the compiled read path off."""
-    app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    app = create_app(
+        make_settings(session_tmp, graphql={"compiled_reads": False}), database_url=api_db
+    )
     async with serve(app) as url:
         yield url
 

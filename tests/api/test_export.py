@@ -130,7 +130,7 @@ async def test_a_link_from_another_server_secret_is_refused(
 ) -> None:
     alice = await sign_up(http)
     other = create_app(
-        make_settings(tmp_path, secret_key="another-servers-secret-key-long-enough-0123"),
+        make_settings(tmp_path, auth={"secret_key": "another-servers-secret-key-long-enough-0123"}),
         database_url=api_db,
     )
     async with serve(other) as other_url, httpx.AsyncClient(base_url=other_url) as client:

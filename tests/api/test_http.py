@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
+from api.refusal import EXCEPTION_HANDLERS
 from api.settings import Settings
-from api.transport import EXCEPTION_HANDLERS
 from tests.conftest import make_settings, serve
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -35,7 +35,9 @@ LIMIT = 4096
 async def small_url(api_db: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """A server with a 4 KiB limit and its playground off."""
     settings = make_settings(
-        tmp_path_factory.mktemp("small"), max_body_bytes=LIMIT, playground=False
+        tmp_path_factory.mktemp("small"),
+        limits={"max_body_bytes": LIMIT},
+        graphql={"playground": False},
     )
     async with serve(create_app(settings, database_url=api_db)) as url:
         yield url
@@ -333,6 +335,6 @@ async def test_a_websocket_message_over_the_limit_closes_the_connection(small_ur
 
 def test_the_limit_is_configured_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAPPORT_MAX_BODY_BYTES", "65536")
-    assert Settings().max_body_bytes == 65536
+    assert Settings().limits.max_body_bytes == 65536
     monkeypatch.delenv("RAPPORT_MAX_BODY_BYTES")
-    assert Settings().max_body_bytes == 1024 * 1024
+    assert Settings().limits.max_body_bytes == 1024 * 1024

@@ -273,7 +273,7 @@ async def test_a_multipart_request_without_a_preflight_header_is_refused(
 async def small_upload_url(
     api_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    settings = make_settings(tmp_path_factory.mktemp("uploads"), max_upload_bytes=4096)
+    settings = make_settings(tmp_path_factory.mktemp("uploads"), limits={"max_upload_bytes": 4096})
     async with serve(create_app(settings, database_url=api_db)) as url:
         yield url
 

@@ -31,7 +31,15 @@ from sync.clock import FixedClock
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 from tests.conftest import make_settings, serve
 
-PUBLIC = {"signUp", "signIn", "refreshSession"}
+# Operations that need no token; those with a case below are still tried as Bob.
+PUBLIC = {
+    "signUp",
+    "signIn",
+    "refreshSession",
+    "requestPasswordReset",
+    "resetPassword",
+    "confirmEmailChange",
+}
 # Sent as multipart uploads, which these JSON cases cannot: their isolation cases are in
 # tests/api/test_import.py (Bob's import never reaches Alice's contacts).
 UPLOADS = {"importContacts"}
@@ -65,7 +73,9 @@ async def served(
         assert api_app.state.compiled_reads is not None
         yield Served(api_app, api_url, compiled=True)
         return
-    app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    app = create_app(
+        make_settings(session_tmp, graphql={"compiled_reads": False}), database_url=api_db
+    )
     assert app.state.compiled_reads is None
     async with serve(app) as url:
         yield Served(app, url, compiled=False)
@@ -93,6 +103,7 @@ class World:
     reminder: str = ""
     device: str = ""
     notification: str = ""
+    feed: str = ""
 
 
 async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> World:
@@ -126,6 +137,8 @@ async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> W
         bob_tag["createTag"]["id"],
     )
     await _make_networking(http, world)
+    feed = await data(http, "{ calendarFeed { url } }", token=alice.token)
+    world.feed = feed["calendarFeed"]["url"]
     if app is not None:
         await _add_notifications(http, app, world)
     return world
@@ -531,6 +544,42 @@ CASES: list[tuple[str, str, Any]] = [
         "mutation { requestExport { url } }",
         lambda w, d: _export_owner(d["requestExport"]["url"]) == w.bob.user_id,
     ),
+    (
+        "calendarFeed",
+        "{ calendarFeed { url } }",
+        lambda w, d: (
+            d["calendarFeed"]["url"].endswith(".ics") and d["calendarFeed"]["url"] != w.feed
+        ),
+    ),
+    (
+        # Bob's rotation leaves Alice's URL as it was (ALICE_VIEW, before and after).
+        "rotateCalendarFeed",
+        "mutation { rotateCalendarFeed { url } }",
+        lambda w, d: d["rotateCalendarFeed"]["url"] != w.feed,
+    ),
+    (
+        # The link goes to Alice's mailbox, never to the one asking; the answer says nothing.
+        "requestPasswordReset",
+        "mutation($ae: String!) { requestPasswordReset(email: $ae) { __typename } }",
+        lambda w, d: d["requestPasswordReset"]["__typename"] == "PasswordResetRequested",
+    ),
+    (
+        "resetPassword",
+        'mutation { resetPassword(input: {token: "guessed", newPassword: "a long new password"})'
+        " { __typename } }",
+        lambda w, d: d["resetPassword"]["__typename"] == "InvalidCredentials",
+    ),
+    (
+        "changeEmail",
+        "mutation($ae: String!) { changeEmail(input: {newEmail: $ae,"
+        ' password: "correct horse battery staple"}) { __typename } }',
+        lambda w, d: d["changeEmail"]["__typename"] == "Conflict",
+    ),
+    (
+        "confirmEmailChange",
+        'mutation { confirmEmailChange(token: "guessed") { __typename } }',
+        lambda w, d: d["confirmEmailChange"]["__typename"] == "InvalidCredentials",
+    ),
     ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
 ]
 
@@ -556,7 +605,8 @@ CROSS = [
 
 ALICE_VIEW = """
 query($c: ID!, $i: ID!) {
-  me { id displayName }
+  me { id displayName email }
+  calendarFeed { url }
   contact(id: $c) { ... on Contact { firstName company tags { id name } interactions { nodes { id body } } } }
   interaction(id: $i) { ... on Interaction { body } }
   tags { id name }
@@ -595,6 +645,7 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "e": world.event,
         "be": world.bob_event,
         "as": alice_session(world.alice),
+        "ae": world.alice.email,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -658,7 +709,7 @@ async def test_a_second_user_cannot_touch_the_first_users_rows(
     assert after == before
 
 
-@pytest.mark.parametrize("name", sorted({name for name, _, _ in CASES}))
+@pytest.mark.parametrize("name", sorted({name for name, _, _ in CASES} - PUBLIC))
 async def test_every_operation_but_sign_in_needs_a_token(
     path_http: httpx.AsyncClient, name: str
 ) -> None:
@@ -677,6 +728,7 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "e": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "as": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "bp": "a-phone",
+        "ae": "someone@example.com",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None

@@ -187,7 +187,9 @@ async def test_a_page_costs_the_same_statements_at_5_and_100_contacts(
 ) -> None:
     account = await sign_up(http)
     await _seed(api_app, UUID(account.user_id), 100)
-    resolver_app = create_app(make_settings(session_tmp, compiled_reads=False), database_url=api_db)
+    resolver_app = create_app(
+        make_settings(session_tmp, graphql={"compiled_reads": False}), database_url=api_db
+    )
     async with serve(resolver_app) as url, httpx.AsyncClient(base_url=url) as resolvers:
         for app, client in ((api_app, http), (resolver_app, resolvers)):
             counts = {}

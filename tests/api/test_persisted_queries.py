@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from api.persisted import DocumentCache, hash_query
-from bench.home import HOME_QUERY
+from bench.home_answer import HOME_QUERY
 from tests.api.graphql import create_contact, sign_up
 from tests.api.test_http import GRAPHQL_RESPONSE, assert_json_error
 from tests.conftest import make_settings, serve
@@ -255,7 +255,7 @@ def test_the_store_evicts_by_bytes() -> None:
 
 
 async def test_turned_off_they_are_not_supported(api_db: str, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, persisted_queries_max_documents=0)
+    settings = make_settings(tmp_path, graphql={"persisted_queries_max_documents": 0})
     app = create_app(settings, database_url=api_db)
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
         account = await sign_up(client)

@@ -31,9 +31,9 @@ HTML = {"accept": "text/html"}
 
 @asynccontextmanager
 async def client_for(
-    api_db: str, tmp_path: Path, **settings: Any
+    api_db: str, tmp_path: Path, **graphql: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path, **settings), database_url=api_db)
+    app = create_app(make_settings(tmp_path, graphql=graphql), database_url=api_db)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield client
 

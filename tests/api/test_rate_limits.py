@@ -57,7 +57,7 @@ class CountingHasher(PasswordHasher):
 
 def build_app(tmp_path: Path, db_url: str, clock: FixedClock, **limits: Any) -> Starlette:
     app = create_app(
-        make_settings(tmp_path, **{**ROOMY, **limits}), database_url=db_url, clock=clock
+        make_settings(tmp_path, limits={**ROOMY, **limits}), database_url=db_url, clock=clock
     )
     app.state.authenticator._hasher = CountingHasher.from_parameters(profiles.CHEAPEST)
     return app

@@ -53,9 +53,11 @@ async def run_against_server(server_url: str, command: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="rapport-e2e-") as data_dir:
             settings = make_settings(
                 Path(data_dir),
-                secret_key=secrets.token_urlsafe(48),
-                access_token_ttl_seconds=TOKEN_TTL_SECONDS,
-                playground=True,
+                auth={
+                    "secret_key": secrets.token_urlsafe(48),
+                    "access_token_ttl_seconds": TOKEN_TTL_SECONDS,
+                },
+                graphql={"playground": True},
             )
             app = create_app(settings, database_url=database_url)
             async with serve(app) as url:

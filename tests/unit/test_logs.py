@@ -86,3 +86,21 @@ def test_uvicorn_lines_are_cut_too() -> None:
     assert "more characters cut]" in line
     assert line.endswith("414 Request-URI Too Long")
     assert len(line) < MAX_VALUE + 200
+
+
+def test_access_lines_keep_a_calendar_feed_secret_out() -> None:
+    config = uvicorn_log_config()
+    formatter = config["formatters"]["access"]["()"](fmt=config["formatters"]["access"]["fmt"])
+    secret = "Zm9vYmFyYmF6cXV4LXNlY3JldC1mZWVkLWtleQ"
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/calendar/{secret}.ics", "1.1", 200),
+        None,
+    )
+    line = formatter.format(access)
+    assert secret not in line
+    assert "/calendar/Zm9v….ics" in line

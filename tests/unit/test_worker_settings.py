@@ -14,7 +14,7 @@ from notifications.worker import Worker
 
 def test_the_lease_is_30_seconds_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAPPORT_WORKER_LEASE_SECONDS", raising=False)
-    assert Settings().worker_lease_seconds == 30
+    assert Settings().worker.lease_seconds == 30
     assert Worker.lease == timedelta(seconds=30)  # a Worker built without settings too
 
 
@@ -23,7 +23,7 @@ def test_a_lease_of_a_second_to_an_hour_is_accepted(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("RAPPORT_WORKER_LEASE_SECONDS", value)
-    assert Settings().worker_lease_seconds == float(value)
+    assert Settings().worker.lease_seconds == float(value)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_a_lease_that_is_not_a_second_to_an_hour_is_refused(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("RAPPORT_WORKER_LEASE_SECONDS", value)
-    with pytest.raises(ValidationError, match="worker_lease_seconds"):
+    with pytest.raises(ValidationError, match="RAPPORT_WORKER_LEASE_SECONDS"):
         Settings()
 
 
