@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from stream_zip import ZIP_64, async_stream_zip
 
-from transfer.calendar_file import write_calendar
+from notifications.ics import build_calendar
+from store.calendar import load_calendar_rows
 from transfer.vcard_writer import write_vcard
 
 PAGE = 1_000
@@ -99,16 +100,6 @@ _CONTACT_COLUMNS = (
 CONTACTS_VCF = (
     f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE owner_id = :owner AND cl % 2 = 1 ORDER BY id"
 )
-CALENDAR_ROWS = (
-    "SELECT 'birthday' AS kind, id, first_name || ' ' || last_name AS name, birthday_month, "
-    "birthday_day, NULL::date AS due_on, NULL::time AS due_time, NULL::text AS repeat_unit, "
-    "NULL::int AS repeat_every FROM contacts "
-    "WHERE owner_id = :owner AND cl % 2 = 1 AND birthday_month IS NOT NULL "
-    "UNION ALL SELECT 'reminder', id, title, NULL, NULL, due_on, due_time, repeat_unit, "
-    "repeat_every FROM reminders WHERE owner_id = :owner AND cl % 2 = 1 "
-    "AND completed_at IS NULL ORDER BY 1, 2"
-)
-
 Member = tuple[str, datetime, int, Any, AsyncIterator[bytes]]
 
 
@@ -156,10 +147,9 @@ async def _each_row(
 
 
 async def _calendar(conn: AsyncConnection, owner_id: UUID, now: datetime) -> AsyncIterator[bytes]:
-    rows: list[Any] = []
-    async for page in _pages(conn, CALENDAR_ROWS, owner_id):
-        rows.extend(row._mapping for row in page)
-    yield write_calendar(rows, now)
+    # The calendar feed's text (api/calendar_feed.py), from the same rows, in this snapshot.
+    time_zone, contacts, reminders = await load_calendar_rows(conn, owner_id=owner_id)
+    yield build_calendar(time_zone=time_zone, contacts=contacts, reminders=reminders, now=now)
 
 
 def file_names() -> Iterable[str]:

@@ -7,11 +7,12 @@ import io
 import json
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import icalendar
 import pytest
 import vobject
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from sync.clock import FixedClock
 from tests.api.graphql import create_contact, data, post, sign_up
+from tests.api.test_calendar_feed import feed_url, fetch, occurrences
 from tests.api.test_import import CONTACTS, VCARDS, contacts, import_file
 from tests.api.test_isolation import make_world
 from tests.conftest import make_settings, serve
@@ -89,14 +91,24 @@ async def test_the_archive_holds_every_kind_of_data_of_its_owner_only(
 
     cards = list(vobject.readComponents(archive.read("contacts.vcf").decode()))
     assert {c.fn.value for c in cards} == {"Alice's friend", "Grace"}
-    calendar = vobject.readOne(archive.read("calendar.ics").decode())
-    summaries = {e.summary.value: e for e in calendar.vevent_list}
-    leap = summaries["Grace's birthday"]
-    # Feb 29 falls on Feb 28 in common years (the last day of February), as pushes do.
-    assert [
-        d.date() for d in leap.getrruleset().between(datetime(2025, 1, 1), datetime(2029, 1, 1))
-    ] == [datetime(y, 2, d).date() for y, d in ((2025, 28), (2026, 28), (2027, 28), (2028, 29))]
-    assert "Send deck" in summaries
+    ics = archive.read("calendar.ics")
+    found = occurrences(ics, date(2025, 1, 1), date(2029, 1, 1))
+    # Feb 29 falls on Feb 28 in common years, as pushes do.
+    assert found["Grace's birthday"] == [
+        date(y, 2, d) for y, d in ((2025, 28), (2026, 28), (2027, 28), (2028, 29))
+    ]
+    assert "Send deck" in {
+        str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(ics).walk() if e.name == "VEVENT"
+    }
+    # The calendar feed's text, event for event: one iCalendar writer (notifications/ics.py).
+    feed = await fetch(http, await feed_url(http, world.alice.token))
+    assert feed.status_code == 200
+    assert without_stamps(ics) == without_stamps(feed.content)
+
+
+def without_stamps(ics: bytes) -> list[bytes]:
+    """The lines of an iCalendar text but its DTSTAMPs (the moment it was written)."""
+    return [line for line in ics.splitlines() if not line.startswith(b"DTSTAMP")]
 
 
 async def test_a_link_changed_or_forged_for_another_owner_is_refused(
