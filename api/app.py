@@ -32,13 +32,14 @@ from api.self_service import build_self_service
 from api.settings import Settings
 from api.throttle import build_throttle, guard_requests
 from api.transport import GraphQLOverHTTP
+from model.clock import Clock, SystemClock
 from reads.extension import answer_validated
 from reads.service import CompiledReads
 from schema import build_schema
 from schema.account import SelfService
 from schema.context import Context
+from schema.indexes import IntroductionIndexes
 from store.engine import create_engine, libpq_url
-from sync.clock import Clock, SystemClock
 from sync.feed import ChangeFeed
 from transfer.link import ExportLinks
 
@@ -69,6 +70,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.playground = playground
         self.compiled_reads = compiled_reads
         self.export_links = export_links
+        self.introductions = IntroductionIndexes(clock)
         self.self_service = self_service
         # graphql-core's schema, which the compiled read path's helpers take.
         assert isinstance(self.schema, strawberry.Schema)
@@ -123,6 +125,7 @@ class RapportGraphQL(GraphQLOverHTTP):
             accounts=self.authenticator,
             authorization=request.headers.get("authorization"),
             request_id=request_id,
+            introductions=self.introductions,
             feed=self.feed,
             client_address=request.client.host if request.client else "unknown",
             # Over HTTP only: a WebSocket's queries keep the resolvers.

@@ -27,10 +27,11 @@ from uuid_utils.compat import uuid7
 
 from api.bearer import ISSUER, BearerAuth, IdTokenVerifier, Viewer
 from api.throttle import Throttle
+from model.clock import Clock
+from model.dates import check_time_zone
+from model.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
+from model.text import MAX_NAME
 from store import accounts
-from sync.clock import Clock
-from sync.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
-from sync.fields import MAX_NAME, check_time_zone
 
 _email = TypeAdapter(EmailStr)
 

@@ -17,9 +17,9 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
+from model.clock import Clock
+from model.errors import Unauthenticated
 from store import accounts
-from sync.clock import Clock
-from sync.errors import Unauthenticated
 
 ISSUER = "rapport"
 _MAX_RECENT = 10_000

@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from model.clock import Clock
 from notifications.ics import build_calendar
 from store import calendar
-from sync.clock import Clock
 
 PATH = "/calendar/{secret}.ics"
 

@@ -155,7 +155,7 @@ def import_contacts(
     ] = None,
 ) -> None:
     """Import contacts from a vCard file or LinkedIn's Connections.csv into an account."""
-    from sync.errors import ValidationFailed
+    from model.errors import ValidationFailed
     from transfer.command import UnknownAccount, guess_format, import_data
     from transfer.contact_import import ImportFormat
     from transfer.entry import MalformedFile

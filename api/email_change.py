@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.mailer import Email, Outbox, mask_address
 from api.reset import MailLimits, digest, new_token, normalize_email
+from model.clock import Clock
+from model.errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
 from store import account_tokens, accounts
-from sync.clock import Clock
-from sync.errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
 
 # Returns the user if the password is theirs; raises InvalidCredentials or RateLimited
 # (api.auth.Authenticator's check, with the sign-in limit).

@@ -10,8 +10,8 @@ from starlette.routing import Route
 
 from api.media import choose_media_type
 from api.refusal import error_response
+from model.clock import Clock
 from store import tables
-from sync.clock import Clock
 from transfer.archive import stream_archive
 from transfer.link import ExpiredLink, ExportLinks, InvalidLink
 

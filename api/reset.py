@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.auth import password_problem
 from api.mailer import Email, Outbox
 from api.throttle import SIGN_IN_ACCOUNT, Limit, to_seconds
+from model.clock import Clock
+from model.errors import FieldError, InvalidCredentials, RateLimited, ValidationFailed
 from store import account_tokens, accounts, ratelimits
-from sync.clock import Clock
-from sync.errors import FieldError, InvalidCredentials, RateLimited, ValidationFailed
 
 MAIL_EMAIL = "mail-email"
 MAIL_ADDRESS = "mail-address"

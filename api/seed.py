@@ -14,11 +14,11 @@ from rich.progress import Progress
 from uuid_utils.compat import uuid7
 
 from api.auth import Authenticator
+from model.clock import SystemClock
+from model.enums import Channel, Importance, InteractionKind, Stage
 from store.engine import create_engine
 from sync import importer
-from sync.clock import SystemClock
 from sync.entity import CONTACT, INTERACTION
-from sync.fields import Channel, Importance, InteractionKind, Stage
 from sync.writer import open_writer
 
 INTERESTS = [

@@ -16,8 +16,8 @@ from api.mailer import LogMailer, Mailer, Outbox, SmtpMailer
 from api.reset import MailLimits, PasswordReset
 from api.settings import Settings
 from api.throttle import Limit
+from model.clock import Clock
 from schema.account import SelfService
-from sync.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.settings import LimitSettings
+from model.clock import Clock
+from model.errors import RateLimited
 from store import ratelimits
-from sync.clock import Clock
-from sync.errors import RateLimited
 
 SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_IN_ADDRESS = "sign-in-address"

@@ -8,10 +8,10 @@ import signal
 from datetime import timedelta
 
 from api.settings import Settings
+from model.clock import Clock, SystemClock
 from notifications.sender import LogSender, Sender
 from notifications.worker import Worker
 from store.engine import create_engine, libpq_url
-from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("rapport.notifications")
 

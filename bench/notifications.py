@@ -187,9 +187,9 @@ async def deliver(
 ) -> dict[str, Any]:
     import tempfile
 
+    from model.clock import FixedClock
     from notifications.fcm_sender import FcmSender
     from notifications.worker import Worker
-    from sync.clock import FixedClock
 
     s = tables.scheduled_notifications.c
     async with engine.begin() as conn:

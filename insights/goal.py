@@ -13,30 +13,15 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Generic, TypeVar
+
+from model.enums import Period
 
 K = TypeVar("K")
 
 # A contact is dormant after this long without an interaction; the first interaction after it
 # is a reconnection.
 DORMANT_AFTER = timedelta(days=90)
-
-
-class Metric(StrEnum):
-    MEET_NEW_PEOPLE = "MEET_NEW_PEOPLE"
-    RECONNECT_DORMANT = "RECONNECT_DORMANT"
-    MAKE_INTRODUCTIONS = "MAKE_INTRODUCTIONS"
-    LOG_INTERACTIONS = "LOG_INTERACTIONS"
-    ATTEND_EVENTS = "ATTEND_EVENTS"
-
-
-class Period(StrEnum):
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    QUARTER = "QUARTER"
-    YEAR = "YEAR"
-    CUSTOM = "CUSTOM"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from model.clock import local_today
 from notifications.recipients import Recipients
-from notifications.timing import local_today
 
 # 37 bytes an id: twenty keep a digest's data near 750 bytes, well inside FCM's 4 KB payload
 # (the whole digest is in ``notifications`` anyway).

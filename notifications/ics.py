@@ -4,7 +4,7 @@
   in common years, as for pushes (docs/notifications.md): ``BYMONTHDAY=28,29;BYSETPOS=-1``.
 - Reminders: on their due day, at their due time in the owner's time zone (``TZID``, so a
   calendar app keeps 9:00 at 9:00 across a daylight-saving change) or all day, repeating as
-  ``repeatUnit``/``repeatEvery`` say. Month ends clamp as notifications.calendar counts them
+  ``repeatUnit``/``repeatEvery`` say. Month ends clamp as insights.calendar counts them
   (Jan 31 monthly: Feb 28, Mar 31, Apr 30) with ``BYMONTHDAY=28,…,31;BYSETPOS=-1``. A done
   one-off reminder is left out; a repeating one starts at its first occurrence not done.
 - Follow-ups due: an all-day event on the owner's local day of ``next_follow_up_at``.
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from notifications.calendar import RepeatUnit, next_repeat
+from insights.calendar import next_repeat
+from model.enums import RepeatUnit
 
 PRODID = "-//Rapport//Calendar feed//EN"
 _FREQ = {

@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from model.clock import Clock
 
 log = logging.getLogger("rapport.notifications.worker")
 
@@ -33,10 +35,6 @@ _RENEW = sa.text(
     WHERE s.owner_id = p.o AND s.id = p.i AND s.leased_by = :worker AND s.status = 'SENDING'
     """
 ).bindparams(sa.bindparam("until", type_=sa.DateTime(timezone=True)))
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 async def renew_lease(

@@ -9,40 +9,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
+
+from model.agenda import Preferences
+from model.clock import zone
 
 MAX_JITTER_MINUTES = 10
 # Moved out of late-evening quiet hours, a push goes this long before they begin.
 BEFORE_QUIET = timedelta(minutes=15)
 
 
-@dataclass(frozen=True)
-class Preferences:
-    time_zone: str
-    hour: int
-    quiet_start: time | None = None
-    quiet_end: time | None = None
-    jitter_minutes: int = 0
-
-
 def jitter_for(owner_id: UUID) -> int:
     """A stable number of minutes in [0, MAX_JITTER_MINUTES) for this owner."""
     digest = hashlib.blake2b(owner_id.bytes, digest_size=2).digest()
     return int.from_bytes(digest) % MAX_JITTER_MINUTES
-
-
-@functools.lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    """The zone named ``name``, kept: ZoneInfo's own cache holds only a handful strongly, and
-    a planning pass across many zones would otherwise read the tz database over and over."""
-    return ZoneInfo(name)
-
-
-def local_today(now: datetime, time_zone: str) -> date:
-    return now.astimezone(zone(time_zone)).date()
 
 
 def to_utc(day: date, at: time, time_zone: str) -> datetime:

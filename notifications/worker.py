@@ -18,10 +18,11 @@ import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import Clock
 from notifications import backlog, planner
 from notifications.backoff import Backoff
 from notifications.claim import Claim
@@ -33,10 +34,6 @@ from notifications.settlement import Settlement
 from notifications.wakeup import Wakeup, wait_for_any
 
 log = logging.getLogger("rapport.notifications.worker")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull
 
+from model.dates import check_date, check_instant
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from reads.plan import Fallback, Getter, Inputs
 from schema.arguments import check_string
 from schema.pagination import DEFAULT_PAGE
 from store import contacts as contact_store
-from sync.errors import ValidationFailed
-from sync.fields import check_date, check_instant, parse_uuid
 
 
 def breaks_rules(type_: Any, value: Any) -> bool:

@@ -7,6 +7,8 @@ from typing import Any
 
 from graphql import FieldNode
 
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from reads import render
 from reads.arguments import check_first
 from reads.columns import Row
@@ -16,8 +18,6 @@ from reads.cursor import after_condition
 from reads.plan import Fallback, Getter, Inputs, NotCompilable
 from reads.render import Expr
 from store import interactions as interaction_store
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 
 def render_interactions(compiler: Compiler, nodes: list[FieldNode]) -> str:

@@ -7,12 +7,12 @@ from typing import Any
 
 from graphql import FieldNode
 
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from reads import contact, render
 from reads.columns import Row
 from reads.compiler import OWNER, Compiler
 from reads.plan import Fallback, Getter, Inputs, NotCompilable
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 
 def render_lookup(

@@ -59,7 +59,7 @@ def string(expr: str) -> str:
 def enum_value(expr: str) -> str:
     """An enum column, quoted without ``to_json``: the values are GraphQL enum names.
 
-    Every write goes through the enum types in ``sync.fields`` (the resolvers read the value back
+    Every write goes through the enum types in ``model.enums`` (the resolvers read the value back
     through them too), so a stored value is ``[A-Z_]+`` and needs no escaping; ``to_json`` would
     cost a type lookup per call for nothing.
     """

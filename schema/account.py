@@ -14,6 +14,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from model import errors
 from schema.context import Context
 from schema.errors import (
     Conflict,
@@ -22,7 +23,6 @@ from schema.errors import (
     ValidationError,
     validation_error,
 )
-from sync import errors
 
 
 class PasswordResets(Protocol):

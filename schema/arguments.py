@@ -34,8 +34,9 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.union import StrawberryUnion
 
+from model.dates import check_date, check_instant
+from model.text import MAX_TEXT, check_text, find_hidden_character
 from schema.errors import FieldProblem, ValidationError, bad_input
-from sync.fields import MAX_TEXT, check_date, check_instant, check_text, find_hidden_character
 
 Problem = tuple[str, str]
 MAX_PROBLEMS = 10

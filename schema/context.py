@@ -11,10 +11,11 @@ from uuid import UUID
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model import errors
+from model.clock import Clock
 from schema import errors as gql_errors
+from schema.indexes import IntroductionIndexes
 from schema.loaders import Loaders
-from sync import errors
-from sync.clock import Clock
 from sync.feed import ChangeFeed
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class Context:
     accounts: Accounts
     authorization: str | None
     request_id: str
+    # Introduction indexes kept between requests (one per app).
+    introductions: IntroductionIndexes
     feed: ChangeFeed | None = None
     # The client's address (a trusted proxy's X-Forwarded-For, if any), for rate limits.
     client_address: str = "unknown"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import strawberry
 
+from model.enums import Channel, Importance, InteractionKind, Stage
 from store.contacts import ContactOrder
-from sync.fields import Channel, Importance, InteractionKind, Stage
 
 strawberry.enum(Stage, description="Where a relationship stands.")
 strawberry.enum(Importance, description="How much this relationship matters.")

@@ -15,7 +15,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from sync import errors
+from model import errors
 
 log = logging.getLogger("rapport.api")
 

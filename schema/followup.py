@@ -16,14 +16,15 @@ import strawberry
 from strawberry.types import Info
 
 from insights import followup, starter
+from model.clock import local_today
+from model.errors import FieldError, ValidationFailed
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import Deleted, NotFound, ValidationError, bad_input, validation_error
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
 from store import accounts
 from store import followup as store
-from sync.errors import FieldError, ValidationFailed
-from sync.fields import parse_uuid
 
 strawberry.enum(
     followup.Tone,
@@ -110,7 +111,7 @@ async def draft_for(
             return Deleted(id=strawberry.ID(interaction_id), entity="interaction")
         assert user is not None
         zone = ZoneInfo(user["time_zone"])
-        today = ctx.clock.now().astimezone(zone).date()
+        today = local_today(ctx.clock.now(), user["time_zone"])
         occurred_on = row["occurred_at"].astimezone(zone).date()
         problem = followup.find_problem(row["kind"], occurred_on, today)
         if problem is not None:
@@ -155,7 +156,7 @@ async def owed_for(ctx: Context, owner_id: UUID, first: int, after_days: int) ->
             owner_id=owner_id,
             met_after=now - timedelta(days=followup.OWED_WINDOW_DAYS),
             met_before=now - timedelta(days=after_days),
-            today=now.astimezone(zone).date(),
+            today=local_today(now, user["time_zone"]),
             kinds=followup.CONVERSATION_KINDS,
             limit=first,
         )

@@ -7,30 +7,29 @@ every suggestion carries the reasons that produced it.
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
 from insights import health, introduction, reconnect, starter
+from model.clock import local_today
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, validation_error
-from schema.mutation import InteractionResult, _map, _write
+from schema.mutation import InteractionResult
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
 from schema.scores import RelationshipHealth, to_facts
+from schema.write import run_write
 from store import accounts
 from store import insights as insight_store
 from store import interactions as interaction_store
 from sync import introduction as introduction_writes
 from sync.entity import new_id
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 MAX_STARTERS = 20
 # Starters read this many of the contact's newest interactions.
@@ -77,44 +76,12 @@ StartersResult = Annotated[
 ]
 
 
-async def local_today(ctx: Context, owner_id: UUID) -> dt.date:
+async def owner_today(ctx: Context, owner_id: UUID) -> dt.date:
     """Return today's date in the owner's time zone."""
     async with ctx.engine.connect() as conn:
         user = await accounts.get_user(conn, user_id=owner_id)
     assert user is not None
-    return ctx.clock.now().astimezone(ZoneInfo(user["time_zone"])).date()
-
-
-# Recent owners' introduction indexes, by owner, with the owner's version when built: the index
-# is a function of the data, and every write bumps the version, so a version match means it is
-# still exact. The age limit covers what does change without a write: who counts as recently
-# seen. Bounded, per process; a miss costs one rebuild (bench/RESULTS.md: cold and warm).
-INDEX_CACHE_SIZE = 64
-INDEX_MAX_AGE = timedelta(minutes=10)
-_index_cache: OrderedDict[UUID, tuple[int, dt.datetime, introduction.Index[UUID]]] = OrderedDict()
-
-
-async def _introduction_index(
-    conn: AsyncConnection, owner_id: UUID, now: dt.datetime
-) -> introduction.Index[UUID]:
-    version = await insight_store.owner_version(conn, owner_id=owner_id)
-    cached = _index_cache.get(owner_id)
-    if cached is not None and cached[0] == version and now - cached[1] < INDEX_MAX_AGE:
-        _index_cache.move_to_end(owner_id)
-        return cached[2]
-    postings, anchors, total = await insight_store.introduction_index(
-        conn,
-        owner_id=owner_id,
-        role_words=introduction.ROLE_WORDS,
-        recent_since=now - timedelta(days=90),
-        anchors=introduction.MAX_ANCHORS,
-    )
-    index = introduction.Index(postings=postings, anchors=anchors, total=total)
-    _index_cache[owner_id] = (version, now, index)
-    _index_cache.move_to_end(owner_id)
-    while len(_index_cache) > INDEX_CACHE_SIZE:
-        _index_cache.popitem(last=False)
-    return index
+    return local_today(ctx.clock.now(), user["time_zone"])
 
 
 @strawberry.type
@@ -127,7 +94,7 @@ class InsightQuery:
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
-        today = await local_today(ctx, owner_id)
+        today = await owner_today(ctx, owner_id)
         async with ctx.engine.connect() as conn:
             # Health decline can lift a candidate a few places: read a margin beyond `first`.
             rows = await insight_store.reconnect_candidates(
@@ -184,9 +151,8 @@ class InsightQuery:
         ctx = info.context
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
-        now = ctx.clock.now()
         async with ctx.engine.connect() as conn:
-            index = await _introduction_index(conn, owner_id, now)
+            index = await ctx.introductions.get(conn, owner_id)
             goals = await insight_store.goal_tags(conn, owner_id=owner_id)
             candidates = introduction.suggest_from_index(
                 index, first, goal_tags=goals, candidates=first * 5 + 20
@@ -232,7 +198,7 @@ class InsightQuery:
                 entity="contact",
                 id=contact_id,
             )
-        today = await local_today(ctx, owner_id)
+        today = await owner_today(ctx, owner_id)
         async with ctx.engine.connect() as conn:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
@@ -283,13 +249,14 @@ class InsightMutation:
         contact_b: strawberry.ID,
         note: str | None = None,
     ) -> InteractionResult:
-        async def action(w: Any) -> Any:
-            return await introduction_writes.log_introduction(
+        return await run_write(
+            info.context,
+            lambda w: introduction_writes.log_introduction(
                 w,
                 new_id(),
                 parse_uuid("contactA", contact_a),
                 parse_uuid("contactB", contact_b),
                 note,
-            )
-
-        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+            ),
+            Interaction.from_row,
+        )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
-from uuid import UUID
+from typing import Annotated
 
+import sqlalchemy as sa
 import strawberry
 from strawberry.types import Info
 
+from model import errors
+from model.ids import parse_uuid
 from schema.context import Context, TokenPair
 from schema.errors import (
     Conflict,
@@ -34,14 +35,10 @@ from schema.inputs import (
     to_patch,
 )
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
-from store import accounts
-from sync import contact, errors, interaction, tag
-from sync import sentiment as sentiment_switch
-from sync.entity import new_id, snake_case
-from sync.fields import UserPatch, parse_uuid, validate_patch
-from sync.writer import Writer, begin_write, open_writer
-
-T = TypeVar("T")
+from schema.write import deleted, run_write
+from sync import account, contact, interaction, tag
+from sync.entity import new_id
+from sync.writer import Writer
 
 AuthResult = Annotated[
     AuthPayload | ValidationError | Conflict | RateLimited, strawberry.union("AuthResult")
@@ -56,8 +53,6 @@ InteractionResult = Annotated[
 ]
 TagResult = Annotated[Tag | ValidationError | NotFound | Conflict, strawberry.union("TagResult")]
 DeleteResult = Annotated[Deleted | ValidationError | NotFound, strawberry.union("DeleteResult")]
-
-Failure = ValidationError | NotFound | Conflict
 
 
 @strawberry.type
@@ -92,24 +87,6 @@ RevokeSessionResult = Annotated[
 ]
 
 
-async def _write(ctx: Context, action: Callable[[Writer], Awaitable[T]]) -> T | Failure:
-    """Run ``action`` in one write transaction; expected failures roll back and become types."""
-    owner_id = await ctx.owner_id()
-    try:
-        async with open_writer(ctx.engine, owner_id, ctx.clock) as w:
-            return await action(w)
-    except errors.ValidationFailed as exc:
-        return validation_error(exc)
-    except errors.NotFound as exc:
-        return not_found(exc)
-    except errors.Conflict as exc:
-        return Conflict(message=exc.message)
-
-
-def _ids(field: str, values: list[strawberry.ID]) -> list[UUID]:
-    return [parse_uuid(field, v) for v in values]
-
-
 def _payload(tokens: TokenPair) -> AuthPayload:
     return AuthPayload(
         access_token=tokens.access_token,
@@ -117,14 +94,6 @@ def _payload(tokens: TokenPair) -> AuthPayload:
         expires_at=tokens.expires_at,
         user=User.from_row(tokens.user),
     )
-
-
-def _deleted(entity: str) -> Callable[[Any], Deleted]:
-    return lambda row: Deleted(id=strawberry.ID(str(row["id"])), entity=entity)
-
-
-def _map(result: Any, to_type: Callable[[Any], Any]) -> Any:
-    return result if isinstance(result, Failure) else to_type(result)
 
 
 @strawberry.type
@@ -239,40 +208,10 @@ class Mutation:
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        patch = to_patch(input)
         try:
-            _check_lead_days(patch.get("leadDays"))
-            values = validate_patch(UserPatch, patch, creating=False)
+            row = await account.update_settings(ctx.engine, owner_id, ctx.clock, to_patch(input))
         except errors.ValidationFailed as exc:
             return validation_error(exc)
-        columns = {snake_case(k): v for k, v in values.items()}
-        async with ctx.engine.begin() as conn:
-            current = await accounts.get_user(conn, user_id=owner_id)
-            assert current is not None
-            if "lead_days" in columns:
-                # The kinds sent replace their lists; the others keep theirs.
-                sent = {kind: columns["lead_days"][kind] for kind in patch["leadDays"]}
-                columns["lead_days"] = {**current["lead_days"], **sent}
-            merged = {**current, **columns}
-            problem = _quiet_hours_problem(merged["quiet_hours_start"], merged["quiet_hours_end"])
-            if problem is not None:
-                return validation_error(
-                    errors.ValidationFailed([errors.FieldError("quietHoursEnd", problem)])
-                )
-            row = await accounts.update_user(
-                conn, user_id=owner_id, now=ctx.clock.now(), values=columns
-            )
-            sentiment_moved = row["sentiment_enabled"] != current["sentiment_enabled"]
-            zone_moved = row["time_zone"] != current["time_zone"]
-            if sentiment_moved or zone_moved:
-                # Same transaction, through the write path: scores never outlive the switch
-                # that turned them off, follow-up dates never the zone they were counted in.
-                w = await begin_write(conn, owner_id, ctx.clock)
-                if sentiment_moved:
-                    await sentiment_switch.apply_switch(w, row["sentiment_enabled"])
-                if zone_moved:
-                    await contact.refresh_follow_ups(w)
-                await w.finish()
         return User.from_row(row)
 
     @strawberry.mutation(description="Add a person.")
@@ -280,33 +219,36 @@ class Mutation:
         self, info: Info[Context, None], input: CreateContactInput
     ) -> ContactResult:
         patch = to_patch(input)
-        result = await _write(info.context, lambda w: contact.create_contact(w, new_id(), patch))
-        return _map(result, Contact.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context, lambda w: contact.create_contact(w, new_id(), patch), Contact.from_row
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_contact(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateContactInput
     ) -> ContactResult:
         patch = to_patch(input)
-
-        async def action(w: Writer) -> Any:
-            return await contact.update_contact(w, parse_uuid("id", id), patch)
-
-        return _map(await _write(info.context, action), Contact.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: contact.update_contact(w, parse_uuid("id", id), patch),
+            Contact.from_row,
+        )
 
     @strawberry.mutation(description="Delete a contact; restoreContact brings it back.")
     async def delete_contact(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
-        async def action(w: Writer) -> Any:
-            return await contact.delete_contact(w, parse_uuid("id", id))
-
-        return _map(await _write(info.context, action), _deleted("contact"))  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: contact.delete_contact(w, parse_uuid("id", id)),
+            deleted("contact"),
+        )
 
     @strawberry.mutation(description="Bring back a deleted contact with its history and tags.")
     async def restore_contact(self, info: Info[Context, None], id: strawberry.ID) -> ContactResult:
-        async def action(w: Writer) -> Any:
-            return await contact.restore_contact(w, parse_uuid("id", id))
-
-        return _map(await _write(info.context, action), Contact.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: contact.restore_contact(w, parse_uuid("id", id)),
+            Contact.from_row,
+        )
 
     @strawberry.mutation(description="Record an interaction with one or more contacts.")
     async def log_interaction(
@@ -316,106 +258,95 @@ class Mutation:
         patch = to_patch(input)
         if patch.get("occurredAt") is None:
             patch["occurredAt"] = ctx.clock.now()
-        result = await _write(ctx, lambda w: interaction.log_interaction(w, new_id(), patch))
-        return _map(result, Interaction.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            ctx, lambda w: interaction.log_interaction(w, new_id(), patch), Interaction.from_row
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_interaction(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateInteractionInput
     ) -> InteractionResult:
         patch = to_patch(input)
-
-        async def action(w: Writer) -> Any:
-            return await interaction.update_interaction(w, parse_uuid("id", id), patch)
-
-        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: interaction.update_interaction(w, parse_uuid("id", id), patch),
+            Interaction.from_row,
+        )
 
     @strawberry.mutation(description="Delete an interaction; restoreInteraction brings it back.")
     async def delete_interaction(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteResult:
-        async def action(w: Writer) -> Any:
-            return await interaction.set_interaction_alive(w, parse_uuid("id", id), alive=False)
-
-        return _map(await _write(info.context, action), _deleted("interaction"))  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: interaction.set_interaction_alive(w, parse_uuid("id", id), alive=False),
+            deleted("interaction"),
+        )
 
     @strawberry.mutation(description="Bring back a deleted interaction.")
     async def restore_interaction(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> InteractionResult:
-        async def action(w: Writer) -> Any:
-            return await interaction.set_interaction_alive(w, parse_uuid("id", id), alive=True)
-
-        return _map(await _write(info.context, action), Interaction.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: interaction.set_interaction_alive(w, parse_uuid("id", id), alive=True),
+            Interaction.from_row,
+        )
 
     @strawberry.mutation(description="Create a tag; a name you already use returns that tag.")
     async def create_tag(self, info: Info[Context, None], input: CreateTagInput) -> TagResult:
         patch = to_patch(input)
-        result = await _write(info.context, lambda w: tag.create_tag(w, new_id(), patch))
-        return _map(result, Tag.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context, lambda w: tag.create_tag(w, new_id(), patch), Tag.from_row, conflict=True
+        )
 
     @strawberry.mutation(description="Rename a tag.")
     async def rename_tag(
         self, info: Info[Context, None], id: strawberry.ID, name: str
     ) -> TagResult:
-        async def action(w: Writer) -> Any:
-            return await tag.update_tag(w, parse_uuid("id", id), {"name": name})
-
-        return _map(await _write(info.context, action), Tag.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: tag.update_tag(w, parse_uuid("id", id), {"name": name}),
+            Tag.from_row,
+            conflict=True,
+        )
 
     @strawberry.mutation(description="Delete a tag; contacts lose it.")
     async def delete_tag(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
-        async def action(w: Writer) -> Any:
-            return await tag.delete_tag(w, parse_uuid("id", id))
-
-        return _map(await _write(info.context, action), _deleted("tag"))  # type: ignore[no-any-return]
+        return await run_write(
+            info.context, lambda w: tag.delete_tag(w, parse_uuid("id", id)), deleted("tag")
+        )
 
     @strawberry.mutation(description="Put a tag on contacts (at most 100 at a time).")
     async def tag_contacts(
         self, info: Info[Context, None], tag_id: strawberry.ID, contact_ids: list[strawberry.ID]
     ) -> TagResult:
-        return await _membership(info.context, tag_id, contact_ids, tagged=True)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: _set_membership(w, tag_id, contact_ids, tagged=True),
+            Tag.from_row,
+            conflict=True,
+        )
 
     @strawberry.mutation(description="Take a tag off contacts (at most 100 at a time).")
     async def untag_contacts(
         self, info: Info[Context, None], tag_id: strawberry.ID, contact_ids: list[strawberry.ID]
     ) -> TagResult:
-        return await _membership(info.context, tag_id, contact_ids, tagged=False)  # type: ignore[no-any-return]
-
-
-async def _membership(
-    ctx: Context, tag_id: strawberry.ID, contact_ids: list[strawberry.ID], *, tagged: bool
-) -> Any:
-    async def action(w: Writer) -> Any:
-        if not 1 <= len(contact_ids) <= 100:
-            raise errors.ValidationFailed(
-                [
-                    errors.FieldError(
-                        "contactIds", f"send 1 to 100 contact ids, not {len(contact_ids)}"
-                    )
-                ]
-            )
-        return await tag.set_membership(
-            w, parse_uuid("tagId", tag_id), _ids("contactIds", contact_ids), tagged
+        return await run_write(
+            info.context,
+            lambda w: _set_membership(w, tag_id, contact_ids, tagged=False),
+            Tag.from_row,
+            conflict=True,
         )
 
-    return _map(await _write(ctx, action), Tag.from_row)
 
-
-def _check_lead_days(lead_days: dict[str, Any] | None) -> None:
-    """Refuse a kind sent as null: leave it out to keep its list."""
-    problems = [
-        errors.FieldError(f"leadDays.{kind}", "cannot be cleared; send a list, or leave it out")
-        for kind, value in (lead_days or {}).items()
-        if value is None
-    ]
-    if problems:
-        raise errors.ValidationFailed(problems)
-
-
-def _quiet_hours_problem(start: Any, end: Any) -> str | None:
-    if (start is None) != (end is None):
-        return "set both quietHoursStart and quietHoursEnd, or clear both"
-    if start is not None and start == end:
-        return "quiet hours must not start and end at the same time"
-    return None
+async def _set_membership(
+    w: Writer, tag_id: strawberry.ID, contact_ids: list[strawberry.ID], *, tagged: bool
+) -> sa.RowMapping:
+    if not 1 <= len(contact_ids) <= 100:
+        raise errors.ValidationFailed(
+            [errors.FieldError("contactIds", f"send 1 to 100 contact ids, not {len(contact_ids)}")]
+        )
+    return await tag.set_membership(
+        w, parse_uuid("tagId", tag_id), [parse_uuid("contactIds", v) for v in contact_ids], tagged
+    )

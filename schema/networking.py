@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
@@ -13,35 +12,35 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
-from insights import goal, health
+from insights import goal
+from model.dates import check_date
+from model.enums import AttendeeStatus, Metric, Period
+from model.ids import parse_uuid
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, bad_input
+from schema.errors import NotFound, ValidationError
 from schema.inputs import to_patch
-from schema.mutation import _map, _write
 from schema.nodes import Contact
 from schema.pagination import check_first
+from schema.write import run_write
 from store import accounts
 from store import networking as store
 from sync import event as event_writes
 from sync import goal as goal_writes
-from sync.entity import EVENT, new_id
-from sync.fields import AttendeeStatus, check_date, parse_uuid
+from sync.entity import new_id
 
-strawberry.enum(goal.Metric, name="GoalMetric", description="What a goal counts.")
-strawberry.enum(goal.Period, name="GoalPeriod", description="The window a goal counts over.")
+strawberry.enum(Metric, name="GoalMetric", description="What a goal counts.")
+strawberry.enum(Period, name="GoalPeriod", description="The window a goal counts over.")
 strawberry.enum(AttendeeStatus, description="Planned to meet at an event, or met there.")
 
-MAX_SUMMARY_DAYS = 366
 
-
-async def _owner_zone(ctx: Context, owner_id: UUID) -> ZoneInfo:
+async def owner_zone(ctx: Context, owner_id: UUID) -> ZoneInfo:
     async with ctx.engine.connect() as conn:
         user = await accounts.get_user(conn, user_id=owner_id)
     assert user is not None
     return ZoneInfo(user["time_zone"])
 
 
-def _bounds(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Return the instants that begin ``start`` and end ``end`` in the owner's time zone."""
     return (
         datetime.combine(start, time(0), zone),
@@ -73,9 +72,9 @@ class Goal:
     id: strawberry.ID
     title: str
     description: str | None
-    metric: goal.Metric
+    metric: Metric
     target: int
-    period: goal.Period
+    period: Period
     starts_on: dt.date
     ends_on: dt.date | None
     tag_id: strawberry.ID | None = strawberry.field(
@@ -89,9 +88,9 @@ class Goal:
             id=strawberry.ID(str(row["id"])),
             title=row["title"],
             description=row["description"],
-            metric=goal.Metric(row["metric"]),
+            metric=Metric(row["metric"]),
             target=row["target"],
-            period=goal.Period(row["period"]),
+            period=Period(row["period"]),
             starts_on=row["starts_on"],
             ends_on=row["ends_on"],
             tag_id=None if row["tag_id"] is None else strawberry.ID(str(row["tag_id"])),
@@ -105,12 +104,12 @@ class Goal:
     async def progress(self, info: Info[Context, None]) -> GoalProgress | None:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        zone = await _owner_zone(ctx, owner_id)
+        zone = await owner_zone(ctx, owner_id)
         today = ctx.clock.now().astimezone(zone).date()
         window = goal.current_window(self.period, self.starts_on, self.ends_on, today)
         if window is None or check_date(window.start) or check_date(window.end):
             return None
-        start, end = _bounds(window.start, window.end, zone)
+        start, end = day_bounds(window.start, window.end, zone)
         async with ctx.engine.connect() as conn:
             rows = await store.goal_items(
                 conn,
@@ -120,7 +119,7 @@ class Goal:
                 end=end,
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
             )
-        if self.metric is goal.Metric.RECONNECT_DORMANT:
+        if self.metric is Metric.RECONNECT_DORMANT:
             history: dict[UUID, list[datetime]] = {}
             labels: dict[UUID, str] = {}
             for row in rows:
@@ -198,45 +197,13 @@ class Event:
         return [Contact.from_row(row) for row in rows]
 
 
-@strawberry.type(description="One local week (from Monday) of a network summary.")
-class WeekActivity:
-    week_start: dt.date
-    interactions: int
-    given: int
-    received: int
-    average_sentiment: float | None
-
-
-@strawberry.type
-class BucketCount:
-    bucket: health.Bucket
-    count: int
-
-
-@strawberry.type(description="The numbers a weekly review shows, for a range of days.")
-class NetworkSummary:
-    from_: dt.date = strawberry.field(name="from")
-    to: dt.date
-    weeks: list[WeekActivity]
-    interactions: int
-    new_contacts: int
-    given: int
-    received: int
-    average_sentiment: float | None = strawberry.field(
-        description="Mean compound score of the scored interactions; null when none."
-    )
-    health: list[BucketCount] = strawberry.field(
-        description="How many living contacts are in each health bucket at the end of the range."
-    )
-
-
 @strawberry.input
 class UpdateGoalInput:
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    metric: goal.Metric | None = strawberry.UNSET
+    metric: Metric | None = strawberry.UNSET
     target: int | None = strawberry.UNSET
-    period: goal.Period | None = strawberry.UNSET
+    period: Period | None = strawberry.UNSET
     starts_on: dt.date | None = strawberry.UNSET
     ends_on: dt.date | None = strawberry.UNSET
     tag_id: strawberry.ID | None = strawberry.UNSET
@@ -245,9 +212,9 @@ class UpdateGoalInput:
 @strawberry.input(description="A goal: a target for a metric over a period.")
 class CreateGoalInput(UpdateGoalInput):
     title: str
-    metric: goal.Metric
+    metric: Metric
     target: int = strawberry.field(description="1 to 100,000.")
-    period: goal.Period
+    period: Period
     starts_on: dt.date
 
 
@@ -271,30 +238,6 @@ GoalResult = Annotated[Goal | ValidationError | NotFound, strawberry.union("Goal
 EventResult = Annotated[Event | ValidationError | NotFound, strawberry.union("EventResult")]
 
 
-def _summary_range(start: dt.date, end: dt.date) -> None:
-    if end < start:
-        raise bad_input("to", f"ends before it starts ({start}); send a later date")
-    if (end - start).days >= MAX_SUMMARY_DAYS:
-        raise bad_input("to", f"summarize at most {MAX_SUMMARY_DAYS} days at a time")
-
-
-def _health_counts(contacts: list[Any], facts: list[Any], at: datetime) -> list[BucketCount]:
-    by_contact: dict[UUID, list[health.InteractionFacts]] = {}
-    for f in facts:
-        by_contact.setdefault(f.contact_id, []).append(
-            health.InteractionFacts(f.occurred_at, f.sentiment, f.gave, f.got)
-        )
-    counts: Counter[health.Bucket] = Counter()
-    for c in contacts:
-        seen = by_contact.get(c.id, [])
-        if c.last_at is not None and not seen:
-            # Silent for over a year: the last interaction still sets recency.
-            seen = [health.InteractionFacts(c.last_at)]
-        contact = health.ContactFacts(c.importance, c.cadence_days, c.created_at)
-        counts[health.score_health(contact, seen, at).bucket] += 1
-    return [BucketCount(bucket=b, count=counts[b]) for b in health.Bucket]
-
-
 @strawberry.type
 class NetworkingQuery:
     @strawberry.field(description="Your networking goals with their progress.")
@@ -316,53 +259,6 @@ class NetworkingQuery:
             rows = await store.list_events(conn, owner_id=owner_id, limit=first)
         return [Event.from_row(row) for row in rows]
 
-    @strawberry.field(description="Activity, balance, sentiment and health for a range of days.")
-    async def network_summary(
-        self,
-        info: Info[Context, None],
-        from_: Annotated[dt.date, strawberry.argument(name="from")],
-        to: dt.date,
-    ) -> NetworkSummary:
-        ctx = info.context
-        owner_id = await ctx.owner_id()
-        _summary_range(from_, to)
-        zone = await _owner_zone(ctx, owner_id)
-        start, end = _bounds(from_, to, zone)
-        async with ctx.engine.connect() as conn:
-            weeks = await store.weekly_activity(
-                conn, owner_id=owner_id, start=start, end=end, time_zone=str(zone)
-            )
-            new_contacts = await store.count_new_contacts(
-                conn, owner_id=owner_id, start=start, end=end
-            )
-            # Health at the end of the range, from its last year of interactions.
-            at = min(end, ctx.clock.now())
-            contacts, facts = await store.health_inputs_at(
-                conn, owner_id=owner_id, at=at, since=at - health.BALANCE_WINDOW
-            )
-        scored = sum(w.scored for w in weeks)
-        total_sentiment = sum((w.sentiment or 0) * w.scored for w in weeks)
-        return NetworkSummary(
-            from_=from_,
-            to=to,
-            weeks=[
-                WeekActivity(
-                    week_start=w.week,
-                    interactions=w.interactions,
-                    given=w.given,
-                    received=w.received,
-                    average_sentiment=None if w.sentiment is None else round(w.sentiment, 4),
-                )
-                for w in weeks
-            ],
-            interactions=sum(w.interactions for w in weeks),
-            new_contacts=new_contacts,
-            given=sum(w.given for w in weeks),
-            received=sum(w.received for w in weeks),
-            average_sentiment=round(total_sentiment / scored, 4) if scored else None,
-            health=_health_counts(contacts, facts, at),
-        )
-
 
 def _goal_patch(input: Any) -> dict[str, Any]:
     patch: dict[str, Any] = to_patch(input)
@@ -375,45 +271,53 @@ def _goal_patch(input: Any) -> dict[str, Any]:
 class NetworkingMutation:
     @strawberry.mutation(description="Set a networking goal.")
     async def create_goal(self, info: Info[Context, None], input: CreateGoalInput) -> GoalResult:
-        async def action(w: Any) -> Any:
-            return await goal_writes.put_goal(w, new_id(), _goal_patch(input))
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(w, new_id(), _goal_patch(input)),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_goal(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateGoalInput
     ) -> GoalResult:
-        async def action(w: Any) -> Any:
-            goal_id = parse_uuid("id", id)
-            return await goal_writes.put_goal(w, goal_id, _goal_patch(input), must_exist=True)
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(
+                w, parse_uuid("id", id), _goal_patch(input), must_exist=True
+            ),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Archive a goal: kept, but no longer listed by default.")
     async def archive_goal(self, info: Info[Context, None], id: strawberry.ID) -> GoalResult:
-        async def action(w: Any) -> Any:
-            goal_id = parse_uuid("id", id)
-            return await goal_writes.put_goal(w, goal_id, {"archived": True}, must_exist=True)
-
-        return _map(await _write(info.context, action), Goal.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: goal_writes.put_goal(
+                w, parse_uuid("id", id), {"archived": True}, must_exist=True
+            ),
+            Goal.from_row,
+        )
 
     @strawberry.mutation(description="Add a networking event.")
     async def create_event(self, info: Info[Context, None], input: CreateEventInput) -> EventResult:
-        async def action(w: Any) -> Any:
-            return await event_writes.put_event(w, new_id(), to_patch(input))
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: event_writes.put_event(w, new_id(), to_patch(input)),
+            Event.from_row,
+        )
 
     @strawberry.mutation(description="Change the fields you send; the others stay.")
     async def update_event(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateEventInput
     ) -> EventResult:
-        async def action(w: Any) -> Any:
-            event_id = parse_uuid("id", id)
-            return await event_writes.put_event(w, event_id, to_patch(input), must_exist=True)
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        return await run_write(
+            info.context,
+            lambda w: event_writes.put_event(
+                w, parse_uuid("id", id), to_patch(input), must_exist=True
+            ),
+            Event.from_row,
+        )
 
     @strawberry.mutation(description="Put a contact on an event's list: planned to meet, or met.")
     async def add_event_attendee(
@@ -424,12 +328,13 @@ class NetworkingMutation:
         status: AttendeeStatus = AttendeeStatus.MET,
         note: str | None = None,
     ) -> EventResult:
-        async def action(w: Any) -> Any:
-            key = parse_uuid("eventId", event_id)
-            fields: dict[str, Any] = {"status": status.value}
-            if note is not None:
-                fields["note"] = note
-            await event_writes.set_attendee(w, key, parse_uuid("contactId", contact_id), fields)
-            return await w.load(EVENT, {"id": key})
-
-        return _map(await _write(info.context, action), Event.from_row)  # type: ignore[no-any-return]
+        fields: dict[str, Any] = {"status": status.value}
+        if note is not None:
+            fields["note"] = note
+        return await run_write(
+            info.context,
+            lambda w: event_writes.attend_event(
+                w, parse_uuid("eventId", event_id), parse_uuid("contactId", contact_id), fields
+            ),
+            Event.from_row,
+        )

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.enums import ContactOrder
 from schema.errors import NotFound, ValidationError, bad_input, validation_error
@@ -23,8 +25,6 @@ from schema.pagination import (
     read_after,
 )
 from store import accounts, contacts, interactions, tags
-from sync.errors import ValidationFailed
-from sync.fields import parse_uuid
 
 ContactLookup = Annotated[Contact | NotFound | ValidationError, strawberry.union("ContactLookup")]
 InteractionLookup = Annotated[

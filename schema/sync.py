@@ -15,13 +15,14 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from model import errors
+from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, bad_input, not_found, validation_error
 from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
-from sync import conflict, errors, pull, push
+from sync import conflict, pull, push
 from sync.client import MAX_CLIENT_ID, ClientNotYours, check_client
 from sync.cursor import BOUNDARY, InvalidCursor, Position, encode_cursor
-from sync.fields import parse_uuid
 from sync.writer import open_writer
 
 # Clients older than this must upgrade before they sync.

@@ -9,9 +9,9 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from model import errors
 from schema.context import Context
 from schema.errors import ValidationError, validation_error
-from sync import errors
 from transfer import contact_import
 from transfer.contact_import import ImportFormat
 from transfer.entry import MalformedFile as FileFault

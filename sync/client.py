@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from model.errors import RapportError
 from store import tables
-from sync.errors import RapportError
 
 c = tables.sync_clients.c
 MAX_CLIENT_ID = 128

@@ -9,9 +9,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from model.errors import NotFound
 from store import keyset, tables
 from sync.entity import ENTITIES
-from sync.errors import NotFound
 from sync.writer import Writer
 
 k = tables.sync_conflicts.c

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from model.errors import FieldError, NotFound, ValidationFailed
+from model.patches import ContactPatch, validate_patch
 from store import tables
 from sync.entity import CONTACT
-from sync.errors import FieldError, NotFound, ValidationFailed
-from sync.fields import ContactPatch, validate_patch
 from sync.writer import Writer
 
 

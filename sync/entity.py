@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from uuid_utils.compat import uuid7
 
 from insights import sentiment
+from model import patches as f
 from store import tables
-from sync import fields as f
 
 ToColumns = Callable[[Any], dict[str, Any]]
 

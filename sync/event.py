@@ -7,11 +7,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from model.errors import FieldError, NotFound, ValidationFailed
+from model.patches import AttendeePatch, EventPatch, validate_patch
 from store import tables
 from sync.entity import EVENT, EVENT_ATTENDEE
-from sync.errors import FieldError, NotFound, ValidationFailed
-from sync.fields import AttendeePatch, EventPatch, validate_patch
-from sync.writer import Writer
+from sync.writer import Writer, require_row
 
 
 async def put_event(
@@ -36,14 +36,6 @@ async def put_event(
     return written
 
 
-async def _require(w: Writer, table: sa.Table, row_id: UUID, entity: str, alive: bool) -> None:
-    conditions = [table.c.owner_id == w.owner_id, table.c.id == row_id]
-    if alive:
-        conditions.append(table.c.cl % 2 == 1)
-    if await w.conn.scalar(sa.select(table.c.id).where(*conditions)) is None:
-        raise NotFound(entity, row_id)
-
-
 async def set_attendee(
     w: Writer,
     event_id: UUID,
@@ -57,8 +49,8 @@ async def set_attendee(
     """Add a contact to an event (or bring them back) and merge the attendance's fields."""
     values = validate_patch(AttendeePatch, data, creating=False)
     # Online, both must be living; a device may refer to rows deleted elsewhere meanwhile.
-    await _require(w, tables.events, event_id, "event", online)
-    await _require(w, tables.contacts, contact_id, "contact", online)
+    await require_row(w, tables.events, event_id, "event", alive=online)
+    await require_row(w, tables.contacts, contact_id, "contact", alive=online)
     key = {"event_id": event_id, "contact_id": contact_id}
     row, _ = await w.insert_membership(EVENT_ATTENDEE, key, True, cl=cl)
     if values:
@@ -68,11 +60,21 @@ async def set_attendee(
     return row
 
 
+async def attend_event(
+    w: Writer, event_id: UUID, contact_id: UUID, data: dict[str, Any]
+) -> sa.RowMapping:
+    """Online: put a living contact on a living event's list; return the event."""
+    await set_attendee(w, event_id, contact_id, data)
+    event = await w.load(EVENT, {"id": event_id})
+    assert event is not None
+    return event
+
+
 async def remove_attendee(
     w: Writer, event_id: UUID, contact_id: UUID, *, cl: int | None = None
 ) -> None:
     """Take a contact off an event's list; both must name rows (deleted ones count)."""
-    await _require(w, tables.events, event_id, "event", False)
-    await _require(w, tables.contacts, contact_id, "contact", False)
+    await require_row(w, tables.events, event_id, "event", alive=False)
+    await require_row(w, tables.contacts, contact_id, "contact", alive=False)
     key = {"event_id": event_id, "contact_id": contact_id}
     await w.insert_membership(EVENT_ATTENDEE, key, False, cl=cl)

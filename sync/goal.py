@@ -8,11 +8,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from insights.goal import Period
+from model.enums import Period
+from model.errors import FieldError, NotFound, ValidationFailed
+from model.patches import GoalPatch, validate_patch
 from store import tables
 from sync.entity import GOAL
-from sync.errors import FieldError, NotFound, ValidationFailed
-from sync.fields import GoalPatch, validate_patch
 from sync.writer import Writer
 
 

@@ -8,10 +8,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from model.patches import InteractionPatch, validate_patch
 from store import tables
 from sync.contact import require_alive_contacts
 from sync.entity import INTERACTION
-from sync.fields import InteractionPatch, validate_patch
 from sync.writer import Writer
 
 _p = tables.interaction_participants

@@ -6,9 +6,9 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from model.errors import FieldError, ValidationFailed
 from store import tables
 from sync.contact import require_alive_contacts
-from sync.errors import FieldError, ValidationFailed
 from sync.interaction import log_interaction
 from sync.writer import Writer
 

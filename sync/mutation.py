@@ -41,8 +41,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
+from model.errors import Conflict, FieldError, NotFound, ValidationFailed
+from model.patches import (
+    ContactPatch,
+    EventPatch,
+    GoalPatch,
+    InteractionPatch,
+    TagPatch,
+    validate_patch,
+)
 from store import tables
-from sync import event, goal
+from sync import event, goal, reminder
 from sync.contact import check_introducer
 from sync.entity import (
     CONTACT,
@@ -56,16 +65,6 @@ from sync.entity import (
     Entity,
     snake_case,
     tag_key,
-)
-from sync.errors import Conflict, FieldError, NotFound, ValidationFailed
-from sync.fields import (
-    ContactPatch,
-    EventPatch,
-    GoalPatch,
-    InteractionPatch,
-    ReminderPatch,
-    TagPatch,
-    validate_patch,
 )
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.writer import MAX_CL, Writer
@@ -347,16 +346,7 @@ async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
 
 async def put_reminder(w: Writer, raw: Mapping[str, Any]) -> None:
     args: PutArgs = parse_args(PutArgs, raw)
-    contact = args.fields.get("contactId")
-    if contact is not None:
-        # Validated again by the patch; here only whether it names one of the owner's contacts.
-        try:
-            contact_id = UUID(str(contact))
-        except ValueError:
-            contact_id = None
-        if contact_id is not None:
-            await _require_rows(w, tables.contacts, [contact_id], "contact")
-    await _put(w, REMINDER, ReminderPatch, args)
+    await reminder.put_reminder(w, args.id, args.fields, clock=args.hlc, online=False)
 
 
 HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {

@@ -21,11 +21,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import Clock, to_ms
+from model.errors import Conflict, NotFound, RapportError, ValidationFailed
 from store import tables
 from sync import client as clients
-from sync.clock import Clock, to_ms
 from sync.entity import CONTACT, INTERACTION, Entity
-from sync.errors import Conflict, NotFound, RapportError, ValidationFailed
 from sync.failure import is_transient, printable
 from sync.hlc import InvalidHlc, parse_hlc
 from sync.mutation import BATCHED, BATCHED_ENTITY, HANDLERS, batchable

@@ -7,11 +7,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from model.errors import Conflict, NotFound
+from model.patches import TagPatch, validate_patch
 from store import tables
 from sync.contact import require_alive_contacts
 from sync.entity import CONTACT_TAG, TAG, tag_key
-from sync.errors import Conflict, NotFound
-from sync.fields import TagPatch, validate_patch
 from sync.writer import Writer
 
 _t = tables.tags.c

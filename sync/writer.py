@@ -23,11 +23,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.clock import Clock, to_ms
+from model.errors import FieldError, NotFound, ValidationFailed
 from store import tables
 from sync import derived
-from sync.clock import Clock, to_ms
 from sync.entity import DELETED_CLOCK, Entity, OwnerSettings
-from sync.errors import FieldError, NotFound, ValidationFailed
 from sync.hlc import max_hlc, tick_hlc
 
 CHANNEL = "rapport_changes"
@@ -312,6 +312,17 @@ class Writer:
             }
         )
         await self.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
+
+
+async def require_row(
+    w: Writer, table: sa.Table, row_id: UUID, entity: str, *, alive: bool
+) -> None:
+    """Raise NotFound unless ``row_id`` names one of the owner's rows (``alive``: a living one)."""
+    conditions = [table.c.owner_id == w.owner_id, table.c.id == row_id]
+    if alive:
+        conditions.append(table.c.cl % 2 == 1)
+    if await w.conn.scalar(sa.select(table.c.id).where(*conditions)) is None:
+        raise NotFound(entity, row_id)
 
 
 async def begin_write(conn: AsyncConnection, owner_id: UUID, clock: Clock) -> Writer:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from model.clock import SystemClock
 from store import accounts
 from store.engine import create_engine
-from sync.clock import SystemClock
 from transfer.contact_import import ImportFormat, ImportSummary, import_file
 
 EXTENSIONS = {".vcf": ImportFormat.VCARD, ".vcard": ImportFormat.VCARD}

@@ -21,10 +21,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import Clock
+from model.errors import FieldError, ValidationFailed
 from store import tables
-from sync.clock import Clock
 from sync.entity import CONTACT, new_id
-from sync.errors import FieldError, ValidationFailed
 from sync.importer import import_rows
 from sync.writer import Writer, open_writer
 from transfer.entry import LIST_FIELDS, Entry, MalformedFile, Problem, check_entry
@@ -33,7 +33,7 @@ from transfer.vcard import parse_vcards
 
 # A phone book of a long career has a few thousand people; LinkedIn caps connections at 30,000.
 MAX_ENTRIES = 50_000
-MAX_ITEMS = 20  # emails, phones and URLs a contact holds (sync.fields.ContactPatch)
+MAX_ITEMS = 20  # emails, phones and URLs a contact holds (model.patches.ContactPatch)
 # Filled only where the contact has nothing yet.
 SINGLE_FIELDS = ("lastName", "company", "title", "birthday", "notes", "howWeMet")
 INSERT_CHUNK = 1_000

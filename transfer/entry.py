@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.errors import ValidationFailed
-from sync.fields import ContactPatch, validate_patch
+from model.errors import ValidationFailed
+from model.patches import ContactPatch, validate_patch
 
 # The fields an import fills; everything else about a contact is the owner's to set.
 LIST_FIELDS = ("emails", "phones", "urls")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from sync.clock import Clock
+from model.clock import Clock
 
 SALT = "rapport.export-link"
 PATH = "/export/"

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.app import create_app
-from sync.clock import FixedClock
+from model.clock import FixedClock
 from tests.api.graphql import SIGN_UP, data, post, sign_up
 from tests.conftest import make_settings, serve
 

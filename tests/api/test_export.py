@@ -18,7 +18,7 @@ import vobject
 from starlette.applications import Starlette
 
 from api.app import create_app
-from sync.clock import FixedClock
+from model.clock import FixedClock
 from tests.api.graphql import create_contact, data, post, sign_up
 from tests.api.test_calendar_feed import feed_url, fetch, occurrences
 from tests.api.test_import import CONTACTS, VCARDS, contacts, import_file

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from api.app import create_app
+from model.clock import FixedClock
 from notifications import planner
 from notifications.sender import LogSender
 from notifications.worker import Worker
 from store import tables
-from sync.clock import FixedClock
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
 from tests.conftest import make_settings, serve
 

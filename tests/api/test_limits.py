@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.app import create_app
+from model.clock import SystemClock
 from schema import build_schema
 from schema.limits import CACHE_SIZE
 from sync import importer
-from sync.clock import SystemClock
 from sync.entity import CONTACT, INTERACTION, new_id
 from sync.writer import open_writer
 from tests.api.graphql import data, post, sign_up

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from sync.clock import FixedClock
+from model.clock import FixedClock
 from tests.api.graphql import SIGN_UP, data, post, sign_up
 from tests.conftest import make_settings, serve
 from tests.integration.test_ratelimits import pass_time

@@ -9,11 +9,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
+from model.patches import ContactPatch, ReminderPatch, validate_patch
 from store import accounts, tables
 from store import notifications as devices
-from sync.clock import FixedClock
 from sync.entity import CONTACT, REMINDER, new_id
-from sync.fields import ContactPatch, ReminderPatch, validate_patch
 from sync.writer import open_writer
 
 

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import to_ms
 from store.accounts import insert_user
-from sync.clock import to_ms
 from sync.entity import new_id
 from sync.hlc import Hlc
 from sync.pull import PullPage, collect_changes

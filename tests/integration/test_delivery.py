@@ -19,12 +19,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock, SystemClock
 from notifications import planner
 from notifications.digest import collapse_key
 from notifications.fcm_sender import FcmSender
 from notifications.worker import Worker
 from store import notifications, tables
-from sync.clock import FixedClock, SystemClock
 from tests.fake_fcm import HANG, PROJECT, FakeFcm, Reply, fake_fcm_fixture, fcm_error
 from tests.integration.notify_support import (
     add_device,

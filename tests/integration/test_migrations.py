@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock, SystemClock
 from store import migrate
 from store.accounts import insert_user
 from store.engine import create_engine
 from store.tables import metadata
-from sync.clock import FixedClock, SystemClock
 from sync.contact import create_contact
 from sync.entity import new_id
 from sync.push import Status

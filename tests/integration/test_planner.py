@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.clock import FixedClock
 from notifications import backlog, planner
 from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.timing import jitter_for
 from notifications.worker import Worker
-from store import accounts
-from sync.clock import FixedClock
+from store import accounts, agenda
 from sync.entity import CONTACT, REMINDER
 from sync.writer import open_writer
 from tests.integration.notify_support import (
@@ -575,7 +575,7 @@ async def test_the_agenda_reads_only_contacts_with_something_in_its_days(
     await put_contact(engine, owner, NOW, firstName="Overdue", snoozedUntil="2026-11-02")
     await put_contact(engine, owner, NOW, firstName="Ahead", snoozedUntil="2026-12-30")
     await put_contact(engine, owner, NOW, firstName="Leads", leadDays=[30])
-    week = planner.Window(date(2026, 11, 23), date(2026, 11, 29), overdue=True, own_leads=False)
+    week = agenda.Window(date(2026, 11, 23), date(2026, 11, 29), overdue=True, own_leads=False)
     async with engine.connect() as conn:
         _, contacts, _ = await planner.load_facts(conn, [owner], week)
     assert sorted(c.name for c in contacts[owner]) == ["Overdue", "Soon"]

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import SystemClock
 from store import tables
 from store.accounts import insert_user
 from sync import importer
-from sync.clock import SystemClock
 from sync.entity import CONTACT, INTERACTION, new_id
 from sync.writer import open_writer
 

@@ -40,9 +40,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import SystemClock
 from store import tables
 from store.engine import create_engine
-from sync.clock import SystemClock
 from sync.entity import DELETED_CLOCK, new_id, tag_key
 from sync.hlc import max_hlc, tick_hlc
 from sync.pull import collect_changes

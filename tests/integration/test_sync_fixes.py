@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
 from store import tables
 from store.engine import libpq_url
 from sync import contact, tag
-from sync.clock import FixedClock
 from sync.entity import DELETED_CLOCK, new_id
 from sync.feed import ChangeFeed
 from sync.pull import collect_changes

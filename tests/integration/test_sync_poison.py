@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
 from store import tables
 from sync import mutation as sync_mutation
-from sync.clock import FixedClock
 from sync.entity import new_id
 from sync.push import Mutation, PushResult, Status, apply_push
 from sync.writer import Writer

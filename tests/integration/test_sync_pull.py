@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock, SystemClock
 from store import tables
 from sync import contact, importer
-from sync.clock import FixedClock, SystemClock
 from sync.cursor import InvalidCursor
 from sync.entity import CONTACT, new_id
 from sync.pull import collect_changes

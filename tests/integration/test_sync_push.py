@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
 from store import tables
 from sync.client import ClientNotYours
-from sync.clock import FixedClock
 from sync.entity import new_id
 from sync.push import Mutation, Status, apply_push
 from tests.integration.sync_support import NOW, Replica, clock_at, make_owner

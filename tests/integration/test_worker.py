@@ -14,13 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
 from notifications import planner
 from notifications.digest import MAX_DIGEST_IDS
 from notifications.sender import LogSender, Outcome, Push, SendResult
 from notifications.worker import Worker
 from store import accounts
 from store import notifications as store
-from sync.clock import FixedClock
 from sync.entity import new_id
 from tests.integration.notify_support import (
     add_device,

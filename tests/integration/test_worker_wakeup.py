@@ -12,12 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock
 from notifications import backlog, planner
 from notifications.sender import LogSender
 from notifications.wakeup import APPLICATION_NAME
 from notifications.worker import Worker
 from store.engine import libpq_url
-from sync.clock import FixedClock
 from tests.integration.notify_support import add_device, make_user, put_reminder, scheduled
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model.clock import FixedClock, SystemClock, to_ms
+from model.errors import NotFound
 from store import tables
 from store.accounts import insert_user
 from sync import contact, interaction
-from sync.clock import FixedClock, SystemClock, to_ms
 from sync.entity import CONTACT, new_id
-from sync.errors import NotFound
 from sync.hlc import Hlc
 from sync.writer import CHANNEL, begin_write, open_writer
 from tests.conftest import libpq_url

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from model.clock import FixedClock
 from notifications.worker import Worker
-from sync.clock import FixedClock
 
 
 class Edge(random.Random):

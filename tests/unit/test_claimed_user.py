@@ -11,8 +11,8 @@ import pytest
 
 from api import auth
 from api.auth import Authenticator
+from model.clock import FixedClock
 from store.engine import create_engine
-from sync.clock import FixedClock
 
 KEY = "unit-test-signing-key-" * 3
 

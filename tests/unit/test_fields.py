@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from sync.errors import ValidationFailed
-from sync.fields import (
+from model.errors import ValidationFailed
+from model.ids import parse_uuid
+from model.patches import (
     ContactPatch,
     EventPatch,
     GoalPatch,
@@ -16,7 +17,6 @@ from sync.fields import (
     ReminderPatch,
     TagPatch,
     UserPatch,
-    parse_uuid,
     validate_patch,
 )
 

@@ -1,5 +1,5 @@
 """notifications.ics.build_calendar on plain rows (as the data export calls it), expanded by
-recurring-ical-events: its recurrences fall on the days notifications.calendar counts."""
+recurring-ical-events: its recurrences fall on the days insights.calendar counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from uuid import uuid4
 import icalendar
 import recurring_ical_events
 
-from notifications.calendar import RepeatUnit, repeats_between
+from insights.calendar import repeats_between
+from model.enums import RepeatUnit
 from notifications.ics import build_calendar
 
 NOW = datetime(2027, 1, 5, 12, tzinfo=UTC)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from insights import goal, health, introduction, reconnect, sentiment, starter
+from model.enums import Period
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -285,27 +286,23 @@ def test_a_contact_without_history_gets_a_hello() -> None:
 
 
 def test_recurring_windows_follow_the_start_date() -> None:
-    window = goal.current_window(goal.Period.MONTH, date(2026, 1, 31), None, date(2026, 3, 5))
+    window = goal.current_window(Period.MONTH, date(2026, 1, 31), None, date(2026, 3, 5))
     assert window == goal.Window(date(2026, 2, 28), date(2026, 3, 30))
-    week = goal.current_window(goal.Period.WEEK, date(2020, 1, 1), None, date(2026, 11, 23))
+    week = goal.current_window(Period.WEEK, date(2020, 1, 1), None, date(2026, 11, 23))
     assert week is not None
     assert week.start <= date(2026, 11, 23) <= week.end
     assert (week.end - week.start).days == 6
 
 
 def test_custom_and_ended_windows() -> None:
-    custom = goal.current_window(
-        goal.Period.CUSTOM, date(2026, 1, 1), date(2026, 3, 31), NOW.date()
-    )
+    custom = goal.current_window(Period.CUSTOM, date(2026, 1, 1), date(2026, 3, 31), NOW.date())
     assert custom == goal.Window(date(2026, 1, 1), date(2026, 3, 31))
-    ended = goal.current_window(goal.Period.MONTH, date(2026, 1, 1), date(2026, 2, 10), NOW.date())
+    ended = goal.current_window(Period.MONTH, date(2026, 1, 1), date(2026, 2, 10), NOW.date())
     assert ended == goal.Window(date(2026, 2, 1), date(2026, 2, 10))
 
 
-@pytest.mark.parametrize(
-    "period", [goal.Period.WEEK, goal.Period.MONTH, goal.Period.QUARTER, goal.Period.YEAR]
-)
-def test_a_window_past_the_last_date_is_none_not_a_crash(period: goal.Period) -> None:
+@pytest.mark.parametrize("period", [Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR])
+def test_a_window_past_the_last_date_is_none_not_a_crash(period: Period) -> None:
     # A goal stored before dates were bounded: its window's end cannot be computed.
     assert goal.current_window(period, date(9999, 12, 31), None, date(2026, 12, 4)) is None
     assert goal.current_window(period, date(9999, 12, 1), None, date(9999, 12, 31)) is None

@@ -9,18 +9,10 @@ from uuid import uuid4
 
 import pytest
 
-from notifications.calendar import RepeatUnit
-from notifications.plan import (
-    ContactFacts,
-    Due,
-    Kind,
-    Owner,
-    ReminderFacts,
-    collect_events,
-    due_occurrence,
-    plan_pushes,
-)
-from notifications.timing import Preferences
+from insights.agenda import collect_events, due_occurrence
+from model.agenda import ContactFacts, Due, Kind, Owner, Preferences, ReminderFacts
+from model.enums import RepeatUnit
+from notifications.plan import plan_pushes
 
 OWNER = Owner(uuid4(), Preferences("UTC", 9))
 MONDAY = date(2026, 11, 23)

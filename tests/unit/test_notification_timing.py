@@ -7,8 +7,10 @@ from uuid import uuid4
 
 import pytest
 
-from notifications.calendar import RepeatUnit, next_repeat, repeats_between, yearly_between
-from notifications.timing import Preferences, jitter_for, send_time
+from insights.calendar import next_repeat, repeats_between, yearly_between
+from model.agenda import Preferences
+from model.enums import RepeatUnit
+from notifications.timing import jitter_for, send_time
 
 
 @pytest.mark.parametrize(

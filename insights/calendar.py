@@ -1,6 +1,6 @@
 """Dates of recurring events: birthdays, work anniversaries and repeating reminders.
 
-Pure functions on dates; times and time zones are ``timing``'s business.
+Pure functions on dates; times and time zones are ``notifications.timing``'s business.
 """
 
 from __future__ import annotations
@@ -8,16 +8,10 @@ from __future__ import annotations
 import calendar
 import functools
 from datetime import date, timedelta
-from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
-
-class RepeatUnit(StrEnum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    YEAR = "YEAR"
+from model.enums import RepeatUnit
 
 
 def yearly_date(year: int, month: int, day: int) -> date:

@@ -7,16 +7,12 @@ them); fields it does not name are never touched. Unknown fields are refused.
 from __future__ import annotations
 
 import calendar
-import re
-from datetime import UTC, date, datetime, time
-from enum import StrEnum
+from datetime import time
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -30,93 +26,28 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
-from insights import goal
-from sync.errors import FieldError, ValidationFailed
-
-EXAMPLE_ID = "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f"
-MAX_NAME = 200
-MAX_SHORT = 500
-MAX_TEXT = 100_000
-
-
-class Stage(StrEnum):
-    NEW = "NEW"
-    ACQUAINTANCE = "ACQUAINTANCE"
-    ACTIVE = "ACTIVE"
-    CLOSE = "CLOSE"
-    ARCHIVED = "ARCHIVED"
-
-
-class Importance(StrEnum):
-    LOW = "LOW"
-    NORMAL = "NORMAL"
-    HIGH = "HIGH"
-    VIP = "VIP"
-
-
-class Channel(StrEnum):
-    EMAIL = "EMAIL"
-    PHONE = "PHONE"
-    SMS = "SMS"
-    MESSAGING = "MESSAGING"
-    VIDEO = "VIDEO"
-    IN_PERSON = "IN_PERSON"
-
-
-class InteractionKind(StrEnum):
-    MEETING = "MEETING"
-    CALL = "CALL"
-    VIDEO = "VIDEO"
-    EMAIL = "EMAIL"
-    MESSAGE = "MESSAGE"
-    MEAL = "MEAL"
-    EVENT = "EVENT"
-    NOTE = "NOTE"
-    GIFT = "GIFT"
-    INTRODUCTION = "INTRODUCTION"
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME), AfterValidator(_not_blank)
-]
-OptionalName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_SHORT)]
-LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
-
-
-# What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates that JSON's \\uD800 escapes can
-# smuggle in unpaired (they have no UTF-8 encoding).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def check_text(value: str) -> str | None:
-    """Return why ``value`` cannot be stored as text, or None when it can."""
-    found = _UNSTORABLE.search(value)
-    if found is None:
-        return None
-    char = found.group()
-    where = f"U+{ord(char):04X} at character {found.start() + 1}"
-    if char == "\x00":
-        return f"remove the NUL character ({where}); text cannot hold it"
-    return f"remove the unpaired surrogate ({where}); send text as valid Unicode"
-
-
-def find_hidden_character(value: str) -> str | None:
-    """Describe the first control or invisible character in ``value``, if there is one."""
-    if value.isprintable():
-        # Python's "printable" is exactly "no Other, no Separator but the ASCII space".
-        return None
-    for position, char in enumerate(value, start=1):
-        if not char.isprintable():
-            return f"U+{ord(char):04X} at character {position}"
-    return None
+from model.dates import CalendarDate, Instant, check_time_zone
+from model.enums import (
+    AttendeeStatus,
+    Channel,
+    Importance,
+    InteractionKind,
+    Metric,
+    Period,
+    RepeatUnit,
+    Stage,
+)
+from model.errors import FieldError, ValidationFailed
+from model.text import (
+    MAX_NAME,
+    MAX_SHORT,
+    Label,
+    LongText,
+    Name,
+    OptionalName,
+    ShortText,
+    check_text,
+)
 
 
 def _no_nul(value: Any) -> Any:
@@ -185,51 +116,6 @@ LeadDays = Annotated[
 ]
 
 
-# The one range of every date and time the API accepts. Years outside it are typing slips, and
-# stepping a repeat, a goal's period or a time zone's offset from one towards date.max or
-# date.min would overflow the arithmetic (Python's and PostgreSQL's).
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2199, 12, 31)
-
-
-def check_date(value: date) -> str | None:
-    """Return why ``value`` is outside the range of dates we keep, or None when it is inside."""
-    day = value.date() if isinstance(value, datetime) else value
-    if FIRST_DAY <= day <= LAST_DAY:
-        return None
-    return f"use a date from {FIRST_DAY} to {LAST_DAY}, not {value.isoformat()}"
-
-
-def check_instant(value: datetime) -> str | None:
-    """Return why ``value`` is outside the range, as given or in UTC; None when inside both."""
-    inside = check_date(value) is None
-    if inside and value.tzinfo is not None:
-        # Inside the range, the conversion cannot overflow; an offset may still cross an end.
-        inside = check_date(value.astimezone(UTC)) is None
-    if inside:
-        return None
-    return (
-        f"use a time from {FIRST_DAY}T00:00:00Z to {LAST_DAY}T23:59:59Z, in UTC and as sent, "
-        f"not {value.isoformat()}"
-    )
-
-
-def _date_in_range(value: date) -> date:
-    if (problem := check_date(value)) is not None:
-        raise ValueError(problem)
-    return value
-
-
-def _instant_in_range(value: datetime) -> datetime:
-    if (problem := check_instant(value)) is not None:
-        raise ValueError(problem)
-    return value
-
-
-CalendarDate = Annotated[date, AfterValidator(_date_in_range)]
-Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
-
-
 class ContactPatch(_Patch):
     first_name: Name | None = None
     last_name: OptionalName | None = None
@@ -252,13 +138,6 @@ class ContactPatch(_Patch):
     notes: LongText | None = None
     # Days before this contact's birthday and work anniversary to notify (overrides yours).
     lead_days: LeadDays | None = None
-
-
-class RepeatUnit(StrEnum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    YEAR = "YEAR"
 
 
 class InteractionPatch(_Patch):
@@ -315,12 +194,46 @@ class UserPatch(_Patch):
     lead_days: LeadDaySettings | None = None
 
 
+class GoalPatch(_Patch):
+    title: Name | None = None
+    description: LongText | None = None
+    metric: Metric | None = None
+    target: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    period: Period | None = None
+    starts_on: CalendarDate | None = None
+    ends_on: CalendarDate | None = None
+    tag_id: UUID | None = None
+    archived: bool | None = None
+
+
+class EventPatch(_Patch):
+    name: Name | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    location: ShortText | None = None
+    url: Annotated[HttpUrl, PlainSerializer(str, return_type=str)] | None = None
+    notes: LongText | None = None
+
+
+class AttendeePatch(_Patch):
+    status: AttendeeStatus | None = None
+    note: ShortText | None = None
+
+
 # Fields that must be present when a row is created, with the message for their absence.
 REQUIRED_ON_CREATE: dict[type[_Patch], dict[str, str]] = {
     ContactPatch: {"firstName": "is required"},
     InteractionPatch: {"contactIds": "name at least one contact", "occurredAt": "is required"},
     TagPatch: {"name": "is required"},
     ReminderPatch: {"title": "is required", "dueOn": "is required"},
+    GoalPatch: {
+        "title": "is required",
+        "metric": "is required",
+        "target": "is required",
+        "period": "is required",
+        "startsOn": "is required",
+    },
+    EventPatch: {"name": "is required", "startsAt": "is required"},
 }
 
 # Fields that may not be cleared (set to null) once set.
@@ -334,6 +247,9 @@ NOT_NULL: dict[type[_Patch], frozenset[str]] = {
     UserPatch: frozenset(
         {"displayName", "timeZone", "reminderHour", "dailyDigest", "sentimentEnabled", "leadDays"}
     ),
+    GoalPatch: frozenset({"title", "metric", "target", "period", "startsOn", "archived"}),
+    EventPatch: frozenset({"name", "startsAt"}),
+    AttendeePatch: frozenset({"status"}),
 }
 
 P = TypeVar("P", bound=_Patch)
@@ -388,91 +304,3 @@ def _dedupe(errors: list[FieldError]) -> list[FieldError]:
     for error in errors:
         seen.setdefault((error.field, error.message), error)
     return list(seen.values())
-
-
-# The longest IANA name is 32 characters; a longer one is refused before any file lookup.
-MAX_TIME_ZONE = 64
-
-
-def check_time_zone(name: str) -> str | None:
-    """Return why ``name`` is not an IANA time zone, or None when it is one."""
-    if len(name) > MAX_TIME_ZONE or check_text(name) is not None:
-        return (
-            "is not an IANA time zone; use a name like 'Europe/Berlin' "
-            f"(at most {MAX_TIME_ZONE} characters)"
-        )
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return f"{name!r} is not an IANA time zone; use a name like 'Europe/Berlin'"
-    return None
-
-
-def parse_uuid(field: str, value: str) -> UUID:
-    """Parse an id sent by a client, raising ValidationFailed naming the field."""
-    try:
-        return UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(
-            [
-                FieldError(
-                    field,
-                    f"{value!r} is not an id; ids are UUIDs like {EXAMPLE_ID}",
-                )
-            ]
-        ) from None
-
-
-# Goals and networking events (issue 6).
-
-
-class AttendeeStatus(StrEnum):
-    PLANNED = "PLANNED"
-    MET = "MET"
-
-
-class GoalPatch(_Patch):
-    title: Name | None = None
-    description: LongText | None = None
-    metric: goal.Metric | None = None
-    target: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    period: goal.Period | None = None
-    starts_on: CalendarDate | None = None
-    ends_on: CalendarDate | None = None
-    tag_id: UUID | None = None
-    archived: bool | None = None
-
-
-class EventPatch(_Patch):
-    name: Name | None = None
-    starts_at: Instant | None = None
-    ends_at: Instant | None = None
-    location: ShortText | None = None
-    url: Annotated[HttpUrl, PlainSerializer(str, return_type=str)] | None = None
-    notes: LongText | None = None
-
-
-class AttendeePatch(_Patch):
-    status: AttendeeStatus | None = None
-    note: ShortText | None = None
-
-
-REQUIRED_ON_CREATE.update(
-    {
-        GoalPatch: {
-            "title": "is required",
-            "metric": "is required",
-            "target": "is required",
-            "period": "is required",
-            "startsOn": "is required",
-        },
-        EventPatch: {"name": "is required", "startsAt": "is required"},
-    }
-)
-NOT_NULL.update(
-    {
-        GoalPatch: frozenset({"title", "metric", "target", "period", "startsOn", "archived"}),
-        EventPatch: frozenset({"name", "startsAt"}),
-        AttendeePatch: frozenset({"status"}),
-    }
-)
