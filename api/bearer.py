@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
 import jwt
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
@@ -42,7 +43,6 @@ class IdTokenVerifier(Protocol):
 @dataclass(frozen=True)
 class _Checked:
     viewer: Viewer
-    checked_at: datetime
     expires: float
 
 
@@ -65,10 +65,15 @@ class BearerAuth:
         # Access tokens whose session was found active lately: a phone polling every few
         # seconds then costs no database round trip for its session. A session ended in
         # another process is noticed here within ``session_recheck``; in this one at once.
+        # Entries expire by the injected clock, so tests move time instead of sleeping.
         self.session_recheck = session_recheck
-        self._recent: dict[str, _Checked] = {}
+        self._recent: TTLCache[str, _Checked] = TTLCache(
+            maxsize=_MAX_RECENT,
+            ttl=session_recheck.total_seconds(),
+            timer=lambda: clock.now().timestamp(),
+        )
         # Bearer tokens whose signature was checked, and the user each names (claimed_user).
-        self._claimed: dict[str, str] = {}
+        self._claimed: LRUCache[str, str] = LRUCache(maxsize=_MAX_RECENT)
 
     async def authenticate(self, authorization: str | None) -> Viewer:
         """Return who an ``Authorization: Bearer …`` header names, or raise Unauthenticated."""
@@ -107,8 +112,6 @@ class BearerAuth:
         if claimed is None:
             claimed = await self._verify_claim(token)
             if claimed is not None:
-                if len(self._claimed) >= _MAX_RECENT:
-                    self._claimed.clear()  # bounded, as _recent is
                 self._claimed[token] = claimed
         return claimed
 
@@ -132,12 +135,7 @@ class BearerAuth:
     def _recent_viewer(self, token: str) -> Viewer | None:
         """The viewer of a local token whose session was found active moments ago."""
         recent = self._recent.get(token)
-        now = self.clock.now()
-        if (
-            recent is not None
-            and now - recent.checked_at < self.session_recheck
-            and recent.expires > now.timestamp()
-        ):
+        if recent is not None and recent.expires > self.clock.now().timestamp():
             return recent.viewer
         return None
 
@@ -172,9 +170,7 @@ class BearerAuth:
             raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")
         viewer = Viewer(user_id, session_id)
         if self.session_recheck > timedelta(0):
-            if len(self._recent) >= _MAX_RECENT:
-                self._recent.clear()  # crude but bounded; the next requests refill it
-            self._recent[token] = _Checked(viewer, now, float(claims["exp"]))
+            self._recent[token] = _Checked(viewer, float(claims["exp"]))
         return viewer
 
     async def _authenticate_firebase(self, token: str) -> Viewer:

@@ -12,6 +12,7 @@ from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
     account,
+    duplicates,
     followup,
     insight,
     mutation,
@@ -39,6 +40,7 @@ Query = merge_types(
         summary.SummaryQuery,
         followup.FollowUpQuery,
         account.AccountQuery,
+        duplicates.DuplicateQuery,
     ),
 )
 Mutation = merge_types(
@@ -51,6 +53,7 @@ Mutation = merge_types(
         insight.InsightMutation,
         networking.NetworkingMutation,
         account.AccountMutation,
+        duplicates.DuplicateMutation,
         transfer.TransferMutation,
     ),
 )

@@ -209,6 +209,8 @@ contacts = sa.Table(
     sa.Column("notes", sa.Text, nullable=True),
     # Overrides the owner's lead days for this contact's birthday and work anniversary.
     sa.Column("lead_days", JSONB, nullable=True),
+    # The contact this one was merged into (sync/merge.py); set only on a merge's tombstones.
+    sa.Column("merged_into", UUID(as_uuid=True), nullable=True),
     # Derived, written by the server only.
     sa.Column("sort_name", sa.Text, nullable=False, server_default=""),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
@@ -217,6 +219,7 @@ contacts = sa.Table(
     *_sync_columns(),
     *_timestamps(),
     _owned_fk(["introduced_by_id"], "contacts", ["id"], optional=True),
+    _owned_fk(["merged_into"], "contacts", ["id"], optional=True),
     sa.CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
     # Keyset orderings end with id, and so do their indexes (DESIGN §10).
     # Lists show living contacts only; partial indexes let the planner see that the alive
@@ -421,6 +424,21 @@ event_attendees = sa.Table(
     _owned_fk(["contact_id"], "contacts", ["id"]),
     sa.Index("ix_event_attendees_contact", "owner_id", "contact_id"),
     sa.Index("ix_event_attendees_version", "owner_id", "server_version", "event_id", "contact_id"),
+)
+
+# Pairs of contacts the user said are not the same person: duplicateCandidates leaves them out.
+# Stored once per pair, the smaller id first. Not synced (see docs/sync.md): only the server
+# computes candidates, so only the server needs to know.
+duplicate_dismissals = sa.Table(
+    "duplicate_dismissals",
+    metadata,
+    _owner(),
+    sa.Column("contact_a", UUID(as_uuid=True), primary_key=True),
+    sa.Column("contact_b", UUID(as_uuid=True), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _owned_fk(["contact_a"], "contacts", ["id"]),
+    _owned_fk(["contact_b"], "contacts", ["id"]),
+    sa.CheckConstraint("contact_a < contact_b", name="ordered_pair"),
 )
 
 # Mutations refused for good (bad input, unknown names). They still advance the client's

@@ -67,7 +67,19 @@ async def delete_contact(w: Writer, contact_id: UUID) -> sa.RowMapping:
 
 
 async def restore_contact(w: Writer, contact_id: UUID) -> sa.RowMapping:
-    """Bring a deleted contact back with everything it had."""
+    """Bring a deleted contact back with everything it had; a merged one cannot come back."""
+    current = await w.load(CONTACT, {"id": contact_id})
+    if current is not None and current["merged_into"] is not None:
+        # Its history moved to the survivor (sync/merge.py): back, it would be an empty shell.
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "id",
+                    f"contact {contact_id} was merged into contact {current['merged_into']}; "
+                    "it cannot be restored",
+                )
+            ]
+        )
     row, _ = await w.set_alive(CONTACT, {"id": contact_id}, alive=True)
     return row
 

@@ -67,6 +67,7 @@ from sync.entity import (
     tag_key,
 )
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
+from sync.merge import ContactMerged, redirect_contacts
 from sync.writer import MAX_CL, Writer
 
 # Fields whose losing value is kept as a conflict rather than dropped.
@@ -131,6 +132,17 @@ async def _require_rows(w: Writer, table: sa.Table, ids: list[UUID], entity: str
             raise NotFound(entity, row_id)
 
 
+async def _survivors(w: Writer, contact_ids: list[UUID]) -> list[UUID]:
+    """Check the ids name contacts of the owner; put a merged contact's survivor in its place.
+
+    A device that has not pulled a merge yet still refers to the merged contacts (a meeting
+    logged offline, a tag added); the reference lands on the survivor, where the merge moved
+    everything else, and the device pulls the row as it was stored.
+    """
+    redirect = await redirect_contacts(w, contact_ids)
+    return list(dict.fromkeys(redirect.get(cid, cid) for cid in contact_ids))
+
+
 async def _record_conflicts(
     w: Writer,
     entity: Entity,
@@ -173,6 +185,10 @@ async def _record_conflicts(
 
 async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMapping:
     row = await w.load(entity, {"id": args.id})
+    if entity is CONTACT and row is not None and row["merged_into"] is not None:
+        # Its fields live on in the survivor, with the server's clock: an edit landing there
+        # would lose to them unnoticed, so it is refused with the survivor named instead.
+        raise ContactMerged(args.id, row["merged_into"])
     values = validate_patch(patch, args.fields, creating=row is None)
     await _record_conflicts(w, entity, row, values, args)
     written, _ = await w.put(
@@ -185,9 +201,9 @@ async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
     args: PutArgs = parse_args(PutArgs, raw)
     introducer = args.fields.get("introducedById")
     if introducer is not None:
-        await check_introducer(
-            w, args.id, {"introducedById": UUID(str(introducer))}, alive_only=False
-        )
+        (introducer_id,) = await _survivors(w, [UUID(str(introducer))])
+        args = args.model_copy(update={"fields": {**args.fields, "introducedById": introducer_id}})
+        await check_introducer(w, args.id, {"introducedById": introducer_id}, alive_only=False)
     await _put(w, CONTACT, ContactPatch, args)
     if {"cadenceDays", "snoozedUntil"} & set(args.fields):
         w.touched_contacts.add(args.id)
@@ -199,7 +215,7 @@ async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
     values = validate_patch(InteractionPatch, args.fields, creating=row is None)
     if values.get("contactIds"):
         # Contacts deleted elsewhere still count: the interaction is kept, hidden with them.
-        await _require_rows(w, tables.contacts, values["contactIds"], "contact")
+        values["contactIds"] = await _survivors(w, values["contactIds"])
     await _record_conflicts(w, INTERACTION, row, values, args)
     written, won = await w.put(
         INTERACTION,
@@ -232,7 +248,11 @@ async def create_interactions(w: Writer, raws: Sequence[Mapping[str, Any]]) -> N
         items.append(({"id": args.id}, values, args.hlc))
     wanted = {c: None for _, values, _ in items for c in values.get("contactIds") or ()}
     if wanted:
-        await _require_rows(w, tables.contacts, list(wanted), "contact")
+        redirect = await redirect_contacts(w, list(wanted))
+        if redirect:
+            for _, values, _ in items:
+                ids = values.get("contactIds") or []
+                values["contactIds"] = list(dict.fromkeys(redirect.get(c, c) for c in ids))
     rows = await w.create_many(INTERACTION, items)
     await add_participants(
         w,
@@ -322,6 +342,10 @@ def _alive_handler(
             kind = "odd (alive)" if alive else "even (deleted)"
             raise ValidationFailed([FieldError("args.cl", f"must be {kind} for this mutation")])
         row_id = await resolve_tag(w, args.id) if entity is TAG else args.id
+        if entity is CONTACT and alive:
+            row = await w.load(CONTACT, {"id": row_id})
+            if row is not None and row["merged_into"] is not None:
+                raise ContactMerged(row_id, row["merged_into"])
         if entity is INTERACTION:
             await set_interaction_alive(w, row_id, alive, cl=args.cl)
             return
@@ -338,15 +362,26 @@ async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
         )
     tag_id = await resolve_tag(w, args.tag_id)
     await _require_rows(w, tables.tags, [tag_id], "tag")
-    await _require_rows(w, tables.contacts, [args.contact_id], "contact")
+    (contact_id,) = await _survivors(w, [args.contact_id])
     await w.insert_membership(
-        CONTACT_TAG, {"tag_id": tag_id, "contact_id": args.contact_id}, args.member, cl=args.cl
+        CONTACT_TAG, {"tag_id": tag_id, "contact_id": contact_id}, args.member, cl=args.cl
     )
 
 
 async def put_reminder(w: Writer, raw: Mapping[str, Any]) -> None:
     args: PutArgs = parse_args(PutArgs, raw)
-    await reminder.put_reminder(w, args.id, args.fields, clock=args.hlc, online=False)
+    fields = dict(args.fields)
+    contact = fields.get("contactId")
+    if contact is not None:
+        # Validated by the reminder rule; here only redirected if it names a merged contact.
+        try:
+            contact_id = UUID(str(contact))
+        except ValueError:
+            contact_id = None
+        if contact_id is not None:
+            (survivor,) = await _survivors(w, [contact_id])
+            fields["contactId"] = str(survivor)
+    await reminder.put_reminder(w, args.id, fields, clock=args.hlc, online=False)
 
 
 HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
@@ -404,8 +439,9 @@ async def set_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
         raise ValidationFailed([FieldError("args.cl", "must be odd (attending)")])
     if args.fields and args.hlc is None:
         raise ValidationFailed([FieldError("args.hlc", "is required with fields")])
+    (contact_id,) = await _survivors(w, [args.contact_id])
     await event.set_attendee(
-        w, args.event_id, args.contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
+        w, args.event_id, contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
     )
 
 
@@ -413,7 +449,8 @@ async def remove_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
     args: AttendeeArgs = parse_args(AttendeeArgs, raw)
     if args.cl is not None and args.cl % 2 == 1:
         raise ValidationFailed([FieldError("args.cl", "must be even (removed)")])
-    await event.remove_attendee(w, args.event_id, args.contact_id, cl=args.cl)
+    (contact_id,) = await _survivors(w, [args.contact_id])
+    await event.remove_attendee(w, args.event_id, contact_id, cl=args.cl)
 
 
 HANDLERS.update(

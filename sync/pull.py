@@ -47,7 +47,15 @@ class Feed:
 
 
 FEEDS: tuple[Feed, ...] = (
-    Feed(1, "contact", "contacts", ("id",), CONTACT, ("last_interaction_at", "next_follow_up_at")),
+    Feed(
+        1,
+        "contact",
+        "contacts",
+        ("id",),
+        CONTACT,
+        # mergedInto: on a merge's tombstone, the contact it was merged into (sync/merge.py).
+        ("last_interaction_at", "next_follow_up_at", "merged_into"),
+    ),
     Feed(2, "tag", "tags", ("id",), TAG),
     Feed(3, "tagAlias", "tag_aliases", ("id",)),
     Feed(4, "contactTag", "contact_tags", ("tag_id", "contact_id")),

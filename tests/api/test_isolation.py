@@ -545,6 +545,30 @@ CASES: list[tuple[str, str, Any]] = [
         lambda w, d: _export_owner(d["requestExport"]["url"]) == w.bob.user_id,
     ),
     (
+        "duplicateCandidates",
+        "{ duplicateCandidates { totalCount nodes { contactA { id } } } }",
+        lambda w, d: d["duplicateCandidates"] == {"totalCount": 0, "nodes": []},
+    ),
+    (
+        "dismissDuplicate",
+        "mutation($bc: ID!, $c: ID!) { dismissDuplicate(contactA: $bc, contactB: $c) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: (
+            d["dismissDuplicate"]
+            == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    (
+        "mergeContacts",
+        "mutation($bc: ID!, $c: ID!) { mergeContacts(keepId: $bc, mergeIds: [$c]) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: (
+            d["mergeContacts"] == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    (
         "calendarFeed",
         "{ calendarFeed { url } }",
         lambda w, d: (
@@ -599,6 +623,13 @@ CROSS = [
     + NOT_FOUND
     + " } }",
     "mutation($c: ID!, $bc: ID!) { logIntroduction(contactA: $c, contactB: $bc) { "
+    + NOT_FOUND
+    + " } }",
+    # Alice's contact as the survivor of Bob's, and the other way round.
+    "mutation($c: ID!, $bc: ID!) { mergeContacts(keepId: $c, mergeIds: [$bc]) { "
+    + NOT_FOUND
+    + " } }",
+    "mutation($c: ID!, $bc: ID!) { dismissDuplicate(contactA: $c, contactB: $bc) { "
     + NOT_FOUND
     + " } }",
 ]
