@@ -88,6 +88,11 @@ JSON_FILES: tuple[tuple[str, str], ...] = (
         "WHERE t.owner_id = :owner ORDER BY t.created_at, t.id",
     ),
     (
+        "duplicate_dismissals.json",
+        "SELECT (to_jsonb(t) - 'owner_id')::text FROM duplicate_dismissals t "
+        "WHERE t.owner_id = :owner ORDER BY t.contact_a, t.contact_b",
+    ),
+    (
         "settings.json",
         "SELECT (to_jsonb(t) - 'password_hash' - 'firebase_uid')::text FROM users t "
         "WHERE t.id = :owner",

@@ -54,13 +54,20 @@ async def test_the_archive_holds_every_kind_of_data_of_its_owner_only(
     http: httpx.AsyncClient, api_app: Starlette
 ) -> None:
     world = await make_world(http, api_app)
-    await create_contact(
+    grace = await create_contact(
         http,
         world.alice.token,
         firstName="Grace",
         birthday={"month": 2, "day": 29},
         emails=[{"label": "work", "value": "grace@example.com"}],
     )
+    dismissed = await data(
+        http,
+        "mutation($a: ID!, $b: ID!) { dismissDuplicate(contactA: $a, contactB: $b) { __typename } }",
+        {"a": world.contact, "b": grace["id"]},
+        world.alice.token,
+    )
+    assert dismissed["dismissDuplicate"]["__typename"] == "DuplicateDismissed"
     archive = await download(http, await request_export(http, world.alice.token))
     assert sorted(archive.namelist()) == sorted(file_names())
     assert archive.testzip() is None
@@ -86,6 +93,8 @@ async def test_the_archive_holds_every_kind_of_data_of_its_owner_only(
     [settings] = by_file["settings.json"]
     assert settings["email"] == world.alice.email
     assert by_file["introductions.json"] == []
+    [pair] = by_file["duplicate_dismissals.json"]
+    assert {pair["contact_a"], pair["contact_b"]} == {world.contact, grace["id"]}
     for row in by_file["contacts.json"]:
         assert not {"owner_id", "field_hlc", "cl", "server_version"} & set(row)
 
