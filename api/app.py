@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 
 from api import jsonlog, metrics, persisted
 from api.auth import Authenticator
+from api.export import export_route
 from api.mailer import Mailer
 from api.playground import DEFAULT_ASSETS_DIR, Playground
 from api.refusal import EXCEPTION_HANDLERS
@@ -41,6 +42,7 @@ from schema.indexes import IntroductionIndexes
 from store.engine import create_engine, libpq_url
 from store.replica import attach_replica
 from sync.feed import ChangeFeed
+from transfer.link import ExportLinks
 
 log = logging.getLogger("rapport.api")
 
@@ -57,6 +59,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         feed: ChangeFeed,
         playground: Playground | None,
         compiled_reads: CompiledReads | None = None,
+        export_links: ExportLinks | None = None,
         self_service: SelfService | None = None,
         **kwargs: Any,
     ) -> None:
@@ -67,6 +70,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self.feed = feed
         self.playground = playground
         self.compiled_reads = compiled_reads
+        self.export_links = export_links
         self.introductions = IntroductionIndexes(clock)
         self.self_service = self_service
         # graphql-core's schema, which the compiled read path's helpers take.
@@ -147,6 +151,7 @@ class RapportGraphQL(GraphQLOverHTTP):
             client_address=request.client.host if request.client else "unknown",
             # Over HTTP only: a WebSocket's queries keep the resolvers.
             compiled_reads=self.compiled_reads if isinstance(response, Response) else None,
+            export_links=self.export_links,
             self_service=self.self_service,
         )
 
@@ -183,10 +188,12 @@ def create_app(
         firebase = FirebaseVerifier(
             settings.auth.firebase_project_id, settings.auth.firebase_cert_url
         )
+    signing_key = settings.signing_key()
+    export_links = ExportLinks(signing_key, clock)
     authenticator = Authenticator(
         engine=engine,
         clock=clock,
-        signing_key=settings.signing_key(),
+        signing_key=signing_key,
         access_ttl=timedelta(seconds=settings.auth.access_token_ttl_seconds),
         refresh_ttl=timedelta(days=settings.auth.refresh_token_ttl_days),
         cheap_hashing=settings.auth.password_hash_profile == "cheapest",  # noqa: S105
@@ -227,9 +234,11 @@ def create_app(
         feed=feed,
         playground=playground,
         max_body_bytes=settings.limits.max_body_bytes,
+        max_upload_bytes=settings.limits.max_upload_bytes,
         compiled_reads=compiled_reads,
         persisted_queries=persisted_queries,
         self_service=self_service.services,
+        export_links=export_links,
     )
 
     guarded = guard_requests(
@@ -289,6 +298,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *([Route("/metrics", metrics.metrics_endpoint(token))] if settings.metrics_on else []),
+            export_route(engine, export_links, clock),
             *self_service.routes,
             *(playground.routes() if playground else []),
         ],

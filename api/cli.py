@@ -1,10 +1,11 @@
-"""The ``rapport`` command: serve, migrate, worker, seed."""
+"""The ``rapport`` command: serve, migrate, worker, seed, import."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -161,6 +162,47 @@ def seed(
         )
     )
     typer.echo(f"seeded {len(created)} user(s); sign in as {created[0]} with password {password!r}")
+
+
+@app.command("import")
+def import_contacts(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The file.")
+    ],
+    email: Annotated[str, typer.Option(help="Email of the account to import into.")],
+    format: Annotated[
+        str | None,
+        typer.Option(help="VCARD or LINKEDIN_CSV (default: VCARD for .vcf, else LINKEDIN_CSV)."),
+    ] = None,
+) -> None:
+    """Import contacts from a vCard file or LinkedIn's Connections.csv into an account."""
+    from model.errors import ValidationFailed
+    from transfer.command import UnknownAccount, guess_format, import_data
+    from transfer.contact_import import ImportFormat
+    from transfer.entry import MalformedFile
+
+    url = start(Settings())
+    try:
+        fmt = ImportFormat(format.upper()) if format else guess_format(file)
+    except ValueError:
+        raise typer.BadParameter("use VCARD or LINKEDIN_CSV", param_hint="--format") from None
+    try:
+        summary = asyncio.run(import_data(url, email, file.read_bytes(), fmt))
+    except UnknownAccount:
+        typer.echo(f"no account has the email {email!r}", err=True)
+        raise typer.Exit(1) from None
+    except MalformedFile as exc:
+        typer.echo(f"{file}: line {exc.line}: {exc.message}; nothing was imported", err=True)
+        raise typer.Exit(1) from None
+    except ValidationFailed as exc:
+        typer.echo(f"{file}: {exc}; nothing was imported", err=True)
+        raise typer.Exit(1) from None
+    for problem in summary.problems:
+        typer.echo(f"{file}: line {problem.line}: {problem.message}", err=True)
+    typer.echo(
+        f"created {summary.created}, updated {summary.updated}, skipped {summary.skipped} "
+        f"({len(summary.problems)} problems)"
+    )
 
 
 @app.command("print-schema")

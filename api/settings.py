@@ -111,6 +111,10 @@ class LimitSettings(_Group):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, validation_alias="RAPPORT_MAX_BODY_BYTES"
     )
+    # The largest multipart request (a file to import), in bytes; docs/api.md, "Import".
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, validation_alias="RAPPORT_MAX_UPLOAD_BYTES"
+    )
     max_query_depth: int = Field(default=10, ge=2, validation_alias="RAPPORT_MAX_QUERY_DEPTH")
     max_aliases: int = Field(default=15, ge=1, validation_alias="RAPPORT_MAX_ALIASES")
     max_tokens: int = Field(default=2000, ge=100, validation_alias="RAPPORT_MAX_TOKENS")

@@ -12,7 +12,9 @@ What Strawberry's ASGI view leaves out, and this module adds:
   request too large, a path that names nothing) are JSON shaped like GraphQL errors
   (``api.refusal``), never plain text.
 - One size limit for everything a client sends: a body (413) and a GET's query string (414),
-  checked by ``api.admission``; a WebSocket message (closed with 1009), checked here.
+  checked by ``api.admission``; a WebSocket message (closed with 1009), checked here. A
+  multipart upload (the GraphQL multipart request spec) has a larger limit of its own and needs
+  a preflight header (``api.admission`` too).
 - Automatic persisted queries (``extensions.persistedQuery``, api/persisted.py): the stored
   text replaces a hash before Strawberry parses, so everything after (validation, limits, the
   compiled read path, GET refusing mutations) treats it as if the client had sent it.
@@ -42,7 +44,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api import persisted
-from api.admission import check_content_type, check_size, limit_receive
+from api.admission import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    check_content_type,
+    check_size,
+    is_upload,
+    limit_receive,
+)
 from api.media import GRAPHQL_RESPONSE_JSON, JSON, choose_media_type
 from api.refusal import Refusal, error_response
 from schema.context import Context
@@ -108,11 +116,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         self,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         persisted_queries: persisted.DocumentCache | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # Multipart requests (file uploads) only with a preflight header (api/admission.py).
+        super().__init__(multipart_uploads_enabled=True, **kwargs)
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
         # None: persisted queries are answered PersistedQueryNotSupported.
         self.persisted_queries = persisted_queries
 
@@ -127,10 +138,12 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive=limit_receive(receive, self.max_body_bytes))
+        upload = is_upload(Request(scope))
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        request = Request(scope, receive=limit_receive(receive, limit, upload=upload))
         media_type = choose_media_type(request.headers.get("accept"))
         try:
-            response = await self._answer(request)
+            response = await self._answer(request, limit, upload=upload)
         except Refusal as exc:
             response = error_response(
                 exc.status, exc.message, media_type=media_type, headers=exc.headers
@@ -141,14 +154,17 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             if response.media_type == JSON:  # a GraphQL response, not the playground's page
                 response.headers["content-type"] = f"{media_type}; charset=utf-8"
                 response.status_code = getattr(request.state, "status", response.status_code)
+        finally:
+            # Uploaded files wait in temporary files until the form is closed.
+            await request.close()
         await response(scope, receive, send)
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, request: Request, max_bytes: int, *, upload: bool) -> Response:
         if request.method not in ("GET", "POST"):
             raise Refusal(
                 405, f"Use GET or POST, not {request.method}.", {"allow": ALLOWED_METHODS}
             )
-        check_size(request, self.max_body_bytes)
+        check_size(request, max_bytes, upload=upload)
         if request.method == "POST":
             check_content_type(request)
         return await self.run(request)

@@ -22,6 +22,7 @@ from schema import (
     reminders,
     summary,
     sync,
+    transfer,
 )
 from schema.arguments import guard_arguments
 from schema.errors import MaskUnexpectedErrors
@@ -53,6 +54,7 @@ Mutation = merge_types(
         networking.NetworkingMutation,
         account.AccountMutation,
         duplicates.DuplicateMutation,
+        transfer.TransferMutation,
     ),
 )
 

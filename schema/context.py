@@ -21,6 +21,7 @@ from sync.feed import ChangeFeed
 if TYPE_CHECKING:
     from reads.service import CompiledReads
     from schema.account import SelfService
+    from transfer.link import ExportLinks
 
 
 class Account(Protocol):
@@ -88,6 +89,8 @@ class Context:
     # Set for HTTP requests while RAPPORT_COMPILED_READS is on: queries may be answered by
     # one SQL statement (reads/) instead of the resolvers.
     compiled_reads: CompiledReads | None = None
+    # Signs requestExport's links (transfer/link.py); None where exports are not served.
+    export_links: ExportLinks | None = None
     # Set by reads.extension when the compiled read path answered: the validated document and
     # operation, which the HTTP view then remembers for repeats of the same text.
     validated: Any = None
