@@ -31,7 +31,7 @@ from model.clock import Clock
 from model.dates import check_time_zone
 from model.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
 from model.text import MAX_NAME
-from store import accounts
+from store import account_tokens, accounts
 
 _email = TypeAdapter(EmailStr)
 
@@ -275,6 +275,9 @@ class Authenticator:
             revoked = await accounts.revoke_other_sessions(
                 conn, user_id=user_id, keep=session_id, now=now
             )
+            # A pending email change or reset link was asked for by someone who knew (or could
+            # read the mail of) the account before; a new password is the owner taking it back.
+            await account_tokens.drop_tokens(conn, user_id=user_id)
         self.bearer.forget_sessions(set(revoked))
         return len(revoked)
 

@@ -167,8 +167,9 @@ class PasswordReset:
             user = await accounts.update_user(
                 conn, user_id=user_id, now=now, values={"password_hash": password_hash}
             )
-            # Every other reset link of the account dies with this one.
-            await account_tokens.drop_tokens(conn, user_id=user_id, purpose=account_tokens.RESET)
+            # Every other link of the account dies with this one: another reset link, and a
+            # pending email change (whoever asked for it knew the password now replaced).
+            await account_tokens.drop_tokens(conn, user_id=user_id)
             ended = await accounts.revoke_other_sessions(conn, user_id=user_id, keep=None, now=now)
             # Whoever was locked out by failed sign-ins proved the mailbox is theirs.
             await ratelimits.forget_key(conn, scope=SIGN_IN_ACCOUNT, key=user["email"])

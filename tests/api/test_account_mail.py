@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from api.app import create_app
 from tests.api.graphql import data, post, sign_up
+from tests.api.test_account import CHANGE as CHANGE_PASSWORD
 from tests.api.test_auth import PROJECT, _id_token, _key_and_cert
 from tests.conftest import cloned_database, free_port, make_settings, serve
 
@@ -333,6 +334,31 @@ async def test_change_email_waits_for_the_new_address_to_confirm(
     assert again["__typename"] == "InvalidCredentials"
     dead = (await data(mail.http, RESET, {"t": old_reset, "p": NEW_PASSWORD}))["resetPassword"]
     assert dead["__typename"] == "InvalidCredentials"
+
+
+@pytest.mark.parametrize("how", ["changePassword", "resetPassword"])
+async def test_a_new_password_ends_a_pending_email_change(
+    mail: MailApp, inbox: Inbox, how: str
+) -> None:
+    # Someone who knows the password asks to move the account to their address; the owner,
+    # warned by the notice, sets a new password. The stranger's link must die with the old one.
+    user = await sign_up(mail.http)
+    stranger = f"stranger-{uuid.uuid4().hex[:8]}@example.com"
+    asked = await data(mail.http, CHANGE_EMAIL, {"e": stranger, "p": user.password}, user.token)
+    assert asked["changeEmail"]["__typename"] == "EmailChangeRequested"
+    token = link_token((await inbox.wait_for(stranger))[0], "confirm-email")
+    if how == "changePassword":
+        changed = await data(
+            mail.http, CHANGE_PASSWORD, {"c": user.password, "n": NEW_PASSWORD}, user.token
+        )
+        assert changed["changePassword"]["__typename"] == "PasswordChanged", changed
+    else:
+        reset = await ask_reset(mail, inbox, user.email, 2)
+        done = (await data(mail.http, RESET, {"t": reset, "p": NEW_PASSWORD}))["resetPassword"]
+        assert done["__typename"] == "PasswordResetDone", done
+    confirmed = (await data(mail.http, CONFIRM, {"t": token}))["confirmEmailChange"]
+    assert confirmed["__typename"] == "InvalidCredentials"
+    assert await signs_in(mail.http, user.email, NEW_PASSWORD)
 
 
 async def test_an_address_taken_before_confirmation_is_a_conflict(
