@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check format install seed bench-home bench-sync bench-insights \
+.PHONY: serve test test-pgbouncer check format install seed bench-home bench-sync bench-insights \
 	bench-sentiment bench-notifications soak clean schema.graphql playground e2e
 
 $(STAMP): pyproject.toml
@@ -20,6 +20,14 @@ serve: $(STAMP) playground
 
 test: $(STAMP) playground
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The API tests again, through a PgBouncer in transaction pooling mode that the session starts
+# (Debian's pgbouncer: apt-get install pgbouncer; docs/operations.md, "PgBouncer").
+PGBOUNCER ?= /usr/sbin/pgbouncer
+
+test-pgbouncer: $(STAMP)
+	@test -x $(PGBOUNCER) || { echo "test-pgbouncer needs $(PGBOUNCER): apt-get install pgbouncer"; exit 1; }
+	RAPPORT_TEST_PGBOUNCER=1 RAPPORT_TEST_PGBOUNCER_BIN=$(PGBOUNCER) $(BIN)/python -m pytest tests/api $(PYTEST_ARGS)
 
 # The playground's GraphiQL and React, from npm (pinned by playground/package-lock.json) into
 # playground/dist. Optional: without npm, or when npm fails, the page loads them from a CDN

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from api import persisted
+from api import jsonlog, metrics, persisted
 from api.auth import Authenticator
 from api.export import export_route
 from api.mailer import Mailer
@@ -40,6 +40,7 @@ from schema.account import SelfService
 from schema.context import Context
 from schema.indexes import IntroductionIndexes
 from store.engine import create_engine, libpq_url
+from store.replica import attach_replica
 from sync.feed import ChangeFeed
 from transfer.link import ExportLinks
 
@@ -98,6 +99,25 @@ class RapportGraphQL(GraphQLOverHTTP):
             request_data.variables,
         )
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Counted and timed by operation name and outcome (GET /metrics), and named in logs.
+        jsonlog.bind_operation(metrics.operation_label(request_data.operation_name))
+        answer = super().execute_single
+        return await metrics.observe_request(  # type: ignore[no-any-return]
+            request_data.operation_name,
+            lambda: answer(
+                request, request_adapter, sub_response, context, root_value, request_data
+            ),
+        )
+
     def after_execution(self, request_data: GraphQLRequestData, context: Context) -> None:
         # Strawberry validated this text and the compiled read path answered it: its repeats
         # are answered before Strawberry (above). The context holds one operation: Strawberry
@@ -117,6 +137,7 @@ class RapportGraphQL(GraphQLOverHTTP):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        jsonlog.bind_request(request_id)
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
         return Context(
@@ -148,7 +169,18 @@ def create_app(
         database_url,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
+        pgbouncer=settings.database.pgbouncer,
     )
+    metrics.watch_pool(engine)
+    replica = None
+    if settings.database.replica_url:
+        replica = create_engine(
+            settings.database.replica_url,
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.max_overflow,
+            pgbouncer=settings.database.pgbouncer,
+        )
+        attach_replica(engine, replica)
     firebase = None
     if settings.auth.firebase_project_id:
         from api.firebase import FirebaseVerifier
@@ -175,7 +207,8 @@ def create_app(
         max_tokens=settings.limits.max_tokens,
         introspection=settings.introspection_on,
     )
-    feed = ChangeFeed(libpq_url(database_url))
+    # LISTEN holds a session: never through PgBouncer's transaction pooling.
+    feed = ChangeFeed(libpq_url(settings.direct_url(database_url)))
     playground = (
         Playground(settings.graphql.playground_assets or DEFAULT_ASSETS_DIR)
         if settings.playground_on
@@ -224,6 +257,9 @@ def create_app(
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    token = (
+        settings.server.metrics_token.get_secret_value() if settings.server.metrics_token else None
+    )
     worker = None
     if settings.worker_in_process_on:
         from api.worker import build_worker
@@ -249,6 +285,8 @@ def create_app(
             await self_service.outbox.drain()
             await feed.stop()
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
             if firebase is not None:
                 firebase.close()
 
@@ -259,6 +297,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([Route("/metrics", metrics.metrics_endpoint(token))] if settings.metrics_on else []),
             export_route(engine, export_links, clock),
             *self_service.routes,
             *(playground.routes() if playground else []),

@@ -51,9 +51,10 @@ def migrate_database(url: str) -> None:
 
 def start(settings: Settings) -> str:
     """Set up logging, find (or start) the database and migrate it; return its URL."""
-    configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     url = database_url(settings)
-    migrate_database(url)
+    # The migration lock is a session's: PostgreSQL itself, not PgBouncer.
+    migrate_database(settings.direct_url(url))
     return url
 
 
@@ -62,6 +63,24 @@ def migrate() -> None:
     """Apply database migrations (Alembic) up to the newest."""
     start(Settings())
     typer.echo("database is up to date")
+
+
+def share_metrics_directory() -> None:
+    """Have uvicorn's worker processes write their metrics where each can sum them all.
+
+    PROMETHEUS_MULTIPROC_DIR, or a new temporary directory; its files from an earlier run
+    are removed first (prometheus_client would add their counts to this run's).
+    """
+    import tempfile
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="rapport-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+    log.info("metrics of the API processes are shared through %s", directory)
 
 
 @app.command()
@@ -86,6 +105,8 @@ def serve(
     )
     # Worker processes read the database URL from the environment.
     os.environ["RAPPORT_DATABASE_URL"] = url
+    if workers > 1:
+        share_metrics_directory()
     uvicorn.run(
         "api.main:create_app_from_env",
         factory=True,
@@ -95,7 +116,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.server.log_level.lower(),
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(settings.server.log_format),
         proxy_headers=True,
         # Only these proxies' X-Forwarded-For names the client the rate limits count.
         forwarded_allow_ips=settings.server.trusted_proxies,
@@ -131,7 +152,7 @@ def seed(
     url = start(settings)
     created = asyncio.run(
         seeding.seed_database(
-            url,
+            settings.direct_url(url),
             users=users,
             contacts=contacts,
             interactions=interactions,
@@ -196,6 +217,15 @@ def print_schema(
     typer.echo(f"wrote {output}")
 
 
+@app.command("print-distribution")
+def print_distribution() -> None:
+    """Print the Citus statements that distribute the tables by owner_id (docs/operations.md)."""
+    from store.sharding import distribution_statements
+
+    for statement in distribution_statements():
+        typer.echo(statement)
+
+
 @app.command("purge-tombstones")
 def purge_tombstones_command() -> None:
     """Remove rows deleted longer ago than RAPPORT_TOMBSTONE_RETENTION_DAYS (run daily).
@@ -209,12 +239,12 @@ def purge_tombstones_command() -> None:
     from sync.tombstone import purge_tombstones
 
     settings = Settings()
-    configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     url = database_url(settings)
     before = datetime.now(UTC) - timedelta(days=settings.database.tombstone_retention_days)
 
     async def run() -> tuple[dict[Any, int], int]:
-        engine = create_engine(url, pool_size=1)
+        engine = create_engine(url, pool_size=1, pgbouncer=settings.database.pgbouncer)
         try:
             counts = await purge_tombstones(engine, before=before)
             async with engine.begin() as conn:

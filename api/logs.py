@@ -36,7 +36,7 @@ def _shorten_argument(value: Any) -> Any:
     return shorten(text) if len(text) > MAX_VALUE else value
 
 
-class _ShortLines(logging.Formatter):
+class ShortLines(logging.Formatter):
     """Format records with every argument, the message and each traceback line cut short."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -55,11 +55,11 @@ class _ShortLines(logging.Formatter):
         return "\n".join(shorten(line) for line in text.splitlines())
 
 
-class ShortLinesFormatter(_ShortLines):
+class ShortLinesFormatter(ShortLines):
     """Rapport's own lines."""
 
 
-class ShortDefaultFormatter(_ShortLines, uvicorn.logging.DefaultFormatter):
+class ShortDefaultFormatter(ShortLines, uvicorn.logging.DefaultFormatter):
     """uvicorn's server lines."""
 
 
@@ -72,8 +72,8 @@ def hide_feed_secret(path: str) -> str:
     return _FEED_PATH.sub(r"\1…\2", path)
 
 
-class ShortAccessFormatter(_ShortLines, uvicorn.logging.AccessFormatter):
-    """uvicorn's access lines (the request line holds the client's path and query)."""
+class HideFeedSecret(logging.Formatter):
+    """uvicorn's access lines with a calendar feed's secret cut (text and JSON alike)."""
 
     def format(self, record: logging.LogRecord) -> str:
         args = record.args
@@ -84,22 +84,42 @@ class ShortAccessFormatter(_ShortLines, uvicorn.logging.AccessFormatter):
         return super().format(record)
 
 
-def uvicorn_log_config() -> dict[str, Any]:
+class ShortAccessFormatter(HideFeedSecret, ShortLines, uvicorn.logging.AccessFormatter):
+    """uvicorn's access lines (the request line holds the client's path and query)."""
+
+
+def uvicorn_log_config(log_format: str = "text") -> dict[str, Any]:
     """Return uvicorn's logging configuration with its formatters cutting lines short."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    if log_format == "json":
+        from api.jsonlog import JsonAccessFormatter, JsonLinesFormatter
+
+        config["formatters"]["default"] = {"()": JsonLinesFormatter}
+        config["formatters"]["access"] = {"()": JsonAccessFormatter}
+        return config
     config["formatters"]["default"]["()"] = ShortDefaultFormatter
     config["formatters"]["access"]["()"] = ShortAccessFormatter
     return config
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``, every line cut short; idempotent."""
+def line_formatter(log_format: str = "text") -> logging.Formatter:
+    """The formatter of Rapport's own lines: text, or one JSON object a line."""
+    if log_format == "json":
+        from api.jsonlog import JsonLinesFormatter
+
+        return JsonLinesFormatter()
+    return ShortLinesFormatter(FORMAT)
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr at ``level``, every line cut short, as text or JSON; idempotent."""
     logging.basicConfig(level=level.upper(), format=FORMAT)
     root = logging.getLogger()
     root.setLevel(level.upper())
+    formatter = line_formatter(log_format)
     for handler in root.handlers:
-        if not isinstance(handler.formatter, ShortLinesFormatter):
-            handler.setFormatter(ShortLinesFormatter(FORMAT))
+        if type(handler.formatter) is not type(formatter):
+            handler.setFormatter(formatter)
     # Their INFO lines narrate internals (plugin set-up, pg_ctl command lines), not events.
     for chatty in ("pgserver", "alembic.runtime.plugins"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -13,7 +13,7 @@ def create_app_from_env() -> Starlette:
     """Build the app from RAPPORT_* variables (``rapport serve`` sets the database URL)."""
     settings = Settings()
     # Worker processes that uvicorn spawns start without the parent's logging set-up.
-    configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     if not settings.database.url:
         raise RuntimeError(
             "RAPPORT_DATABASE_URL is not set; start the service with `rapport serve`."

@@ -25,7 +25,7 @@ class _Group(BaseSettings):
 
 
 class ServerSettings(_Group):
-    """How the API is served: the environment it runs in, where it listens, its logs."""
+    """How the API is served: the environment it runs in, where it listens, its logs, metrics."""
 
     env: Literal["development", "production"] = Field(
         default="development", validation_alias="RAPPORT_ENV"
@@ -34,9 +34,18 @@ class ServerSettings(_Group):
     port: int = Field(default=8000, validation_alias="RAPPORT_PORT")
     workers: int = Field(default=1, ge=1, validation_alias="RAPPORT_WORKERS")
     log_level: str = Field(default="INFO", validation_alias="RAPPORT_LOG_LEVEL")
+    # "json": one JSON object per line, with request id, operation and a hashed owner id
+    # (docs/operations.md, "Logs").
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias="RAPPORT_LOG_FORMAT"
+    )
     # Proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): addresses
     # or networks, comma-separated, or "*". Others' X-Forwarded-For is ignored.
     trusted_proxies: str = Field(default="127.0.0.1", validation_alias="RAPPORT_TRUSTED_PROXIES")
+    # GET /metrics (docs/operations.md, "Metrics") answers in development, or when on and, with
+    # a token set, only to "Authorization: Bearer <token>".
+    metrics: bool | None = Field(default=None, validation_alias="RAPPORT_METRICS")
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="RAPPORT_METRICS_TOKEN")
 
 
 class DatabaseSettings(_Group):
@@ -53,6 +62,14 @@ class DatabaseSettings(_Group):
     tombstone_retention_days: int = Field(
         default=180, ge=1, validation_alias="RAPPORT_TOMBSTONE_RETENTION_DAYS"
     )
+    # PgBouncer (docs/operations.md, "PgBouncer"): on, the URL above names a PgBouncer in
+    # transaction pooling mode, and what needs a session of its own (LISTEN, the migration
+    # lock) uses the direct URL: PostgreSQL itself.
+    pgbouncer: bool = Field(default=False, validation_alias="RAPPORT_DATABASE_PGBOUNCER")
+    direct_url: str | None = Field(default=None, validation_alias="RAPPORT_DATABASE_DIRECT_URL")
+    # A streaming replica of it: pulled pages and insight reads go there once it has replayed
+    # the owner's writes (docs/operations.md, "Read replica").
+    replica_url: str | None = Field(default=None, validation_alias="RAPPORT_DATABASE_REPLICA_URL")
 
 
 class AuthSettings(_Group):
@@ -191,6 +208,10 @@ class WorkerSettings(_Group):
         allow_inf_nan=False,
         validation_alias="RAPPORT_WORKER_LEASE_SECONDS",
     )
+    # `rapport worker` serves its metrics on this port (of RAPPORT_HOST); unset: not at all.
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias="RAPPORT_WORKER_METRICS_PORT"
+    )
 
 
 class MailSettings(_Group):
@@ -267,6 +288,24 @@ class Settings(BaseModel):
     def worker_in_process_on(self) -> bool:
         in_process = self.worker.in_process
         return in_process if in_process is not None else self.development
+
+    @property
+    def metrics_on(self) -> bool:
+        """Serve /metrics: as set, else in development or when a token protects it."""
+        if self.server.metrics is not None:
+            return self.server.metrics
+        return self.development or self.server.metrics_token is not None
+
+    def direct_url(self, database_url: str) -> str:
+        """Return the URL for sessions that outlive a transaction (LISTEN, advisory locks)."""
+        if self.database.direct_url:
+            return self.database.direct_url
+        if self.database.pgbouncer:
+            raise RuntimeError(
+                "RAPPORT_DATABASE_PGBOUNCER is on: set RAPPORT_DATABASE_DIRECT_URL to PostgreSQL"
+                " itself, for LISTEN and the migration lock (docs/operations.md, PgBouncer)"
+            )
+        return database_url
 
     def signing_key(self) -> str:
         """Return the token signing key; in development, one kept under the data directory."""

@@ -22,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.jsonlog import bind_owner
 from api.settings import LimitSettings
 from model.clock import Clock
 from model.errors import RateLimited
@@ -153,6 +154,7 @@ class RequestGuard:
         # No user (signing in or up, or a bad token the operation will refuse): sign-in and
         # sign-up have their own limits, per address.
         user = await self.identify(authorization)
+        bind_owner(user)  # the log lines of this request name the user, hashed (api/jsonlog.py)
         return None if user is None else self.rate.take(user)
 
 

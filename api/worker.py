@@ -50,7 +50,11 @@ def _project_of(settings: Settings) -> str:
 
 def build_worker(settings: Settings, database_url: str, clock: Clock | None = None) -> Worker:
     # One connection per batch in flight, one for planning.
-    engine = create_engine(database_url, pool_size=settings.worker.batches_in_flight + 1)
+    engine = create_engine(
+        database_url,
+        pool_size=settings.worker.batches_in_flight + 1,
+        pgbouncer=settings.database.pgbouncer,
+    )
     return Worker(
         engine=engine,
         sender=build_sender(settings),
@@ -59,13 +63,19 @@ def build_worker(settings: Settings, database_url: str, clock: Clock | None = No
         batches_in_flight=settings.worker.batches_in_flight,
         lease=timedelta(seconds=settings.worker.lease_seconds),
         # Woken by committed writes; RAPPORT_WORKER_POLL_SECONDS is the fallback poll.
-        listen_dsn=libpq_url(database_url),
+        # LISTEN holds a session: never through PgBouncer's transaction pooling.
+        listen_dsn=libpq_url(settings.direct_url(database_url)),
     )
 
 
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Run until SIGTERM or SIGINT; the batch in hand is finished before stopping."""
     worker = build_worker(settings, database_url)
+    if settings.worker.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # Plain HTTP, no token: bind it where only the scraper reaches (docs/operations.md).
+        start_http_server(settings.worker.metrics_port, addr=settings.server.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

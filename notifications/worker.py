@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from model.clock import Clock
-from notifications import backlog, planner
+from notifications import backlog, metrics, planner
 from notifications.backoff import Backoff
 from notifications.claim import Claim
 from notifications.digest import Unit, compose
@@ -128,6 +128,7 @@ class Worker:
         due: asyncio.Event,
     ) -> None:
         sweep_at: datetime | None = None
+        caught_up = self.clock.now()  # when a pass last found nobody waiting (planner lag)
         while not stop.is_set():
             if wakeup is not None:
                 # Cleared before the pass: a write committed during it wakes the next wait.
@@ -140,6 +141,9 @@ class Worker:
                     await backlog.add_missing_owners(self.engine)
                     sweep_at = now + backlog.REPLAN_AFTER
                 planned = await planner.plan_due(self.engine, now)
+                caught_up = caught_up if planned else now
+                metrics.PLANNER_LAG.set((now - caught_up).total_seconds())
+                await metrics.measure_queue(self.engine, now)
             except Exception:  # a bad pass must not kill the worker; say so and go on
                 log.exception("notifications planning pass failed; retrying shortly")
                 planned = 0
@@ -161,6 +165,7 @@ class Worker:
                 len(taken) - len(claimed),
                 self.max_attempts,
             )
+        metrics.CLAIMED.inc(len(claimed))
         if not claimed:
             return len(taken)
         # Renewed until the outcomes are about to be written: however long FCM takes, no
@@ -179,6 +184,7 @@ class Worker:
                         continue
                     pushes.append((unit, device, self._push(unit, device)))
             results = await self._send([push for _, _, push in pushes])
+            metrics.count_sends(results)
         async with self.engine.begin() as conn:
             await self._settlement().record(
                 conn, now, claimed, composition, pushes, results, recipients

@@ -28,6 +28,7 @@ from schema.write import run_write
 from store import accounts
 from store import insights as insight_store
 from store import interactions as interaction_store
+from store.replica import reading
 from sync import introduction as introduction_writes
 from sync.entity import new_id
 
@@ -95,7 +96,7 @@ class InsightQuery:
         first = check_first(first, ctx.max_page_size)
         now = ctx.clock.now()
         today = await owner_today(ctx, owner_id)
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             # Health decline can lift a candidate a few places: read a margin beyond `first`.
             rows = await insight_store.reconnect_candidates(
                 conn,
@@ -151,7 +152,7 @@ class InsightQuery:
         ctx = info.context
         owner_id = await ctx.owner_id()
         first = check_first(first, ctx.max_page_size)
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             index = await ctx.introductions.get(conn, owner_id)
             goals = await insight_store.goal_tags(conn, owner_id=owner_id)
             candidates = introduction.suggest_from_index(
@@ -199,7 +200,7 @@ class InsightQuery:
                 id=contact_id,
             )
         today = await owner_today(ctx, owner_id)
-        async with ctx.engine.connect() as conn:
+        async with reading(ctx.engine, owner_id) as conn:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
             )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import uuid4
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -18,8 +21,30 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """Build the async engine for a PostgreSQL URL."""
+def _statement_name() -> str:
+    # Behind PgBouncer's transaction pooling, a server connection serves many clients, and
+    # asyncpg's own names (__asyncpg_stmt_1__, counted per process) collide across processes.
+    return f"__rapport_{uuid4().hex}__"
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pgbouncer: bool = False
+) -> AsyncEngine:
+    """Build the async engine for a PostgreSQL URL (or a PgBouncer in transaction mode)."""
+    connect_args: dict[str, Any] = {
+        # Times that PostgreSQL renders itself (pulled rows) come out in UTC. PgBouncer keeps
+        # both for each client (they are among the parameters it tracks).
+        "server_settings": {"application_name": "rapport", "TimeZone": "UTC"},
+    }
+    if pgbouncer:
+        # No statement outlives its transaction's server connection: asyncpg's own (the
+        # compiled reads') are unnamed, SQLAlchemy's are uniquely named and not cached.
+        # PgBouncer 1.21's max_prepared_statements would keep them; Debian 12 ships 1.18.
+        connect_args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=_statement_name,
+        )
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -30,6 +55,5 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         # Statement errors and echo name no parameter values: they hold push tokens, emails,
         # password hashes and users' notes, and logs are no place for those.
         hide_parameters=True,
-        # Times that PostgreSQL renders itself (pulled rows) come out in UTC.
-        connect_args={"server_settings": {"application_name": "rapport", "TimeZone": "UTC"}},
+        connect_args=connect_args,
     )

@@ -69,7 +69,7 @@ async def register_device(
         updated_at=now,
     )
     upsert = insert.on_conflict_do_update(
-        index_elements=[_dev.c.token],
+        index_elements=[_dev.c.owner_id, _dev.c.token],
         set_={
             "platform": insert.excluded.platform,
             "app_version": insert.excluded.app_version,
@@ -78,8 +78,6 @@ async def register_device(
             "disabled_reason": None,
             "updated_at": now,
         },
-        # Never another owner's row, whatever happens: no row is better than a stranger's.
-        where=_dev.c.owner_id == owner_id,
     ).returning(_dev)
     row: sa.RowMapping = (await conn.execute(upsert)).mappings().one()
     return row

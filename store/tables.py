@@ -150,13 +150,12 @@ sync_owners = sa.Table(
 sync_clients = sa.Table(
     "sync_clients",
     metadata,
-    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column("client_id", sa.Text, nullable=False),
     sa.Column(
         "owner_id",
         UUID(as_uuid=True),
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column("last_mutation_id", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     # The owner version of the push that applied last_mutation_id: a pull tells the client its
@@ -165,6 +164,10 @@ sync_clients = sa.Table(
     sa.Column("clock_flagged_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # owner_id leads the key (the sharding key); one owner per client id is sync.client's
+    # check, and this index serves it.
+    sa.PrimaryKeyConstraint("owner_id", "client_id"),
+    sa.Index("ix_sync_clients_client_id", "client_id"),
 )
 
 devices = sa.Table(
@@ -172,13 +175,16 @@ devices = sa.Table(
     metadata,
     _owner(),
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("token", sa.Text, nullable=False, unique=True),
+    # One owner per token is store.notifications.register_device's rule (under a lock per
+    # token); a unique index without owner_id could not hold once tables are sharded.
+    sa.Column("token", sa.Text, nullable=False, index=True),
     sa.Column("platform", sa.Text, nullable=False),
     sa.Column("app_version", sa.Text, nullable=True),
     sa.Column("locale", sa.Text, nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("disabled_reason", sa.Text, nullable=True),
     *_timestamps(),
+    sa.UniqueConstraint("owner_id", "token"),
 )
 
 contacts = sa.Table(
@@ -446,18 +452,18 @@ duplicate_dismissals = sa.Table(
 sync_rejections = sa.Table(
     "sync_rejections",
     metadata,
-    sa.Column("client_id", sa.Text, primary_key=True),
-    sa.Column("mutation_id", sa.BigInteger, primary_key=True),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("mutation_id", sa.BigInteger, nullable=False),
     sa.Column(
         "owner_id",
         UUID(as_uuid=True),
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("owner_id", "client_id", "mutation_id"),
 )
 
 # The losing value of concurrent edits of long text, kept for the app to show.

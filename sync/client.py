@@ -30,29 +30,26 @@ async def lock_client(
     conn: AsyncConnection, *, owner_id: UUID, client_id: str, now: datetime
 ) -> sa.RowMapping:
     """Register the client on first sight and lock its row for this transaction."""
+    # The key is (owner_id, client_id), as sharding by owner needs, so one owner per client id
+    # is this check's: two accounts first pushing the same new id at the same instant could
+    # both register it, and each then keeps its own row and mutation sequence.
+    await check_client(conn, owner_id=owner_id, client_id=client_id)
     await conn.execute(
         pg_insert(tables.sync_clients)
         .values(client_id=client_id, owner_id=owner_id, created_at=now, last_seen_at=now)
         .on_conflict_do_nothing()
     )
-    row = (
-        (
-            await conn.execute(
-                sa.select(tables.sync_clients).where(c.client_id == client_id).with_for_update()
-            )
-        )
-        .mappings()
-        .one()
-    )
-    if row["owner_id"] != owner_id:
-        raise ClientNotYours(client_id)
+    mine = sa.select(tables.sync_clients).where(c.owner_id == owner_id, c.client_id == client_id)
+    row: sa.RowMapping = (await conn.execute(mine.with_for_update())).mappings().one()
     return row
 
 
 async def check_client(conn: AsyncConnection, *, owner_id: UUID, client_id: str) -> None:
     """Refuse a client id registered to another account; an unknown one is anyone's to claim."""
-    owner = (
-        await conn.execute(sa.select(c.owner_id).where(c.client_id == client_id))
+    other = (
+        await conn.execute(
+            sa.select(c.owner_id).where(c.client_id == client_id, c.owner_id != owner_id).limit(1)
+        )
     ).scalar_one_or_none()
-    if owner is not None and owner != owner_id:
+    if other is not None:
         raise ClientNotYours(client_id)

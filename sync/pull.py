@@ -17,6 +17,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.replica import READS as REPLICA_READS
+from store.replica import replica_of
 from sync.client import ClientNotYours
 from sync.cursor import BOUNDARY, Position, decode_cursor, encode_cursor
 from sync.entity import (
@@ -30,6 +32,7 @@ from sync.entity import (
     TAG,
     Entity,
 )
+from sync.metrics import PULL_CHANGES
 
 MAX_PAGE = 5_000
 
@@ -183,7 +186,7 @@ def _rendered_query(cursor_rank: int, initial: bool) -> sa.TextClause:
     return sa.text(
         "SELECT convert_to('[' || coalesce(string_agg(p.change, ',' ORDER BY p.n)"  # noqa: S608
         " FILTER (WHERE p.n <= :page), '') || ']', 'UTF8') AS changes,"
-        " count(*) > :page AS has_more,"
+        " count(*) > :page AS has_more, least(count(*), :page) AS size,"
         f" max(p.server_version) {last} AS last_version, max(p.rank) {last} AS last_rank,"
         f" max(p.key) {last} AS last_key"
         " FROM (SELECT u.*, row_number() OVER (ORDER BY u.server_version, u.rank, u.key) AS n"
@@ -195,16 +198,18 @@ _SORT_MEMORY = sa.text("SET LOCAL work_mem = '32MB'")
 
 # The owner's feed state and the client's row, in one round trip.
 _STATE = sa.text(
-    "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.owner_id AS client_owner,"
-    " c.last_mutation_id, c.last_mutation_version"
-    " FROM sync_owners AS o LEFT JOIN sync_clients AS c ON c.client_id = :client_id"
+    "SELECT o.version, o.hlc, o.epoch, o.purged_through, c.last_mutation_id,"
+    " c.last_mutation_version, EXISTS (SELECT FROM sync_clients AS x"
+    " WHERE x.client_id = :client_id AND x.owner_id <> :owner_id) AS foreign_client"
+    " FROM sync_owners AS o LEFT JOIN sync_clients AS c"
+    " ON c.owner_id = o.owner_id AND c.client_id = :client_id"
     " WHERE o.owner_id = :owner_id"
 )
 
 
 async def _read_state(conn: AsyncConnection, owner_id: UUID, client_id: str) -> sa.Row[Any]:
     state = (await conn.execute(_STATE, {"owner_id": owner_id, "client_id": client_id})).one()
-    if state.client_owner is not None and state.client_owner != owner_id:
+    if state.foreign_client:
         raise ClientNotYours(client_id)
     return state
 
@@ -232,7 +237,7 @@ def _finish(
     else:
         next_position = Position(upper, BOUNDARY, ())
     acknowledged = None
-    if state.client_owner is not None and last is None and state.last_mutation_version <= upper:
+    if state.last_mutation_id is not None and last is None and state.last_mutation_version <= upper:
         # Only once this response holds the effects of the client's last mutation.
         acknowledged = int(state.last_mutation_id)
     return encode_cursor(state.epoch, next_position), last is not None, acknowledged
@@ -280,28 +285,60 @@ async def _pull(
         if position.version >= state.version and position.rank == BOUNDARY:
             return state, position, None
         await conn.commit()  # ends SQLAlchemy's notion of a transaction; nothing is sent
-        conn = await raw.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        replica = replica_of(engine)
+        if replica is None:
+            snapshot = await _read_snapshot(raw, read, owner_id, client_id, cursor, limit)
+            assert snapshot is not None
+            return snapshot
+    # The page from the replica if it has every commit the primary had for this owner when
+    # this pull began (read-your-writes); otherwise from the primary (store/replica.py).
+    async with replica.connect() as raw:
+        snapshot = await _read_snapshot(
+            raw, read, owner_id, client_id, cursor, limit, at_least=state.version
         )
-        async with conn.begin():
-            # Read again: the page's upper bound must be the version of this snapshot.
-            state = await _read_state(conn, owner_id, client_id)
-            position = _start(state, cursor)
-            if position is None:
-                return state, None, None
-            params: dict[str, Any] = {
-                "owner_id": owner_id,
-                "version": position.version,
-                "upper": state.version,
-                "limit": limit + 1,
-                "initial_until": position.initial_until,
-            }
-            for n, value in enumerate(position.key):
-                params[f"key{n}"] = UUID(value)
-            # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
-            # work_mem would send that sort to disk.
-            await conn.execute(_SORT_MEMORY)
-            found = await read(conn, params, position, limit)
+    if snapshot is not None:
+        REPLICA_READS.labels("replica").inc()
+        return snapshot
+    REPLICA_READS.labels("primary").inc()
+    async with engine.connect() as raw:
+        snapshot = await _read_snapshot(raw, read, owner_id, client_id, cursor, limit)
+    assert snapshot is not None
+    return snapshot
+
+
+async def _read_snapshot(
+    raw: AsyncConnection,
+    read: Reader[Found],
+    owner_id: UUID,
+    client_id: str,
+    cursor: str | None,
+    limit: int,
+    *,
+    at_least: int | None = None,
+) -> tuple[sa.Row[Any], Position | None, Found | None] | None:
+    """Read the page in one snapshot; None if its owner version is below ``at_least``."""
+    conn = await raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    async with conn.begin():
+        # Read again: the page's upper bound must be the version of this snapshot.
+        state = await _read_state(conn, owner_id, client_id)
+        if at_least is not None and state.version < at_least:
+            return None
+        position = _start(state, cursor)
+        if position is None:
+            return state, None, None
+        params: dict[str, Any] = {
+            "owner_id": owner_id,
+            "version": position.version,
+            "upper": state.version,
+            "limit": limit + 1,
+            "initial_until": position.initial_until,
+        }
+        for n, value in enumerate(position.key):
+            params[f"key{n}"] = UUID(value)
+        # A page of 5,000 changes sorts a few megabytes of JSON; the default 4 MB of
+        # work_mem would send that sort to disk.
+        await conn.execute(_SORT_MEMORY)
+        found = await read(conn, params, position, limit)
     return state, position, found
 
 
@@ -329,7 +366,9 @@ async def collect_changes(
     )
     if position is None:
         return PullPage([], None, False, True, None, state.hlc)
-    return _page(state, position, rows or [], limit)
+    page = _page(state, position, rows or [], limit)
+    PULL_CHANGES.observe(len(page.changes))
+    return page
 
 
 async def render_changes(
@@ -344,6 +383,7 @@ async def render_changes(
         return RenderedPage(b"[]", None, False, True, None, state.hlc)
     last = None
     changes = b"[]"
+    PULL_CHANGES.observe(found.size if found is not None else 0)
     if found is not None:
         changes = found.changes
         if found.has_more:

@@ -28,6 +28,7 @@ from sync import client as clients
 from sync.entity import CONTACT, INTERACTION, Entity
 from sync.failure import is_transient, printable
 from sync.hlc import InvalidHlc, parse_hlc
+from sync.metrics import PUSH_MUTATIONS
 from sync.mutation import BATCHED, BATCHED_ENTITY, HANDLERS, batchable
 from sync.writer import Writer, open_writer
 
@@ -141,6 +142,7 @@ async def apply_push(
     push runs again carefully, each mutation in its own savepoint, so that one bad mutation is
     rejected alone. Both paths give the same results.
     """
+    PUSH_MUTATIONS.observe(len(mutations))
     try:
         return await _apply(engine, owner_id, client_id, mutations, clock, careful=False)
     except _Careful:
@@ -287,7 +289,9 @@ async def _apply(
         if restamped:
             values["clock_flagged_at"] = w.now
         await w.conn.execute(
-            sa.update(tables.sync_clients).where(c.client_id == client_id).values(**values)
+            sa.update(tables.sync_clients)
+            .where(c.owner_id == owner_id, c.client_id == client_id)
+            .values(**values)
         )
         server_hlc = w.seen_hlc
     return PushResult(last, results, server_hlc, resend_from, restamped)

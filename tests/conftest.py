@@ -12,7 +12,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from api.settings import (
 from store import migrate
 from store.embedded import start_embedded
 from store.engine import create_engine
+from tests.pgbouncer import run_pgbouncer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -191,8 +192,21 @@ async def api_db(server_url: str, template_db: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def api_app(api_db: str, session_tmp: Path) -> Starlette:
-    return create_app(make_settings(session_tmp), database_url=api_db)
+def api_pgbouncer(api_db: str) -> Iterator[str | None]:
+    """With RAPPORT_TEST_PGBOUNCER=1, a PgBouncer in transaction mode before the API database."""
+    if os.environ.get("RAPPORT_TEST_PGBOUNCER") != "1":
+        yield None
+        return
+    with run_pgbouncer(api_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def api_app(api_db: str, api_pgbouncer: str | None, session_tmp: Path) -> Starlette:
+    if api_pgbouncer is None:
+        return create_app(make_settings(session_tmp), database_url=api_db)
+    settings = make_settings(session_tmp, database={"pgbouncer": True, "direct_url": api_db})
+    return create_app(settings, database_url=api_pgbouncer)
 
 
 @pytest.fixture(scope="session")

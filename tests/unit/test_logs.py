@@ -88,19 +88,75 @@ def test_uvicorn_lines_are_cut_too() -> None:
     assert len(line) < MAX_VALUE + 200
 
 
-def test_access_lines_keep_a_calendar_feed_secret_out() -> None:
-    config = uvicorn_log_config()
-    formatter = config["formatters"]["access"]["()"](fmt=config["formatters"]["access"]["fmt"])
-    secret = "Zm9vYmFyYmF6cXV4LXNlY3JldC1mZWVkLWtleQ"
+def test_json_logging_writes_one_short_object_a_line_and_drops_extra_fields(
+    bare_root: logging.Logger,
+) -> None:
+    import json
+
+    from api.jsonlog import bind_owner, bind_request, hash_owner
+
+    configure_logging("info", "json")
+    stream = io.StringIO()
+    bare_root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    bind_request("req-1")
+    bind_owner("0190c3a4-0000-7000-8000-000000000001")
+    try:
+        raise ValueError(HUGE)
+    except ValueError:
+        logging.getLogger("rapport.api").exception(
+            "refused %s", HUGE, extra={"token": "secret-token"}
+        )
+    finally:
+        bind_request(None)
+        bind_owner(None)
+    (line,) = stream.getvalue().splitlines()
+    logged = json.loads(line)
+    assert logged["level"] == "ERROR"
+    assert logged["request_id"] == "req-1"
+    assert logged["owner"] == hash_owner("0190c3a4-0000-7000-8000-000000000001")
+    assert "0190c3a4" not in line
+    assert "secret-token" not in line
+    assert "more characters cut]" in logged["message"]
+    assert len(line) < 10 * MAX_VALUE
+
+
+def test_uvicorn_lines_are_json_objects_in_json_mode() -> None:
+    import json
+
+    config = uvicorn_log_config("json")
+    formatter = config["formatters"]["access"]["()"]()
+    path = "/graphql?query=" + "x" * 1_000_000
     access = logging.LogRecord(
         "uvicorn.access",
         logging.INFO,
         __file__,
         1,
         '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", f"/calendar/{secret}.ics", "1.1", 200),
+        ("127.0.0.1:5000", "GET", path, "1.1", 414),
         None,
     )
-    line = formatter.format(access)
-    assert secret not in line
-    assert "/calendar/Zm9v….ics" in line
+    logged = json.loads(formatter.format(access))
+    assert logged["logger"] == "uvicorn.access"
+    assert "more characters cut]" in logged["message"]
+    assert len(logged["message"]) < MAX_VALUE + 200
+
+
+def test_access_lines_keep_a_calendar_feed_secret_out() -> None:
+    secret = "Zm9vYmFyYmF6cXV4LXNlY3JldC1mZWVkLWtleQ"
+    for log_format in ("text", "json"):
+        config = uvicorn_log_config(log_format)
+        factory = config["formatters"]["access"]
+        fmt = {"fmt": factory["fmt"]} if "fmt" in factory else {}
+        formatter = factory["()"](**fmt)
+        access = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", f"/calendar/{secret}.ics", "1.1", 200),
+            None,
+        )
+        line = formatter.format(access)
+        assert secret not in line
+        assert "/calendar/Zm9v….ics" in line
