@@ -63,13 +63,20 @@ class ShortDefaultFormatter(ShortLines, uvicorn.logging.DefaultFormatter):
     """uvicorn's server lines."""
 
 
-# A calendar feed's path is its secret (api/calendar_feed.py): access lines keep 4 characters.
-_FEED_PATH = re.compile(r"^(/calendar/[^/?]{4})[^/?]*(\.ics)")
+# Paths that are their own secret: a calendar feed's (api/calendar_feed.py) and an export
+# link's (api/export.py), either of which would hand the account's data to a log reader.
+# Access lines keep 4 characters of them.
+_SECRET_PATHS = (
+    re.compile(r"^(/calendar/[^/?]{4})[^/?]*(\.ics)"),
+    re.compile(r"^(/export/[^/?]{4})[^/?]*()"),
+)
 
 
-def hide_feed_secret(path: str) -> str:
-    """Return a request path with a calendar feed's secret cut to its first characters."""
-    return _FEED_PATH.sub(r"\1…\2", path)
+def hide_path_secret(path: str) -> str:
+    """Return a request path with a calendar feed's or export link's secret cut short."""
+    for pattern in _SECRET_PATHS:
+        path = pattern.sub(r"\1…\2", path)
+    return path
 
 
 class HideFeedSecret(logging.Formatter):
@@ -80,7 +87,7 @@ class HideFeedSecret(logging.Formatter):
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             # uvicorn's (client, method, path, http version, status).
             record = logging.makeLogRecord(record.__dict__)
-            record.args = (*args[:2], hide_feed_secret(args[2]), *args[3:])
+            record.args = (*args[:2], hide_path_secret(args[2]), *args[3:])
         return super().format(record)
 
 
