@@ -68,14 +68,18 @@ class Throttle:
         self.sign_up_address = sign_up_address
 
     async def _take(self, *steps: tuple[str, str, Limit]) -> None:
+        wait = None
         async with self.engine.begin() as conn:
             for scope, key, limit in steps:
                 wait = await ratelimits.take_request(
                     conn, scope=scope, key=key, limit=limit.count, period=limit.period
                 )
                 if wait is not None:
-                    # The steps before this one keep their spent request: it was an attempt.
-                    raise RateLimited(to_seconds(wait))
+                    break
+        # Refused after the commit: the steps before the refusing one keep their spent
+        # request, because it was an attempt (raising inside the block would roll them back).
+        if wait is not None:
+            raise RateLimited(to_seconds(wait))
 
     async def admit_sign_in(self, *, email: str, address: str) -> None:
         """Count a sign-in attempt, or raise RateLimited; ``email`` is normalized."""

@@ -163,6 +163,25 @@ async def test_sign_in_is_limited_per_client_address(tmp_path: Path, db_url: str
         assert elsewhere["__typename"] == "InvalidCredentials"
 
 
+async def test_an_attempt_refused_for_its_account_still_counts_for_its_address(
+    tmp_path: Path, db_url: str
+) -> None:
+    clock = FixedClock(datetime.now(UTC))
+    app = build_app(tmp_path, db_url, clock, sign_in_account_limit=1, sign_in_address_limit=2)
+    async with client_of(app) as http:
+        address = "198.51.100.23"
+        first, other = (f"{name}-{uuid.uuid4().hex[:8]}@example.com" for name in ("a", "b"))
+        assert (await sign_in(http, first, "wrong", address=address))["__typename"] == (
+            "InvalidCredentials"
+        )
+        # Refused by the account's limit; the address spent its second attempt all the same.
+        assert (await sign_in(http, first, "wrong", address=address))["__typename"] == (
+            "RateLimited"
+        )
+        refused = await sign_in(http, other, "wrong", address=address)
+        assert refused["__typename"] == "RateLimited"
+
+
 async def test_sign_up_is_limited_per_address_and_a_taken_email_counts(
     tmp_path: Path, db_url: str
 ) -> None:
