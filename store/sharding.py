@@ -28,6 +28,10 @@ GLOBAL_TABLES: dict[str, tuple[str, str]] = {
         " carries, before its user is known",
     ),
     "calendar_feeds": ("reference", "found by the hash of the secret in a feed's URL"),
+    "colleague_invitations": (
+        "reference",
+        "found by the hash of the invitee's email, who may have no account yet",
+    ),
     "rate_limits": ("local", "keyed by digests of emails and client addresses, not by owner"),
 }
 
