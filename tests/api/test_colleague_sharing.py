@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -377,3 +378,15 @@ async def test_the_export_holds_ones_own_side_of_each_link(http: httpx.AsyncClie
     assert bob.user_id.encode() not in everything
     assert bobs["id"].encode() not in everything
     assert b"email_hash" not in everything
+
+
+async def test_two_accepts_at_once_add_one_contact(http: httpx.AsyncClient) -> None:
+    alice, bob, link_id = await link(http)
+    person = await grace(http, alice)
+    shared = await call(http, SHARE, alice, c=link_id, contact=person["id"])
+    answers = await asyncio.gather(
+        *(call(http, ACCEPT_CARD, bob, id=shared["id"]) for _ in range(3))
+    )
+    assert sorted(a["__typename"] for a in answers) == ["Conflict", "Conflict", "SharedCard"]
+    contacts = await data(http, "{ contacts(first: 10) { totalCount } }", token=bob.token)
+    assert contacts["contacts"]["totalCount"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -197,3 +198,11 @@ async def test_deleting_an_account_ends_its_links_and_invitations(
     assert (await invitations(http, carol))["incoming"] == []
     sent = {i["id"]: i["status"] for i in (await invitations(http, carol))["outgoing"]}
     assert sent == {pending["id"]: "ENDED"}
+
+
+async def test_accepting_the_same_invitation_at_once_links_once(http: httpx.AsyncClient) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    sent = await invite(http, alice, bob.email)
+    answers = await asyncio.gather(*(call(http, ACCEPT, bob, id=sent["id"]) for _ in range(3)))
+    assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict", "Conflict"]
+    assert len(await colleagues(http, alice)) == len(await colleagues(http, bob)) == 1
