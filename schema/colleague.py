@@ -52,7 +52,6 @@ class InvitationStatus(Enum):
     PENDING = "PENDING"
     ACCEPTED = "ACCEPTED"
     DECLINED = "DECLINED"
-    ENDED = "ENDED"
     EXPIRED = "EXPIRED"
 
 

@@ -235,17 +235,16 @@ async def end_colleague(
 
 
 async def end_account_links(engine: AsyncEngine, owner_id: UUID, now: datetime) -> None:
-    """Before an account is deleted: end its links on both sides and invitations sent to it.
+    """Before an account is deleted: end its links on both sides.
 
-    The account's own rows go with it (ON DELETE CASCADE); each colleague's link and pending
-    items end in that colleague's transaction, so they read "ended" rather than an error. If
-    the deletion stops half-way, the colleague's ``peer_id`` is cleared by the foreign key and
-    reads show the link ended all the same.
+    The account's own rows go with it (ON DELETE CASCADE: its links, cards, requests and the
+    invitations it sent); each colleague's link and pending items end in that colleague's
+    transaction, so they read "ended" rather than an error. If the deletion stops half-way,
+    the colleague's ``peer_id`` is cleared by the foreign key and reads show the link ended all
+    the same. Invitations sent *to* the account's address stay as they are: they were sent to
+    an address, and ending them would tell their senders the address had an account.
     """
     async with engine.begin() as conn:
-        me = await accounts.get_user(conn, user_id=owner_id)
-        if me is None:
-            return
         links = (
             (
                 await conn.execute(
@@ -258,11 +257,5 @@ async def end_account_links(engine: AsyncEngine, owner_id: UUID, now: datetime) 
             .mappings()
             .all()
         )
-        if me["email"] is not None:
-            await conn.execute(
-                sa.update(tables.colleague_invitations)
-                .where(_i.email_hash == email_digest(me["email"]), _i.status == "PENDING")
-                .values(status="ENDED", responded_at=now)
-            )
     for link in links:
         await push_link(engine, link, now)

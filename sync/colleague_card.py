@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from model.clock import Clock
 from model.errors import Conflict, NotFound
+from model.text import MAX_TEXT
 from store import tables
 from sync.colleague_peer import log_received_introduction, push_card, run_step
 from sync.contact import create_contact
@@ -173,7 +174,9 @@ async def accept_shared_card(
         provenance = f"Shared by {link['peer_name']} (a colleague) on {day}"
         if card["note"]:
             provenance += f": {card['note']}"
-        contact = await create_contact(w, new_id(), {**card["card"], "howWeMet": provenance})
+        contact = await create_contact(
+            w, new_id(), {**card["card"], "howWeMet": provenance[:MAX_TEXT]}
+        )
         decided = (
             (
                 await w.conn.execute(

@@ -32,7 +32,7 @@ colleague_invitations = sa.Table(
     sa.Column("email_hash", sa.LargeBinary, nullable=False, index=True),
     # The address as the inviter typed it (normalized), shown to the inviter only.
     sa.Column("email", sa.Text, nullable=False),
-    # PENDING, ACCEPTED, DECLINED, or ENDED (the invitee's account was deleted).
+    # PENDING, ACCEPTED or DECLINED (expired: PENDING past expires_at).
     sa.Column("status", sa.Text, nullable=False, server_default="PENDING"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
