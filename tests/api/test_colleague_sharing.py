@@ -29,7 +29,7 @@ from tests.api.colleague_support import (
 )
 from tests.api.graphql import Account, create_contact, data
 from tests.api.test_export import download, read_json, request_export
-from tests.api.test_networking import create_goal
+from tests.api.test_networking import SUMMARY, create_goal, today
 
 CONTACT = """
 query($id: ID!) { contact(id: $id) { ... on Contact {
@@ -239,7 +239,12 @@ async def test_an_accepted_introduction_is_logged_on_both_sides(http: httpx.Asyn
     assert (bobs["kind"], bobs["contacts"]) == ("INTRODUCTION", [{"id": person["id"]}])
     assert bobs["id"] == accepted["interactionId"]
 
-    # The introducer gave: it counts towards their introductions goal.
+    # The introducer gave and the asker received; it counts towards the introducer's goal.
+    span = {"from": today(), "to": today()}
+    given = (await data(http, SUMMARY, span, bob.token))["networkSummary"]
+    received = (await data(http, SUMMARY, span, alice.token))["networkSummary"]
+    assert (given["given"], given["received"]) == (1, 0)
+    assert (received["given"], received["received"]) == (0, 1)
     goal = await create_goal(http, bob, metric="MAKE_INTRODUCTIONS", period="WEEK", target=1)
     assert goal["progress"]["current"] == 1
     assert goal["progress"]["done"] is True
