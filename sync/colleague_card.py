@@ -139,7 +139,7 @@ async def share_contact(
             note=note,
             now=now,
         )
-    await run_step(push_card(engine, card, now))
+    await run_step(push_card(engine, card))
     card_id: UUID = card["id"]
     return card_id
 
@@ -196,7 +196,7 @@ async def accept_shared_card(
         )
         if card["introduction_id"] is not None:
             await _log_with_card(w, card["introduction_id"], contact["id"])
-    await run_step(push_card(engine, decided, w.now))
+    await run_step(push_card(engine, decided))
     return card_id
 
 
@@ -251,5 +251,5 @@ async def dismiss_shared_card(
             .mappings()
             .one()
         )
-    await run_step(push_card(engine, decided, now))
+    await run_step(push_card(engine, decided))
     return card_id

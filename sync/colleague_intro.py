@@ -91,7 +91,7 @@ async def request_introduction(
             .mappings()
             .one()
         )
-    await run_step(push_request(engine, clock, request, now))
+    await run_step(push_request(engine, clock, request))
     request_id: UUID = request["id"]
     return request_id
 
@@ -183,8 +183,8 @@ async def accept_introduction(
             .one()
         )
     if card is not None:
-        await run_step(push_card(engine, card, w.now))
-    await run_step(push_request(engine, clock, decided, w.now))
+        await run_step(push_card(engine, card))
+    await run_step(push_request(engine, clock, decided))
     return request_id
 
 
@@ -209,5 +209,5 @@ async def decline_introduction(
             .mappings()
             .one()
         )
-    await run_step(push_request(engine, clock, decided, now))
+    await run_step(push_request(engine, clock, decided))
     return request_id

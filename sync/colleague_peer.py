@@ -119,13 +119,14 @@ async def push_link(engine: AsyncEngine, row: sa.RowMapping, now: datetime) -> N
     await _mark_synced(engine, tables.colleagues, row)
 
 
-async def push_card(engine: AsyncEngine, row: sa.RowMapping, now: datetime) -> None:
-    """Deliver a shared card to the colleague, or tell the sender what became of it."""
+async def push_card(engine: AsyncEngine, row: sa.RowMapping) -> None:
+    """Deliver a shared card to the colleague, or tell the sender what became of it.
+
+    Nothing is left to do when the colleague's account is gone (``peer_id`` cleared).
+    """
     async with engine.begin() as conn:
         peer_id = await _peer_of(conn, row["owner_id"], row["link_id"])
-        if peer_id is None:
-            pass
-        elif row["direction"] == "OUT" and row["status"] == "PENDING":
+        if peer_id is not None and row["direction"] == "OUT" and row["status"] == "PENDING":
             if await _peer_link_active(conn, peer_id, row["link_id"]):
                 values = {
                     k: row[k]
@@ -144,7 +145,7 @@ async def push_card(engine: AsyncEngine, row: sa.RowMapping, now: datetime) -> N
                 )
             else:
                 await _end_own(conn, _cards, row)
-        elif row["direction"] == "IN" and row["status"] in DECIDED:
+        elif peer_id is not None and row["direction"] == "IN" and row["status"] in DECIDED:
             await conn.execute(
                 sa.update(_cards)
                 .where(
@@ -166,9 +167,7 @@ async def _end_own(conn: AsyncConnection, table: sa.Table, row: sa.RowMapping) -
     )
 
 
-async def push_request(
-    engine: AsyncEngine, clock: Clock, row: sa.RowMapping, now: datetime
-) -> None:
+async def push_request(engine: AsyncEngine, clock: Clock, row: sa.RowMapping) -> None:
     """Deliver an introduction request, or bring the asker the introducer's answer."""
     async with engine.connect() as conn:
         peer_id = await _peer_of(conn, row["owner_id"], row["link_id"])
@@ -271,9 +270,9 @@ async def replay(engine: AsyncEngine, clock: Clock, owner_id: UUID) -> None:
     for row in pending["colleagues"]:
         await run_step(push_link(engine, row, now))
     for row in pending["shared_cards"]:
-        await run_step(push_card(engine, row, now))
+        await run_step(push_card(engine, row))
     for row in pending["introduction_requests"]:
-        await run_step(push_request(engine, clock, row, now))
+        await run_step(push_request(engine, clock, row))
 
 
 async def run_step(step: Awaitable[None]) -> None:
