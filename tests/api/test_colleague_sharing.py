@@ -246,6 +246,8 @@ async def test_an_accepted_introduction_is_logged_on_both_sides(http: httpx.Asyn
     assert (given["given"], given["received"]) == (1, 0)
     assert (received["given"], received["received"]) == (0, 1)
     goal = await create_goal(http, bob, metric="MAKE_INTRODUCTIONS", period="WEEK", target=1)
+    asked_for = await create_goal(http, alice, metric="MAKE_INTRODUCTIONS", period="WEEK", target=1)
+    assert asked_for["progress"]["current"] == 0
     assert goal["progress"]["current"] == 1
     assert goal["progress"]["done"] is True
 
