@@ -18,25 +18,29 @@ from sync.merge import redirect_contacts
 from sync.writer import Writer
 
 
-async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
-    """Apply ``contact.put`` mutations of new contacts, without introducers, in one insert."""
-    items = []
+def _new_rows(
+    raws: Sequence[Mapping[str, Any]], patch: Any
+) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """Parse and check creations: (key, field values, clock) each, as ``create_many`` takes."""
+    rows = []
     for raw in raws:
         args = parse_args(PutArgs, raw)
-        values = validate_patch(ContactPatch, args.fields, creating=True)
-        items.append(({"id": args.id}, values, args.hlc))
+        rows.append(({"id": args.id}, validate_patch(patch, args.fields, creating=True), args.hlc))
+    return rows
+
+
+async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
+    """Apply ``contact.put`` mutations of new contacts, without introducers, in one insert."""
+    items = _new_rows(raws, ContactPatch)
+    for key, values, _ in items:
         if {"cadenceDays", "snoozedUntil"} & set(values):
-            w.touched_contacts.add(args.id)
+            w.touched_contacts.add(key["id"])
     await w.create_many(CONTACT, items)
 
 
 async def create_interactions(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
     """Apply ``interaction.put`` mutations of new interactions in a few statements."""
-    items = []
-    for raw in raws:
-        args = parse_args(PutArgs, raw)
-        values = validate_patch(InteractionPatch, args.fields, creating=True)
-        items.append(({"id": args.id}, values, args.hlc))
+    items = _new_rows(raws, InteractionPatch)
     wanted = {c: None for _, values, _ in items for c in values.get("contactIds") or ()}
     if wanted:
         redirect = await redirect_contacts(w, list(wanted))
