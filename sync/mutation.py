@@ -38,7 +38,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from model.errors import Conflict, FieldError, NotFound, ValidationFailed
+from model.errors import Conflict, FieldError, ValidationFailed
 from model.patches import (
     ContactPatch,
     EventPatch,
@@ -73,23 +73,9 @@ from sync.entity import (
 )
 from sync.interaction import apply_participants, set_interaction_alive
 from sync.merge import ContactMerged, survivors
-from sync.writer import Writer
+from sync.writer import Writer, require_row
 
 Handler = Callable[[Writer, Mapping[str, Any]], Awaitable[None]]
-
-
-async def _require_rows(w: Writer, table: sa.Table, ids: list[UUID], entity: str) -> None:
-    """Refuse ids that name no row of the owner at all (deleted rows count as rows)."""
-    found = set(
-        (
-            await w.conn.scalars(
-                sa.select(table.c.id).where(table.c.owner_id == w.owner_id, table.c.id.in_(ids))
-            )
-        ).all()
-    )
-    for row_id in ids:
-        if row_id not in found:
-            raise NotFound(entity, row_id)
 
 
 async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMapping:
@@ -213,7 +199,8 @@ async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
         args.cl, alive=args.member, message="must be odd to add a member, even to remove one"
     )
     tag_id = await resolve_tag(w, args.tag_id)
-    await _require_rows(w, tables.tags, [tag_id], "tag")
+    # Any of the owner's tags, deleted ones too.
+    await require_row(w, tables.tags, tag_id, "tag", alive=False)
     (contact_id,) = await survivors(w, [args.contact_id])
     await w.insert_membership(
         CONTACT_TAG, {"tag_id": tag_id, "contact_id": contact_id}, args.member, cl=args.cl
