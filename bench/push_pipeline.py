@@ -14,11 +14,11 @@ What it does:
 1. Creates (or reuses) the database ``rapport_bench_notify_<U>u_<C>c`` on the PostgreSQL server
    named by ``RAPPORT_DATABASE_URL`` (only its server is used), else on
    ``postgresql://postgres@127.0.0.1:5432/``; migrates it; and, when empty, generates in SQL
-   ``--users`` users (time zones drawn from a list across every UTC offset band, preferred hours
-   7-10, a quarter with quiet hours, a tenth with a daily digest), each with ``--contacts``
-   contacts (every contact has a birthday, a third a work start date, a half a keep-in-touch
-   cadence with a last interaction up to 90 days ago, hence a follow-up date), one device and
-   two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
+   (``bench/push_data.py``) ``--users`` users (time zones drawn from a list across every UTC
+   offset band, preferred hours 7-10, a quarter with quiet hours, a tenth with a daily digest),
+   each with ``--contacts`` contacts (every contact has a birthday, a third a work start date,
+   a half a keep-in-touch cadence with a last interaction up to 90 days ago, hence a follow-up
+   date), one device and two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
 2. Planning: clears the plan and runs ``planner.plan_all`` (every owner, 500 owners per
    transaction, four transactions in flight), from a cold start. Reports the time, the
    pushes planned, this process's CPU and its peak RSS. A second pass re-plans every owner
