@@ -93,10 +93,10 @@ bench-sync: $(STAMP)
 	$(BIN)/python bench/device_sync.py
 
 bench-notifications: $(STAMP)
-	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/push_pipeline.py
 
 bench-insights: $(STAMP)
-	$(BIN)/python bench/insights.py
+	$(BIN)/python bench/insight_reads.py
 
 bench-sentiment: $(STAMP)
 	$(BIN)/python bench/sentiment.py
