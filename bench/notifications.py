@@ -17,8 +17,9 @@ What it does:
    ``--users`` users (time zones drawn from a list across every UTC offset band, preferred hours
    7-10, a quarter with quiet hours, a tenth with a daily digest), each with ``--contacts``
    contacts (every contact has a birthday, a third a work start date, a half a keep-in-touch
-   cadence with a last interaction up to 90 days ago, hence a follow-up date), one device and
-   two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
+   cadence with a last interaction up to 90 days ago, hence a follow-up date), one device (its
+   locale en, fr-FR, de, es or pt-BR, a fifth each: three fifths of the pushes are worded from
+   a catalog at send time) and two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
 2. Planning: clears the plan and runs ``planner.plan_all`` (every owner, 500 owners per
    transaction, four transactions in flight), from a cold start. Reports the time, the
    pushes planned, this process's CPU and its peak RSS. A second pass re-plans every owner
@@ -129,8 +130,11 @@ GENERATE = [
     FROM users
     """,
     """
-    INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', :now, :now FROM users
+    INSERT INTO devices (owner_id, id, token, platform, locale, created_at, updated_at)
+    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android',
+           (ARRAY['en', 'fr-FR', 'de', 'es', 'pt-BR'])[1 + get_byte(uuid_send(id), 15) % 5],
+           :now, :now
+    FROM users
     """,
 ]
 
