@@ -74,7 +74,7 @@ format: $(STAMP)
 # template from the code, then every language's .po brought up to it. New or changed texts
 # arrive untranslated (or fuzzy) and read English until translated; tests/unit/test_wording.py
 # fails until they are. The .po files are read as they are at start: nothing to compile.
-LOCALES_DIR := notifications/locale
+LOCALES_DIR := notifications/message-catalogs
 
 messages: $(STAMP)
 	$(BIN)/pybabel extract --no-location --sort-output --omit-header -c TRANSLATORS: \

@@ -1,11 +1,12 @@
 """Push text in a device's language: gettext catalogs through Babel, dates in the locale's form.
 
-The catalogs are the ``.po`` files under ``notifications/locale/<language>/LC_MESSAGES``, read
-once per process when a language is first asked for and compiled in memory (nothing to build
-at install time). English is the source language (the ``msgid`` texts themselves) and the
-fallback: a locale whose language has no catalog, or that is no locale at all, reads English.
-A device's locale picks the catalog by its language alone ("fr-CA" reads French, "pt_BR"
-English), and dates are formatted for that same language, so one push never mixes two.
+The catalogs are the ``.po`` files under ``message-catalogs/<language>/LC_MESSAGES`` beside this
+module, read once per process when a language is first asked for and compiled in memory
+(nothing to build at install time). English is the source language (the ``msgid`` texts
+themselves) and the fallback: a locale whose language has no catalog, or that is no locale at
+all, reads English. A device's locale picks the catalog by its language alone ("fr-CA" reads
+French, "pt_BR" English), and dates are formatted for that same language, so one push never
+mixes two.
 
 docs/notifications.md says how to add a language; ``tests/unit/test_wording.py`` fails when
 a catalog lacks a message the code asks for.
@@ -28,7 +29,9 @@ from babel.support import Translations
 
 from model.agenda import Kind
 
-CATALOGS = Path(__file__).with_name("locale")
+# Not "locale": a folder whose name is an identifier reads to setuptools as a package, and its
+# data files draw a warning that they may one day be left out of the wheel.
+CATALOGS = Path(__file__).with_name("message-catalogs")
 DOMAIN = "rapport"
 ENGLISH = "en"
 # The languages with a catalog, and English, which needs none.
