@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -13,6 +14,7 @@ from babel.messages.pofile import read_po
 
 from model.agenda import Kind
 from notifications import wording
+from notifications.digest import word_row
 from notifications.wording import CATALOGS, DOMAIN, ENGLISH, LANGUAGES, language_of, wording_for
 
 PACKAGE = Path(wording.__file__).parent
@@ -215,3 +217,24 @@ def test_every_language_words_every_kind_of_push() -> None:
                     kind,
                     lead,
                 )
+
+
+def test_a_row_that_cannot_be_worded_goes_out_in_english(caplog: pytest.LogCaptureFixture) -> None:
+    # A kind a newer release planned, met by an older worker during a rolling deploy.
+    row = SimpleNamespace(
+        id="n-1",
+        kind="NAME_DAY",
+        subject_name="Ada",
+        years=None,
+        lead_days=0,
+        local_date=date(2026, 11, 23),
+        title="Ada's name day today",
+        body="Send them a note.",
+    )
+    assert word_row(row, "fr") == ("Ada's name day today", "Send them a note.")
+    assert "could not word notification n-1 in fr" in caplog.text
+    known = SimpleNamespace(**{**vars(row), "kind": "BIRTHDAY"})
+    assert word_row(known, "fr") == (
+        "Ada fête son anniversaire aujourd'hui",
+        "Envoyez-lui un petit mot.",
+    )
