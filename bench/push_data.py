@@ -75,8 +75,11 @@ GENERATE = [
     FROM users
     """,
     """
-    INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', :now, :now FROM users
+    INSERT INTO devices (owner_id, id, token, platform, locale, created_at, updated_at)
+    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android',
+           (ARRAY['en', 'fr-FR', 'de', 'es', 'pt-BR'])[1 + get_byte(uuid_send(id), 15) % 5],
+           :now, :now
+    FROM users
     """,
 ]
 
