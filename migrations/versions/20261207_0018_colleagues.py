@@ -1,7 +1,7 @@
 """colleagues: invitations between accounts, links, shared cards, introduction requests
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 16:00:00
 
 The first rows that concern two accounts (store/tables/colleague.py). An invitation is a global
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
