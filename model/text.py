@@ -44,6 +44,18 @@ def check_text(value: str) -> str | None:
     return f"remove the unpaired surrogate ({where}); send text as valid Unicode"
 
 
+def remove_unstorable(value: str) -> tuple[str, str | None]:
+    """Return ``value`` without what text cannot hold, and what was removed (None: nothing)."""
+    found = _UNSTORABLE.findall(value)
+    if not found:
+        return value, None
+    nul = found.count("\x00")
+    parts = [f"{nul} NUL character{'s' if nul > 1 else ''} (U+0000)"] if nul else []
+    if len(found) > nul:
+        parts.append(f"{len(found) - nul} unpaired surrogate{'s' if len(found) - nul > 1 else ''}")
+    return _UNSTORABLE.sub("", value), " and ".join(parts)
+
+
 def find_hidden_character(value: str) -> str | None:
     """Describe the first control or invisible character in ``value``, if there is one."""
     if value.isprintable():

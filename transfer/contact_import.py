@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -27,7 +27,8 @@ from store import tables
 from sync.entity import CONTACT, new_id
 from sync.importer import import_rows
 from sync.writer import Writer, open_writer
-from transfer.entry import LIST_FIELDS, Entry, MalformedFile, Problem, check_entry
+from transfer.entry import LIST_FIELDS, Entry, Problem, check_entry
+from transfer.lines import read_lines
 from transfer.linkedin import parse_connections
 from transfer.vcard import parse_vcards
 
@@ -62,7 +63,7 @@ async def import_file(
     engine: AsyncEngine,
     owner_id: UUID,
     clock: Clock,
-    data: bytes,
+    stream: BinaryIO,
     fmt: ImportFormat,
     *,
     reading: Tick | None = None,
@@ -72,7 +73,7 @@ async def import_file(
 
     Raises MalformedFile or ValidationFailed with nothing written.
     """
-    entries = await asyncio.to_thread(read_file, data, fmt, reading)
+    entries = await asyncio.to_thread(read_file, stream, fmt, reading)
     async with open_writer(engine, owner_id, clock) as w:
         summary = await import_contacts(w, entries, writing)
     if len(summary.problems) > MAX_PROBLEMS:
@@ -85,19 +86,13 @@ async def import_file(
     return summary
 
 
-def read_file(data: bytes, fmt: ImportFormat, tick: Tick | None = None) -> list[Entry]:
+def read_file(stream: BinaryIO, fmt: ImportFormat, tick: Tick | None = None) -> list[Entry]:
     """Parse and check a file's entries; raise MalformedFile or ValidationFailed (too many).
 
-    ``tick`` hears of each entry read.
+    The file is read a line at a time (``transfer.lines``); ``tick`` hears of each entry read.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MalformedFile(
-            line, f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8 text"
-        ) from None
-    entries = parse_vcards(text) if fmt is ImportFormat.VCARD else parse_connections(text)
+    lines = read_lines(stream)
+    entries = parse_vcards(lines) if fmt is ImportFormat.VCARD else parse_connections(lines)
     if len(entries) > MAX_ENTRIES:
         raise ValidationFailed(
             [
