@@ -92,6 +92,11 @@ class TransferMutation:
             summary = await contact_import.import_file(
                 ctx.engine, owner_id, ctx.clock, upload.file, input.format
             )
+        except contact_import.ImportRunning:
+            return ImportInProgress(
+                message="An import into this account is already running; send this file "
+                "again when it has finished."
+            )
         except FileFault as exc:
             return MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line)
         except errors.ValidationFailed as exc:

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from model.clock import Clock
 from model.errors import FieldError, ValidationFailed
-from store import tables
+from store import imports, tables
 from sync.entity import CONTACT, new_id
 from sync.importer import import_rows
-from sync.writer import Writer, open_writer
+from sync.writer import Writer, begin_write
 from transfer.entry import LIST_FIELDS, Entry, Problem, check_entry
 from transfer.lines import read_lines
 from transfer.linkedin import parse_connections
@@ -42,6 +42,10 @@ INSERT_CHUNK = 1_000
 MAX_PROBLEMS = 500
 
 Tick = Callable[[int], None]
+
+
+class ImportRunning(Exception):
+    """Another import into this account is under way; this one was not started."""
 
 
 class ImportFormat(StrEnum):
@@ -71,11 +75,19 @@ async def import_file(
 ) -> ImportSummary:
     """Parse a file (in a thread: vCard parsing is CPU work) and import it in one transaction.
 
-    Raises MalformedFile or ValidationFailed with nothing written.
+    One import per owner at a time: the owner's import lock is taken before the file is read,
+    so imports sent at once (to any API process) cannot each hold a file's entries in memory.
+    Raises ImportRunning, MalformedFile or ValidationFailed with nothing written.
     """
-    entries = await asyncio.to_thread(read_file, stream, fmt, reading)
-    async with open_writer(engine, owner_id, clock) as w:
+    async with engine.begin() as conn:
+        if not await imports.try_lock_imports(conn, owner_id=owner_id):
+            raise ImportRunning
+        entries = await asyncio.to_thread(read_file, stream, fmt, reading)
+        # The owner's version row is locked only now: their other writes wait for the
+        # import's writing, not for its parsing.
+        w = await begin_write(conn, owner_id, clock)
         summary = await import_contacts(w, entries, writing)
+        await w.finish()
     if len(summary.problems) > MAX_PROBLEMS:
         more = len(summary.problems) - MAX_PROBLEMS
         last = summary.problems[MAX_PROBLEMS - 1].line
