@@ -1,16 +1,18 @@
 """Password reset by email: a single-use link, short-lived, kept only as a SHA-256 digest.
 
-``request`` answers the same whether or not the email has an account (no enumeration): the
-email goes out in the background (``api.mailer.Outbox``), and the limits count unknown
-emails like known ones. ``reset`` spends the token, sets the password (the sign-up rule), ends
-every session and clears the account's failed sign-ins, in one transaction.
+``request`` answers the same whether or not the email has an account (no enumeration), and
+does the same work: it makes a token either way and runs the same statements in one
+transaction (``account_tokens.issue_reset_token`` keeps the token only for a password
+account), the email goes out in the background (``api.mailer.Outbox``), and the limits count
+unknown emails like known ones. ``reset`` spends the token, sets the password (the sign-up
+rule), ends every session and clears the account's failed sign-ins, in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -19,7 +21,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from pydantic import EmailStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.auth import password_problem
 from api.mailer import Email, Outbox
@@ -64,28 +66,44 @@ class MailLimits:
     per_address: Limit
 
     async def _take(self, *steps: tuple[str, str, Limit]) -> None:
-        wait = None
         async with self.engine.begin() as conn:
-            for scope, key, limit in steps:
-                wait = await ratelimits.take_request(
-                    conn, scope=scope, key=key, limit=limit.count, period=limit.period
-                )
-                if wait is not None:
-                    break
+            wait = await _spend(conn, steps)
         # Raised once committed: the steps before the refusing one keep their spent request
         # (raising inside the transaction would roll them back).
         if wait is not None:
             raise RateLimited(to_seconds(wait))
 
+    def _email_steps(self, email: str, address: str) -> tuple[tuple[str, str, Limit], ...]:
+        return (MAIL_ADDRESS, address, self.per_address), (MAIL_EMAIL, email, self.per_email)
+
     async def admit_email(self, *, email: str, address: str) -> None:
         """Count an email asked for to ``email`` from ``address``, or raise RateLimited."""
-        await self._take(
-            (MAIL_ADDRESS, address, self.per_address), (MAIL_EMAIL, email, self.per_email)
-        )
+        await self._take(*self._email_steps(email, address))
+
+    async def spend_email(
+        self, conn: AsyncConnection, *, email: str, address: str
+    ) -> timedelta | None:
+        """``admit_email`` in the caller's transaction: None if let in, else how long to wait.
+
+        The caller commits before raising RateLimited, so the spent requests stay spent.
+        """
+        return await _spend(conn, self._email_steps(email, address))
 
     async def admit_link(self, *, address: str) -> None:
         """Count a use of an emailed link from ``address``, or raise RateLimited."""
         await self._take((MAIL_ADDRESS, address, self.per_address))
+
+
+async def _spend(
+    conn: AsyncConnection, steps: Iterable[tuple[str, str, Limit]]
+) -> timedelta | None:
+    for scope, key, limit in steps:
+        wait = await ratelimits.take_request(
+            conn, scope=scope, key=key, limit=limit.count, period=limit.period
+        )
+        if wait is not None:
+            return wait
+    return None
 
 
 class PasswordReset:
@@ -115,23 +133,28 @@ class PasswordReset:
     async def request(self, *, email: str, address: str) -> None:
         """Email a reset link if ``email`` has a password account; answer the same if not."""
         normalized = normalize_email("email", email)
-        await self.limits.admit_email(email=normalized, address=address)
+        # The same work for every email, so that the time to answer does not tell whether an
+        # account uses it: a token is made, and one transaction spends the limits and runs
+        # one statement that keeps the token only for a password account. Both commit a
+        # write (the limits), so both wait for the same WAL flush.
+        token, token_hash = new_token()
         now = self.clock.now()
+        user_id = None
         async with self.engine.begin() as conn:
-            user = await accounts.find_user_by_email(conn, email=normalized)
-            if user is None or not user["password_hash"]:
-                # No account, or a Firebase account: its password is the provider's business.
-                return
-            token, token_hash = new_token()
-            await account_tokens.prune_tokens(conn, user_id=user["id"], now=now)
-            await account_tokens.insert_token(
-                conn,
-                token_hash=token_hash,
-                user_id=user["id"],
-                purpose=account_tokens.RESET,
-                now=now,
-                expires_at=now + self.ttl,
-            )
+            wait = await self.limits.spend_email(conn, email=normalized, address=address)
+            if wait is None:
+                user_id = await account_tokens.issue_reset_token(
+                    conn,
+                    email=normalized,
+                    token_hash=token_hash,
+                    now=now,
+                    expires_at=now + self.ttl,
+                )
+        if wait is not None:
+            raise RateLimited(to_seconds(wait))
+        if user_id is None:
+            # No account, or a Firebase one; sending in the background hides the rest.
+            return
         minutes = int(self.ttl.total_seconds() // 60)
         self.outbox.post(
             Email(
