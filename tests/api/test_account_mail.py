@@ -265,6 +265,11 @@ async def test_an_unknown_email_gets_the_same_answer_and_no_email(
     malformed = (await data(mail.http, REQUEST, {"e": "not an email"}))["requestPasswordReset"]
     assert malformed["__typename"] == "ValidationError"
     assert malformed["fields"][0]["field"] == "email"
+    huge = (await data(mail.http, REQUEST, {"e": "a" * 90_000}))["requestPasswordReset"]
+    # The refusal quotes the input in part, not 90,000 characters of it.
+    assert huge["fields"][0]["message"] == (
+        f"'{'a' * 77}...' is not an email address like ada@example.com"
+    )
 
 
 async def test_a_known_and_an_unknown_email_run_the_same_statements(
