@@ -7,7 +7,7 @@ from typing import Any
 
 from model.errors import ValidationFailed
 from model.patches import ContactPatch, validate_patch
-from model.text import remove_unstorable
+from model.text import UNSTORABLE, remove_unstorable
 
 # The fields an import fills; everything else about a contact is the owner's to set.
 LIST_FIELDS = ("emails", "phones", "urls")
@@ -88,16 +88,16 @@ def _storable(entry: Entry) -> dict[str, Any]:
     """
     values = dict(entry.values)
     for name, value in entry.values.items():
-        if isinstance(value, str):
+        if isinstance(value, str) and UNSTORABLE.search(value):
             values[name] = _remove(entry, name, value)
-        elif name in LIST_FIELDS and isinstance(value, list):
+        # List items are rebuilt only when one needs it (the usual file has no NUL at all).
+        elif (
+            name in LIST_FIELDS
+            and isinstance(value, list)
+            and any(UNSTORABLE.search(text) for item in value for text in item.values())
+        ):
             values[name] = [
-                {
-                    key: _remove(entry, f"{name}.{index}.{key}", text)
-                    if isinstance(text, str)
-                    else text
-                    for key, text in item.items()
-                }
+                {key: _remove(entry, f"{name}.{index}.{key}", text) for key, text in item.items()}
                 for index, item in enumerate(value)
             ]
     return values
