@@ -34,14 +34,16 @@ def read_lines(stream: BinaryIO) -> Iterator[str]:
             raise MalformedFile(
                 line, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8 text"
             ) from None
-        if "\r" in text:
+        cr = text.find("\r")
+        if cr == -1 or cr == len(text) - 2 == text.find("\n") - 1:
+            # No CR, or only the one of a CR LF ending: the usual line, one line.
+            number += 1
+            yield text
+        else:
             for part in _LONE_CR.split(text):
                 if part:
                     number += 1
                     yield part
-        else:
-            number += 1
-            yield text
 
 
 def text_lines(text: str) -> Iterator[str]:
