@@ -91,3 +91,15 @@ def test_what_is_written_reads_back_the_same() -> None:
         "notes": "line one\nline two, with; punctuation",
         "howWeMet": "At a conference",
     }
+
+
+def test_escapes_are_undone_and_a_lone_backslash_kept() -> None:
+    card = (
+        "BEGIN:VCARD\nVERSION:3.0\nN:Smith\\; Jones;Ada\nTITLE:Boss\\\n"
+        "NOTE:a\\nb\\,c\\;d\\\\e\\x\nEND:VCARD\n"
+    )
+    [entry] = parse_vcards(text_lines(card))
+    assert entry.values["lastName"] == "Smith; Jones"
+    # vobject's reader turned a trailing backslash into "\eof".
+    assert entry.values["title"] == "Boss\\"
+    assert entry.values["notes"] == "a\nb,c;d\\e\\x"
