@@ -140,6 +140,17 @@ async def accept_colleague(
             .where(_i.id == invitation_id)
             .values(status="ACCEPTED", responded_at=now)
         )
+        # The link answers any invitation between the two the other way too: left pending, it
+        # would let one side link again, without being asked, after the other ended the link.
+        await conn.execute(
+            sa.update(tables.colleague_invitations)
+            .where(
+                _i.inviter_id == owner_id,
+                _i.email_hash == email_digest(inviter["email"] or ""),
+                _i.status == "PENDING",
+            )
+            .values(status="ACCEPTED", responded_at=now)
+        )
         existing = (
             (
                 await conn.execute(

@@ -206,3 +206,20 @@ async def test_accepting_the_same_invitation_at_once_links_once(http: httpx.Asyn
     answers = await asyncio.gather(*(call(http, ACCEPT, bob, id=sent["id"]) for _ in range(3)))
     assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict", "Conflict"]
     assert len(await colleagues(http, alice)) == len(await colleagues(http, bob)) == 1
+
+
+async def test_a_link_closes_the_invitations_both_ways_so_an_ended_one_stays_ended(
+    http: httpx.AsyncClient,
+) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    to_bob = await invite(http, alice, bob.email)
+    to_alice = await invite(http, bob, alice.email)
+    linked = await call(http, ACCEPT, alice, id=to_alice["id"])
+    assert linked["__typename"] == "Colleague"
+    assert (await invitations(http, bob))["incoming"] == []
+    assert (await call(http, END, alice, id=linked["id"]))["status"] == "ENDED"
+    # Alice's invitation, sent before they linked, does not let Bob link again once she ended it.
+    late = await call(http, ACCEPT, bob, id=to_bob["id"])
+    assert late["__typename"] == "Conflict", late
+    assert [c["status"] for c in await colleagues(http, alice)] == ["ENDED"]
+    assert [c["status"] for c in await colleagues(http, bob)] == ["ENDED"]
