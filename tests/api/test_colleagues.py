@@ -223,3 +223,20 @@ async def test_a_link_closes_the_invitations_both_ways_so_an_ended_one_stays_end
     assert late["__typename"] == "Conflict", late
     assert [c["status"] for c in await colleagues(http, alice)] == ["ENDED"]
     assert [c["status"] for c in await colleagues(http, bob)] == ["ENDED"]
+
+
+async def test_accepting_each_others_invitations_at_once_answers_both(
+    http: httpx.AsyncClient,
+) -> None:
+    for _ in range(5):
+        alice, bob = await sign_up(http), await sign_up(http)
+        to_bob = await invite(http, alice, bob.email)
+        to_alice = await invite(http, bob, alice.email)
+        answers = await asyncio.gather(
+            call(http, ACCEPT, bob, id=to_bob["id"]), call(http, ACCEPT, alice, id=to_alice["id"])
+        )
+        # One link, the same on both sides: the second accept finds the pair linked.
+        assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict"]
+        (mine,) = await colleagues(http, alice)
+        (theirs,) = await colleagues(http, bob)
+        assert mine["id"] == theirs["id"]
