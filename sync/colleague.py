@@ -159,6 +159,7 @@ async def accept_colleague(
                 _i.inviter_id == owner_id,
                 _i.email_hash == email_digest(inviter["email"] or ""),
                 _i.status == "PENDING",
+                _i.expires_at > now,
             )
             .values(status="ACCEPTED", responded_at=now)
         )
