@@ -294,18 +294,77 @@ async def waiting_for_contacts(lock: asyncpg.Connection, count: int) -> None:
         await asyncio.sleep(0.02)
 
 
+async def hold_contacts(api_db: str) -> tuple[asyncpg.Connection, Any]:
+    """Lock the contacts table: a download waits at its first file, in its snapshot."""
+    lock = await asyncpg.connect(libpq_url(api_db))
+    held = lock.transaction()
+    await held.start()
+    await lock.execute("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
+    return lock, held
+
+
+async def test_a_download_given_up_by_its_client_frees_its_owner(
+    http: httpx.AsyncClient, api_url: str, api_db: str
+) -> None:
+    alice = await sign_up(http)
+    first, second = [await request_export(http, alice.token) for _ in range(2)]
+    lock, held = await hold_contacts(api_db)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=30) as gone,
+            gone.stream("GET", first) as response,
+        ):
+            assert response.status_code == 200
+        # The client hung up mid-download: the stream closed without being read.
+        await held.rollback()
+    finally:
+        await lock.close()
+    # The server notices, ends the download and gives back its place (and its connection).
+    await asyncio.wait_for(downloaded(http, second), 30)
+
+
+async def test_a_download_that_fails_frees_its_owner(
+    http: httpx.AsyncClient, api_url: str, api_db: str
+) -> None:
+    alice = await sign_up(http)
+    first, second = [await request_export(http, alice.token) for _ in range(2)]
+    lock, held = await hold_contacts(api_db)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=30) as client,
+            client.stream("GET", first) as response,
+        ):
+            assert response.status_code == 200
+            # The download's database session ends under it (a restart, an operator).
+            waiting = (
+                "SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'contacts'::regclass"
+            )
+            while (pid := await lock.fetchval(waiting)) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            await lock.execute("SELECT pg_terminate_backend($1)", pid)
+            with pytest.raises(httpx.RemoteProtocolError):
+                await response.aread()  # the archive stops short
+    finally:
+        await held.rollback()
+        await lock.close()
+    await asyncio.wait_for(downloaded(http, second), 30)
+
+
+async def downloaded(http: httpx.AsyncClient, url: str) -> None:
+    """GET ``url`` until it is not refused for a download in flight; it must then succeed."""
+    while (answer := await http.get(url)).status_code == 429:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    assert answer.status_code == 200
+
+
 async def test_an_owner_downloads_one_export_at_a_time(
     http: httpx.AsyncClient, api_url: str, api_db: str
 ) -> None:
     alice, bob = await sign_up(http), await sign_up(http)
     await create_contact(http, alice.token, firstName="Ada")
     first, second = [await request_export(http, alice.token) for _ in range(2)]
-    # Holding the contacts table keeps a download at its first file, in its snapshot.
-    lock = await asyncpg.connect(libpq_url(api_db))
+    lock, held = await hold_contacts(api_db)
     try:
-        held = lock.transaction()
-        await held.start()
-        await lock.execute("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
         async with (
             httpx.AsyncClient(base_url=api_url, timeout=30) as slow,
             slow.stream("GET", first) as running,
