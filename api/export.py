@@ -32,7 +32,8 @@ REFUSALS = {
     exports.Start.NO_OWNER: (404, "This export link is not valid."),
     exports.Start.SESSION_ENDED: (
         410,
-        f"The session that asked for this export link has signed out; sign in and {ASK_AGAIN}.",
+        "The session that asked for this export link has ended (signed out or revoked); "
+        f"sign in and {ASK_AGAIN}.",
     ),
     exports.Start.USED: (410, f"This export link was used already; {ASK_AGAIN}."),
 }
@@ -113,7 +114,7 @@ def export_route(engine: AsyncEngine, links: ExportLinks, clock: Clock) -> Route
                     link_expires_at=grant.expires_at,
                     now=now,
                 )
-                # Read after everything committed so far, this download's record included.
+                # Past the commit record of every transaction acknowledged before this one.
                 position = await replica.wal_position(conn)
         except BaseException:
             downloads.finish(owner_id)

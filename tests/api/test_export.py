@@ -267,9 +267,7 @@ async def test_signing_out_ends_the_sessions_links(http: httpx.AsyncClient) -> N
     assert (await data(http, "mutation { signOut { ok } }", token=alice.token))["signOut"]["ok"]
     response = await http.get(url)
     assert response.status_code == 410
-    assert (
-        "has signed out; sign in and ask for a new one" in response.json()["errors"][0]["message"]
-    )
+    assert "has ended (signed out or revoked); sign in" in response.json()["errors"][0]["message"]
     # The link another session asked for still works.
     await download(http, kept)
 
