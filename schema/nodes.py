@@ -15,10 +15,11 @@ import strawberry
 from strawberry.types import Info
 
 from insights import health as health_model
+from model.pages import DEFAULT_PAGE
 from schema import scores
 from schema.context import Context
 from schema.enums import Channel, Importance, InteractionKind, Stage
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, read_after
 from schema.scores import Sentiment
 from store import interactions as interaction_store
 

@@ -1,4 +1,7 @@
-"""Relay-style connections with opaque cursors and a lazily counted ``totalCount``."""
+"""Relay-style connections with opaque cursors and a lazily counted ``totalCount``.
+
+The page-size rule and default are ``model.pages``' (the compiled path applies them too).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,11 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from model.pages import DEFAULT_PAGE, check_page_size
 from schema.errors import bad_input
 from store import keyset
 
 T = TypeVar("T")
-
-DEFAULT_PAGE = 20
 
 
 @strawberry.type
@@ -76,8 +78,8 @@ class Connection(Generic[T]):
 
 def check_first(first: int, maximum: int) -> int:
     """Return the page size, or fail the field if it is out of range."""
-    if first < 0 or first > maximum:
-        raise bad_input("first", f"ask for between 0 and {maximum} items per page, not {first}")
+    if (problem := check_page_size(first, maximum)) is not None:
+        raise bad_input("first", problem)
     return first
 
 
@@ -113,8 +115,8 @@ def check_page(first: int | None, last: int | None, maximum: int) -> PageSize:
         )
     if last is None:
         return PageSize(check_first(DEFAULT_PAGE if first is None else first, maximum), False)
-    if last < 0 or last > maximum:
-        raise bad_input("last", f"ask for between 0 and {maximum} items per page, not {last}")
+    if (problem := check_page_size(last, maximum)) is not None:
+        raise bad_input("last", problem)
     return PageSize(last, True)
 
 

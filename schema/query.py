@@ -11,13 +11,13 @@ from strawberry.types import Info
 
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.enums import ContactOrder
 from schema.errors import NotFound, ValidationError, bad_input, validation_error
 from schema.inputs import ContactFilter
 from schema.nodes import Contact, Interaction, Session, Tag, User
 from schema.pagination import (
-    DEFAULT_PAGE,
     Connection,
     build_connection,
     check_first,
