@@ -7,7 +7,6 @@ every suggestion carries the reasons that produced it.
 from __future__ import annotations
 
 import datetime as dt
-from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -23,7 +22,7 @@ from schema.errors import NotFound, ValidationError, validation_error
 from schema.mutation import InteractionResult
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
-from schema.scores import RelationshipHealth, to_facts
+from schema.scores import RelationshipHealth
 from schema.write import run_write
 from store import accounts
 from store import insights as insight_store
@@ -111,34 +110,16 @@ class InsightQuery:
             history = await insight_store.health_interactions(
                 conn, owner_id=owner_id, contact_ids=[r["id"] for r in rows]
             )
-        candidates = []
-        healths = {}
-        for row in rows:
-            facts = health.ContactFacts(row["importance"], row["cadence_days"], row["created_at"])
-            seen = to_facts(history.get(row["id"], []))
-            healths[row["id"]] = health.score_health(facts, seen, now)
-            before = health.score_health(
-                facts, seen, now - timedelta(weeks=reconnect.DECLINE_WEEKS)
-            )
-            candidates.append(
-                reconnect.Candidate(
-                    key=row["id"],
-                    importance=row["importance"],
-                    cadence_days=int(row["cadence"]),
-                    overdue_days=float(row["overdue_days"]),
-                    health=healths[row["id"]],
-                    health_before=before,
-                )
-            )
+        candidates = reconnect.build_candidates(rows, history, now)
         ranked = reconnect.rank_reconnects(candidates, first)
-        overdue = {c.key: c.overdue_days for c in candidates}
+        by_key = {c.key: c for c in candidates}
         contacts = await (await ctx.loaders()).contact.load_many([s.key for s in ranked])
         return [
             ReconnectSuggestion(
                 contact=Contact.from_row(row),
                 priority=s.priority,
-                overdue_days=int(overdue[s.key]),
-                health=RelationshipHealth.from_health(healths[s.key]),
+                overdue_days=int(by_key[s.key].overdue_days),
+                health=RelationshipHealth.from_health(by_key[s.key].health),
                 reasons=list(s.reasons),
             )
             for s, row in zip(ranked, contacts, strict=True)
@@ -204,33 +185,10 @@ class InsightQuery:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
             )
-        contact = Contact.from_row(row)
-        facts = starter.StarterFacts(
-            name=contact.first_name,
-            birthday=None
-            if contact.birthday is None
-            else (contact.birthday.month, contact.birthday.day),
-            work_started_on=contact.work_started_on,
-            company=contact.company,
-            interests=tuple(contact.interests),
-            preferred_channel=None
-            if contact.preferred_channel is None
-            else contact.preferred_channel.value,
-            communication_notes=contact.communication_notes,
-            notes=tuple(
-                starter.Note(
-                    occurred_at=r["occurred_at"],
-                    kind=r["kind"],
-                    summary=r["summary"],
-                    body=r["body"],
-                    given=r["given"],
-                )
-                for r in latest.get(key, [])
-            ),
-        )
+        facts = starter.facts_from_rows(row, latest.get(key, []))
         built = starter.build_starters(facts, now=ctx.clock.now(), today=today, first=first)
         return ConversationStarters(
-            contact=contact,
+            contact=Contact.from_row(row),
             starters=[
                 ConversationStarter(text=s.text, source=s.source, fact=s.fact) for s in built
             ],
