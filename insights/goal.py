@@ -12,10 +12,10 @@ import calendar
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Generic, TypeVar
 
-from model.enums import Period
+from model.enums import Metric, Period
 
 K = TypeVar("K")
 
@@ -121,3 +121,27 @@ def find_reconnections(
                 found.append(Item(key=key, at=at, label=labels.get(key, "")))
                 break
     return found
+
+
+def measure_rows(
+    metric: Metric,
+    target: int,
+    window: Window,
+    rows: Sequence[Mapping[Any, Any]],
+    zone: tzinfo,
+) -> Progress[Any]:
+    """Progress from ``store.networking.goal_items`` rows (key, at, label), at local times.
+
+    For RECONNECT_DORMANT the rows are every interaction's time, and only the first after a
+    dormant gap counts; for the other metrics each row is an item.
+    """
+    if metric is Metric.RECONNECT_DORMANT:
+        history: dict[Any, list[datetime]] = {}
+        labels: dict[Any, str] = {}
+        for row in rows:
+            history.setdefault(row["key"], []).append(row["at"].astimezone(zone))
+            labels[row["key"]] = row["label"]
+        items = find_reconnections(history, labels, window)
+    else:
+        items = [Item(r["key"], r["at"].astimezone(zone), r["label"] or "") for r in rows]
+    return measure_goal(target, window, items)

@@ -105,23 +105,7 @@ async def _candidates(ctx: Context, owner_id: UUID) -> list[dict[str, Any]]:
     async with ctx.engine.connect() as conn:
         rows = await store.identities(conn, owner_id=owner_id)
         dismissed = await store.dismissed_pairs(conn, owner_id=owner_id)
-    people = [
-        duplicate.Person(
-            key=row["id"],
-            first_name=row["first_name"],
-            last_name=row["last_name"],
-            company=row["company"],
-            emails=tuple(e["value"] for e in row["emails"]),
-            phones=tuple(p["value"] for p in row["phones"]),
-            urls=tuple(u["value"] for u in row["urls"]),
-        )
-        for row in rows
-    ]
-    return [
-        _candidate_row(c)
-        for c in duplicate.find_candidates(people)
-        if (min(c.a, c.b), max(c.a, c.b)) not in dismissed
-    ]
+    return [_candidate_row(c) for c in duplicate.find_undismissed(rows, dismissed)]
 
 
 @strawberry.type

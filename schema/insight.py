@@ -143,7 +143,7 @@ class InsightQuery:
             met = await insight_store.pairs_already_met(
                 conn, owner_id=owner_id, pairs=[(p.a, p.b) for p in candidates]
             )
-        chosen = [p for p in candidates if frozenset((p.a, p.b)) not in met][:first]
+        chosen = introduction.not_met(candidates, met, first)
         # One batch for every contact of every pair.
         loaded = await (await ctx.loaders()).contact.load_many(
             [key for pair in chosen for key in (pair.a, pair.b)]

@@ -119,16 +119,7 @@ class Goal:
                 end=end,
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
             )
-        if self.metric is Metric.RECONNECT_DORMANT:
-            history: dict[UUID, list[datetime]] = {}
-            labels: dict[UUID, str] = {}
-            for row in rows:
-                history.setdefault(row["key"], []).append(row["at"].astimezone(zone))
-                labels[row["key"]] = row["label"]
-            items = goal.find_reconnections(history, labels, window)
-        else:
-            items = [goal.Item(r["key"], r["at"].astimezone(zone), r["label"] or "") for r in rows]
-        progress = goal.measure_goal(self.target, window, items)
+        progress = goal.measure_rows(self.metric, self.target, window, rows, zone)
         return GoalProgress(
             current=progress.current,
             target=progress.target,
