@@ -20,7 +20,7 @@ from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.errors import VALIDATION, Deleted, NotFound, ValidationError
 from schema.mutation import DeleteResult
-from schema.pagination import Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
 from schema.write import run_call
 from store import notifications as store
 from sync import device as devices
@@ -184,11 +184,7 @@ class NotificationQuery:
             deliveries = await store.list_deliveries(
                 conn, owner_id=owner_id, notification_ids=[row["id"] for row in rows[:first]]
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await store.count_notifications(conn, owner_id=owner_id)
-
+        count = counting(ctx.engine, store.count_notifications, owner_id=owner_id)
         return build_connection(
             rows,
             first,

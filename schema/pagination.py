@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from model.pages import DEFAULT_PAGE, check_page_size
 from schema.errors import bad_input
 from store import keyset
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @strawberry.type
@@ -74,6 +76,22 @@ class Connection(Generic[T]):
     @strawberry.field(description="How many items match, over all pages. Costs a count query.")
     async def total_count(self) -> int:
         return await self.count()
+
+
+def counting(
+    engine: AsyncEngine,
+    count: Callable[Concatenate[AsyncConnection, P], Awaitable[int]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Callable[[], Awaitable[int]]:
+    """A connection's ``totalCount``: ``count(conn, ...)`` on a short connection of its own
+    (sibling fields run concurrently), run only when the field is selected."""
+
+    async def run() -> int:
+        async with engine.connect() as conn:
+            return await count(conn, *args, **kwargs)
+
+    return run
 
 
 def check_first(first: int, maximum: int) -> int:

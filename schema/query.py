@@ -22,6 +22,7 @@ from schema.pagination import (
     build_connection,
     check_first,
     check_page,
+    counting,
     read_after,
 )
 from store import accounts, contacts, interactions, tags
@@ -142,11 +143,7 @@ class Query:
                 backward=page.backward,
                 limit=page.size + 1,
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await contacts.count_contacts(conn, owner_id=owner_id, where=where)
-
+        count = counting(ctx.engine, contacts.count_contacts, owner_id=owner_id, where=where)
         return build_connection(
             rows,
             page.size,
@@ -200,13 +197,9 @@ class Query:
             rows = await interactions.list_interactions(
                 conn, owner_id=owner_id, contact_id=contact, after=cursor, limit=first + 1
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await interactions.count_interactions(
-                    conn, owner_id=owner_id, contact_id=contact
-                )
-
+        count = counting(
+            ctx.engine, interactions.count_interactions, owner_id=owner_id, contact_id=contact
+        )
         return build_connection(
             rows, first, tag, keys, Interaction.from_row, count, after=cursor is not None
         )

@@ -21,7 +21,7 @@ from model.ids import parse_uuid
 from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.errors import NotFound, ValidationError, bad_input
-from schema.pagination import Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
 from schema.write import run_write
 from sync import conflict, pull, push
 from sync.client import ClientNotYours, check_client
@@ -188,11 +188,7 @@ class SyncQuery:
             rows = await conflict.list_conflicts(
                 conn, owner_id=owner_id, after=cursor, limit=first + 1
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await conflict.count_conflicts(conn, owner_id=owner_id)
-
+        count = counting(ctx.engine, conflict.count_conflicts, owner_id=owner_id)
         return build_connection(
             rows,
             first,
