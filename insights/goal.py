@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
 
+from model.dates import check_date
 from model.enums import Metric, Period
 
 K = TypeVar("K")
@@ -67,13 +68,17 @@ def current_window(
     """Return the window that holds ``today`` (the first one before the start, the last after).
 
     None when the window cannot be counted: its end would pass the last day a date can hold
-    (a goal stored with a start in year 9999, from before dates were bounded).
+    (a goal stored with a start in year 9999, from before dates were bounded), or it falls
+    outside the dates the API accepts (``model.dates.check_date``).
     """
     try:
-        return _window(period, starts_on, ends_on, today)
+        window = _window(period, starts_on, ends_on, today)
     except (OverflowError, ValueError):
         # timedelta arithmetic past date.max raises OverflowError, date(10000, …) ValueError.
         return None
+    if check_date(window.start) or check_date(window.end):
+        return None
+    return window
 
 
 def _window(period: Period, starts_on: date, ends_on: date | None, today: date) -> Window:

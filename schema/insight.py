@@ -7,18 +7,20 @@ every suggestion carries the reasons that produced it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from insights import health, introduction, reconnect, starter
+from model import errors
 from model.clock import local_today
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, validation_error
+from schema.errors import NotFound, ValidationError, not_found, validation_error
 from schema.mutation import InteractionResult
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
@@ -48,6 +50,27 @@ class ReconnectSuggestion:
     health: RelationshipHealth
     reasons: list[str]
 
+    @classmethod
+    def from_ranked(
+        cls,
+        ranked: Sequence[reconnect.Suggestion[UUID]],
+        candidates: Sequence[reconnect.Candidate[UUID]],
+        contacts: Sequence[Mapping[Any, Any] | None],
+    ) -> list[ReconnectSuggestion]:
+        """The ranked suggestions whose contact still loads, in rank order."""
+        by_key = {c.key: c for c in candidates}
+        return [
+            cls(
+                contact=Contact.from_row(row),
+                priority=s.priority,
+                overdue_days=int(by_key[s.key].overdue_days),
+                health=RelationshipHealth.from_health(by_key[s.key].health),
+                reasons=list(s.reasons),
+            )
+            for s, row in zip(ranked, contacts, strict=True)
+            if row is not None
+        ]
+
 
 @strawberry.type(description="Two of your contacts who would gain from meeting, and why.")
 class IntroductionSuggestion:
@@ -56,12 +79,37 @@ class IntroductionSuggestion:
     score: float
     reasons: list[str]
 
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[introduction.Pair[UUID]],
+        loaded: Sequence[Mapping[Any, Any] | None],
+    ) -> list[IntroductionSuggestion]:
+        """The pairs whose two contacts still load; ``loaded`` holds each pair's a and b."""
+        found = []
+        for n, pair in enumerate(pairs):
+            a, b = loaded[2 * n], loaded[2 * n + 1]
+            if a is not None and b is not None:
+                found.append(
+                    cls(
+                        contact_a=Contact.from_row(a),
+                        contact_b=Contact.from_row(b),
+                        score=pair.score,
+                        reasons=list(pair.reasons),
+                    )
+                )
+        return found
+
 
 @strawberry.type(description="An opener built from one fact, which it names.")
 class ConversationStarter:
     text: str
     source: starter.Source
     fact: str = strawberry.field(description="The fact it came from, as you would recognise it.")
+
+    @classmethod
+    def from_starter(cls, built: starter.Starter) -> ConversationStarter:
+        return cls(text=built.text, source=built.source, fact=built.fact)
 
 
 @strawberry.type
@@ -112,19 +160,8 @@ class InsightQuery:
             )
         candidates = reconnect.build_candidates(rows, history, now)
         ranked = reconnect.rank_reconnects(candidates, first)
-        by_key = {c.key: c for c in candidates}
         contacts = await (await ctx.loaders()).contact.load_many([s.key for s in ranked])
-        return [
-            ReconnectSuggestion(
-                contact=Contact.from_row(row),
-                priority=s.priority,
-                overdue_days=int(by_key[s.key].overdue_days),
-                health=RelationshipHealth.from_health(by_key[s.key].health),
-                reasons=list(s.reasons),
-            )
-            for s, row in zip(ranked, contacts, strict=True)
-            if row is not None
-        ]
+        return ReconnectSuggestion.from_ranked(ranked, candidates, contacts)
 
     @strawberry.field(description="Pairs of your contacts worth introducing, best first.")
     async def introduction_suggestions(
@@ -148,19 +185,7 @@ class InsightQuery:
         loaded = await (await ctx.loaders()).contact.load_many(
             [key for pair in chosen for key in (pair.a, pair.b)]
         )
-        found = []
-        for n, pair in enumerate(chosen):
-            a, b = loaded[2 * n], loaded[2 * n + 1]
-            if a is not None and b is not None:
-                found.append(
-                    IntroductionSuggestion(
-                        contact_a=Contact.from_row(a),
-                        contact_b=Contact.from_row(b),
-                        score=pair.score,
-                        reasons=list(pair.reasons),
-                    )
-                )
-        return found
+        return IntroductionSuggestion.from_pairs(chosen, loaded)
 
     @strawberry.field(description="Openers for a conversation with a contact, from facts.")
     async def conversation_starters(
@@ -175,11 +200,7 @@ class InsightQuery:
             return validation_error(exc)
         row = await (await ctx.loaders()).contact.load(key)
         if row is None:
-            return NotFound(
-                message=f"No contact with id {contact_id} exists for this account.",
-                entity="contact",
-                id=contact_id,
-            )
+            return not_found(errors.NotFound("contact", contact_id))
         today = await owner_today(ctx, owner_id)
         async with reading(ctx.engine, owner_id) as conn:
             latest = await interaction_store.latest_for_contacts(
@@ -189,9 +210,7 @@ class InsightQuery:
         built = starter.build_starters(facts, now=ctx.clock.now(), today=today, first=first)
         return ConversationStarters(
             contact=Contact.from_row(row),
-            starters=[
-                ConversationStarter(text=s.text, source=s.source, fact=s.fact) for s in built
-            ],
+            starters=[ConversationStarter.from_starter(s) for s in built],
         )
 
 

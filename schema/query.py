@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
+from model import errors
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
 from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.enums import ContactOrder
-from schema.errors import NotFound, ValidationError, bad_input, validation_error
+from schema.errors import NotFound, ValidationError, bad_input, not_found, validation_error
 from schema.inputs import ContactFilter
 from schema.nodes import Contact, Interaction, Session, Tag, User
 from schema.pagination import (
@@ -102,9 +103,7 @@ class Query:
             return validation_error(exc)
         row = await (await ctx.loaders()).contact.load(contact_id)
         if row is None:
-            return NotFound(
-                message=f"No contact with id {id} exists for this account.", entity="contact", id=id
-            )
+            return not_found(errors.NotFound("contact", id))
         return Contact.from_row(row)
 
     @strawberry.field(
@@ -169,11 +168,7 @@ class Query:
                 conn, owner_id=owner_id, interaction_id=interaction_id
             )
         if row is None:
-            return NotFound(
-                message=f"No interaction with id {id} exists for this account.",
-                entity="interaction",
-                id=id,
-            )
+            return not_found(errors.NotFound("interaction", id))
         return Interaction.from_row(row)
 
     @strawberry.field(description="Interactions, newest first: all, or one contact's.")

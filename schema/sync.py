@@ -108,6 +108,19 @@ class SyncPushResult:
         description="Your clock ran more than 5 minutes ahead; fix the device clock."
     )
 
+    @classmethod
+    def from_result(cls, result: push.PushResult) -> SyncPushResult:
+        return cls(
+            last_mutation_id=result.last_mutation_id,
+            results=[
+                SyncMutationResult(id=r.id, status=r.status, reason=r.reason)
+                for r in result.results
+            ],
+            resend_from=result.resend_from,
+            server_hlc=result.server_hlc,
+            clock_restamped=result.clock_restamped,
+        )
+
 
 @strawberry.type(description="The losing value of two edits made at the same time.")
 class SyncConflict:
@@ -219,16 +232,7 @@ class SyncMutation:
                 mutations=mutations,
                 clock=ctx.clock,
             )
-        return SyncPushResult(
-            last_mutation_id=result.last_mutation_id,
-            results=[
-                SyncMutationResult(id=r.id, status=r.status, reason=r.reason)
-                for r in result.results
-            ],
-            resend_from=result.resend_from,
-            server_hlc=result.server_hlc,
-            clock_restamped=result.clock_restamped,
-        )
+        return SyncPushResult.from_result(result)
 
     @strawberry.mutation(description="Close a conflict, keeping the winning or the losing value.")
     async def resolve_sync_conflict(
