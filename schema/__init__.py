@@ -12,6 +12,8 @@ from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
     account,
+    colleague,
+    colleague_share,
     duplicates,
     followup,
     insight,
@@ -41,6 +43,8 @@ Query = merge_types(
         followup.FollowUpQuery,
         account.AccountQuery,
         duplicates.DuplicateQuery,
+        colleague.ColleagueQuery,
+        colleague_share.ColleagueShareQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,6 +59,8 @@ Mutation = merge_types(
         account.AccountMutation,
         duplicates.DuplicateMutation,
         transfer.TransferMutation,
+        colleague.ColleagueMutation,
+        colleague_share.ColleagueShareMutation,
     ),
 )
 
