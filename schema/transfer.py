@@ -9,11 +9,11 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from model import errors
 from schema.context import Context
-from schema.errors import ValidationError, validation_error
+from schema.errors import VALIDATION, ValidationError, expect
+from schema.write import run_call
 from transfer import contact_import
-from transfer.contact_import import ImportFormat
+from transfer.contact_import import ImportFormat, ImportSummary
 from transfer.entry import MalformedFile as FileFault
 
 strawberry.enum(
@@ -44,6 +44,15 @@ class ImportResult:
     skipped: int
     problems: list[ImportProblem]
 
+    @staticmethod
+    def from_summary(summary: ImportSummary) -> ImportResult:
+        return ImportResult(
+            created=summary.created,
+            updated=summary.updated,
+            skipped=summary.skipped,
+            problems=[ImportProblem(line=p.line, message=p.message) for p in summary.problems],
+        )
+
 
 @strawberry.type(description="The file is not the format it was sent as; nothing was imported.")
 class MalformedFile:
@@ -59,7 +68,10 @@ class ImportInProgress:
     message: str
 
 
-@strawberry.type(description="Where to download your export: GET the url within minutes.")
+@strawberry.type(
+    description="Where to download your export: GET the url once, within minutes; signing "
+    "out the session that asked for it ends it too."
+)
 class ExportLink:
     url: str = strawberry.field(
         description="A path under this API's origin, e.g. /export/…; the link is the "
@@ -68,6 +80,20 @@ class ExportLink:
     expires_at: datetime
 
 
+IMPORT_FAILURES = (
+    VALIDATION
+    | expect(
+        FileFault,
+        lambda exc: MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line),
+    )
+    | expect(
+        contact_import.ImportRunning,
+        lambda _: ImportInProgress(
+            message="An import into this account is already running; send this file "
+            "again when it has finished."
+        ),
+    )
+)
 ImportContactsResult = Annotated[
     ImportResult | MalformedFile | ValidationError | ImportInProgress,
     strawberry.union("ImportContactsResult"),
@@ -88,24 +114,12 @@ class TransferMutation:
         owner_id = await ctx.owner_id()
         # Starlette's UploadFile: a spooled file (on disk past 1 MiB), read a line at a time.
         upload: Any = input.file
-        try:
-            summary = await contact_import.import_file(
+        return await run_call(
+            lambda: contact_import.import_file(
                 ctx.engine, owner_id, ctx.clock, upload.file, input.format
-            )
-        except contact_import.ImportRunning:
-            return ImportInProgress(
-                message="An import into this account is already running; send this file "
-                "again when it has finished."
-            )
-        except FileFault as exc:
-            return MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        return ImportResult(
-            created=summary.created,
-            updated=summary.updated,
-            skipped=summary.skipped,
-            problems=[ImportProblem(line=p.line, message=p.message) for p in summary.problems],
+            ),
+            ImportResult.from_summary,
+            IMPORT_FAILURES,
         )
 
     @strawberry.mutation(
@@ -114,7 +128,7 @@ class TransferMutation:
     )
     async def request_export(self, info: Info[Context, None]) -> ExportLink:
         ctx = info.context
-        owner_id = await ctx.owner_id()
+        viewer = await ctx.viewer()
         assert ctx.export_links is not None, "the app sets export_links on every HTTP context"
-        path, expires = ctx.export_links.issue(owner_id)
+        path, expires = ctx.export_links.issue(viewer.user_id, viewer.session_id)
         return ExportLink(url=path, expires_at=expires)
