@@ -111,7 +111,8 @@ class World:
 
 
 async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> World:
-    alice, bob = await sign_up(http), await sign_up(http)
+    # Verified, so that invitations to them are shown and the test sees what may leak.
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     contact = await create_contact(http, alice.token, firstName="Alice's friend", company="Secret")
     interaction = await log_interaction(http, alice.token, [contact["id"]], body="private notes")
     tag = await data(
@@ -186,7 +187,7 @@ async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: Wor
 
 async def _make_colleagues(http: httpx.AsyncClient, world: World) -> None:
     """Alice's colleague Carol: a card Alice shared, a request Carol sent, and Dave's invitation."""
-    carol, dave = await sign_up(http), await sign_up(http)
+    carol, dave = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await data(
         http,
         "mutation($e: String!) { inviteColleague(email: $e) { ... on ColleagueInvitation { id } } }",
