@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar, overload
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -145,7 +145,7 @@ ColleagueResult = Annotated[
     strawberry.union("ColleagueResult"),
 ]
 InviteResult = Annotated[
-    ColleagueInvitation | ValidationError | Conflict | RateLimited,
+    ColleagueInvitation | ValidationError | Conflict | RateLimited | EmailUnverified,
     strawberry.union("InviteColleagueResult"),
 ]
 InvitationResult = Annotated[
@@ -154,27 +154,10 @@ InvitationResult = Annotated[
 ]
 
 
-@overload
 async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: Literal[False] = False
-) -> T | ValidationError | NotFound | Conflict: ...
-
-
-@overload
-async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: Literal[True]
-) -> T | ValidationError | Conflict | RateLimited: ...
-
-
-async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: bool = False
-) -> T | ValidationError | NotFound | Conflict | RateLimited:
-    """Run a colleague write and turn its expected failures into their GraphQL types.
-
-    ``limited``: the write is rate-limited (and never names a missing object).
-    """
-    if limited:
-        return await run_call(action, _same, VALIDATION | CONFLICT | RATE_LIMITED)
+    action: Callable[[], Awaitable[T]],
+) -> T | ValidationError | NotFound | Conflict:
+    """Run a colleague write and turn its expected failures into their GraphQL types."""
     return await run_call(action, _same, VALIDATION | NOT_FOUND | CONFLICT)
 
 
@@ -233,7 +216,8 @@ class ColleagueMutation:
     @strawberry.mutation(
         description="Invite someone to link as colleagues by email. The answer is the same "
         "whether the address has an account or not; the invitation waits 30 days, so someone "
-        "who signs up with the address within them can still accept. At most 20 a day."
+        "who signs up with the address within them can still accept once it is verified. At "
+        "most 20 a day. Needs your own email verified (EmailUnverified): it is shown as yours."
     )
     async def invite_colleague(self, info: Info[Context, None], email: str) -> InviteResult:
         ctx = info.context
@@ -244,7 +228,9 @@ class ColleagueMutation:
             row = await colleague.invite_colleague(ctx.engine, owner_id, email, now)
             return ColleagueInvitation.from_row(row, now, incoming=False)
 
-        return await answer(invite, limited=True)
+        return await run_call(
+            invite, _same, VALIDATION | CONFLICT | RATE_LIMITED | EMAIL_UNVERIFIED
+        )
 
     @strawberry.mutation(
         description="Accept an invitation sent to your email address; EmailUnverified until "

@@ -2,10 +2,10 @@
 
 An invitation names an email address, not an account, so ``inviteColleague`` answers the same
 whether the address has an account or not (and the invitation still waits if it signs up
-within ``INVITATION_DAYS``). Only an account whose email is verified sees, accepts or declines
-the invitations sent to it: anyone can sign up with an address. Nothing is shared by a link
-itself; links are not synced to devices (docs/sync.md). Each side's link row is its owner's;
-the other side's row follows in its own transaction (sync/colleague_peer.py).
+within ``INVITATION_DAYS``). Only an account whose email is verified invites, and sees, accepts
+or declines the invitations sent to it: anyone can sign up with an address. Nothing is shared
+by a link itself; links are not synced to devices (docs/sync.md). Each side's link row is its
+owner's; the other side's row follows in its own transaction (sync/colleague_peer.py).
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ async def invite_colleague(
     async with engine.begin() as conn:
         me = await accounts.get_user(conn, user_id=owner_id)
         assert me is not None
+        if me["email_verified_at"] is None:
+            # The invitee is shown the inviter's email as who is asking: it must be theirs.
+            raise EmailNotVerified(
+                "Confirm your email first (the link sent to it, or requestEmailVerification): "
+                "the people you invite see it as yours."
+            )
         if me["email"] == address:
             raise ValidationFailed(
                 [FieldError("email", "that is your own address; invite a colleague's")]

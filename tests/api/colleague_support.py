@@ -19,7 +19,7 @@ INVITE = (
     "mutation($e: String!) { inviteColleague(email: $e) { __typename ... on ColleagueInvitation { "
     + INVITATION
     + " } ... on ValidationError { message fields { field message } } ... on Conflict { message }"
-    " ... on RateLimited { message retryAfter } } }"
+    " ... on RateLimited { message retryAfter } ... on EmailUnverified { message } } }"
 )
 # Answering an invitation also needs a verified email.
 INVITEE_FAILURES = FAILURES + " ... on EmailUnverified { message }"

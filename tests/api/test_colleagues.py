@@ -67,6 +67,10 @@ async def test_an_address_that_signs_up_later_can_accept_once_it_is_verified(
         assert "Confirm your email" in refused["message"]
     assert await colleagues(http, newcomer) == []
     assert (await invitations(http, alice))["outgoing"][0]["status"] == "PENDING"
+    # Nor can it invite anyone in an address it has not proven (the invitee would see it).
+    posing = await invite(http, newcomer, alice.email)
+    assert posing["__typename"] == "EmailUnverified", posing
+    assert (await invitations(http, alice))["incoming"] == []
 
     # The link mailed at sign-up proves it (through the app's Outbox, as a user would).
     await verify_email(http, newcomer)
