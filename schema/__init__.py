@@ -18,10 +18,12 @@ from schema import (
     mutation,
     networking,
     notifications,
+    offer,
     query,
     reminders,
     summary,
     sync,
+    target,
     transfer,
 )
 from schema.arguments import guard_arguments
@@ -41,6 +43,7 @@ Query = merge_types(
         followup.FollowUpQuery,
         account.AccountQuery,
         duplicates.DuplicateQuery,
+        target.TargetQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,6 +58,7 @@ Mutation = merge_types(
         account.AccountMutation,
         duplicates.DuplicateMutation,
         transfer.TransferMutation,
+        offer.OfferMutation,
     ),
 )
 

@@ -78,7 +78,7 @@ class Goal:
     starts_on: dt.date
     ends_on: dt.date | None
     tag_id: strawberry.ID | None = strawberry.field(
-        description="MEET_NEW_PEOPLE: only contacts with this tag count."
+        description="MEET_NEW_PEOPLE, MEET_TARGETS: only contacts with this tag count."
     )
     archived: bool
 
@@ -118,6 +118,7 @@ class Goal:
                 start=start,
                 end=end,
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
+                goal_id=UUID(self.id),
             )
         if self.metric is Metric.RECONNECT_DORMANT:
             history: dict[UUID, list[datetime]] = {}

@@ -53,6 +53,7 @@ from model.patches import (
 from store import tables
 from sync import event, goal, reminder
 from sync.contact import check_introducer
+from sync.derived import DERIVED_FROM
 from sync.entity import (
     CONTACT,
     CONTACT_TAG,
@@ -68,10 +69,14 @@ from sync.entity import (
 )
 from sync.interaction import add_participants, apply_participants, set_interaction_alive
 from sync.merge import ContactMerged, redirect_contacts
+from sync.target import check_target_goal
 from sync.writer import MAX_CL, Writer
 
 # Fields whose losing value is kept as a conflict rather than dropped.
-LONG_TEXT: dict[str, tuple[str, ...]] = {"contact": ("notes",), "interaction": ("body",)}
+LONG_TEXT: dict[str, tuple[str, ...]] = {
+    "contact": ("notes", "researchNotes"),
+    "interaction": ("body",),
+}
 
 
 # Causal lengths are PostgreSQL integers: a larger one is refused here, not by the database.
@@ -204,8 +209,13 @@ async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
         (introducer_id,) = await _survivors(w, [UUID(str(introducer))])
         args = args.model_copy(update={"fields": {**args.fields, "introducedById": introducer_id}})
         await check_introducer(w, args.id, {"introducedById": introducer_id}, alive_only=False)
+    if args.fields.get("targetGoalId") is not None:
+        link = {"targetGoalId": args.fields["targetGoalId"]}
+        await check_target_goal(
+            w, validate_patch(ContactPatch, link, creating=False), alive_only=False
+        )
     await _put(w, CONTACT, ContactPatch, args)
-    if {"cadenceDays", "snoozedUntil"} & set(args.fields):
+    if DERIVED_FROM & set(args.fields):
         w.touched_contacts.add(args.id)
 
 
@@ -234,7 +244,7 @@ async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
         args: PutArgs = parse_args(PutArgs, raw)
         values = validate_patch(ContactPatch, args.fields, creating=True)
         items.append(({"id": args.id}, values, args.hlc))
-        if {"cadenceDays", "snoozedUntil"} & set(values):
+        if DERIVED_FROM & set(values):
             w.touched_contacts.add(args.id)
     await w.create_many(CONTACT, items)
 
@@ -273,11 +283,14 @@ BATCHED_ENTITY: dict[str, Entity] = {"contact.put": CONTACT, "interaction.put": 
 
 
 def batchable(name: str, args: Mapping[str, Any]) -> bool:
-    """Whether a creation by this mutation can join a batch (an introducer needs a check)."""
+    """Whether a creation by this mutation can join a batch (an introducer or a target's goal
+    needs a check)."""
     if name not in BATCHED:
         return False
     fields = args.get("fields")
-    return isinstance(fields, dict) and (name != "contact.put" or "introducedById" not in fields)
+    return isinstance(fields, dict) and (
+        name != "contact.put" or not {"introducedById", "targetGoalId"} & set(fields)
+    )
 
 
 async def resolve_tag(w: Writer, tag_id: UUID) -> UUID:
