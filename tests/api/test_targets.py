@@ -374,3 +374,41 @@ async def test_target_fields_sync_both_ways_and_a_meeting_logged_offline_converg
     )
     pulled = [json.loads(c) if isinstance(c, str) else c for c in later["syncPull"]["changes"]]
     assert [c["fields"]["researchNotes"] for c in pulled if c["id"] == target_id] == ["Also sails"]
+
+
+async def test_concurrent_research_notes_keep_the_loser_as_a_conflict(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    grace = await create_target(http, account, researchNotes="Online: met her at PyCon")
+    early = now_clock("phone", 0)
+    # The phone edited the notes before the online edit's clock: its text loses, and is kept.
+    stale = {
+        "id": 1,
+        "name": "contact.put",
+        "args": {
+            "id": grace["id"],
+            "hlc": "000000000000001-00000-phone",
+            "fields": {"researchNotes": "Offline: she wrote the carbon book"},
+        },
+    }
+    assert early > stale["args"]["hlc"]
+    pushed = await data(
+        http,
+        PUSH,
+        {"input": {"clientId": unique("phone"), "schemaVersion": 1, "mutations": [stale]}},
+        account.token,
+    )
+    assert [r["status"] for r in pushed["syncPush"]["results"]] == ["APPLIED"]
+    kept = await data(
+        http,
+        "{ syncConflicts { nodes { field losingValue winningValue } } }",
+        token=account.token,
+    )
+    assert kept["syncConflicts"]["nodes"] == [
+        {
+            "field": "researchNotes",
+            "losingValue": "Offline: she wrote the carbon book",
+            "winningValue": "Online: met her at PyCon",
+        }
+    ]
