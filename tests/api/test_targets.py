@@ -412,3 +412,26 @@ async def test_concurrent_research_notes_keep_the_loser_as_a_conflict(
             "winningValue": "Online: met her at PyCon",
         }
     ]
+
+
+async def test_merging_a_target_into_a_contact_keeps_it_a_target_with_the_research(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    grace = await create_target(http, account, researchNotes="Wrote the carbon book")
+    twin = await create_contact(http, account.token, firstName="Grace")
+    await data(http, UPDATE, {"id": twin["id"], "input": {"researchNotes": "Sails"}}, account.token)
+    merged = await data(
+        http,
+        "mutation($k: ID!, $m: [ID!]!) { mergeContacts(keepId: $k, mergeIds: $m) { "
+        + TARGET_FIELDS
+        + " } }",
+        {"k": twin["id"], "m": [grace["id"]]},
+        account.token,
+    )
+    survivor = merged["mergeContacts"]
+    assert survivor["isTarget"] is True
+    assert survivor["researchNotes"] == "Sails\n\nWrote the carbon book"
+    assert [
+        t["id"] for t in (await data(http, TARGETS, {"goal": None}, account.token))["targets"]
+    ] == [twin["id"]]
