@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test test-pgbouncer check format install seed bench-home bench-sync bench-insights \
+.PHONY: serve test test-pgbouncer check format install seed messages bench-home bench-sync bench-insights \
 	bench-sentiment bench-notifications soak clean schema.graphql playground e2e
 
 $(STAMP): pyproject.toml
@@ -70,6 +70,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The push texts' catalogs (notifications/wording.py; docs/notifications.md, "Languages"): the
+# template from the code, then every language's .po brought up to it. New or changed texts
+# arrive untranslated (or fuzzy) and read English until translated; tests/unit/test_wording.py
+# fails until they are. The .po files are read as they are at start: nothing to compile.
+LOCALES_DIR := notifications/message-catalogs
+
+messages: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-output --omit-header -c TRANSLATORS: \
+		-o $(LOCALES_DIR)/rapport.pot notifications/
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width 100 \
+		-i $(LOCALES_DIR)/rapport.pot -d $(LOCALES_DIR) -D rapport
+
 schema.graphql: $(STAMP)
 	$(BIN)/rapport print-schema
 
@@ -93,10 +105,10 @@ bench-sync: $(STAMP)
 	$(BIN)/python bench/device_sync.py
 
 bench-notifications: $(STAMP)
-	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/push_pipeline.py
 
 bench-insights: $(STAMP)
-	$(BIN)/python bench/insights.py
+	$(BIN)/python bench/insight_reads.py
 
 bench-sentiment: $(STAMP)
 	$(BIN)/python bench/sentiment.py

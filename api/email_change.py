@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.mailer import Email, Outbox, mask_address
-from api.reset import MailLimits, digest, new_token, normalize_email
+from api.reset import MailLimits, new_token, normalize_email, spend_link
 from model.clock import Clock
-from model.errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
+from model.errors import Conflict, FieldError, ValidationFailed
 from store import account_tokens, accounts
 
 # Returns the user if the password is theirs; raises InvalidCredentials or RateLimited
@@ -108,14 +108,14 @@ class EmailChange:
         now = self.clock.now()
         try:
             async with self.engine.begin() as conn:
-                spent = await account_tokens.spend_token(
-                    conn, token_hash=digest(token), purpose=account_tokens.EMAIL, now=now
+                spent = await spend_link(
+                    conn,
+                    token=token,
+                    purpose=account_tokens.EMAIL,
+                    now=now,
+                    refusal="This confirmation link is not valid any more (used, expired, "
+                    "replaced by a newer change or never sent); change your email again.",
                 )
-                if spent is None:
-                    raise InvalidCredentials(
-                        "This confirmation link is not valid any more (used, expired, replaced "
-                        "by a newer change or never sent); change your email again."
-                    )
                 user_id, new_email = spent["user_id"], spent["new_email"]
                 await accounts.update_user(
                     conn, user_id=user_id, now=now, values={"email": new_email}

@@ -12,20 +12,21 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import anyio.to_thread
 from argon2 import PasswordHasher
 from pydantic import EmailStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.auth import password_problem
 from api.mailer import Email, Outbox
-from api.throttle import SIGN_IN_ACCOUNT, Limit, to_seconds
+from api.throttle import SIGN_IN_ACCOUNT, Limit, take_steps
 from model.clock import Clock
-from model.errors import FieldError, InvalidCredentials, RateLimited, ValidationFailed
+from model.errors import FieldError, InvalidCredentials, ValidationFailed
 from store import account_tokens, accounts, ratelimits
 
 MAIL_EMAIL = "mail-email"
@@ -41,6 +42,18 @@ def new_token() -> tuple[str, bytes]:
 
 def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+async def spend_link(
+    conn: AsyncConnection, *, token: str, purpose: str, now: datetime, refusal: str
+) -> RowMapping:
+    """Spend an emailed link's token once; raise InvalidCredentials(``refusal``) if it cannot."""
+    spent = await account_tokens.spend_token(
+        conn, token_hash=digest(token), purpose=purpose, now=now
+    )
+    if spent is None:
+        raise InvalidCredentials(refusal)
+    return spent
 
 
 def normalize_email(field: str, email: str) -> str:
@@ -63,29 +76,17 @@ class MailLimits:
     # Requests for emails, and uses of their links, from one client address.
     per_address: Limit
 
-    async def _take(self, *steps: tuple[str, str, Limit]) -> None:
-        wait = None
-        async with self.engine.begin() as conn:
-            for scope, key, limit in steps:
-                wait = await ratelimits.take_request(
-                    conn, scope=scope, key=key, limit=limit.count, period=limit.period
-                )
-                if wait is not None:
-                    break
-        # Raised once committed: the steps before the refusing one keep their spent request
-        # (raising inside the transaction would roll them back).
-        if wait is not None:
-            raise RateLimited(to_seconds(wait))
-
     async def admit_email(self, *, email: str, address: str) -> None:
         """Count an email asked for to ``email`` from ``address``, or raise RateLimited."""
-        await self._take(
-            (MAIL_ADDRESS, address, self.per_address), (MAIL_EMAIL, email, self.per_email)
+        await take_steps(
+            self.engine,
+            (MAIL_ADDRESS, address, self.per_address),
+            (MAIL_EMAIL, email, self.per_email),
         )
 
     async def admit_link(self, *, address: str) -> None:
         """Count a use of an emailed link from ``address``, or raise RateLimited."""
-        await self._take((MAIL_ADDRESS, address, self.per_address))
+        await take_steps(self.engine, (MAIL_ADDRESS, address, self.per_address))
 
 
 class PasswordReset:
@@ -155,14 +156,14 @@ class PasswordReset:
         password_hash = await anyio.to_thread.run_sync(self.hasher.hash, new_password)
         now = self.clock.now()
         async with self.engine.begin() as conn:
-            spent = await account_tokens.spend_token(
-                conn, token_hash=digest(token), purpose=account_tokens.RESET, now=now
+            spent = await spend_link(
+                conn,
+                token=token,
+                purpose=account_tokens.RESET,
+                now=now,
+                refusal="This reset link is not valid any more (used, expired or never sent); "
+                "ask for a new one.",
             )
-            if spent is None:
-                raise InvalidCredentials(
-                    "This reset link is not valid any more (used, expired or never sent); "
-                    "ask for a new one."
-                )
             user_id = spent["user_id"]
             user = await accounts.update_user(
                 conn, user_id=user_id, now=now, values={"password_hash": password_hash}

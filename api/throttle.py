@@ -48,6 +48,23 @@ def to_seconds(wait: timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds()))
 
 
+async def take_steps(engine: AsyncEngine, *steps: tuple[str, str, Limit]) -> None:
+    """Spend one request from each (scope, key, limit) in order, in one transaction, stopping
+    at the first that refuses; then raise RateLimited with its wait."""
+    wait = None
+    async with engine.begin() as conn:
+        for scope, key, limit in steps:
+            wait = await ratelimits.take_request(
+                conn, scope=scope, key=key, limit=limit.count, period=limit.period
+            )
+            if wait is not None:
+                break
+    # Refused after the commit: the steps before the refusing one keep their spent request,
+    # because it was an attempt (raising inside the block would roll them back).
+    if wait is not None:
+        raise RateLimited(to_seconds(wait))
+
+
 class Throttle:
     """The sign-in and sign-up limits, shared by every API process through PostgreSQL.
 
@@ -67,23 +84,10 @@ class Throttle:
         self.sign_in_address = sign_in_address
         self.sign_up_address = sign_up_address
 
-    async def _take(self, *steps: tuple[str, str, Limit]) -> None:
-        wait = None
-        async with self.engine.begin() as conn:
-            for scope, key, limit in steps:
-                wait = await ratelimits.take_request(
-                    conn, scope=scope, key=key, limit=limit.count, period=limit.period
-                )
-                if wait is not None:
-                    break
-        # Refused after the commit: the steps before the refusing one keep their spent
-        # request, because it was an attempt (raising inside the block would roll them back).
-        if wait is not None:
-            raise RateLimited(to_seconds(wait))
-
     async def admit_sign_in(self, *, email: str, address: str) -> None:
         """Count a sign-in attempt, or raise RateLimited; ``email`` is normalized."""
-        await self._take(
+        await take_steps(
+            self.engine,
             (SIGN_IN_ADDRESS, address, self.sign_in_address),
             (SIGN_IN_ACCOUNT, email, self.sign_in_account),
         )
@@ -95,7 +99,7 @@ class Throttle:
 
     async def admit_sign_up(self, *, address: str) -> None:
         """Count a sign-up attempt, or raise RateLimited."""
-        await self._take((SIGN_UP_ADDRESS, address, self.sign_up_address))
+        await take_steps(self.engine, (SIGN_UP_ADDRESS, address, self.sign_up_address))
 
 
 class RequestRate:

@@ -52,8 +52,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as ``python bench/device_sync.py``, this file's folder comes first on sys.path, where
-# bench/insights.py and bench/notifications.py would shadow the project's packages: search the
-# repository root instead.
+# a bench module named like one of the project's packages would shadow it: search the
+# repository root instead (tests/unit/test_bench_names.py keeps the names apart).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"database": name, "load_average_start": harness.load_average()}
 
     async def prepare() -> tuple[float | None, dict[str, Any]]:
-        await harness.create_database(url)
-        await harness.migrate(url)
+        await harness.ready_database(url)
         seeded = await prepare_data(url, dataset)
         return seeded, await describe_data(url)
 

@@ -28,28 +28,17 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
-import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.app import create_app  # noqa: E402
 from api.seed import seed_database  # noqa: E402
-from api.settings import (  # noqa: E402
-    AuthSettings,
-    DatabaseSettings,
-    GraphQLSettings,
-    Settings,
-    WorkerSettings,
-)
 from bench import harness  # noqa: E402
 
 DATABASE = "rapport_bench_export"
@@ -64,14 +53,9 @@ REQUEST = "mutation { requestExport { url } }"
 
 async def prepare(keep: bool, interactions: int) -> str:
     url = harness.database_url(DATABASE)
-    async with harness.connection(url, "postgres") as conn:
-        exists = await conn.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
-        )
-    if exists and keep:
+    if keep and await harness.database_exists(url):
         return url
-    await harness.create_database(url, drop_first=True)
-    await harness.migrate(url)
+    await harness.ready_database(url, drop_first=True)
     for email, contacts, per_contact in (
         ("small@bench.rapport", 100, 10),
         ("large@bench.rapport", 1_000, max(interactions // 1_000, 1)),
@@ -118,34 +102,15 @@ async def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse a seeded database")
     args = parser.parse_args()
     url = await prepare(args.keep, args.interactions)
-    with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(
-            auth=AuthSettings(
-                secret_key=SECRET_KEY,
-                password_hash_profile="cheapest",  # noqa: S106 - the bench process only
-            ),
-            database=DatabaseSettings(data_dir=Path(data_dir)),
-            worker=WorkerSettings(in_process=False),
-            graphql=GraphQLSettings(playground=False),
-        )
-        app = create_app(settings, database_url=url)
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", loop="uvloop")
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
-            for email in ("small@bench.rapport", "large@bench.rapport", "small@bench.rapport"):
-                elapsed, size, growth = await export_once(http, email)
-                print(
-                    f"{email}: {elapsed:.2f} s, zip {size / 1e6:.1f} MB, "
-                    f"peak RSS growth {growth:.1f} MiB (RSS now "
-                    f"{harness.rss_mib(os.getpid()):.0f} MiB), load average "
-                    f"{harness.load_average()}"
-                )
-        server.should_exit = True
-        await task
+    async with harness.serving_in_process(url, secret_key=SECRET_KEY, request_seconds=600) as http:
+        for email in ("small@bench.rapport", "large@bench.rapport", "small@bench.rapport"):
+            elapsed, size, growth = await export_once(http, email)
+            print(
+                f"{email}: {elapsed:.2f} s, zip {size / 1e6:.1f} MB, "
+                f"peak RSS growth {growth:.1f} MiB (RSS now "
+                f"{harness.rss_mib(os.getpid()):.0f} MiB), load average "
+                f"{harness.load_average()}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What the bench scripts share: the bench database, a free port, percentiles, and processes.
+"""What the bench scripts share: the bench database, a free port, percentiles, servers (a
+``rapport serve`` subprocess, or the app in the bench's own process), and processes.
 
 Processes are read through psutil (CPU seconds, command lines, trees, sockets, RSS), except a
 process's peak RSS: Linux keeps it as VmHWM in ``/proc/<pid>/status`` and resets it through
@@ -7,6 +8,7 @@ process's peak RSS: Linux keeps it as VmHWM in ``/proc/<pid>/status`` and resets
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -93,6 +96,22 @@ async def migrate(url: str) -> None:
         await migrations.upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def database_exists(url: str) -> bool:
+    """Whether ``url``'s database exists on its server."""
+    async with connection(url, "postgres") as conn:
+        found = await conn.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+            {"name": make_url(url).database},
+        )
+    return found is not None
+
+
+async def ready_database(url: str, *, drop_first: bool = False) -> None:
+    """Create ``url``'s database unless it exists (first dropping it if asked) and migrate it."""
+    await create_database(url, drop_first=drop_first)
+    await migrate(url)
 
 
 async def vacuum(url: str) -> float:
@@ -189,6 +208,52 @@ def serving_rapport(
 
     with running(command, environment, ROOT, log_path, ready) as process:
         yield process, base, port
+
+
+@asynccontextmanager
+async def serving_in_process(
+    url: str, *, secret_key: str, request_seconds: float
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve the app in this process (uvicorn on a free port, a cheap password hash, no
+    notification worker); yield an HTTP client on it, with ``request_seconds`` seconds a request."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import (
+        AuthSettings,
+        DatabaseSettings,
+        GraphQLSettings,
+        Settings,
+        WorkerSettings,
+    )
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(
+            auth=AuthSettings(
+                secret_key=secret_key,
+                password_hash_profile="cheapest",  # noqa: S106 - the bench process only
+            ),
+            database=DatabaseSettings(data_dir=Path(data_dir)),
+            worker=WorkerSettings(in_process=False),
+            graphql=GraphQLSettings(playground=False),
+        )
+        app = create_app(settings, database_url=url)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", loop="uvloop")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:  # uvicorn offers no event to wait on
+                if task.done():
+                    await task  # raises what stopped it
+                    raise SystemExit("the in-process server stopped before it started")
+                await asyncio.sleep(0.05)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(base_url=base, timeout=request_seconds) as http:
+                yield http
+        finally:
+            server.should_exit = True
+            await task
 
 
 # ---------------------------------------------------------------------------------------------

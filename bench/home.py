@@ -78,8 +78,8 @@ from sqlalchemy.engine import make_url
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # Run as ``python bench/home.py``, this file's folder comes first on sys.path, where
-# bench/insights.py and bench/notifications.py would shadow the project's packages: search the
-# repository root instead.
+# a bench module named like one of the project's packages would shadow it: search the
+# repository root instead (tests/unit/test_bench_names.py keeps the names apart).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -146,8 +146,7 @@ def main() -> None:
     print(f"code: {code}")
     url = harness.database_url(database_name(dataset, args.database))
     print(f"database {make_url(url).render_as_string(hide_password=True)}")
-    asyncio.run(harness.create_database(url, drop_first=args.reseed))
-    asyncio.run(harness.migrate(url))
+    asyncio.run(harness.ready_database(url, drop_first=args.reseed))
     todo = asyncio.run(missing_users(url, dataset))
     if todo:
         print(f"seeding {len(todo)} of {dataset.users} users: {dataset.contacts} contacts each")

@@ -29,13 +29,11 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-import uvicorn
 from faker import Faker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +41,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.app import create_app  # noqa: E402
-from api.settings import (  # noqa: E402
-    AuthSettings,
-    DatabaseSettings,
-    GraphQLSettings,
-    Settings,
-    WorkerSettings,
-)
 from bench import harness  # noqa: E402
 from transfer.contact_import import ImportFormat, read_file  # noqa: E402
 
@@ -100,13 +90,6 @@ def make_cards(count: int, seed: int = 16) -> bytes:
     return ("\r\n".join(cards) + "\r\n").encode()
 
 
-async def fresh_database() -> str:
-    url = harness.database_url(DATABASE)
-    await harness.create_database(url, drop_first=True)
-    await harness.migrate(url)
-    return url
-
-
 async def send(
     http: httpx.AsyncClient, token: str, cards: bytes
 ) -> tuple[float, float, dict[str, object]]:
@@ -143,47 +126,29 @@ async def main() -> None:
         f"{len(entries):,} entries"
     )
 
-    url = await fresh_database()
-    with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(
-            auth=AuthSettings(
-                secret_key=SECRET_KEY,
-                password_hash_profile="cheapest",  # noqa: S106 - the bench process only
-            ),
-            database=DatabaseSettings(data_dir=Path(data_dir)),
-            worker=WorkerSettings(in_process=False),
-            graphql=GraphQLSettings(playground=False),
-        )
-        app = create_app(settings, database_url=url)
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", loop="uvloop")
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
-            for run in range(1, args.repeat + 1):
-                email = f"import-{uuid.uuid4().hex[:8]}@bench.rapport"
-                signed = await http.post(
-                    "/graphql",
-                    json={
-                        "query": SIGN_UP,
-                        "variables": {"input": {"email": email, "password": "bench-password-1"}},
-                    },
-                )
-                token = signed.json()["data"]["signUp"]["accessToken"]
-                first, first_cpu, result = await send(http, token, cards)
-                assert result["created"] == args.cards, result
-                again, again_cpu, repeat = await send(http, token, cards)
-                assert repeat["skipped"] == args.cards, repeat
-                print(
-                    f"run {run}: import {first:.2f} s, {first_cpu:.2f} s CPU "
-                    f"(created {result['created']:,}); re-import {again:.2f} s, "
-                    f"{again_cpu:.2f} s CPU (skipped {repeat['skipped']:,}); "
-                    f"load average {os.getloadavg()[0]:.1f}"
-                )
-        server.should_exit = True
-        await task
+    url = harness.database_url(DATABASE)
+    await harness.ready_database(url, drop_first=True)
+    async with harness.serving_in_process(url, secret_key=SECRET_KEY, request_seconds=300) as http:
+        for run in range(1, args.repeat + 1):
+            email = f"import-{uuid.uuid4().hex[:8]}@bench.rapport"
+            signed = await http.post(
+                "/graphql",
+                json={
+                    "query": SIGN_UP,
+                    "variables": {"input": {"email": email, "password": "bench-password-1"}},
+                },
+            )
+            token = signed.json()["data"]["signUp"]["accessToken"]
+            first, first_cpu, result = await send(http, token, cards)
+            assert result["created"] == args.cards, result
+            again, again_cpu, repeat = await send(http, token, cards)
+            assert repeat["skipped"] == args.cards, repeat
+            print(
+                f"run {run}: import {first:.2f} s, {first_cpu:.2f} s CPU "
+                f"(created {result['created']:,}); re-import {again:.2f} s, "
+                f"{again_cpu:.2f} s CPU (skipped {repeat['skipped']:,}); "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
 
 
 if __name__ == "__main__":

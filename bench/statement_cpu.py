@@ -27,7 +27,8 @@ from uuid import UUID
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as ``python bench/statement_cpu.py``, this file's folder comes first on sys.path, where
-# bench/insights.py would shadow the project's ``insights`` package: search the root instead.
+# a bench module named like one of the project's packages would shadow it: search the
+# repository root instead (tests/unit/test_bench_names.py keeps the names apart).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

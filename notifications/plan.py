@@ -7,7 +7,6 @@ and the pushes can never disagree about what is due.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,11 +15,16 @@ from uuid import UUID
 from insights.agenda import collect_events
 from model.agenda import ContactFacts, Event, Kind, Owner, ReminderFacts
 from notifications.timing import send_time
+from notifications.wording import ENGLISH, wording
+
+# Rows keep their English text (what the history shows, and what English devices get); the
+# worker words the push again for a device in another language from the facts kept beside it.
+_ENGLISH = wording(ENGLISH)
 
 
 @dataclass(slots=True)
 class Planned:
-    """One push to send: the unique key, when, and what it says."""
+    """One push to send: the unique key, when, what it says in English, and what about."""
 
     kind: Kind
     subject_id: UUID
@@ -31,6 +35,10 @@ class Planned:
     title: str
     body: str
     data: dict[str, str]
+    # The contact's name or the reminder's title, and the age or the years at work: what the
+    # worker words the push from in a device's language.
+    subject_name: str
+    years: int | None
 
 
 def plan_pushes(
@@ -77,36 +85,16 @@ def plan_pushes(
                     title=title,
                     body=body,
                     data=_payload(event),
+                    subject_name=event.title,
+                    years=event.years,
                 )
             )
     return planned
 
 
 def describe(event: Event, lead: int) -> tuple[str, str]:
-    """The title and body of a push about ``event``, ``lead`` days ahead."""
-    when = _when(event.day, lead)
-    match event.kind:
-        case Kind.BIRTHDAY:
-            turning = f" (turns {event.years})" if event.years else ""
-            return f"{event.title}'s birthday {when}{turning}", "Send them a note."
-        case Kind.ANNIVERSARY:
-            years = f"{event.years} year{'s' if event.years != 1 else ''}"
-            return f"{event.title}: {years} at work {when}", "Congratulate them."
-        case Kind.FOLLOW_UP:
-            soon = f" {when}" if lead else ""
-            return f"Time to catch up with {event.title}{soon}", "It has been a while; say hello."
-        case Kind.REMINDER:
-            return event.title, f"Due {when}."
-
-
-# A pass asks for the same few (day, lead) phrases a hundred thousand times.
-@functools.lru_cache(maxsize=1024)
-def _when(day: date, lead: int) -> str:
-    if lead == 0:
-        return "today"
-    if lead == 1:
-        return "tomorrow"
-    return f"in {lead} days ({day.strftime('%b')} {day.day})"
+    """The English title and body of a push about ``event``, ``lead`` days ahead."""
+    return _ENGLISH.describe(event.kind, event.title, event.years, lead, event.day)
 
 
 def _payload(event: Event) -> dict[str, str]:

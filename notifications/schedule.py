@@ -26,13 +26,16 @@ _STORE_PLAN = sa.text(
         SELECT * FROM unnest(CAST(:owners AS uuid[]), CAST(:kinds AS text[]),
             CAST(:subjects AS uuid[]), CAST(:occurrences AS date[]), CAST(:leads AS smallint[]),
             CAST(:local_dates AS date[]), CAST(:send_ats AS timestamptz[]),
-            CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]))
-            AS p(o, k, s, oc, l, ld, sa, t, b, d)
+            CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:data AS text[]),
+            CAST(:names AS text[]), CAST(:years AS smallint[]))
+            AS p(o, k, s, oc, l, ld, sa, t, b, d, nm, y)
     ),
     upserted AS (
         INSERT INTO scheduled_notifications AS n (owner_id, id, kind, subject_id, occurrence,
-            lead_days, local_date, send_at, due_at, title, body, data, created_at, updated_at)
-        SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, :now, :now FROM p
+            lead_days, local_date, send_at, due_at, title, body, data, subject_name, years,
+            created_at, updated_at)
+        SELECT o, gen_random_uuid(), k, s, oc, l, ld, sa, sa, t, b, d::jsonb, nm, y, :now, :now
+        FROM p
         -- Rows already as planned, or the worker's, are left out before the insert: an
         -- ON CONFLICT that does nothing would still lock (and so write) every one of them.
         WHERE NOT EXISTS (
@@ -40,19 +43,21 @@ _STORE_PLAN = sa.text(
             WHERE (n.owner_id, n.kind, n.subject_id, n.occurrence, n.lead_days)
                 = (p.o, p.k, p.s, p.oc, p.l)
               AND (n.status <> 'PENDING' OR n.attempts > 0
-                   OR (n.local_date, n.send_at, n.title, n.body, n.data)
-                      IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb)))
+                   OR (n.local_date, n.send_at, n.title, n.body, n.data, n.subject_name,
+                       n.years)
+                      IS NOT DISTINCT FROM (p.ld, p.sa, p.t, p.b, p.d::jsonb, p.nm, p.y)))
         ON CONFLICT (owner_id, kind, subject_id, occurrence, lead_days) DO UPDATE
         SET local_date = excluded.local_date, send_at = excluded.send_at,
             due_at = excluded.due_at, title = excluded.title, body = excluded.body,
-            data = excluded.data, updated_at = excluded.updated_at
+            data = excluded.data, subject_name = excluded.subject_name, years = excluded.years,
+            updated_at = excluded.updated_at
         -- Only rows no worker has tried follow the plan. Claimed, sent or finished rows are
         -- history; a pending one with attempts waits out a back-off (its due time is the
         -- worker's) and may have reached some devices already.
         WHERE n.status = 'PENDING' AND n.attempts = 0
-          AND (n.local_date, n.send_at, n.title, n.body, n.data) IS DISTINCT FROM
-              (excluded.local_date, excluded.send_at, excluded.title, excluded.body,
-               excluded.data)
+          AND (n.local_date, n.send_at, n.title, n.body, n.data, n.subject_name, n.years)
+              IS DISTINCT FROM (excluded.local_date, excluded.send_at, excluded.title,
+                  excluded.body, excluded.data, excluded.subject_name, excluded.years)
         RETURNING 1
     ),
     stale AS (
@@ -126,5 +131,7 @@ async def store_plan(
             "titles": [p.title for _, p in rows],
             "bodies": [p.body for _, p in rows],
             "data": [orjson.dumps(p.data).decode() for _, p in rows],
+            "names": [p.subject_name for _, p in rows],
+            "years": [p.years for _, p in rows],
         },
     )

@@ -26,12 +26,13 @@ from model.clock import Clock
 from notifications import backlog, metrics, planner
 from notifications.backoff import Backoff
 from notifications.claim import Claim
-from notifications.digest import Unit, compose
+from notifications.digest import Unit, compose, word
 from notifications.lease import keep_lease
 from notifications.recipients import load_recipients
 from notifications.sender import MAX_DETAIL_CHARS, Outcome, Push, Sender, SendResult, hide_tokens
 from notifications.settlement import Settlement
 from notifications.wakeup import Wakeup, wait_for_any
+from notifications.wording import language_of
 
 log = logging.getLogger("rapport.notifications.worker")
 
@@ -179,10 +180,15 @@ class Worker:
             composition = compose(claimed, recipients, now)
             pushes: list[tuple[Unit, Any, Push]] = []
             for unit in composition.units:
+                # Worded once per language the owner's devices read, in that language.
+                texts: dict[str, tuple[str, str]] = {}
                 for device in recipients.devices.get(unit.owner_id, []):
                     if all((row.id, device.id) in recipients.done for row in unit.rows):
                         continue
-                    pushes.append((unit, device, self._push(unit, device)))
+                    language = language_of(device.locale)
+                    if language not in texts:
+                        texts[language] = word(unit, language)
+                    pushes.append((unit, device, self._push(unit, device, texts[language])))
             results = await self._send([push for _, _, push in pushes])
             metrics.count_sends(results)
         async with self.engine.begin() as conn:
@@ -228,12 +234,13 @@ class Worker:
             return [failed] * len(pushes)
         return results
 
-    def _push(self, unit: Unit, device: Any) -> Push:
+    def _push(self, unit: Unit, device: Any, text: tuple[str, str]) -> Push:
+        title, body = text
         return Push(
             token=device.token,
             platform=device.platform,
-            title=unit.title,
-            body=unit.body,
+            title=title,
+            body=body,
             data=unit.data,
             collapse_key=unit.collapse_key,
             ttl_seconds=int(self.ttl.total_seconds()),

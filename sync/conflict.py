@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -11,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from model.errors import NotFound
 from store import keyset, tables
-from sync.entity import ENTITIES
+from sync.arguments import PutArgs
+from sync.entity import ENTITIES, Entity, snake_case
 from sync.writer import Writer
 
 k = tables.sync_conflicts.c
@@ -70,3 +73,53 @@ async def resolve_conflict(w: Writer, conflict_id: UUID, keep: Keep) -> sa.RowMa
     )
     closed: sa.RowMapping = (await w.conn.execute(update)).mappings().one()
     return closed
+
+
+# Fields whose losing value is kept as a conflict rather than dropped.
+LONG_TEXT: dict[str, tuple[str, ...]] = {
+    "contact": ("notes", "researchNotes"),
+    "interaction": ("body",),
+    "goal": ("description",),
+    "event": ("notes",),
+}
+
+
+async def record_conflicts(
+    w: Writer,
+    entity: Entity,
+    row: Mapping[Any, Any] | None,
+    values: Mapping[str, Any],
+    args: PutArgs,
+) -> None:
+    """Keep the losing text of a pushed edit of a long text field, before the edit merges."""
+    if row is None:
+        return
+    for name in LONG_TEXT.get(entity.name, ()):
+        if name not in values:
+            continue
+        stored_clock = row["field_hlc"].get(name, "")
+        stored = row[snake_case(name)]  # long text fields are plain columns
+        incoming = values[name]
+        if stored == incoming or not stored_clock:
+            continue
+        if args.hlc <= stored_clock:
+            loser, loser_clock, winner, winner_clock = incoming, args.hlc, stored, stored_clock
+        elif name in args.base and args.base[name] != stored_clock:
+            # The device edited an older value than the one it now replaces: both were edits.
+            loser, loser_clock, winner, winner_clock = stored, stored_clock, incoming, args.hlc
+        else:
+            continue
+        await w.conn.execute(
+            sa.insert(tables.sync_conflicts).values(
+                owner_id=w.owner_id,
+                id=uuid.uuid4(),
+                entity=entity.name,
+                entity_id=args.id,
+                field=name,
+                losing_value=loser,
+                losing_hlc=loser_clock,
+                winning_value=winner,
+                winning_hlc=winner_clock,
+                created_at=w.now,
+            )
+        )

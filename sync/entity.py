@@ -84,6 +84,17 @@ class Entity:
     def columns_for(self, name: str, value: Any) -> dict[str, Any]:
         return self.fields[name].to_columns(value)
 
+    def new_columns(self, values: Mapping[str, Any], settings: OwnerSettings) -> dict[str, Any]:
+        """The columns of a new row with these field values, derived columns included."""
+        columns: dict[str, Any] = {}
+        for name, value in values.items():
+            columns.update(self.columns_for(name, value))
+        if self.derive is not None:
+            columns.update(self.derive(columns))
+        if self.derive_owned is not None:
+            columns.update(self.derive_owned(columns, settings))
+        return columns
+
 
 def _plain_fields(patch: type[f._Patch], special: Mapping[str, FieldMap]) -> dict[str, FieldMap]:
     mapped: dict[str, FieldMap] = {}

@@ -27,13 +27,7 @@ async def import_rows(
     """Insert new rows given as (key, field values) pairs."""
     records: list[dict[str, Any]] = []
     for key, values in rows:
-        columns: dict[str, Any] = {}
-        for name, value in values.items():
-            columns.update(entity.columns_for(name, value))
-        if entity.derive is not None:
-            columns.update(entity.derive(columns))
-        if entity.derive_owned is not None:
-            columns.update(entity.derive_owned(columns, w.settings))
+        columns = entity.new_columns(values, w.settings)
         records.append(
             {
                 "owner_id": w.owner_id,

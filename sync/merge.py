@@ -339,3 +339,14 @@ async def redirect_contacts(w: Writer, contact_ids: Sequence[UUID]) -> dict[UUID
         if contact_id not in found:
             raise NotFound("contact", contact_id)
     return {cid: survivor for cid, survivor in found.items() if survivor is not None}
+
+
+async def survivors(w: Writer, contact_ids: list[UUID]) -> list[UUID]:
+    """Check the ids name contacts of the owner; put a merged contact's survivor in its place.
+
+    A device that has not pulled a merge yet still refers to the merged contacts (a meeting
+    logged offline, a tag added); the reference lands on the survivor, where the merge moved
+    everything else, and the device pulls the row as it was stored.
+    """
+    redirect = await redirect_contacts(w, contact_ids)
+    return list(dict.fromkeys(redirect.get(cid, cid) for cid in contact_ids))

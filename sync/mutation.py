@@ -26,22 +26,19 @@
 
 ``hlc`` is the device's clock for every field of the patch; ``base`` gives, for long text
 fields, the clock of the value the device edited, so a concurrent edit's text is kept as a
-conflict instead of vanishing.
+conflict instead of vanishing (``sync.conflict``). Arguments are parsed by ``sync.arguments``;
+runs of creations a fast push gathers are applied by ``sync.batch``.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
-from pydantic.alias_generators import to_camel
 
-from model.errors import Conflict, FieldError, NotFound, ValidationFailed
+from model.errors import Conflict, FieldError, ValidationFailed
 from model.patches import (
     ContactPatch,
     EventPatch,
@@ -52,6 +49,15 @@ from model.patches import (
 )
 from store import tables
 from sync import event, goal, reminder
+from sync.arguments import (
+    AliveArgs,
+    AttendeeArgs,
+    MembershipArgs,
+    PutArgs,
+    check_parity,
+    parse_args,
+)
+from sync.conflict import record_conflicts
 from sync.contact import check_introducer
 from sync.derived import DERIVED_FROM
 from sync.entity import (
@@ -64,128 +70,14 @@ from sync.entity import (
     REMINDER,
     TAG,
     Entity,
-    snake_case,
     tag_key,
 )
-from sync.interaction import add_participants, apply_participants, set_interaction_alive
-from sync.merge import ContactMerged, redirect_contacts
+from sync.interaction import apply_participants, set_interaction_alive
+from sync.merge import ContactMerged, survivors
 from sync.target import check_target_goal
-from sync.writer import MAX_CL, Writer
+from sync.writer import Writer, require_row
 
-# Fields whose losing value is kept as a conflict rather than dropped.
-LONG_TEXT: dict[str, tuple[str, ...]] = {
-    "contact": ("notes", "researchNotes"),
-    "interaction": ("body",),
-}
-
-
-# Causal lengths are PostgreSQL integers: a larger one is refused here, not by the database.
-CausalLength = Annotated[int, Field(ge=1, le=MAX_CL)]
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
-
-
-class PutArgs(_Args):
-    id: UUID
-    fields: dict[str, Any]
-    hlc: str
-    base: dict[str, str] = Field(default_factory=dict)
-
-
-class AliveArgs(_Args):
-    id: UUID
-    cl: CausalLength | None = None
-
-
-class MembershipArgs(_Args):
-    tag_id: UUID
-    contact_id: UUID
-    member: bool
-    cl: CausalLength | None = None
-
-
-def parse_args(model: type[_Args], args: Mapping[str, Any]) -> Any:
-    try:
-        return model.model_validate(args)
-    except PydanticValidationError as exc:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    ".".join(str(p) for p in ("args", *e["loc"])),
-                    "is not an argument of this mutation; remove it"
-                    if e["type"] == "extra_forbidden"
-                    else str(e["msg"]),
-                )
-                for e in exc.errors()
-            ]
-        ) from None
-
-
-async def _require_rows(w: Writer, table: sa.Table, ids: list[UUID], entity: str) -> None:
-    """Refuse ids that name no row of the owner at all (deleted rows count as rows)."""
-    found = set(
-        (
-            await w.conn.scalars(
-                sa.select(table.c.id).where(table.c.owner_id == w.owner_id, table.c.id.in_(ids))
-            )
-        ).all()
-    )
-    for row_id in ids:
-        if row_id not in found:
-            raise NotFound(entity, row_id)
-
-
-async def _survivors(w: Writer, contact_ids: list[UUID]) -> list[UUID]:
-    """Check the ids name contacts of the owner; put a merged contact's survivor in its place.
-
-    A device that has not pulled a merge yet still refers to the merged contacts (a meeting
-    logged offline, a tag added); the reference lands on the survivor, where the merge moved
-    everything else, and the device pulls the row as it was stored.
-    """
-    redirect = await redirect_contacts(w, contact_ids)
-    return list(dict.fromkeys(redirect.get(cid, cid) for cid in contact_ids))
-
-
-async def _record_conflicts(
-    w: Writer,
-    entity: Entity,
-    row: Mapping[Any, Any] | None,
-    values: Mapping[str, Any],
-    args: PutArgs,
-) -> None:
-    if row is None:
-        return
-    for name in LONG_TEXT.get(entity.name, ()):
-        if name not in values:
-            continue
-        stored_clock = row["field_hlc"].get(name, "")
-        stored = row[snake_case(name)]  # long text fields are plain columns
-        incoming = values[name]
-        if stored == incoming or not stored_clock:
-            continue
-        if args.hlc <= stored_clock:
-            loser, loser_clock, winner, winner_clock = incoming, args.hlc, stored, stored_clock
-        elif name in args.base and args.base[name] != stored_clock:
-            # The device edited an older value than the one it now replaces: both were edits.
-            loser, loser_clock, winner, winner_clock = stored, stored_clock, incoming, args.hlc
-        else:
-            continue
-        await w.conn.execute(
-            sa.insert(tables.sync_conflicts).values(
-                owner_id=w.owner_id,
-                id=uuid.uuid4(),
-                entity=entity.name,
-                entity_id=args.id,
-                field=name,
-                losing_value=loser,
-                losing_hlc=loser_clock,
-                winning_value=winner,
-                winning_hlc=winner_clock,
-                created_at=w.now,
-            )
-        )
+Handler = Callable[[Writer, Mapping[str, Any]], Awaitable[None]]
 
 
 async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMapping:
@@ -195,7 +87,7 @@ async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMa
         # would lose to them unnoticed, so it is refused with the survivor named instead.
         raise ContactMerged(args.id, row["merged_into"])
     values = validate_patch(patch, args.fields, creating=row is None)
-    await _record_conflicts(w, entity, row, values, args)
+    await record_conflicts(w, entity, row, values, args)
     written, _ = await w.put(
         entity, {"id": args.id}, values, clocks=dict.fromkeys(values, args.hlc), loaded=(row,)
     )
@@ -203,10 +95,10 @@ async def _put(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> sa.RowMa
 
 
 async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
+    args = parse_args(PutArgs, raw)
     introducer = args.fields.get("introducedById")
     if introducer is not None:
-        (introducer_id,) = await _survivors(w, [UUID(str(introducer))])
+        (introducer_id,) = await survivors(w, [UUID(str(introducer))])
         args = args.model_copy(update={"fields": {**args.fields, "introducedById": introducer_id}})
         await check_introducer(w, args.id, {"introducedById": introducer_id}, alive_only=False)
     if args.fields.get("targetGoalId") is not None:
@@ -220,13 +112,13 @@ async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
 
 
 async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
+    args = parse_args(PutArgs, raw)
     row = await w.load(INTERACTION, {"id": args.id})
     values = validate_patch(InteractionPatch, args.fields, creating=row is None)
     if values.get("contactIds"):
         # Contacts deleted elsewhere still count: the interaction is kept, hidden with them.
-        values["contactIds"] = await _survivors(w, values["contactIds"])
-    await _record_conflicts(w, INTERACTION, row, values, args)
+        values["contactIds"] = await survivors(w, values["contactIds"])
+    await record_conflicts(w, INTERACTION, row, values, args)
     written, won = await w.put(
         INTERACTION,
         {"id": args.id},
@@ -235,62 +127,6 @@ async def put_interaction(w: Writer, raw: Mapping[str, Any]) -> None:
         loaded=(row,),
     )
     await apply_participants(w, written, won, values.get("contactIds"))
-
-
-async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
-    """Apply ``contact.put`` mutations of new contacts, without introducers, in one insert."""
-    items = []
-    for raw in raws:
-        args: PutArgs = parse_args(PutArgs, raw)
-        values = validate_patch(ContactPatch, args.fields, creating=True)
-        items.append(({"id": args.id}, values, args.hlc))
-        if DERIVED_FROM & set(values):
-            w.touched_contacts.add(args.id)
-    await w.create_many(CONTACT, items)
-
-
-async def create_interactions(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
-    """Apply ``interaction.put`` mutations of new interactions in a few statements."""
-    items = []
-    for raw in raws:
-        args: PutArgs = parse_args(PutArgs, raw)
-        values = validate_patch(InteractionPatch, args.fields, creating=True)
-        items.append(({"id": args.id}, values, args.hlc))
-    wanted = {c: None for _, values, _ in items for c in values.get("contactIds") or ()}
-    if wanted:
-        redirect = await redirect_contacts(w, list(wanted))
-        if redirect:
-            for _, values, _ in items:
-                ids = values.get("contactIds") or []
-                values["contactIds"] = list(dict.fromkeys(redirect.get(c, c) for c in ids))
-    rows = await w.create_many(INTERACTION, items)
-    await add_participants(
-        w,
-        [
-            (row, values.get("contactIds") or [])
-            for row, (_, values, _) in zip(rows, items, strict=True)
-        ],
-    )
-
-
-# Mutations that a fast push may gather into one call while they create rows that do not
-# exist yet. ``eligible`` tells which creations the batch can take.
-BATCHED: dict[str, Callable[[Writer, Sequence[Mapping[str, Any]]], Awaitable[None]]] = {
-    "contact.put": create_contacts,
-    "interaction.put": create_interactions,
-}
-BATCHED_ENTITY: dict[str, Entity] = {"contact.put": CONTACT, "interaction.put": INTERACTION}
-
-
-def batchable(name: str, args: Mapping[str, Any]) -> bool:
-    """Whether a creation by this mutation can join a batch (an introducer or a target's goal
-    needs a check)."""
-    if name not in BATCHED:
-        return False
-    fields = args.get("fields")
-    return isinstance(fields, dict) and (
-        name != "contact.put" or not {"introducedById", "targetGoalId"} & set(fields)
-    )
 
 
 async def resolve_tag(w: Writer, tag_id: UUID) -> UUID:
@@ -303,7 +139,7 @@ async def resolve_tag(w: Writer, tag_id: UUID) -> UUID:
 
 
 async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
+    args = parse_args(PutArgs, raw)
     tag_id = await resolve_tag(w, args.id)
     row = await w.load(TAG, {"id": tag_id})
     values = validate_patch(TagPatch, args.fields, creating=row is None)
@@ -346,14 +182,11 @@ async def put_tag(w: Writer, raw: Mapping[str, Any]) -> None:
     await w.put(TAG, {"id": tag_id}, values, clocks=clocks, loaded=(row,))
 
 
-def _alive_handler(
-    entity: Entity, alive: bool
-) -> Callable[[Writer, Mapping[str, Any]], Awaitable[None]]:
+def _alive_handler(entity: Entity, alive: bool) -> Handler:
     async def handle(w: Writer, raw: Mapping[str, Any]) -> None:
-        args: AliveArgs = parse_args(AliveArgs, raw)
-        if args.cl is not None and (args.cl % 2 == 1) != alive:
-            kind = "odd (alive)" if alive else "even (deleted)"
-            raise ValidationFailed([FieldError("args.cl", f"must be {kind} for this mutation")])
+        args = parse_args(AliveArgs, raw)
+        kind = "odd (alive)" if alive else "even (deleted)"
+        check_parity(args.cl, alive=alive, message=f"must be {kind} for this mutation")
         row_id = await resolve_tag(w, args.id) if entity is TAG else args.id
         if entity is CONTACT and alive:
             row = await w.load(CONTACT, {"id": row_id})
@@ -368,21 +201,21 @@ def _alive_handler(
 
 
 async def set_membership(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: MembershipArgs = parse_args(MembershipArgs, raw)
-    if args.cl is not None and (args.cl % 2 == 1) != args.member:
-        raise ValidationFailed(
-            [FieldError("args.cl", "must be odd to add a member, even to remove one")]
-        )
+    args = parse_args(MembershipArgs, raw)
+    check_parity(
+        args.cl, alive=args.member, message="must be odd to add a member, even to remove one"
+    )
     tag_id = await resolve_tag(w, args.tag_id)
-    await _require_rows(w, tables.tags, [tag_id], "tag")
-    (contact_id,) = await _survivors(w, [args.contact_id])
+    # Any of the owner's tags, deleted ones too.
+    await require_row(w, tables.tags, tag_id, "tag", alive=False)
+    (contact_id,) = await survivors(w, [args.contact_id])
     await w.insert_membership(
         CONTACT_TAG, {"tag_id": tag_id, "contact_id": contact_id}, args.member, cl=args.cl
     )
 
 
 async def put_reminder(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
+    args = parse_args(PutArgs, raw)
     fields = dict(args.fields)
     contact = fields.get("contactId")
     if contact is not None:
@@ -392,12 +225,52 @@ async def put_reminder(w: Writer, raw: Mapping[str, Any]) -> None:
         except ValueError:
             contact_id = None
         if contact_id is not None:
-            (survivor,) = await _survivors(w, [contact_id])
+            (survivor,) = await survivors(w, [contact_id])
             fields["contactId"] = str(survivor)
     await reminder.put_reminder(w, args.id, fields, clock=args.hlc, online=False)
 
 
-HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
+# Goals and networking events (issue 6): their own rules write them; a push first keeps the
+# losing text of a concurrent edit.
+
+
+async def _keep_losing_text(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> None:
+    row = await w.load(entity, {"id": args.id})
+    values = validate_patch(patch, args.fields, creating=row is None)
+    await record_conflicts(w, entity, row, values, args)
+
+
+async def put_goal(w: Writer, raw: Mapping[str, Any]) -> None:
+    args = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, GOAL, GoalPatch, args)
+    await goal.put_goal(w, args.id, args.fields, clock=args.hlc, online=False)
+
+
+async def put_event(w: Writer, raw: Mapping[str, Any]) -> None:
+    args = parse_args(PutArgs, raw)
+    await _keep_losing_text(w, EVENT, EventPatch, args)
+    await event.put_event(w, args.id, args.fields, clock=args.hlc)
+
+
+async def set_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args = parse_args(AttendeeArgs, raw)
+    check_parity(args.cl, alive=True, message="must be odd (attending)")
+    if args.fields and args.hlc is None:
+        raise ValidationFailed([FieldError("args.hlc", "is required with fields")])
+    (contact_id,) = await survivors(w, [args.contact_id])
+    await event.set_attendee(
+        w, args.event_id, contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
+    )
+
+
+async def remove_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
+    args = parse_args(AttendeeArgs, raw)
+    check_parity(args.cl, alive=False, message="must be even (removed)")
+    (contact_id,) = await survivors(w, [args.contact_id])
+    await event.remove_attendee(w, args.event_id, contact_id, cl=args.cl)
+
+
+HANDLERS: dict[str, Handler] = {
     "contact.put": put_contact,
     "contact.delete": _alive_handler(CONTACT, alive=False),
     "contact.restore": _alive_handler(CONTACT, alive=True),
@@ -411,70 +284,12 @@ HANDLERS: dict[str, Callable[[Writer, Mapping[str, Any]], Awaitable[None]]] = {
     "reminder.put": put_reminder,
     "reminder.delete": _alive_handler(REMINDER, alive=False),
     "reminder.restore": _alive_handler(REMINDER, alive=True),
+    "goal.put": put_goal,
+    "goal.delete": _alive_handler(GOAL, alive=False),
+    "goal.restore": _alive_handler(GOAL, alive=True),
+    "event.put": put_event,
+    "event.delete": _alive_handler(EVENT, alive=False),
+    "event.restore": _alive_handler(EVENT, alive=True),
+    "event.setAttendee": set_attendee,
+    "event.removeAttendee": remove_attendee,
 }
-
-
-# Goals and networking events (issue 6).
-
-
-class AttendeeArgs(_Args):
-    event_id: UUID
-    contact_id: UUID
-    fields: dict[str, Any] = Field(default_factory=dict)
-    hlc: str | None = None
-    cl: CausalLength | None = None
-
-
-LONG_TEXT.update({"goal": ("description",), "event": ("notes",)})
-
-
-async def _keep_losing_text(w: Writer, entity: Entity, patch: Any, args: PutArgs) -> None:
-    row = await w.load(entity, {"id": args.id})
-    values = validate_patch(patch, args.fields, creating=row is None)
-    await _record_conflicts(w, entity, row, values, args)
-
-
-async def put_goal(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
-    await _keep_losing_text(w, GOAL, GoalPatch, args)
-    await goal.put_goal(w, args.id, args.fields, clock=args.hlc, online=False)
-
-
-async def put_event(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: PutArgs = parse_args(PutArgs, raw)
-    await _keep_losing_text(w, EVENT, EventPatch, args)
-    await event.put_event(w, args.id, args.fields, clock=args.hlc)
-
-
-async def set_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
-    if args.cl is not None and args.cl % 2 == 0:
-        raise ValidationFailed([FieldError("args.cl", "must be odd (attending)")])
-    if args.fields and args.hlc is None:
-        raise ValidationFailed([FieldError("args.hlc", "is required with fields")])
-    (contact_id,) = await _survivors(w, [args.contact_id])
-    await event.set_attendee(
-        w, args.event_id, contact_id, args.fields, clock=args.hlc, cl=args.cl, online=False
-    )
-
-
-async def remove_attendee(w: Writer, raw: Mapping[str, Any]) -> None:
-    args: AttendeeArgs = parse_args(AttendeeArgs, raw)
-    if args.cl is not None and args.cl % 2 == 1:
-        raise ValidationFailed([FieldError("args.cl", "must be even (removed)")])
-    (contact_id,) = await _survivors(w, [args.contact_id])
-    await event.remove_attendee(w, args.event_id, contact_id, cl=args.cl)
-
-
-HANDLERS.update(
-    {
-        "goal.put": put_goal,
-        "goal.delete": _alive_handler(GOAL, alive=False),
-        "goal.restore": _alive_handler(GOAL, alive=True),
-        "event.put": put_event,
-        "event.delete": _alive_handler(EVENT, alive=False),
-        "event.restore": _alive_handler(EVENT, alive=True),
-        "event.setAttendee": set_attendee,
-        "event.removeAttendee": remove_attendee,
-    }
-)

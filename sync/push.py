@@ -25,11 +25,12 @@ from model.clock import Clock, to_ms
 from model.errors import Conflict, NotFound, RapportError, ValidationFailed
 from store import tables
 from sync import client as clients
+from sync.batch import BATCHED, BATCHED_ENTITY, batchable
 from sync.entity import CONTACT, INTERACTION, Entity
 from sync.failure import is_transient, printable
 from sync.hlc import InvalidHlc, parse_hlc
 from sync.metrics import PUSH_MUTATIONS
-from sync.mutation import BATCHED, BATCHED_ENTITY, HANDLERS, batchable
+from sync.mutation import HANDLERS
 from sync.writer import Writer, open_writer
 
 log = logging.getLogger("rapport.sync.push")

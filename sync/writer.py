@@ -176,13 +176,7 @@ class Writer:
         by_columns: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
         for n, (key, values, clock) in enumerate(items):
             self.observe(clock)
-            columns: dict[str, Any] = {}
-            for name, value in values.items():
-                columns.update(entity.columns_for(name, value))
-            if entity.derive is not None:
-                columns.update(entity.derive(columns))
-            if entity.derive_owned is not None:
-                columns.update(entity.derive_owned(columns, self.settings))
+            columns = entity.new_columns(values, self.settings)
             params = {
                 "owner_id": self.owner_id,
                 **key,

@@ -46,10 +46,19 @@ from tests.pgbouncer import run_pgbouncer
 ROOT = Path(__file__).resolve().parent.parent
 
 # A developer's shell must not change what the tests test: every RAPPORT_ variable is dropped
-# before any test module is imported, but those that steer the tests themselves.
-# tests/unit/test_test_environment.py fails if one leaks through.
+# before any test module is imported, but those that steer the tests themselves (make
+# test-pgbouncer and make soak set some of them). tests/unit/test_test_environment.py fails if
+# one leaks through, or if the tests read one that is not kept here.
 TEST_VARIABLES = frozenset(
-    {"RAPPORT_TEST_DATABASE_URL", "RAPPORT_SYNC_EXAMPLES", "RAPPORT_SOAK_SECONDS"}
+    {
+        "RAPPORT_TEST_DATABASE_URL",
+        "RAPPORT_TEST_PGBOUNCER",
+        "RAPPORT_TEST_PGBOUNCER_BIN",
+        "RAPPORT_TEST_PG_BIN",
+        "RAPPORT_SYNC_EXAMPLES",
+        "RAPPORT_MERGE_EXAMPLES",
+        "RAPPORT_SOAK_SECONDS",
+    }
 )
 for _name in [name for name in os.environ if name.upper().startswith("RAPPORT_")]:
     if _name.upper() not in TEST_VARIABLES:

@@ -78,6 +78,11 @@ scheduled_notifications = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("data", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    # ``title`` and ``body`` are English; a device in another language gets the push worded
+    # from these (notifications/wording.py): the contact's name or the reminder's title, and
+    # the age turned or the years at work. NULL in rows planned before migration 0016.
+    sa.Column("subject_name", sa.Text, nullable=True),
+    sa.Column("years", sa.SmallInteger, nullable=True),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),

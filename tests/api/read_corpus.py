@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.home_answer import HOME_QUERY
-from bench.insights import INTRODUCTIONS, RECONNECT, STARTERS
+from bench.insight_reads import INTRODUCTIONS, RECONNECT, STARTERS
 from bench.sync_client import PULL
 
 ROOT = Path(__file__).resolve().parents[2]

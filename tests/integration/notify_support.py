@@ -49,7 +49,12 @@ async def put_reminder(
 
 
 async def add_device(
-    engine: AsyncEngine, owner: UUID, now: datetime, token: str, platform: str = "android"
+    engine: AsyncEngine,
+    owner: UUID,
+    now: datetime,
+    token: str,
+    platform: str = "android",
+    locale: str | None = "en",
 ) -> UUID:
     async with engine.begin() as conn:
         row = await devices.register_device(
@@ -59,7 +64,7 @@ async def add_device(
             token=token,
             platform=platform,
             app_version="1.0",
-            locale="en",
+            locale=locale,
             now=now,
         )
     device_id: UUID = row["id"]

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/insights.py [--contacts 10000 --interactions 10] [--requests 50]
+    .venv/bin/python bench/insight_reads.py [--contacts 10000 --interactions 10] [--requests 50]
                                        [--database NAME] [--json PATH]
 
 What it does:
@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as ``python bench/insights.py``, this file's folder comes first on sys.path, where this
-# very file would shadow the project's ``insights`` package: search the repository root instead.
+# Run as ``python bench/insight_reads.py``, this file's folder comes first on sys.path, where
+# a bench module named like one of the project's packages would shadow it: search the
+# repository root instead (tests/unit/test_bench_names.py keeps the names apart).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -84,8 +85,7 @@ async def prepare(url: str, contacts: int, interactions: int) -> float | None:
     """Create, migrate and seed the database once; return the seeding time (None: reused)."""
     from api.seed import seed_database
 
-    await harness.create_database(url)
-    await harness.migrate(url)
+    await harness.ready_database(url)
     if await _user_exists(url):
         return None
     started = time.perf_counter()

@@ -2,11 +2,11 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/notifications.py [--users 10000 --contacts 100]
+    .venv/bin/python bench/push_pipeline.py [--users 10000 --contacts 100]
                                             [--deliver 20000] [--database NAME]
 
-A quick small run: ``.venv/bin/python bench/notifications.py --users 500 --deliver 2000``.
-The idle planning cost at 200,000 owners: ``.venv/bin/python bench/notifications.py
+A quick small run: ``.venv/bin/python bench/push_pipeline.py --users 500 --deliver 2000``.
+The idle planning cost at 200,000 owners: ``.venv/bin/python bench/push_pipeline.py
 --users 200000 --contacts 0 --deliver 0 --skip-planning --idle-passes 50``.
 
 What it does:
@@ -14,11 +14,13 @@ What it does:
 1. Creates (or reuses) the database ``rapport_bench_notify_<U>u_<C>c`` on the PostgreSQL server
    named by ``RAPPORT_DATABASE_URL`` (only its server is used), else on
    ``postgresql://postgres@127.0.0.1:5432/``; migrates it; and, when empty, generates in SQL
-   ``--users`` users (time zones drawn from a list across every UTC offset band, preferred hours
-   7-10, a quarter with quiet hours, a tenth with a daily digest), each with ``--contacts``
-   contacts (every contact has a birthday, a third a work start date, a half a keep-in-touch
-   cadence with a last interaction up to 90 days ago, hence a follow-up date), one device and
-   two reminders (one weekly). Then ``VACUUM (ANALYZE)``.
+   (``bench/push_data.py``) ``--users`` users (time zones drawn from a list across every UTC
+   offset band, preferred hours 7-10, a quarter with quiet hours, a tenth with a daily digest),
+   each with ``--contacts`` contacts (every contact has a birthday, a third a work start date,
+   a half a keep-in-touch cadence with a last interaction up to 90 days ago, hence a follow-up
+   date), one device (its locale en, fr-FR, de, es or pt-BR, a fifth each: three fifths of the
+   pushes are worded from a catalog at send time) and two reminders (one weekly). Then
+   ``VACUUM (ANALYZE)``.
 2. Planning: clears the plan and runs ``planner.plan_all`` (every owner, 500 owners per
    transaction, four transactions in flight), from a cold start. Reports the time, the
    pushes planned, this process's CPU and its peak RSS. A second pass re-plans every owner
@@ -46,119 +48,28 @@ import asyncio
 import resource
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import uvloop
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as ``python bench/notifications.py``, this file's folder comes first on sys.path, where
-# this very file would shadow the ``notifications`` package: search the repository root instead.
+# Run as ``python bench/push_pipeline.py``, this file's folder comes first on sys.path, where
+# a bench module named like one of the project's packages would shadow it: search the
+# repository root instead (tests/unit/test_bench_names.py keeps the names apart).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.settings import Settings  # noqa: E402
 from bench import harness  # noqa: E402
+from bench.push_data import NOW, count, generate  # noqa: E402
 from notifications import planner  # noqa: E402
 from store import tables  # noqa: E402
 from store.engine import create_engine  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
-
-ZONES = [
-    "Pacific/Auckland",
-    "Australia/Sydney",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Europe/Berlin",
-    "Europe/London",
-    "America/St_Johns",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "UTC",
-]
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-
-
-GENERATE = [
-    # Users and their version rows.
-    """
-    INSERT INTO users (id, email, display_name, time_zone, reminder_hour, quiet_hours_start,
-                       quiet_hours_end, daily_digest, created_at, updated_at)
-    SELECT gen_random_uuid(), 'notify+' || n || '@bench.rapport', 'User ' || n,
-           (:zones)[1 + n % cardinality(:zones)], 7 + n % 4,
-           CASE WHEN n % 4 = 0 THEN time '22:00' END, CASE WHEN n % 4 = 0 THEN time '07:30' END,
-           n % 10 = 0, :now, :now
-    FROM generate_series(1, :users) AS n
-    """,
-    """
-    INSERT INTO sync_owners (owner_id, version, hlc, epoch)
-    SELECT id, 1, '', gen_random_uuid() FROM users
-    """,
-    # Their planner rows, as sign-up makes them.
-    "INSERT INTO planner_owners (owner_id) SELECT id FROM users",
-    # Contacts: every one with a birthday; some with a work start and a cadence.
-    """
-    INSERT INTO contacts (owner_id, id, first_name, last_name, birthday_month, birthday_day,
-                          birthday_year, work_started_on, cadence_days, last_interaction_at,
-                          next_follow_up_at, server_version, created_at, updated_at)
-    SELECT u.id, gen_random_uuid(), 'Contact', c::text,
-           1 + (c * 7 + u.n) % 12, 1 + (c * 13 + u.n) % 28,
-           CASE WHEN c % 2 = 0 THEN 1960 + c % 40 END,
-           CASE WHEN c % 3 = 0 THEN date '2010-01-01' + ((c * 37 + u.n) % 5000)::int END,
-           CASE WHEN c % 2 = 1 THEN 30 END,
-           CASE WHEN c % 2 = 1 THEN :now - make_interval(days => ((c + u.n) % 90)::int) END,
-           CASE WHEN c % 2 = 1
-                THEN :now - make_interval(days => ((c + u.n) % 90)::int) + interval '30 days' END,
-           1, :now, :now
-    FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u,
-         generate_series(1, :contacts) AS c
-    """,
-    """
-    INSERT INTO reminders (owner_id, id, title, due_on, repeat_unit, repeat_every,
-                           server_version, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'Weekly review', date '2026-11-02', 'WEEK', 1, 1, :now, :now
-    FROM users
-    UNION ALL
-    SELECT id, gen_random_uuid(), 'Send the deck', date '2026-11-25', NULL, NULL, 1, :now, :now
-    FROM users
-    """,
-    """
-    INSERT INTO devices (owner_id, id, token, platform, created_at, updated_at)
-    SELECT id, gen_random_uuid(), 'bench-token-' || id, 'android', :now, :now FROM users
-    """,
-]
-
-
-async def generate(engine: AsyncEngine, users: int, contacts: int) -> float:
-    started = time.perf_counter()
-    params = {"zones": ZONES, "now": NOW, "users": users, "contacts": contacts}
-    typed = (
-        sa.bindparam("now", type_=sa.DateTime(timezone=True)),
-        sa.bindparam("zones", type_=ARRAY(sa.Text)),
-        sa.bindparam("users", type_=sa.Integer),
-        sa.bindparam("contacts", type_=sa.Integer),
-    )
-    async with engine.begin() as conn:
-        for statement in GENERATE:
-            query = sa.text(statement)
-            names = {p.key for p in typed if f":{p.key}" in statement}
-            query = query.bindparams(*(p for p in typed if p.key in names))
-            await conn.execute(query, {k: v for k, v in params.items() if k in names})
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(sa.text("VACUUM (ANALYZE)"))
-    return time.perf_counter() - started
-
-
-async def count(engine: AsyncEngine, table: sa.Table) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 
 def peak_rss_mib() -> float:
@@ -380,9 +291,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"reference loop: {reference_loop_seconds():.3f} s CPU (lower is a faster machine)")
     name = args.database or f"rapport_bench_notify_{args.users}u_{args.contacts}c"
     url = harness.database_url(name)
-    await harness.create_database(url)
+    await harness.ready_database(url)
     engine = create_engine(url, pool_size=4)
-    await upgrade(engine)
     if await count(engine, tables.users) == 0:
         print(f"generating {args.users} users x {args.contacts} contacts ...", flush=True)
         print(f"generated in {await generate(engine, args.users, args.contacts):.1f} s")
