@@ -178,7 +178,7 @@ def import_contacts(
     """Import contacts from a vCard file or LinkedIn's Connections.csv into an account."""
     from model.errors import ValidationFailed
     from transfer.command import UnknownAccount, guess_format, import_data
-    from transfer.contact_import import ImportFormat
+    from transfer.contact_import import ImportFormat, ImportRunning
     from transfer.entry import MalformedFile
 
     url = start(Settings())
@@ -190,6 +190,9 @@ def import_contacts(
         summary = asyncio.run(import_data(url, email, file.read_bytes(), fmt))
     except UnknownAccount:
         typer.echo(f"no account has the email {email!r}", err=True)
+        raise typer.Exit(1) from None
+    except ImportRunning:
+        typer.echo(f"an import into {email} is already running; try again when it ends", err=True)
         raise typer.Exit(1) from None
     except MalformedFile as exc:
         typer.echo(f"{file}: line {exc.line}: {exc.message}; nothing was imported", err=True)

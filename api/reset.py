@@ -1,9 +1,11 @@
 """Password reset by email: a single-use link, short-lived, kept only as a SHA-256 digest.
 
-``request`` answers the same whether or not the email has an account (no enumeration): the
-email goes out in the background (``api.mailer.Outbox``), and the limits count unknown
-emails like known ones. ``reset`` spends the token, sets the password (the sign-up rule), ends
-every session and clears the account's failed sign-ins, in one transaction.
+``request`` answers the same whether or not the email has an account (no enumeration), and
+does the same work: it makes a token either way and runs the same statements in one
+transaction (``account_tokens.issue_reset_token`` keeps the token only for a password
+account), the email goes out in the background (``api.mailer.Outbox``), and the limits count
+unknown emails like known ones. ``reset`` spends the token, sets the password (the sign-up
+rule), ends every session and clears the account's failed sign-ins, in one transaction.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.auth import password_problem
 from api.mailer import Email, Outbox
-from api.throttle import SIGN_IN_ACCOUNT, Limit, take_steps
+from api.throttle import SIGN_IN_ACCOUNT, Limit, spend_steps, take_steps, to_seconds
 from model.clock import Clock
-from model.errors import FieldError, InvalidCredentials, ValidationFailed
+from model.errors import FieldError, InvalidCredentials, RateLimited, ValidationFailed
 from store import account_tokens, accounts, ratelimits
 
 MAIL_EMAIL = "mail-email"
@@ -61,8 +63,10 @@ def normalize_email(field: str, email: str) -> str:
     try:
         return _email.validate_python(email.strip().lower())
     except PydanticValidationError:
+        # Quoted in part: the answer need not carry back up to 100,000 characters.
+        shown = email if len(email) <= 80 else f"{email[:77]}..."
         raise ValidationFailed(
-            [FieldError(field, f"{email!r} is not an email address like ada@example.com")]
+            [FieldError(field, f"{shown!r} is not an email address like ada@example.com")]
         ) from None
 
 
@@ -76,13 +80,21 @@ class MailLimits:
     # Requests for emails, and uses of their links, from one client address.
     per_address: Limit
 
+    def _email_steps(self, email: str, address: str) -> tuple[tuple[str, str, Limit], ...]:
+        return (MAIL_ADDRESS, address, self.per_address), (MAIL_EMAIL, email, self.per_email)
+
     async def admit_email(self, *, email: str, address: str) -> None:
         """Count an email asked for to ``email`` from ``address``, or raise RateLimited."""
-        await take_steps(
-            self.engine,
-            (MAIL_ADDRESS, address, self.per_address),
-            (MAIL_EMAIL, email, self.per_email),
-        )
+        await take_steps(self.engine, *self._email_steps(email, address))
+
+    async def spend_email(
+        self, conn: AsyncConnection, *, email: str, address: str
+    ) -> timedelta | None:
+        """``admit_email`` in the caller's transaction: None if let in, else how long to wait.
+
+        The caller commits before raising RateLimited, so the spent requests stay spent.
+        """
+        return await spend_steps(conn, self._email_steps(email, address))
 
     async def admit_link(self, *, address: str) -> None:
         """Count a use of an emailed link from ``address``, or raise RateLimited."""
@@ -116,23 +128,28 @@ class PasswordReset:
     async def request(self, *, email: str, address: str) -> None:
         """Email a reset link if ``email`` has a password account; answer the same if not."""
         normalized = normalize_email("email", email)
-        await self.limits.admit_email(email=normalized, address=address)
+        # The same work for every email, so that the time to answer does not tell whether an
+        # account uses it: a token is made, and one transaction spends the limits and runs
+        # one statement that keeps the token only for a password account. Both commit a
+        # write (the limits), so both wait for the same WAL flush.
+        token, token_hash = new_token()
         now = self.clock.now()
+        user_id = None
         async with self.engine.begin() as conn:
-            user = await accounts.find_user_by_email(conn, email=normalized)
-            if user is None or not user["password_hash"]:
-                # No account, or a Firebase account: its password is the provider's business.
-                return
-            token, token_hash = new_token()
-            await account_tokens.prune_tokens(conn, user_id=user["id"], now=now)
-            await account_tokens.insert_token(
-                conn,
-                token_hash=token_hash,
-                user_id=user["id"],
-                purpose=account_tokens.RESET,
-                now=now,
-                expires_at=now + self.ttl,
-            )
+            wait = await self.limits.spend_email(conn, email=normalized, address=address)
+            if wait is None:
+                user_id = await account_tokens.issue_reset_token(
+                    conn,
+                    email=normalized,
+                    token_hash=token_hash,
+                    now=now,
+                    expires_at=now + self.ttl,
+                )
+        if wait is not None:
+            raise RateLimited(to_seconds(wait))
+        if user_id is None:
+            # No account, or a Firebase one; sending in the background hides the rest.
+            return
         minutes = int(self.ttl.total_seconds() // 60)
         self.outbox.post(
             Email(

@@ -12,12 +12,12 @@ when the request comes from a proxy in ``RAPPORT_TRUSTED_PROXIES``.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,17 +48,24 @@ def to_seconds(wait: timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds()))
 
 
+async def spend_steps(
+    conn: AsyncConnection, steps: Iterable[tuple[str, str, Limit]]
+) -> timedelta | None:
+    """Spend one request from each (scope, key, limit) in order in the caller's transaction,
+    stopping at the first that refuses: None if all let it in, else how long to wait."""
+    for scope, key, limit in steps:
+        wait = await ratelimits.take_request(
+            conn, scope=scope, key=key, limit=limit.count, period=limit.period
+        )
+        if wait is not None:
+            return wait
+    return None
+
+
 async def take_steps(engine: AsyncEngine, *steps: tuple[str, str, Limit]) -> None:
-    """Spend one request from each (scope, key, limit) in order, in one transaction, stopping
-    at the first that refuses; then raise RateLimited with its wait."""
-    wait = None
+    """``spend_steps`` in a transaction of its own, then raise RateLimited with the wait."""
     async with engine.begin() as conn:
-        for scope, key, limit in steps:
-            wait = await ratelimits.take_request(
-                conn, scope=scope, key=key, limit=limit.count, period=limit.period
-            )
-            if wait is not None:
-                break
+        wait = await spend_steps(conn, steps)
     # Refused after the commit: the steps before the refusing one keep their spent request,
     # because it was an attempt (raising inside the block would roll them back).
     if wait is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import sys
@@ -119,7 +120,7 @@ async def main() -> None:
     cards = make_cards(args.cards)
     print(f"{args.cards:,} vCards, {len(cards) / 1e6:.1f} MB")
     started, cpu = time.perf_counter(), time.process_time()
-    entries = read_file(cards, ImportFormat.VCARD)
+    entries = read_file(io.BytesIO(cards), ImportFormat.VCARD)
     parsed, parsed_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
         f"parsing and checking alone (read_file): {parsed:.2f} s, {parsed_cpu:.2f} s CPU, "

@@ -29,12 +29,12 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 
 # What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates that JSON's \\uD800 escapes can
 # smuggle in unpaired (they have no UTF-8 encoding).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def check_text(value: str) -> str | None:
     """Return why ``value`` cannot be stored as text, or None when it can."""
-    found = _UNSTORABLE.search(value)
+    found = UNSTORABLE.search(value)
     if found is None:
         return None
     char = found.group()
@@ -42,6 +42,18 @@ def check_text(value: str) -> str | None:
     if char == "\x00":
         return f"remove the NUL character ({where}); text cannot hold it"
     return f"remove the unpaired surrogate ({where}); send text as valid Unicode"
+
+
+def remove_unstorable(value: str) -> tuple[str, str | None]:
+    """Return ``value`` without what text cannot hold, and what was removed (None: nothing)."""
+    found = UNSTORABLE.findall(value)
+    if not found:
+        return value, None
+    nul = found.count("\x00")
+    parts = [f"{nul} NUL character{'s' if nul > 1 else ''} (U+0000)"] if nul else []
+    if len(found) > nul:
+        parts.append(f"{len(found) - nul} unpaired surrogate{'s' if len(found) - nul > 1 else ''}")
+    return UNSTORABLE.sub("", value), " and ".join(parts)
 
 
 def find_hidden_character(value: str) -> str | None:

@@ -51,6 +51,14 @@ class MalformedFile:
     line: int = strawberry.field(description="The line to fix (1 is the first).")
 
 
+@strawberry.type(
+    description="Another import into your account is still running; nothing of this file was "
+    "imported. Send it again once that one has finished."
+)
+class ImportInProgress:
+    message: str
+
+
 @strawberry.type(description="Where to download your export: GET the url within minutes.")
 class ExportLink:
     url: str = strawberry.field(
@@ -61,7 +69,8 @@ class ExportLink:
 
 
 ImportContactsResult = Annotated[
-    ImportResult | MalformedFile | ValidationError, strawberry.union("ImportContactsResult")
+    ImportResult | MalformedFile | ValidationError | ImportInProgress,
+    strawberry.union("ImportContactsResult"),
 ]
 
 
@@ -69,17 +78,24 @@ ImportContactsResult = Annotated[
 class TransferMutation:
     @strawberry.mutation(
         description="Import contacts from a file, in one transaction; importing the same file "
-        "again changes nothing. Send it as a multipart request (docs/api.md, Import)."
+        "again changes nothing. One import per account runs at a time. Send it as a multipart "
+        "request (docs/api.md, Import)."
     )
     async def import_contacts(
         self, info: Info[Context, None], input: ImportContactsInput
     ) -> ImportContactsResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
+        # Starlette's UploadFile: a spooled file (on disk past 1 MiB), read a line at a time.
         upload: Any = input.file
         try:
             summary = await contact_import.import_file(
-                ctx.engine, owner_id, ctx.clock, await upload.read(), input.format
+                ctx.engine, owner_id, ctx.clock, upload.file, input.format
+            )
+        except contact_import.ImportRunning:
+            return ImportInProgress(
+                message="An import into this account is already running; send this file "
+                "again when it has finished."
             )
         except FileFault as exc:
             return MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line)

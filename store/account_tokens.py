@@ -38,6 +38,43 @@ async def insert_token(
     )
 
 
+async def issue_reset_token(
+    conn: AsyncConnection, *, email: str, token_hash: bytes, now: datetime, expires_at: datetime
+) -> UUID | None:
+    """Keep a reset token for the password account of ``email``; return its id, or None.
+
+    One statement whether or not the account exists (and prunes its stale tokens first): an
+    unknown email runs exactly what a known one does, so its answer does not come sooner.
+    """
+    u = tables.users.c
+    # A Firebase account has no password here: its password is its provider's business.
+    account = (
+        sa.select(u.id)
+        .where(u.email == email, u.password_hash.is_not(None), u.password_hash != "")
+        .cte("account")
+    )
+    stale = sa.or_(c.used_at.is_not(None), c.expires_at <= now)
+    prune = sa.delete(t).where(c.user_id.in_(sa.select(account.c.id)), stale).cte("pruned")
+    insert = (
+        sa.insert(t)
+        .from_select(
+            ["token_hash", "user_id", "purpose", "created_at", "expires_at"],
+            sa.select(
+                sa.literal(token_hash, sa.LargeBinary),
+                account.c.id,
+                sa.literal(RESET),
+                sa.literal(now, sa.DateTime(timezone=True)),
+                sa.literal(expires_at, sa.DateTime(timezone=True)),
+            ),
+        )
+        # A data-modifying CTE runs though nothing reads it.
+        .add_cte(prune)
+        .returning(c.user_id)
+    )
+    user_id: UUID | None = (await conn.execute(insert)).scalar_one_or_none()
+    return user_id
+
+
 async def spend_token(
     conn: AsyncConnection, *, token_hash: bytes, purpose: str, now: datetime
 ) -> sa.RowMapping | None:

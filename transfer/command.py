@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -53,7 +54,13 @@ async def import_data(
                 progress.advance(writing, done)
 
             summary = await import_file(
-                engine, user["id"], SystemClock(), data, fmt, reading=read, writing=write
+                engine,
+                user["id"],
+                SystemClock(),
+                io.BytesIO(data),
+                fmt,
+                reading=read,
+                writing=write,
             )
             progress.update(reading, completed=expected)
             progress.update(writing, completed=expected)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from model.clock import Clock
 from model.errors import FieldError, ValidationFailed
-from store import tables
+from store import imports, tables
 from sync.entity import CONTACT, new_id
 from sync.importer import import_rows
-from sync.writer import Writer, open_writer
-from transfer.entry import LIST_FIELDS, Entry, MalformedFile, Problem, check_entry
+from sync.writer import Writer, begin_write
+from transfer.entry import LIST_FIELDS, Entry, Problem, check_entry
+from transfer.lines import read_lines
 from transfer.linkedin import parse_connections
 from transfer.vcard import parse_vcards
 
@@ -41,6 +42,10 @@ INSERT_CHUNK = 1_000
 MAX_PROBLEMS = 500
 
 Tick = Callable[[int], None]
+
+
+class ImportRunning(Exception):
+    """Another import into this account is under way; this one was not started."""
 
 
 class ImportFormat(StrEnum):
@@ -62,7 +67,7 @@ async def import_file(
     engine: AsyncEngine,
     owner_id: UUID,
     clock: Clock,
-    data: bytes,
+    stream: BinaryIO,
     fmt: ImportFormat,
     *,
     reading: Tick | None = None,
@@ -70,11 +75,19 @@ async def import_file(
 ) -> ImportSummary:
     """Parse a file (in a thread: vCard parsing is CPU work) and import it in one transaction.
 
-    Raises MalformedFile or ValidationFailed with nothing written.
+    One import per owner at a time: the owner's import lock is taken before the file is read,
+    so imports sent at once (to any API process) cannot each hold a file's entries in memory.
+    Raises ImportRunning, MalformedFile or ValidationFailed with nothing written.
     """
-    entries = await asyncio.to_thread(read_file, data, fmt, reading)
-    async with open_writer(engine, owner_id, clock) as w:
+    async with engine.begin() as conn:
+        if not await imports.try_lock_imports(conn, owner_id=owner_id):
+            raise ImportRunning
+        entries = await asyncio.to_thread(read_file, stream, fmt, reading)
+        # The owner's version row is locked only now: their other writes wait for the
+        # import's writing, not for its parsing.
+        w = await begin_write(conn, owner_id, clock)
         summary = await import_contacts(w, entries, writing)
+        await w.finish()
     if len(summary.problems) > MAX_PROBLEMS:
         more = len(summary.problems) - MAX_PROBLEMS
         last = summary.problems[MAX_PROBLEMS - 1].line
@@ -85,19 +98,13 @@ async def import_file(
     return summary
 
 
-def read_file(data: bytes, fmt: ImportFormat, tick: Tick | None = None) -> list[Entry]:
+def read_file(stream: BinaryIO, fmt: ImportFormat, tick: Tick | None = None) -> list[Entry]:
     """Parse and check a file's entries; raise MalformedFile or ValidationFailed (too many).
 
-    ``tick`` hears of each entry read.
+    The file is read a line at a time (``transfer.lines``); ``tick`` hears of each entry read.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MalformedFile(
-            line, f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8 text"
-        ) from None
-    entries = parse_vcards(text) if fmt is ImportFormat.VCARD else parse_connections(text)
+    lines = read_lines(stream)
+    entries = parse_vcards(lines) if fmt is ImportFormat.VCARD else parse_connections(lines)
     if len(entries) > MAX_ENTRIES:
         raise ValidationFailed(
             [

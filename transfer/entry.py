@@ -7,6 +7,7 @@ from typing import Any
 
 from model.errors import ValidationFailed
 from model.patches import ContactPatch, validate_patch
+from model.text import UNSTORABLE, remove_unstorable
 
 # The fields an import fills; everything else about a contact is the owner's to set.
 LIST_FIELDS = ("emails", "phones", "urls")
@@ -47,7 +48,7 @@ def check_entry(entry: Entry) -> dict[str, Any] | None:
     problem on the entry instead of costing the whole person; an entry left without a first
     name is skipped (None).
     """
-    values = dict(entry.values)
+    values = _storable(entry)
     # Each round drops at least one field or item, so this ends.
     for _ in range(len(values) + sum(len(values.get(n) or []) for n in LIST_FIELDS) + 1):
         if not values.get("firstName"):
@@ -78,6 +79,37 @@ def check_entry(entry: Entry) -> dict[str, Any] | None:
                     values.pop(name, None)
     entry.problems.append(Problem(entry.line, "could not be read; skipped"))
     return None
+
+
+def _storable(entry: Entry) -> dict[str, Any]:
+    """The entry's values without what text cannot hold (NUL), each removal a problem.
+
+    The value is kept: a stray NUL in a long note costs the NUL, not the note.
+    """
+    values = dict(entry.values)
+    for name, value in entry.values.items():
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            values[name] = _remove(entry, name, value)
+        # List items are rebuilt only when one needs it (the usual file has no NUL at all).
+        elif (
+            name in LIST_FIELDS
+            and isinstance(value, list)
+            and any(UNSTORABLE.search(text) for item in value for text in item.values())
+        ):
+            values[name] = [
+                {key: _remove(entry, f"{name}.{index}.{key}", text) for key, text in item.items()}
+                for index, item in enumerate(value)
+            ]
+    return values
+
+
+def _remove(entry: Entry, field: str, value: str) -> str:
+    kept, removed = remove_unstorable(value)
+    if removed is not None:
+        entry.problems.append(
+            Problem(entry.line, f"{field}: {removed} removed (text cannot hold it); check it")
+        )
+    return kept
 
 
 def _short(value: Any) -> str:

@@ -7,7 +7,8 @@ Address, Company, Position, Connected On) and one row per connection.
 from __future__ import annotations
 
 import csv
-import io
+import itertools
+from collections.abc import Iterable
 from datetime import datetime
 
 from transfer.entry import Entry, MalformedFile, Problem
@@ -18,18 +19,20 @@ REQUIRED = ("First Name", "Last Name")
 _DATE_FORMATS = ("%d %b %Y", "%Y-%m-%d")
 
 
-def parse_connections(text: str) -> list[Entry]:
-    """Read every connection; raise MalformedFile naming the line of the first fault."""
-    lines = text.splitlines(keepends=True)
-    header_at = next(
-        (n for n, line in enumerate(lines) if line.lstrip('\ufeff"').startswith("First Name")),
-        None,
-    )
-    if header_at is None:
+def parse_connections(lines: Iterable[str]) -> list[Entry]:
+    """Read every connection of the file's lines (``transfer.lines``); raise MalformedFile
+    naming the line of the first fault."""
+    rows = iter(lines)
+    header_at = 0
+    for line in rows:
+        if line.lstrip('\ufeff"').startswith("First Name"):
+            break
+        header_at += 1
+    else:
         raise MalformedFile(
             1, f"no header line found; LinkedIn's Connections.csv has one: {','.join(HEADER)}"
         )
-    reader = csv.reader(io.StringIO("".join(lines[header_at:])), strict=True)
+    reader = csv.reader(itertools.chain([line], rows), strict=True)
     try:
         header = [name.strip().lstrip("\ufeff") for name in next(reader)]
         missing = [name for name in REQUIRED if name not in header]
@@ -70,7 +73,7 @@ def _entry(line: int, row: dict[str, str]) -> Entry:
         day = _parse_day(connected)
         if day is None:
             entry.problems.append(
-                Problem(line, f"Connected On {connected!r} is not a date like 15 Mar 2021")
+                Problem(line, f"Connected On {_clip(connected)!r} is not a date like 15 Mar 2021")
             )
         else:
             values["howWeMet"] = f"Connected on LinkedIn on {day}"
@@ -84,3 +87,7 @@ def _parse_day(text: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 80 else f"{text[:77]}..."

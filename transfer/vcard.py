@@ -1,23 +1,24 @@
 """vCard 3.0 and 4.0 (RFC 2426, RFC 6350), and 2.1's quoted-printable, to contact entries.
 
 The file is split into cards here, and each card is read with vobject's line reader
-(``getLogicalLines`` unfolds, ``parseLine`` splits name, group, parameters and value,
-``stringToTextValues`` unescapes). vobject's object model on top (``readComponents``) is not
+(``getLogicalLines`` unfolds, ``parseLine`` splits name, group, parameters and value), and
+values are unescaped here (``_unescape``). vobject's object model on top (``readComponents``) is not
 used: it costs about 0.6 ms of CPU a card, most of an import of 10,000 cards
 (bench/RESULTS.md), and its line numbers count CRLF-ended lines twice.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import quopri
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from vobject.base import ParseError, getLogicalLines, parseLine
-from vobject.icalendar import stringToTextValues
 
 from transfer.entry import Entry, MalformedFile, Problem
+from transfer.lines import strip_ending
 from transfer.vcard_writer import HOW_WE_MET
 
 # TYPE values that say how to reach someone rather than which address this is.
@@ -30,7 +31,8 @@ _BIRTHDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})(?:$|T)")
 _APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 # The properties an import reads; the rest (photos, addresses, keys) are passed over.
 _READ = {"N", "FN", "ORG", "TITLE", "NOTE", "EMAIL", "TEL", "URL", "BDAY", "X-ABLABEL", HOW_WE_MET}
-_NO_SEPARATOR = "\x00"
+# A backslash and the character after it (or the end), or a run of anything else.
+_ESCAPED = re.compile(r"\\(.?)|[^\\]+", re.DOTALL)
 
 
 class _Line:
@@ -43,16 +45,18 @@ class _Line:
         self.value = value
 
 
-def parse_vcards(text: str) -> list[Entry]:
-    """Read every card of a vCard file; raise MalformedFile naming the line of the first fault."""
-    return [_read_card(start, lines) for start, lines in split_cards(text)]
+def parse_vcards(lines: Iterable[str]) -> list[Entry]:
+    """Read every card of a vCard file's lines (``transfer.lines``); raise MalformedFile
+    naming the line of the first fault."""
+    return [_read_card(start, card) for start, card in split_cards(lines)]
 
 
-def split_cards(text: str) -> Iterator[tuple[int, list[str]]]:
+def split_cards(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     """Yield each card's first line number and its lines, BEGIN:VCARD to END:VCARD."""
     start = 0
     card: list[str] | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, ending in enumerate(lines, start=1):
+        line = strip_ending(ending)
         # A folded line starts with white space: only an unfolded line begins or ends a card.
         word = line.rstrip().upper()
         if card is None:
@@ -73,6 +77,7 @@ def split_cards(text: str) -> Iterator[tuple[int, list[str]]]:
 
 def _read_card(start: int, lines: list[str]) -> Entry:
     contents: dict[str, list[_Line]] = {}
+    problems: list[Problem] = []
     # Inside the card, lines count from BEGIN:VCARD; vobject numbers the first line 0.
     for logical, number in getLogicalLines(io.StringIO("\n".join(lines[1:-1]))):
         at = start + max(number, 1)
@@ -84,8 +89,11 @@ def _read_card(start: int, lines: list[str]) -> Entry:
             ) from None
         name = name.upper()
         if name in _READ:
-            contents.setdefault(name, []).append(_Line(at, group or "", _params(params), value))
-    entry = Entry(start, {})
+            read = _Line(at, group or "", _params(params), value)
+            if problem := _decode(read):
+                problems.append(Problem(at, f"{name}: {problem}"))
+            contents.setdefault(name, []).append(read)
+    entry = Entry(start, {}, problems)
     _fill(entry, contents)
     return entry
 
@@ -101,23 +109,60 @@ def _params(raw: list[list[str]]) -> dict[str, list[str]]:
     return params
 
 
-def _decoded(line: _Line) -> str:
+def _decode(line: _Line) -> str | None:
+    """Decode a vCard 2.1 quoted-printable value in place; say what could not be decoded."""
+    if not any(e.upper() == "QUOTED-PRINTABLE" for e in line.params.get("ENCODING", [])):
+        return None
+    raw = quopri.decodestring(line.value.encode())
+    charset = (line.params.get("CHARSET") or ["utf-8"])[0]
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    try:
+        line.value = raw.decode(charset)
+    except UnicodeDecodeError as exc:
+        # Kept, but not silently: the owner is told which value to check.
+        line.value = raw.decode(charset, errors="replace")
+        return f"byte 0x{raw[exc.start]:02x} is not {charset} text; replaced with U+FFFD"
+    return None
+
+
+def _values(line: _Line, separator: str | None = None) -> list[str]:
+    """The value's parts (split at ``separator``, or one part if None), unescaped."""
     value = line.value
-    if any(e.upper() == "QUOTED-PRINTABLE" for e in line.params.get("ENCODING", [])):
-        charset = (line.params.get("CHARSET") or ["utf-8"])[0]
-        try:
-            value = quopri.decodestring(value.encode()).decode(charset, errors="replace")
-        except LookupError:
-            value = quopri.decodestring(value.encode()).decode("utf-8", errors="replace")
-    return value
-
-
-def _values(line: _Line, separator: str = _NO_SEPARATOR) -> list[str]:
-    """The value's parts (split at ``separator``), unescaped."""
-    value = _decoded(line)
     if "\\" not in value:
-        return value.split(separator)
-    return [str(v) for v in stringToTextValues(value, listSeparator=separator)]
+        return [value] if separator is None else value.split(separator)
+    return _unescape(value, separator)
+
+
+def _unescape(value: str, separator: str | None) -> list[str]:
+    """Undo vCard's escapes (backslash-n, -comma, -semicolon, -backslash), splitting at an
+    unescaped ``separator``.
+
+    vobject's ``stringToTextValues`` always splits at some separator (so a NUL used as "none"
+    cut a value short) and reads a trailing backslash as "\\eof".
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    for found in _ESCAPED.finditer(value):
+        escaped = found.group(1)
+        if escaped is None:
+            run = found.group()
+            pieces = [run] if separator is None else run.split(separator)
+            current.append(pieces[0])
+            for piece in pieces[1:]:
+                parts.append("".join(current))
+                current = [piece]
+        elif escaped in ("n", "N"):
+            current.append("\n")
+        elif escaped in ("\\", ";", ",", '"'):
+            current.append(escaped)
+        else:
+            # Not an escape vCard knows (or a backslash at the end): kept as written.
+            current.append(f"\\{escaped}")
+    parts.append("".join(current))
+    return parts
 
 
 def _clip(text: str) -> str:

@@ -20,6 +20,7 @@ mutation($input: ImportContactsInput!) {
     ... on ImportResult { created updated skipped problems { line message } }
     ... on MalformedFile { message line }
     ... on ValidationError { message fields { field message } }
+    ... on ImportInProgress { message }
   }
 }
 """

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from transfer.entry import Entry, MalformedFile, check_entry
+from transfer.lines import text_lines
 from transfer.vcard import parse_birthday, parse_vcards
 from transfer.vcard_writer import write_vcard
 
@@ -33,12 +34,12 @@ def test_birthdays_with_and_without_a_year(
 
 def test_folded_lines_are_joined_and_faults_name_their_line() -> None:
     card = "BEGIN:VCARD\nVERSION:3.0\nFN:Ada\n  Lovelace\nNOTE:a long\n  note\nEND:VCARD\n"
-    [entry] = parse_vcards(card)
+    [entry] = parse_vcards(text_lines(card))
     assert entry.values["firstName"] == "Ada"
     assert entry.values["lastName"] == "Lovelace"
     assert entry.values["notes"] == "a long note"
     with pytest.raises(MalformedFile) as caught:
-        parse_vcards(card + card.replace("NOTE:a long", "NOTE a long"))
+        parse_vcards(text_lines(card + card.replace("NOTE:a long", "NOTE a long")))
     assert caught.value.line == 12
 
 
@@ -77,7 +78,7 @@ def test_what_is_written_reads_back_the_same() -> None:
         "notes": "line one\nline two, with; punctuation",
         "how_we_met": "At a conference",
     }
-    [entry] = parse_vcards(write_vcard(row))
+    [entry] = parse_vcards(text_lines(write_vcard(row)))
     assert entry.values == {
         "firstName": "Zoë",
         "lastName": "O'Neil; Jr",
@@ -90,3 +91,15 @@ def test_what_is_written_reads_back_the_same() -> None:
         "notes": "line one\nline two, with; punctuation",
         "howWeMet": "At a conference",
     }
+
+
+def test_escapes_are_undone_and_a_lone_backslash_kept() -> None:
+    card = (
+        "BEGIN:VCARD\nVERSION:3.0\nN:Smith\\; Jones;Ada\nTITLE:Boss\\\n"
+        "NOTE:a\\nb\\,c\\;d\\\\e\\x\nEND:VCARD\n"
+    )
+    [entry] = parse_vcards(text_lines(card))
+    assert entry.values["lastName"] == "Smith; Jones"
+    # vobject's reader turned a trailing backslash into "\eof".
+    assert entry.values["title"] == "Boss\\"
+    assert entry.values["notes"] == "a\nb,c;d\\e\\x"
