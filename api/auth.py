@@ -32,6 +32,7 @@ from model.dates import check_time_zone
 from model.errors import Conflict, FieldError, InvalidCredentials, Unauthenticated, ValidationFailed
 from model.text import MAX_NAME
 from store import account_tokens, accounts
+from sync import colleague
 
 _email = TypeAdapter(EmailStr)
 
@@ -302,6 +303,9 @@ class Authenticator:
             raise InvalidCredentials(
                 "Send your password, or for a Firebase account a fresh Firebase ID token."
             )
+        # Colleagues see their links with this account ended, in their own transactions, before
+        # the account's rows go (sync/colleague.py).
+        await colleague.end_account_links(self.engine, user_id, self.clock.now())
         async with self.engine.begin() as conn:
             await accounts.delete_user(conn, user_id=user_id)
         # Their sessions went with the user row; forget the ones this process vouched for.

@@ -12,6 +12,8 @@ from reads.extension import CompileReads
 from reads.pull import CompilePull
 from schema import (
     account,
+    colleague,
+    colleague_share,
     duplicates,
     followup,
     insight,
@@ -43,6 +45,8 @@ Query = merge_types(
         followup.FollowUpQuery,
         account.AccountQuery,
         duplicates.DuplicateQuery,
+        colleague.ColleagueQuery,
+        colleague_share.ColleagueShareQuery,
         target.TargetQuery,
     ),
 )
@@ -58,6 +62,8 @@ Mutation = merge_types(
         account.AccountMutation,
         duplicates.DuplicateMutation,
         transfer.TransferMutation,
+        colleague.ColleagueMutation,
+        colleague_share.ColleagueShareMutation,
         offer.OfferMutation,
     ),
 )

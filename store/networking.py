@@ -70,6 +70,8 @@ async def goal_items(
         conditions.append(i.occurred_at < end)
         if metric == "MAKE_INTRODUCTIONS":
             conditions.append(i.kind == "INTRODUCTION")
+            # One a colleague made for the user (received, nothing given) was not made by them.
+            conditions.append(sa.or_(i.received.is_(None), i.given.is_not(None)))
         query = sa.select(
             i.id.label("key"), i.occurred_at.label("at"), i.summary.label("label")
         ).where(*conditions)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from store.tables import metadata
 
 SHARD_KEY = "owner_id"
+ANCHOR = "contacts"
 
 # Global tables and why no owner_id keys them. "reference": copied to every node, so sharded
 # tables keep their foreign keys to it; "local": kept on the coordinator only (written on
@@ -28,6 +29,10 @@ GLOBAL_TABLES: dict[str, tuple[str, str]] = {
         " carries, before its user is known",
     ),
     "calendar_feeds": ("reference", "found by the hash of the secret in a feed's URL"),
+    "colleague_invitations": (
+        "reference",
+        "found by the hash of the invitee's email, who may have no account yet",
+    ),
     "rate_limits": ("local", "keyed by digests of emails and client addresses, not by owner"),
 }
 
@@ -47,9 +52,10 @@ def distribution_statements() -> list[str]:
                 statements.append(f"SELECT create_reference_table('{table.name}');")
             else:
                 statements.append(f"SELECT citus_add_local_table_to_metadata('{table.name}');")
-    owned = owned_tables()
+    # Foreign keys between sharded tables need them colocated: all with contacts, distributed
+    # first (it references no other sharded table, so the order stays one Citus accepts).
+    owned = sorted(owned_tables(), key=lambda t: t.name != ANCHOR)
     for table in owned:
-        # Foreign keys between sharded tables need them colocated: all with the first.
         colocate = "none" if table is owned[0] else owned[0].name
         statements.append(
             f"SELECT create_distributed_table('{table.name}', '{SHARD_KEY}',"

@@ -92,6 +92,28 @@ JSON_FILES: tuple[tuple[str, str], ...] = (
         "SELECT (to_jsonb(t) - 'owner_id')::text FROM duplicate_dismissals t "
         "WHERE t.owner_id = :owner ORDER BY t.contact_a, t.contact_b",
     ),
+    # The owner's own side of each colleague link, and what crossed it (sync/colleague*.py);
+    # the other account's user id stays out, its name and email as the link recorded them.
+    (
+        "colleagues.json",
+        "SELECT (to_jsonb(t) - 'owner_id' - 'peer_id' - 'peer_synced')::text FROM colleagues t "
+        "WHERE t.owner_id = :owner ORDER BY t.linked_at, t.id",
+    ),
+    (
+        "colleague_invitations.json",
+        "SELECT (to_jsonb(t) - 'inviter_id' - 'email_hash')::text FROM colleague_invitations t "
+        "WHERE t.inviter_id = :owner ORDER BY t.created_at, t.id",
+    ),
+    (
+        "shared_cards.json",
+        "SELECT (to_jsonb(t) - 'owner_id' - 'peer_synced')::text FROM shared_cards t "
+        "WHERE t.owner_id = :owner ORDER BY t.created_at, t.id",
+    ),
+    (
+        "introduction_requests.json",
+        "SELECT (to_jsonb(t) - 'owner_id' - 'peer_synced')::text FROM introduction_requests t "
+        "WHERE t.owner_id = :owner ORDER BY t.created_at, t.id",
+    ),
     (
         "settings.json",
         "SELECT (to_jsonb(t) - 'password_hash' - 'firebase_uid')::text FROM users t "

@@ -7,8 +7,8 @@ Synced tables carry ``server_version`` (the owner's version when the row last ch
 means alive, even means deleted). Derived columns are written by the server only.
 
 One module per part of the product: ``account``, ``protocol`` (sync bookkeeping), ``contact``,
-``networking`` and ``notification``; ``columns`` holds what they share. Import the tables from
-here (``from store import tables``).
+``networking``, ``notification`` and ``colleague`` (links between accounts); ``columns`` holds
+what they share. Import the tables from here (``from store import tables``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from store.tables.account import (
     rate_limits,
     refresh_tokens,
     users,
+)
+from store.tables.colleague import (
+    colleague_invitations,
+    colleagues,
+    introduction_requests,
+    shared_cards,
 )
 from store.tables.columns import metadata
 from store.tables.contact import (
@@ -47,6 +53,8 @@ __all__ = [
     "account_tokens",
     "auth_sessions",
     "calendar_feeds",
+    "colleague_invitations",
+    "colleagues",
     "contact_tags",
     "contacts",
     "devices",
@@ -56,6 +64,7 @@ __all__ = [
     "goals",
     "interaction_participants",
     "interactions",
+    "introduction_requests",
     "metadata",
     "notification_deliveries",
     "planner_owners",
@@ -63,6 +72,7 @@ __all__ = [
     "refresh_tokens",
     "reminders",
     "scheduled_notifications",
+    "shared_cards",
     "sync_clients",
     "sync_conflicts",
     "sync_owners",

@@ -104,6 +104,10 @@ class World:
     device: str = ""
     notification: str = ""
     feed: str = ""
+    colleague: str = ""
+    invitation: str = ""
+    card: str = ""
+    request: str = ""
 
 
 async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> World:
@@ -137,6 +141,7 @@ async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> W
         bob_tag["createTag"]["id"],
     )
     await _make_networking(http, world)
+    await _make_colleagues(http, world)
     feed = await data(http, "{ calendarFeed { url } }", token=alice.token)
     world.feed = feed["calendarFeed"]["url"]
     if app is not None:
@@ -177,6 +182,48 @@ async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: Wor
             )
         )
     world.notification = str(found)
+
+
+async def _make_colleagues(http: httpx.AsyncClient, world: World) -> None:
+    """Alice's colleague Carol: a card Alice shared, a request Carol sent, and Dave's invitation."""
+    carol, dave = await sign_up(http), await sign_up(http)
+    sent = await data(
+        http,
+        "mutation($e: String!) { inviteColleague(email: $e) { ... on ColleagueInvitation { id } } }",
+        {"e": carol.email},
+        world.alice.token,
+    )
+    invitation_id = sent["inviteColleague"]["id"]
+    await data(
+        http,
+        "mutation($id: ID!) { acceptColleague(invitationId: $id) { __typename } }",
+        {"id": invitation_id},
+        carol.token,
+    )
+    card = await data(
+        http,
+        "mutation($l: ID!, $c: ID!) { shareContact(colleagueId: $l, contactId: $c) {"
+        " ... on SharedCard { id } } }",
+        {"l": invitation_id, "c": world.contact},
+        world.alice.token,
+    )
+    request = await data(
+        http,
+        'mutation($l: ID!) { requestIntroduction(colleagueId: $l, whom: "Your friend") {'
+        " ... on IntroductionRequest { id } } }",
+        {"l": invitation_id},
+        carol.token,
+    )
+    pending = await data(
+        http,
+        "mutation($e: String!) { inviteColleague(email: $e) { ... on ColleagueInvitation { id } } }",
+        {"e": world.alice.email},
+        dave.token,
+    )
+    world.colleague = invitation_id
+    world.card = card["shareContact"]["id"]
+    world.request = request["requestIntroduction"]["id"]
+    world.invitation = pending["inviteColleague"]["id"]
 
 
 async def _make_networking(http: httpx.AsyncClient, world: World) -> None:
@@ -630,6 +677,87 @@ CASES: list[tuple[str, str, Any]] = [
         'mutation { confirmEmailChange(token: "guessed") { __typename } }',
         lambda w, d: d["confirmEmailChange"]["__typename"] == "InvalidCredentials",
     ),
+    ("colleagues", "{ colleagues { id } }", lambda w, d: d["colleagues"] == []),
+    (
+        "colleagueInvitations",
+        "{ colleagueInvitations { incoming { id } outgoing { id } } }",
+        lambda w, d: d["colleagueInvitations"] == {"incoming": [], "outgoing": []},
+    ),
+    (
+        "sharedCards",
+        "{ sharedCards(direction: OUTGOING) { id } }",
+        lambda w, d: d["sharedCards"] == [],
+    ),
+    (
+        "introductionRequests",
+        "{ introductionRequests { id } }",
+        lambda w, d: d["introductionRequests"] == [],
+    ),
+    (
+        # Alice's address: answered as any address is, and nothing of hers changes.
+        "inviteColleague",
+        "mutation($ae: String!) { inviteColleague(email: $ae) { __typename } }",
+        lambda w, d: d["inviteColleague"]["__typename"] == "ColleagueInvitation",
+    ),
+    (
+        "acceptColleague",
+        "mutation($ai: ID!) { acceptColleague(invitationId: $ai) { " + NOT_FOUND + " } }",
+        lambda w, d: d["acceptColleague"]["id"] == w.invitation,
+    ),
+    (
+        "declineColleague",
+        "mutation($ai: ID!) { declineColleague(invitationId: $ai) { " + NOT_FOUND + " } }",
+        lambda w, d: d["declineColleague"]["id"] == w.invitation,
+    ),
+    (
+        "endColleague",
+        "mutation($cl: ID!) { endColleague(colleagueId: $cl) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["endColleague"]
+            == {"__typename": "NotFound", "entity": "colleague", "id": w.colleague}
+        ),
+    ),
+    (
+        "shareContact",
+        "mutation($cl: ID!, $bc: ID!) { shareContact(colleagueId: $cl, contactId: $bc) { "
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["shareContact"]["entity"] == "colleague",
+    ),
+    (
+        "acceptSharedCard",
+        "mutation($sc: ID!) { acceptSharedCard(id: $sc) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["acceptSharedCard"]
+            == {"__typename": "NotFound", "entity": "shared card", "id": w.card}
+        ),
+    ),
+    (
+        "dismissSharedCard",
+        "mutation($sc: ID!) { dismissSharedCard(id: $sc) { " + NOT_FOUND + " } }",
+        lambda w, d: d["dismissSharedCard"]["entity"] == "shared card",
+    ),
+    (
+        "requestIntroduction",
+        'mutation($cl: ID!) { requestIntroduction(colleagueId: $cl, whom: "Anyone") { '
+        + NOT_FOUND
+        + " } }",
+        lambda w, d: d["requestIntroduction"]["entity"] == "colleague",
+    ),
+    (
+        "acceptIntroduction",
+        "mutation($ir: ID!, $bc: ID!) { acceptIntroduction(id: $ir, contactId: $bc,"
+        " shareCard: true) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["acceptIntroduction"]
+            == {"__typename": "NotFound", "entity": "introduction request", "id": w.request}
+        ),
+    ),
+    (
+        "declineIntroduction",
+        "mutation($ir: ID!) { declineIntroduction(id: $ir) { " + NOT_FOUND + " } }",
+        lambda w, d: d["declineIntroduction"]["entity"] == "introduction request",
+    ),
     ("signOut", "mutation { signOut { ok } }", lambda w, d: d["signOut"]["ok"] is True),
 ]
 
@@ -676,6 +804,11 @@ query($c: ID!, $i: ID!) {
   }
   goals(includeArchived: true) { id title archived tagId }
   events { id name attendees { contact { id } status } }
+  colleagues { id status }
+  # Bob's inviteColleague (a case) adds one to her incoming invitations, as anyone's may.
+  colleagueInvitations { outgoing { id status } }
+  sharedCards(direction: OUTGOING) { id status }
+  introductionRequests { id status }
 }
 """
 
@@ -703,6 +836,10 @@ def variables(world: World, operation: str) -> dict[str, str]:
         "be": world.bob_event,
         "as": alice_session(world.alice),
         "ae": world.alice.email,
+        "cl": world.colleague,
+        "ai": world.invitation,
+        "sc": world.card,
+        "ir": world.request,
     }
     return {k: v for k, v in candidates.items() if f"${k}:" in operation}
 
@@ -786,6 +923,10 @@ async def test_every_operation_but_sign_in_needs_a_token(
         "as": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
         "bp": "a-phone",
         "ae": "someone@example.com",
+        "cl": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "ai": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "sc": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
+        "ir": "0190c3a4-7b1e-7c2d-9f00-1a2b3c4d5e6f",
     }
     body = await post(http, operation, {k: v for k, v in ids.items() if f"${k}:" in operation})
     assert body["data"] is None
