@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from rapidfuzz import fuzz, process
 
@@ -212,3 +214,23 @@ def find_candidates(people: Sequence[Person[K]]) -> list[Candidate[K]]:
         found.append(Candidate(a, b, seen.score(), tuple(seen.reasons)))
     found.sort(key=lambda c: (-c.score, str(c.a), str(c.b)))
     return found
+
+
+def find_undismissed(
+    rows: Sequence[Mapping[Any, Any]], dismissed: AbstractSet[tuple[UUID, UUID]]
+) -> list[Candidate[UUID]]:
+    """Candidates among contact rows (``store.duplicates.identities``), best first, leaving
+    out the pairs the user dismissed (each as (smaller id, larger id))."""
+    people = [
+        Person(
+            key=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            company=row["company"],
+            emails=tuple(e["value"] for e in row["emails"]),
+            phones=tuple(p["value"] for p in row["phones"]),
+            urls=tuple(u["value"] for u in row["urls"]),
+        )
+        for row in rows
+    ]
+    return [c for c in find_candidates(people) if (min(c.a, c.b), max(c.a, c.b)) not in dismissed]

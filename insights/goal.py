@@ -12,10 +12,11 @@ import calendar
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Generic, TypeVar
 
-from model.enums import Period
+from model.dates import check_date
+from model.enums import Metric, Period
 
 K = TypeVar("K")
 
@@ -67,13 +68,17 @@ def current_window(
     """Return the window that holds ``today`` (the first one before the start, the last after).
 
     None when the window cannot be counted: its end would pass the last day a date can hold
-    (a goal stored with a start in year 9999, from before dates were bounded).
+    (a goal stored with a start in year 9999, from before dates were bounded), or it falls
+    outside the dates the API accepts (``model.dates.check_date``).
     """
     try:
-        return _window(period, starts_on, ends_on, today)
+        window = _window(period, starts_on, ends_on, today)
     except (OverflowError, ValueError):
         # timedelta arithmetic past date.max raises OverflowError, date(10000, …) ValueError.
         return None
+    if check_date(window.start) or check_date(window.end):
+        return None
+    return window
 
 
 def _window(period: Period, starts_on: date, ends_on: date | None, today: date) -> Window:
@@ -121,3 +126,27 @@ def find_reconnections(
                 found.append(Item(key=key, at=at, label=labels.get(key, "")))
                 break
     return found
+
+
+def measure_rows(
+    metric: Metric,
+    target: int,
+    window: Window,
+    rows: Sequence[Mapping[Any, Any]],
+    zone: tzinfo,
+) -> Progress[Any]:
+    """Progress from ``store.networking.goal_items`` rows (key, at, label), at local times.
+
+    For RECONNECT_DORMANT the rows are every interaction's time, and only the first after a
+    dormant gap counts; for the other metrics each row is an item.
+    """
+    if metric is Metric.RECONNECT_DORMANT:
+        history: dict[Any, list[datetime]] = {}
+        labels: dict[Any, str] = {}
+        for row in rows:
+            history.setdefault(row["key"], []).append(row["at"].astimezone(zone))
+            labels[row["key"]] = row["label"]
+        items = find_reconnections(history, labels, window)
+    else:
+        items = [Item(r["key"], r["at"].astimezone(zone), r["label"] or "") for r in rows]
+    return measure_goal(target, window, items)

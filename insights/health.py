@@ -15,10 +15,11 @@ and says so. Contacts without a cadence get one from their importance (``DEFAULT
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 # Keep-in-touch cadence (days) for contacts that have none, by importance.
 DEFAULT_CADENCE = {"VIP": 14, "HIGH": 30, "NORMAL": 60, "LOW": 120}
@@ -147,6 +148,19 @@ def _balance(past: Sequence[InteractionFacts], now: datetime) -> Factor:
         return Factor("BALANCE", weight, 0.5, "nothing given or received this year")
     score = (min(given, received) + 1) / (max(given, received) + 1)
     return Factor("BALANCE", weight, score, f"you gave {given} and received {received} this year")
+
+
+def interaction_facts(rows: Sequence[Mapping[Any, Any]]) -> list[InteractionFacts]:
+    """Scoring inputs from interaction rows (``store.insights.health_interactions``)."""
+    return [
+        InteractionFacts(
+            occurred_at=r["occurred_at"],
+            sentiment=r["sentiment"],
+            given=r["gave"],
+            received=r["got"],
+        )
+        for r in rows
+    ]
 
 
 def score_health(

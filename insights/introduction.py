@@ -19,6 +19,7 @@ import heapq
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -242,3 +243,9 @@ def pairs_of(groups: Iterable[Sequence[K]]) -> set[frozenset[K]]:
             for b in members[n + 1 :]:
                 found.add(frozenset((a, b)))
     return found
+
+
+def not_met(pairs: Sequence[Pair[K]], met: AbstractSet[frozenset[K]], first: int) -> list[Pair[K]]:
+    """The best ``first`` pairs whose two contacts have not met (``met``: pairs that share an
+    interaction, from ``store.insights.pairs_already_met``)."""
+    return [p for p in pairs if frozenset((p.a, p.b)) not in met][:first]

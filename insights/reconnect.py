@@ -6,10 +6,12 @@ their cadence) and not snoozed, each with its health now and a few weeks ago.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
+from insights import health
 from insights.health import Health
 
 K = TypeVar("K")
@@ -35,6 +37,32 @@ class Suggestion(Generic[K]):
     key: K
     priority: float
     reasons: tuple[str, ...]
+
+
+def build_candidates(
+    rows: Sequence[Mapping[Any, Any]],
+    history: Mapping[K, Sequence[Mapping[Any, Any]]],
+    now: datetime,
+) -> list[Candidate[K]]:
+    """Candidates from ``store.insights.reconnect_candidates`` rows and their interactions
+    (``health_interactions``), each with its health now and ``DECLINE_WEEKS`` ago."""
+    candidates: list[Candidate[K]] = []
+    for row in rows:
+        facts = health.ContactFacts(row["importance"], row["cadence_days"], row["created_at"])
+        seen = health.interaction_facts(history.get(row["id"], []))
+        candidates.append(
+            Candidate(
+                key=row["id"],
+                importance=row["importance"],
+                cadence_days=int(row["cadence"]),
+                overdue_days=float(row["overdue_days"]),
+                health=health.score_health(facts, seen, now),
+                health_before=health.score_health(
+                    facts, seen, now - timedelta(weeks=DECLINE_WEEKS)
+                ),
+            )
+        )
+    return candidates
 
 
 def urgency(importance: str, overdue_days: float, cadence_days: int) -> float:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 UPCOMING_DAYS = 14
 TOPIC_INTERACTIONS = 3
@@ -73,6 +74,30 @@ class StarterFacts:
     communication_notes: str | None = None
     # The user's interactions with this contact, any order.
     notes: tuple[Note, ...] = ()
+
+
+def facts_from_rows(contact: Mapping[Any, Any], notes: Sequence[Mapping[Any, Any]]) -> StarterFacts:
+    """The facts of a contact row and its latest interaction rows (``store.interactions``)."""
+    month = contact["birthday_month"]
+    return StarterFacts(
+        name=contact["first_name"],
+        birthday=None if month is None else (month, contact["birthday_day"]),
+        work_started_on=contact["work_started_on"],
+        company=contact["company"],
+        interests=tuple(contact["interests"]),
+        preferred_channel=contact["preferred_channel"],
+        communication_notes=contact["communication_notes"],
+        notes=tuple(
+            Note(
+                occurred_at=r["occurred_at"],
+                kind=r["kind"],
+                summary=r["summary"],
+                body=r["body"],
+                given=r["given"],
+            )
+            for r in notes
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,16 @@ def find_hidden_character(value: str) -> str | None:
         if not char.isprintable():
             return f"U+{ord(char):04X} at character {position}"
     return None
+
+
+def check_string(value: str, *, is_id: bool) -> str | None:
+    """Return what is wrong with one string argument, or None.
+
+    The floor under every argument (``schema.arguments.CheckArguments``); the compiled read
+    path (``reads/``) asks too, so both refuse the same strings.
+    """
+    if len(value) > MAX_TEXT:
+        return f"use at most {MAX_TEXT:,} characters, not {len(value):,}"
+    if is_id and (hidden := find_hidden_character(value)) is not None:
+        return f"remove the control or invisible character ({hidden}); ids never hold one"
+    return check_text(value)

@@ -1,7 +1,7 @@
 """Arguments as the resolvers check them: a request one of these refuses falls back.
 
-Each function applies one of the resolvers' rules to a coerced argument value (the page size,
-a filter's ranges, ``schema.arguments``' text and date rules) and raises ``Fallback`` where
+Each function applies one of the resolvers' rules to a coerced argument value (a filter's
+ranges; ``model``'s text, date and page-size rules) and raises ``Fallback`` where
 the resolvers would answer with an error, so that they give it.
 """
 
@@ -17,9 +17,9 @@ from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull
 from model.dates import check_date, check_instant
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE, check_page_size
+from model.text import check_string
 from reads.plan import Fallback, Getter, Inputs
-from schema.arguments import check_string
-from schema.pagination import DEFAULT_PAGE
 from store import contacts as contact_store
 
 
@@ -50,7 +50,7 @@ def read_nth(values: Callable[[Inputs], list[Any]], n: int) -> Getter:
 
 
 def check_first(value: int, maximum: int) -> int:
-    if not 0 <= value <= maximum:
+    if check_page_size(value, maximum) is not None:
         raise Fallback
     return value
 

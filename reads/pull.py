@@ -10,7 +10,8 @@ The statements, the snapshot and the cursor are those of the resolver (``sync.pu
 
 Anything this path does not answer falls through to the resolvers, which answer as always,
 errors included: another root field beside ``syncPull``, variables or arguments that do not
-coerce, an argument the resolver or ``schema.arguments`` refuses, no token or a refused one,
+coerce, an argument the resolver or ``schema.arguments`` refuses (the rules of ``model.text``
+and ``sync.protocol``, asked here too), no token or a refused one,
 a cursor from elsewhere, another account's client id, or any fault.
 """
 
@@ -27,14 +28,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from model.errors import ValidationFailed
+from model.text import check_string
 from reads.plan import Fallback, Getter, Inputs
 from reads.selection import Fields, collect_fields, find_fragments
 from reads.service import CompiledReads
-from schema.arguments import check_string
-from schema.sync import check_pull
 from sync import pull
 from sync.client import ClientNotYours
 from sync.cursor import InvalidCursor
+from sync.protocol import UnsupportedVersion, check_pull
 
 log = logging.getLogger("rapport.reads")
 
@@ -91,7 +93,14 @@ async def answer_pull(reads: CompiledReads, context: Any) -> dict[str, Any] | No
             max_page_size=ctx.max_page_size,
         )
         data = await _answer(ctx, schema, document, operation, inputs)
-    except (Fallback, GraphQLError, InvalidCursor, ClientNotYours):
+    except (
+        Fallback,
+        GraphQLError,
+        ValidationFailed,
+        UnsupportedVersion,
+        InvalidCursor,
+        ClientNotYours,
+    ):
         return None  # the resolver raises the same, with its message
     except Exception:
         # A fault here must cost speed, never an answer: the resolver still gives one.
@@ -120,8 +129,8 @@ async def _answer(
     client_id: str = arguments["clientId"]
     cursor: str | None = arguments.get("cursor")
     limit: int = arguments["limit"]
-    # The rules every argument passes before a resolver runs (schema.arguments), then the
-    # resolver's own.
+    # The rules every argument passes before a resolver runs (model.text, as CheckArguments
+    # applies them), then the resolver's own (sync.protocol).
     if check_string(client_id, is_id=True) is not None:
         return None
     if cursor is not None and check_string(cursor, is_id=False) is not None:

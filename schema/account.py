@@ -14,15 +14,18 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from model import errors
 from schema.context import Context
 from schema.errors import (
+    CONFLICT,
+    INVALID_CREDENTIALS,
+    RATE_LIMITED,
+    VALIDATION,
     Conflict,
     InvalidCredentials,
     RateLimited,
     ValidationError,
-    validation_error,
 )
+from schema.write import run_call
 
 
 class PasswordResets(Protocol):
@@ -139,14 +142,12 @@ class AccountMutation:
         self, info: Info[Context, None], email: str
     ) -> RequestPasswordResetResult:
         ctx = info.context
-        try:
-            await _services(ctx).resets.request(email=email, address=ctx.client_address)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return PasswordResetRequested(
-            message="If an account uses this email, a reset link is on its way to it."
+        return await run_call(
+            lambda: _services(ctx).resets.request(email=email, address=ctx.client_address),
+            lambda _: PasswordResetRequested(
+                message="If an account uses this email, a reset link is on its way to it."
+            ),
+            VALIDATION | RATE_LIMITED,
         )
 
     @strawberry.mutation(
@@ -157,17 +158,13 @@ class AccountMutation:
         self, info: Info[Context, None], input: ResetPasswordInput
     ) -> ResetPasswordResult:
         ctx = info.context
-        try:
-            ended = await _services(ctx).resets.reset(
+        return await run_call(
+            lambda: _services(ctx).resets.reset(
                 token=input.token, new_password=input.new_password, address=ctx.client_address
-            )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return PasswordResetDone(ended_sessions=ended)
+            ),
+            lambda ended: PasswordResetDone(ended_sessions=ended),
+            VALIDATION | INVALID_CREDENTIALS | RATE_LIMITED,
+        )
 
     @strawberry.mutation(
         description="Change your email: needs your password; takes effect when the link sent "
@@ -178,22 +175,16 @@ class AccountMutation:
     ) -> ChangeEmailResult:
         ctx = info.context
         user_id = await ctx.owner_id()
-        try:
-            pending, expires_at = await _services(ctx).email_changes.request(
+        return await run_call(
+            lambda: _services(ctx).email_changes.request(
                 user_id=user_id,
                 new_email=input.new_email,
                 password=input.password,
                 address=ctx.client_address,
-            )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.Conflict as exc:
-            return Conflict(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return EmailChangeRequested(pending_email=pending, expires_at=expires_at)
+            ),
+            lambda asked: EmailChangeRequested(pending_email=asked[0], expires_at=asked[1]),
+            VALIDATION | INVALID_CREDENTIALS | CONFLICT | RATE_LIMITED,
+        )
 
     @strawberry.mutation(
         description="Confirm a new email with the token of the link sent to it (single use). "
@@ -203,17 +194,11 @@ class AccountMutation:
         self, info: Info[Context, None], token: str
     ) -> ConfirmEmailChangeResult:
         ctx = info.context
-        try:
-            email = await _services(ctx).email_changes.confirm(
-                token=token, address=ctx.client_address
-            )
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.Conflict as exc:
-            return Conflict(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return EmailChanged(email=email)
+        return await run_call(
+            lambda: _services(ctx).email_changes.confirm(token=token, address=ctx.client_address),
+            lambda email: EmailChanged(email=email),
+            INVALID_CREDENTIALS | CONFLICT | RATE_LIMITED,
+        )
 
     @strawberry.mutation(
         description="Replace your calendar feed's URL; the old one stops working at once."

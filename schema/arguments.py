@@ -35,20 +35,11 @@ from strawberry.types.lazy_type import LazyType
 from strawberry.types.union import StrawberryUnion
 
 from model.dates import check_date, check_instant
-from model.text import MAX_TEXT, check_text, find_hidden_character
+from model.text import check_string
 from schema.errors import FieldProblem, ValidationError, bad_input
 
 Problem = tuple[str, str]
 MAX_PROBLEMS = 10
-
-
-def check_string(value: str, *, is_id: bool) -> str | None:
-    """Return what is wrong with one string argument, or None."""
-    if len(value) > MAX_TEXT:
-        return f"use at most {MAX_TEXT:,} characters, not {len(value):,}"
-    if is_id and (hidden := find_hidden_character(value)) is not None:
-        return f"remove the control or invisible character ({hidden}); ids never hold one"
-    return check_text(value)
 
 
 class CheckArguments(FieldExtension):

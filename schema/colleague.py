@@ -16,17 +16,19 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from model import errors
 from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import (
+    CONFLICT,
+    NOT_FOUND,
+    RATE_LIMITED,
+    VALIDATION,
     Conflict,
     NotFound,
     RateLimited,
     ValidationError,
-    not_found,
-    validation_error,
 )
+from schema.write import run_call
 from store import accounts
 from store import colleagues as store
 from sync import colleague, colleague_peer
@@ -162,16 +164,13 @@ async def answer(
 
     ``limited``: the write is rate-limited (and never names a missing object).
     """
-    try:
-        return await action()
-    except errors.ValidationFailed as exc:
-        return validation_error(exc)
-    except errors.NotFound as exc:
-        return not_found(exc)
-    except errors.Conflict as exc:
-        return Conflict(message=exc.message)
-    except errors.RateLimited as exc:
-        return RateLimited(message=exc.message, retry_after=exc.retry_after)
+    if limited:
+        return await run_call(action, _same, VALIDATION | CONFLICT | RATE_LIMITED)
+    return await run_call(action, _same, VALIDATION | NOT_FOUND | CONFLICT)
+
+
+def _same(result: T) -> T:
+    return result
 
 
 async def replayed_owner(ctx: Context) -> UUID:

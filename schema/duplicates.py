@@ -10,16 +10,15 @@ import strawberry
 from strawberry.types import Info
 
 from insights import duplicate
-from model import errors
 from model.ids import parse_uuid
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, not_found, validation_error
+from schema.errors import NOT_FOUND, VALIDATION, NotFound, ValidationError, expect
 from schema.nodes import Contact
 from schema.pagination import Connection, build_connection, check_first, read_after
+from schema.write import WRITE_FAILURES, run_call, run_write
 from store import duplicates as store
 from store import keyset
-from sync import merge
-from sync.writer import open_writer
+from sync import dismissal, merge
 
 # Best first: the score (as three digits, so text order is score order), then the pair.
 CANDIDATE_KEYS = (
@@ -64,6 +63,22 @@ class ContactDeleted:
 DismissResult = Annotated[
     DuplicateDismissed | ValidationError | NotFound, strawberry.union("DismissDuplicateResult")
 ]
+# A merged contact is a Conflict too: Failures.find shows it as ContactMerged.
+MERGE_FAILURES = (
+    WRITE_FAILURES
+    | expect(
+        merge.ContactMerged,
+        lambda exc: ContactMerged(
+            message=str(exc),
+            id=strawberry.ID(str(exc.contact_id)),
+            survivor_id=strawberry.ID(str(exc.survivor_id)),
+        ),
+    )
+    | expect(
+        merge.ContactDeleted,
+        lambda exc: ContactDeleted(message=str(exc), id=strawberry.ID(str(exc.contact_id))),
+    )
+)
 MergeResult = Annotated[
     Contact | ValidationError | NotFound | ContactMerged | ContactDeleted,
     strawberry.union("MergeContactsResult"),
@@ -90,23 +105,7 @@ async def _candidates(ctx: Context, owner_id: UUID) -> list[dict[str, Any]]:
     async with ctx.engine.connect() as conn:
         rows = await store.identities(conn, owner_id=owner_id)
         dismissed = await store.dismissed_pairs(conn, owner_id=owner_id)
-    people = [
-        duplicate.Person(
-            key=row["id"],
-            first_name=row["first_name"],
-            last_name=row["last_name"],
-            company=row["company"],
-            emails=tuple(e["value"] for e in row["emails"]),
-            phones=tuple(p["value"] for p in row["phones"]),
-            urls=tuple(u["value"] for u in row["urls"]),
-        )
-        for row in rows
-    ]
-    return [
-        _candidate_row(c)
-        for c in duplicate.find_candidates(people)
-        if (min(c.a, c.b), max(c.a, c.b)) not in dismissed
-    ]
+    return [_candidate_row(c) for c in duplicate.find_undismissed(rows, dismissed)]
 
 
 @strawberry.type
@@ -158,21 +157,17 @@ class DuplicateMutation:
     ) -> DismissResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        try:
-            a, b = parse_uuid("contactA", contact_a), parse_uuid("contactB", contact_b)
-            if a == b:
-                raise errors.ValidationFailed(
-                    [errors.FieldError("contactB", "name two different contacts")]
-                )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        async with ctx.engine.begin() as conn:
-            found = await store.existing_contacts(conn, owner_id=owner_id, contact_ids=[a, b])
-            for contact_id in (a, b):
-                if contact_id not in found:
-                    return not_found(errors.NotFound("contact", contact_id))
-            await store.dismiss_pair(conn, owner_id=owner_id, a=a, b=b, now=ctx.clock.now())
-        return DuplicateDismissed(contact_a=contact_a, contact_b=contact_b)
+        return await run_call(
+            lambda: dismissal.dismiss_duplicate(
+                ctx.engine,
+                owner_id,
+                ctx.clock,
+                parse_uuid("contactA", contact_a),
+                parse_uuid("contactB", contact_b),
+            ),
+            lambda _: DuplicateDismissed(contact_a=contact_a, contact_b=contact_b),
+            VALIDATION | NOT_FOUND,
+        )
 
     @strawberry.mutation(
         description="Merge contacts into one (`keepId`): lists united, empty fields filled, "
@@ -186,23 +181,11 @@ class DuplicateMutation:
         keep_id: strawberry.ID,
         merge_ids: list[strawberry.ID],
     ) -> MergeResult:
-        ctx = info.context
-        owner_id = await ctx.owner_id()
-        try:
-            keep = parse_uuid("keepId", keep_id)
-            merged = [parse_uuid("mergeIds", m) for m in merge_ids]
-            async with open_writer(ctx.engine, owner_id, ctx.clock) as w:
-                row = await merge.merge_contacts(w, keep, merged)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.NotFound as exc:
-            return not_found(exc)
-        except merge.ContactMerged as exc:
-            return ContactMerged(
-                message=str(exc),
-                id=strawberry.ID(str(exc.contact_id)),
-                survivor_id=strawberry.ID(str(exc.survivor_id)),
-            )
-        except merge.ContactDeleted as exc:
-            return ContactDeleted(message=str(exc), id=strawberry.ID(str(exc.contact_id)))
-        return Contact.from_row(row)
+        return await run_write(
+            info.context,
+            lambda w: merge.merge_contacts(
+                w, parse_uuid("keepId", keep_id), [parse_uuid("mergeIds", m) for m in merge_ids]
+            ),
+            Contact.from_row,
+            failures=MERGE_FAILURES,
+        )

@@ -9,7 +9,8 @@ with the request id and reaches the client as ``INTERNAL_SERVER_ERROR`` with tha
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +19,10 @@ from strawberry.extensions import SchemaExtension
 from model import errors
 
 log = logging.getLogger("rapport.api")
+
+E = TypeVar("E", bound=Exception)
+G = TypeVar("G")
+H = TypeVar("H")
 
 # Errors raised on purpose keep their message; everything else is masked.
 EXPECTED_CODES = {
@@ -79,6 +84,54 @@ def validation_error(exc: errors.ValidationFailed) -> ValidationError:
 
 def not_found(exc: errors.NotFound) -> NotFound:
     return NotFound(message=str(exc), entity=exc.entity, id=strawberry.ID(exc.id))
+
+
+class Failures(Generic[G]):
+    """The expected failures one field answers, each with the GraphQL type it shows as.
+
+    Made by ``expect`` and joined with ``|``: ``VALIDATION | RATE_LIMITED`` is a
+    ``Failures[ValidationError | RateLimited]``, so mypy holds a resolver's union to every type
+    its failures can become. A failure it does not name is unexpected and propagates.
+    """
+
+    def __init__(self, shows: Mapping[type[Exception], Callable[[Exception], G]]) -> None:
+        self._shows = dict(shows)
+
+    def __or__(self, other: Failures[H]) -> Failures[G | H]:
+        shows: dict[type[Exception], Callable[[Exception], G | H]] = {}
+        shows.update(self._shows)
+        shows.update(other._shows)
+        return Failures(shows)
+
+    def find(self, exc: Exception) -> Callable[[Exception], G] | None:
+        """How to show ``exc``: its own class's way first, then its base classes' (so
+        ``sync.merge.ContactMerged`` is not shown as the ``Conflict`` it also is)."""
+        for kind in type(exc).__mro__:
+            if kind in self._shows:
+                return self._shows[kind]
+        return None
+
+
+def expect(kind: type[E], show: Callable[[E], G]) -> Failures[G]:
+    """The failure ``kind`` (and its subclasses), answered as ``show(exc)``."""
+
+    def show_any(exc: Exception) -> G:
+        assert isinstance(exc, kind), "Failures.find hands each way only its own kind"
+        return show(exc)
+
+    return Failures({kind: show_any})
+
+
+# Each expected failure of model.errors and its GraphQL type, once.
+VALIDATION = expect(errors.ValidationFailed, validation_error)
+NOT_FOUND = expect(errors.NotFound, not_found)
+CONFLICT = expect(errors.Conflict, lambda exc: Conflict(message=exc.message))
+INVALID_CREDENTIALS = expect(
+    errors.InvalidCredentials, lambda exc: InvalidCredentials(message=exc.message)
+)
+RATE_LIMITED = expect(
+    errors.RateLimited, lambda exc: RateLimited(message=exc.message, retry_after=exc.retry_after)
+)
 
 
 def bad_input(field: str, message: str) -> GraphQLError:

@@ -7,23 +7,24 @@ every suggestion carries the reasons that produced it.
 from __future__ import annotations
 
 import datetime as dt
-from datetime import timedelta
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from insights import health, introduction, reconnect, starter
+from model import errors
 from model.clock import local_today
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, validation_error
+from schema.errors import NotFound, ValidationError, not_found, validation_error
 from schema.mutation import InteractionResult
 from schema.nodes import Contact, Interaction
 from schema.pagination import check_first
-from schema.scores import RelationshipHealth, to_facts
+from schema.scores import RelationshipHealth
 from schema.write import run_write
 from store import accounts
 from store import insights as insight_store
@@ -49,6 +50,27 @@ class ReconnectSuggestion:
     health: RelationshipHealth
     reasons: list[str]
 
+    @classmethod
+    def from_ranked(
+        cls,
+        ranked: Sequence[reconnect.Suggestion[UUID]],
+        candidates: Sequence[reconnect.Candidate[UUID]],
+        contacts: Sequence[Mapping[Any, Any] | None],
+    ) -> list[ReconnectSuggestion]:
+        """The ranked suggestions whose contact still loads, in rank order."""
+        by_key = {c.key: c for c in candidates}
+        return [
+            cls(
+                contact=Contact.from_row(row),
+                priority=s.priority,
+                overdue_days=int(by_key[s.key].overdue_days),
+                health=RelationshipHealth.from_health(by_key[s.key].health),
+                reasons=list(s.reasons),
+            )
+            for s, row in zip(ranked, contacts, strict=True)
+            if row is not None
+        ]
+
 
 @strawberry.type(description="Two of your contacts who would gain from meeting, and why.")
 class IntroductionSuggestion:
@@ -57,12 +79,37 @@ class IntroductionSuggestion:
     score: float
     reasons: list[str]
 
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[introduction.Pair[UUID]],
+        loaded: Sequence[Mapping[Any, Any] | None],
+    ) -> list[IntroductionSuggestion]:
+        """The pairs whose two contacts still load; ``loaded`` holds each pair's a and b."""
+        found = []
+        for n, pair in enumerate(pairs):
+            a, b = loaded[2 * n], loaded[2 * n + 1]
+            if a is not None and b is not None:
+                found.append(
+                    cls(
+                        contact_a=Contact.from_row(a),
+                        contact_b=Contact.from_row(b),
+                        score=pair.score,
+                        reasons=list(pair.reasons),
+                    )
+                )
+        return found
+
 
 @strawberry.type(description="An opener built from one fact, which it names.")
 class ConversationStarter:
     text: str
     source: starter.Source
     fact: str = strawberry.field(description="The fact it came from, as you would recognise it.")
+
+    @classmethod
+    def from_starter(cls, built: starter.Starter) -> ConversationStarter:
+        return cls(text=built.text, source=built.source, fact=built.fact)
 
 
 @strawberry.type
@@ -111,39 +158,10 @@ class InsightQuery:
             history = await insight_store.health_interactions(
                 conn, owner_id=owner_id, contact_ids=[r["id"] for r in rows]
             )
-        candidates = []
-        healths = {}
-        for row in rows:
-            facts = health.ContactFacts(row["importance"], row["cadence_days"], row["created_at"])
-            seen = to_facts(history.get(row["id"], []))
-            healths[row["id"]] = health.score_health(facts, seen, now)
-            before = health.score_health(
-                facts, seen, now - timedelta(weeks=reconnect.DECLINE_WEEKS)
-            )
-            candidates.append(
-                reconnect.Candidate(
-                    key=row["id"],
-                    importance=row["importance"],
-                    cadence_days=int(row["cadence"]),
-                    overdue_days=float(row["overdue_days"]),
-                    health=healths[row["id"]],
-                    health_before=before,
-                )
-            )
+        candidates = reconnect.build_candidates(rows, history, now)
         ranked = reconnect.rank_reconnects(candidates, first)
-        overdue = {c.key: c.overdue_days for c in candidates}
         contacts = await (await ctx.loaders()).contact.load_many([s.key for s in ranked])
-        return [
-            ReconnectSuggestion(
-                contact=Contact.from_row(row),
-                priority=s.priority,
-                overdue_days=int(overdue[s.key]),
-                health=RelationshipHealth.from_health(healths[s.key]),
-                reasons=list(s.reasons),
-            )
-            for s, row in zip(ranked, contacts, strict=True)
-            if row is not None
-        ]
+        return ReconnectSuggestion.from_ranked(ranked, candidates, contacts)
 
     @strawberry.field(description="Pairs of your contacts worth introducing, best first.")
     async def introduction_suggestions(
@@ -162,24 +180,12 @@ class InsightQuery:
             met = await insight_store.pairs_already_met(
                 conn, owner_id=owner_id, pairs=[(p.a, p.b) for p in candidates]
             )
-        chosen = [p for p in candidates if frozenset((p.a, p.b)) not in met][:first]
+        chosen = introduction.not_met(candidates, met, first)
         # One batch for every contact of every pair.
         loaded = await (await ctx.loaders()).contact.load_many(
             [key for pair in chosen for key in (pair.a, pair.b)]
         )
-        found = []
-        for n, pair in enumerate(chosen):
-            a, b = loaded[2 * n], loaded[2 * n + 1]
-            if a is not None and b is not None:
-                found.append(
-                    IntroductionSuggestion(
-                        contact_a=Contact.from_row(a),
-                        contact_b=Contact.from_row(b),
-                        score=pair.score,
-                        reasons=list(pair.reasons),
-                    )
-                )
-        return found
+        return IntroductionSuggestion.from_pairs(chosen, loaded)
 
     @strawberry.field(description="Openers for a conversation with a contact, from facts.")
     async def conversation_starters(
@@ -194,46 +200,17 @@ class InsightQuery:
             return validation_error(exc)
         row = await (await ctx.loaders()).contact.load(key)
         if row is None:
-            return NotFound(
-                message=f"No contact with id {contact_id} exists for this account.",
-                entity="contact",
-                id=contact_id,
-            )
+            return not_found(errors.NotFound("contact", contact_id))
         today = await owner_today(ctx, owner_id)
         async with reading(ctx.engine, owner_id) as conn:
             latest = await interaction_store.latest_for_contacts(
                 conn, owner_id=owner_id, contact_ids=[key], limit=STARTER_HISTORY
             )
-        contact = Contact.from_row(row)
-        facts = starter.StarterFacts(
-            name=contact.first_name,
-            birthday=None
-            if contact.birthday is None
-            else (contact.birthday.month, contact.birthday.day),
-            work_started_on=contact.work_started_on,
-            company=contact.company,
-            interests=tuple(contact.interests),
-            preferred_channel=None
-            if contact.preferred_channel is None
-            else contact.preferred_channel.value,
-            communication_notes=contact.communication_notes,
-            notes=tuple(
-                starter.Note(
-                    occurred_at=r["occurred_at"],
-                    kind=r["kind"],
-                    summary=r["summary"],
-                    body=r["body"],
-                    given=r["given"],
-                )
-                for r in latest.get(key, [])
-            ),
-        )
+        facts = starter.facts_from_rows(row, latest.get(key, []))
         built = starter.build_starters(facts, now=ctx.clock.now(), today=today, first=first)
         return ConversationStarters(
-            contact=contact,
-            starters=[
-                ConversationStarter(text=s.text, source=s.source, fact=s.fact) for s in built
-            ],
+            contact=Contact.from_row(row),
+            starters=[ConversationStarter.from_starter(s) for s in built],
         )
 
 

@@ -1,4 +1,4 @@
-"""Write operations. Each mutation owns exactly one transaction, opened by ``_write``."""
+"""Write operations. Each mutation is one call through ``schema.write`` (run_write, run_call)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from model import errors
 from model.ids import parse_uuid
 from schema.context import Context, TokenPair
 from schema.errors import (
+    CONFLICT,
+    INVALID_CREDENTIALS,
+    RATE_LIMITED,
+    VALIDATION,
     Conflict,
     Deleted,
     InvalidCredentials,
@@ -19,7 +23,6 @@ from schema.errors import (
     RateLimited,
     ValidationError,
     not_found,
-    validation_error,
 )
 from schema.inputs import (
     ChangePasswordInput,
@@ -35,7 +38,7 @@ from schema.inputs import (
     to_patch,
 )
 from schema.nodes import AuthPayload, Contact, Interaction, Tag, User
-from schema.write import deleted, run_write
+from schema.write import deleted, run_call, run_write
 from sync import account, contact, interaction, tag
 from sync.entity import new_id
 from sync.writer import Writer
@@ -100,41 +103,37 @@ def _payload(tokens: TokenPair) -> AuthPayload:
 class Mutation:
     @strawberry.mutation(description="Create an account and sign in.")
     async def sign_up(self, info: Info[Context, None], input: SignUpInput) -> AuthResult:
-        try:
-            tokens = await info.context.accounts.sign_up(
+        ctx = info.context
+        return await run_call(
+            lambda: ctx.accounts.sign_up(
                 email=input.email,
                 password=input.password,
                 display_name=input.display_name,
                 time_zone=input.time_zone,
-                address=info.context.client_address,
-            )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.Conflict as exc:
-            return Conflict(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return _payload(tokens)
+                address=ctx.client_address,
+            ),
+            _payload,
+            VALIDATION | CONFLICT | RATE_LIMITED,
+        )
 
     @strawberry.mutation(description="Sign in with email and password.")
     async def sign_in(self, info: Info[Context, None], input: SignInInput) -> SignInResult:
-        try:
-            tokens = await info.context.accounts.sign_in(
-                email=input.email, password=input.password, address=info.context.client_address
-            )
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return _payload(tokens)
+        ctx = info.context
+        return await run_call(
+            lambda: ctx.accounts.sign_in(
+                email=input.email, password=input.password, address=ctx.client_address
+            ),
+            _payload,
+            INVALID_CREDENTIALS | RATE_LIMITED,
+        )
 
     @strawberry.mutation(description="Trade a refresh token for a new token pair.")
     async def refresh_session(self, info: Info[Context, None], refresh_token: str) -> SignInResult:
-        try:
-            tokens = await info.context.accounts.refresh(refresh_token=refresh_token)
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        return _payload(tokens)
+        return await run_call(
+            lambda: info.context.accounts.refresh(refresh_token=refresh_token),
+            _payload,
+            INVALID_CREDENTIALS,
+        )
 
     @strawberry.mutation(description="End this session; its tokens stop working.")
     async def sign_out(self, info: Info[Context, None]) -> SignedOut:
@@ -151,21 +150,17 @@ class Mutation:
     ) -> ChangePasswordResult:
         ctx = info.context
         viewer = await ctx.viewer()
-        try:
-            ended = await ctx.accounts.change_password(
+        return await run_call(
+            lambda: ctx.accounts.change_password(
                 user_id=viewer.user_id,
                 session_id=viewer.session_id,
                 current_password=input.current_password,
                 new_password=input.new_password,
                 address=ctx.client_address,
-            )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return PasswordChanged(ended_sessions=ended)
+            ),
+            lambda ended: PasswordChanged(ended_sessions=ended),
+            VALIDATION | INVALID_CREDENTIALS | RATE_LIMITED,
+        )
 
     @strawberry.mutation(
         description="Delete your account and everything in it for good: contacts, history, "
@@ -177,18 +172,16 @@ class Mutation:
     ) -> DeleteAccountResult:
         ctx = info.context
         viewer = await ctx.viewer()
-        try:
-            await ctx.accounts.delete_account(
+        return await run_call(
+            lambda: ctx.accounts.delete_account(
                 user_id=viewer.user_id,
                 password=input.password,
                 firebase_id_token=input.firebase_id_token,
                 address=ctx.client_address,
-            )
-        except errors.InvalidCredentials as exc:
-            return InvalidCredentials(message=exc.message)
-        except errors.RateLimited as exc:
-            return RateLimited(message=exc.message, retry_after=exc.retry_after)
-        return AccountDeleted(ok=True)
+            ),
+            lambda _: AccountDeleted(ok=True),
+            INVALID_CREDENTIALS | RATE_LIMITED,
+        )
 
     @strawberry.mutation(description="End one of your sessions (see `sessions`).")
     async def revoke_session(
@@ -196,23 +189,25 @@ class Mutation:
     ) -> RevokeSessionResult:
         ctx = info.context
         viewer = await ctx.viewer()
-        try:
-            session_id = parse_uuid("id", id)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        if not await ctx.accounts.revoke_session(user_id=viewer.user_id, session_id=session_id):
-            return not_found(errors.NotFound("Session", str(id)))
-        return SessionRevoked(id=id)
+        return await run_call(
+            lambda: ctx.accounts.revoke_session(
+                user_id=viewer.user_id, session_id=parse_uuid("id", id)
+            ),
+            lambda revoked: (
+                SessionRevoked(id=id) if revoked else not_found(errors.NotFound("Session", str(id)))
+            ),
+            VALIDATION,
+        )
 
     @strawberry.mutation(description="Change your profile and reminder preferences.")
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UserResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        try:
-            row = await account.update_settings(ctx.engine, owner_id, ctx.clock, to_patch(input))
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        return User.from_row(row)
+        return await run_call(
+            lambda: account.update_settings(ctx.engine, owner_id, ctx.clock, to_patch(input)),
+            User.from_row,
+            VALIDATION,
+        )
 
     @strawberry.mutation(description="Add a person.")
     async def create_contact(

@@ -13,7 +13,6 @@ import strawberry
 from strawberry.types import Info
 
 from insights import goal
-from model.dates import check_date
 from model.enums import AttendeeStatus, Metric, Period
 from model.ids import parse_uuid
 from schema.context import Context
@@ -66,6 +65,20 @@ class GoalProgress:
         description="What counted (at most 100), oldest first."
     )
 
+    @classmethod
+    def from_progress(cls, progress: goal.Progress[Any]) -> GoalProgress:
+        return cls(
+            current=progress.current,
+            target=progress.target,
+            done=progress.done,
+            window_start=progress.window.start,
+            window_end=progress.window.end,
+            items=[
+                GoalItem(id=strawberry.ID(str(i.key)), at=i.at, label=i.label)
+                for i in progress.items[: store.MAX_ITEMS]
+            ],
+        )
+
 
 @strawberry.type
 class Goal:
@@ -107,7 +120,7 @@ class Goal:
         zone = await owner_zone(ctx, owner_id)
         today = ctx.clock.now().astimezone(zone).date()
         window = goal.current_window(self.period, self.starts_on, self.ends_on, today)
-        if window is None or check_date(window.start) or check_date(window.end):
+        if window is None:
             return None
         start, end = day_bounds(window.start, window.end, zone)
         async with ctx.engine.connect() as conn:
@@ -120,27 +133,8 @@ class Goal:
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
                 goal_id=UUID(self.id),
             )
-        if self.metric is Metric.RECONNECT_DORMANT:
-            history: dict[UUID, list[datetime]] = {}
-            labels: dict[UUID, str] = {}
-            for row in rows:
-                history.setdefault(row["key"], []).append(row["at"].astimezone(zone))
-                labels[row["key"]] = row["label"]
-            items = goal.find_reconnections(history, labels, window)
-        else:
-            items = [goal.Item(r["key"], r["at"].astimezone(zone), r["label"] or "") for r in rows]
-        progress = goal.measure_goal(self.target, window, items)
-        return GoalProgress(
-            current=progress.current,
-            target=progress.target,
-            done=progress.done,
-            window_start=window.start,
-            window_end=window.end,
-            items=[
-                GoalItem(id=strawberry.ID(str(i.key)), at=i.at, label=i.label)
-                for i in progress.items[: store.MAX_ITEMS]
-            ],
-        )
+        progress = goal.measure_rows(self.metric, self.target, window, rows, zone)
+        return GoalProgress.from_progress(progress)
 
 
 @strawberry.type(description="A contact on an event's list.")

@@ -15,10 +15,11 @@ import strawberry
 from strawberry.types import Info
 
 from insights import health as health_model
+from model.pages import DEFAULT_PAGE
 from schema import scores
 from schema.context import Context
 from schema.enums import Channel, Importance, InteractionKind, Stage
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
 from schema.scores import Sentiment
 from store import interactions as interaction_store
 
@@ -314,13 +315,12 @@ class Contact:
                 rows = await interaction_store.list_interactions(
                     conn, owner_id=owner_id, contact_id=contact_id, after=cursor, limit=first + 1
                 )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await interaction_store.count_interactions(
-                    conn, owner_id=owner_id, contact_id=contact_id
-                )
-
+        count = counting(
+            ctx.engine,
+            interaction_store.count_interactions,
+            owner_id=owner_id,
+            contact_id=contact_id,
+        )
         return build_connection(
             rows, first, tag, keys, Interaction.from_row, count, after=cursor is not None
         )

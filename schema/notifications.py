@@ -10,16 +10,18 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import strawberry
 from strawberry.types import Info
 
-from model import errors
 from model.agenda import Kind
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE
 from schema.context import Context
-from schema.errors import Deleted, NotFound, ValidationError, validation_error
+from schema.errors import VALIDATION, Deleted, NotFound, ValidationError
 from schema.mutation import DeleteResult
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
+from schema.write import run_call
 from store import notifications as store
 from sync import device as devices
 
@@ -182,11 +184,7 @@ class NotificationQuery:
             deliveries = await store.list_deliveries(
                 conn, owner_id=owner_id, notification_ids=[row["id"] for row in rows[:first]]
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await store.count_notifications(conn, owner_id=owner_id)
-
+        count = counting(ctx.engine, store.count_notifications, owner_id=owner_id)
         return build_connection(
             rows,
             first,
@@ -209,8 +207,8 @@ class NotificationMutation:
     ) -> DeviceResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        try:
-            row = await devices.register_device(
+        return await run_call(
+            lambda: devices.register_device(
                 ctx.engine,
                 owner_id,
                 ctx.clock,
@@ -218,21 +216,29 @@ class NotificationMutation:
                 platform=input.platform.value,
                 app_version=input.app_version,
                 locale=input.locale,
-            )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        return Device.from_row(row)
+            ),
+            Device.from_row,
+            VALIDATION,
+        )
 
     @strawberry.mutation(description="Stop pushes to a device (for example on sign-out).")
     async def unregister_device(self, info: Info[Context, None], id: strawberry.ID) -> DeleteResult:
         ctx = info.context
-        try:
+
+        async def unregister() -> bool:
+            # The id is judged before the token, as it always was.
             device_id = parse_uuid("id", id)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        if not await devices.unregister_device(ctx.engine, await ctx.owner_id(), device_id):
-            return NotFound(message=f"no device with id {id}", entity="device", id=id)
-        return Deleted(id=id, entity="device")
+            return await devices.unregister_device(ctx.engine, await ctx.owner_id(), device_id)
+
+        return await run_call(
+            unregister,
+            lambda found: (
+                Deleted(id=id, entity="device")
+                if found
+                else NotFound(message=f"no device with id {id}", entity="device", id=id)
+            ),
+            VALIDATION,
+        )
 
     @strawberry.mutation(
         description="Record that the user opened a push. A push no device has received (not "
@@ -242,16 +248,22 @@ class NotificationMutation:
         self, info: Info[Context, None], id: strawberry.ID
     ) -> NotificationResult:
         ctx = info.context
-        try:
-            notification_id = parse_uuid("id", id)
-            opened = await devices.mark_opened(
+
+        async def mark() -> tuple[sa.RowMapping, Sequence[sa.RowMapping]] | None:
+            notification_id = parse_uuid("id", id)  # before the token, as it always was
+            return await devices.mark_opened(
                 ctx.engine, await ctx.owner_id(), ctx.clock, notification_id
             )
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        if opened is None:
-            return NotFound(message=f"no notification with id {id}", entity="notification", id=id)
-        return Notification.from_row(*opened)
+
+        return await run_call(
+            mark,
+            lambda opened: (
+                Notification.from_row(*opened)
+                if opened is not None
+                else NotFound(message=f"no notification with id {id}", entity="notification", id=id)
+            ),
+            VALIDATION,
+        )
 
 
 __all__ = ["NotificationMutation", "NotificationQuery"]

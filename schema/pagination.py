@@ -1,19 +1,23 @@
-"""Relay-style connections with opaque cursors and a lazily counted ``totalCount``."""
+"""Relay-style connections with opaque cursors and a lazily counted ``totalCount``.
+
+The page-size rule and default are ``model.pages``' (the compiled path applies them too).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from model.pages import DEFAULT_PAGE, check_page_size
 from schema.errors import bad_input
 from store import keyset
 
 T = TypeVar("T")
-
-DEFAULT_PAGE = 20
+P = ParamSpec("P")
 
 
 @strawberry.type
@@ -74,10 +78,26 @@ class Connection(Generic[T]):
         return await self.count()
 
 
+def counting(
+    engine: AsyncEngine,
+    count: Callable[Concatenate[AsyncConnection, P], Awaitable[int]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Callable[[], Awaitable[int]]:
+    """A connection's ``totalCount``: ``count(conn, ...)`` on a short connection of its own
+    (sibling fields run concurrently), run only when the field is selected."""
+
+    async def run() -> int:
+        async with engine.connect() as conn:
+            return await count(conn, *args, **kwargs)
+
+    return run
+
+
 def check_first(first: int, maximum: int) -> int:
     """Return the page size, or fail the field if it is out of range."""
-    if first < 0 or first > maximum:
-        raise bad_input("first", f"ask for between 0 and {maximum} items per page, not {first}")
+    if (problem := check_page_size(first, maximum)) is not None:
+        raise bad_input("first", problem)
     return first
 
 
@@ -113,8 +133,8 @@ def check_page(first: int | None, last: int | None, maximum: int) -> PageSize:
         )
     if last is None:
         return PageSize(check_first(DEFAULT_PAGE if first is None else first, maximum), False)
-    if last < 0 or last > maximum:
-        raise bad_input("last", f"ask for between 0 and {maximum} items per page, not {last}")
+    if (problem := check_page_size(last, maximum)) is not None:
+        raise bad_input("last", problem)
     return PageSize(last, True)
 
 

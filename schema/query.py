@@ -9,19 +9,21 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
+from model import errors
 from model.errors import ValidationFailed
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.enums import ContactOrder
-from schema.errors import NotFound, ValidationError, bad_input, validation_error
+from schema.errors import NotFound, ValidationError, bad_input, not_found, validation_error
 from schema.inputs import ContactFilter
 from schema.nodes import Contact, Interaction, Session, Tag, User
 from schema.pagination import (
-    DEFAULT_PAGE,
     Connection,
     build_connection,
     check_first,
     check_page,
+    counting,
     read_after,
 )
 from store import accounts, contacts, interactions, tags
@@ -101,9 +103,7 @@ class Query:
             return validation_error(exc)
         row = await (await ctx.loaders()).contact.load(contact_id)
         if row is None:
-            return NotFound(
-                message=f"No contact with id {id} exists for this account.", entity="contact", id=id
-            )
+            return not_found(errors.NotFound("contact", id))
         return Contact.from_row(row)
 
     @strawberry.field(
@@ -142,11 +142,7 @@ class Query:
                 backward=page.backward,
                 limit=page.size + 1,
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await contacts.count_contacts(conn, owner_id=owner_id, where=where)
-
+        count = counting(ctx.engine, contacts.count_contacts, owner_id=owner_id, where=where)
         return build_connection(
             rows,
             page.size,
@@ -172,11 +168,7 @@ class Query:
                 conn, owner_id=owner_id, interaction_id=interaction_id
             )
         if row is None:
-            return NotFound(
-                message=f"No interaction with id {id} exists for this account.",
-                entity="interaction",
-                id=id,
-            )
+            return not_found(errors.NotFound("interaction", id))
         return Interaction.from_row(row)
 
     @strawberry.field(description="Interactions, newest first: all, or one contact's.")
@@ -200,13 +192,9 @@ class Query:
             rows = await interactions.list_interactions(
                 conn, owner_id=owner_id, contact_id=contact, after=cursor, limit=first + 1
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await interactions.count_interactions(
-                    conn, owner_id=owner_id, contact_id=contact
-                )
-
+        count = counting(
+            ctx.engine, interactions.count_interactions, owner_id=owner_id, contact_id=contact
+        )
         return build_connection(
             rows, first, tag, keys, Interaction.from_row, count, after=cursor is not None
         )

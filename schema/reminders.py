@@ -20,13 +20,14 @@ from model.agenda import Event, Kind
 from model.clock import local_today
 from model.enums import RepeatUnit
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE
 from schema.context import Context
 from schema.errors import Conflict, Deleted, NotFound, ValidationError, bad_input
 from schema.inputs import to_patch
 from schema.mutation import DeleteResult
 from schema.nodes import Contact
 from schema.notifications import maybe_id
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
 from schema.write import run_write
 from store import accounts
 from store import notifications as store
@@ -196,11 +197,7 @@ class ReminderQuery:
                 conn, owner_id=owner_id, after=cursor, limit=first + 1
             )
         today = local_today(ctx.clock.now(), user["time_zone"])
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await store.count_reminders(conn, owner_id=owner_id)
-
+        count = counting(ctx.engine, store.count_reminders, owner_id=owner_id)
         return build_connection(
             rows,
             first,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -66,25 +64,12 @@ class HealthPoint:
     bucket: health.Bucket
 
 
-def to_facts(rows: Sequence[Mapping[Any, Any]]) -> list[health.InteractionFacts]:
-    """Turn interaction rows (store.insights.health_interactions) into scoring inputs."""
-    return [
-        health.InteractionFacts(
-            occurred_at=r["occurred_at"],
-            sentiment=r["sentiment"],
-            given=r["gave"],
-            received=r["got"],
-        )
-        for r in rows
-    ]
-
-
 async def resolve_health(
     ctx: Context, contact: health.ContactFacts, contact_id: UUID
 ) -> RelationshipHealth:
     rows = await (await ctx.loaders()).health_facts.load(contact_id)
     return RelationshipHealth.from_health(
-        health.score_health(contact, to_facts(rows), ctx.clock.now())
+        health.score_health(contact, health.interaction_facts(rows), ctx.clock.now())
     )
 
 
@@ -94,5 +79,5 @@ async def resolve_history(
     if not 1 <= weeks <= MAX_HISTORY_WEEKS:
         raise bad_input("weeks", f"ask for 1 to {MAX_HISTORY_WEEKS} weeks, not {weeks}")
     rows = await (await ctx.loaders()).health_facts.load(contact_id)
-    points = health.score_history(contact, to_facts(rows), ctx.clock.now(), weeks)
+    points = health.score_history(contact, health.interaction_facts(rows), ctx.clock.now(), weeks)
     return [HealthPoint(at=p.at, score=p.score, bucket=p.bucket) for p in points]

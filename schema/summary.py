@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from insights import health
+from insights import health, review
 from schema.context import Context
 from schema.errors import bad_input
 from schema.networking import day_bounds, owner_zone
@@ -27,6 +24,16 @@ class WeekActivity:
     given: int
     received: int
     average_sentiment: float | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> WeekActivity:
+        return cls(
+            week_start=row.week,
+            interactions=row.interactions,
+            given=row.given,
+            received=row.received,
+            average_sentiment=None if row.sentiment is None else round(row.sentiment, 4),
+        )
 
 
 @strawberry.type
@@ -59,23 +66,6 @@ def _summary_range(start: dt.date, end: dt.date) -> None:
         raise bad_input("to", f"summarize at most {MAX_SUMMARY_DAYS} days at a time")
 
 
-def _health_counts(contacts: list[Any], facts: list[Any], at: datetime) -> list[BucketCount]:
-    by_contact: dict[UUID, list[health.InteractionFacts]] = {}
-    for f in facts:
-        by_contact.setdefault(f.contact_id, []).append(
-            health.InteractionFacts(f.occurred_at, f.sentiment, f.gave, f.got)
-        )
-    counts: Counter[health.Bucket] = Counter()
-    for c in contacts:
-        seen = by_contact.get(c.id, [])
-        if c.last_at is not None and not seen:
-            # Silent for over a year: the last interaction still sets recency.
-            seen = [health.InteractionFacts(c.last_at)]
-        contact = health.ContactFacts(c.importance, c.cadence_days, c.created_at)
-        counts[health.score_health(contact, seen, at).bucket] += 1
-    return [BucketCount(bucket=b, count=counts[b]) for b in health.Bucket]
-
-
 @strawberry.type
 class SummaryQuery:
     @strawberry.field(description="Activity, balance, sentiment and health for a range of days.")
@@ -102,27 +92,18 @@ class SummaryQuery:
             contacts, facts = await store.health_inputs_at(
                 conn, owner_id=owner_id, at=at, since=at - health.BALANCE_WINDOW
             )
-        scored = sum(w.scored for w in weeks)
-        total_sentiment = sum((w.sentiment or 0) * w.scored for w in weeks)
+        totals = review.sum_weeks(weeks)
+        buckets = review.count_buckets(contacts, facts, at)
         return NetworkSummary(
             from_=from_,
             to=to,
-            weeks=[
-                WeekActivity(
-                    week_start=w.week,
-                    interactions=w.interactions,
-                    given=w.given,
-                    received=w.received,
-                    average_sentiment=None if w.sentiment is None else round(w.sentiment, 4),
-                )
-                for w in weeks
-            ],
-            interactions=sum(w.interactions for w in weeks),
+            weeks=[WeekActivity.from_row(w) for w in weeks],
+            interactions=totals.interactions,
             new_contacts=new_contacts,
-            given=sum(w.given for w in weeks),
-            received=sum(w.received for w in weeks),
-            average_sentiment=round(total_sentiment / scored, 4) if scored else None,
-            health=_health_counts(contacts, facts, at),
+            given=totals.given,
+            received=totals.received,
+            average_sentiment=totals.average_sentiment,
+            health=[BucketCount(bucket=b, count=buckets[b]) for b in health.Bucket],
         )
 
 

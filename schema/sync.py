@@ -6,7 +6,8 @@ docs/sync.md explains the protocol to a mobile developer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, cast
 
 import orjson
@@ -15,57 +16,44 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from model import errors
+from model.errors import ValidationFailed
 from model.ids import parse_uuid
+from model.pages import DEFAULT_PAGE
 from schema.context import Context
-from schema.errors import NotFound, ValidationError, bad_input, not_found, validation_error
-from schema.pagination import DEFAULT_PAGE, Connection, build_connection, check_first, read_after
+from schema.errors import NotFound, ValidationError, bad_input
+from schema.pagination import Connection, build_connection, check_first, counting, read_after
+from schema.write import run_write
 from sync import conflict, pull, push
-from sync.client import MAX_CLIENT_ID, ClientNotYours, check_client
-from sync.cursor import BOUNDARY, InvalidCursor, Position, encode_cursor
-from sync.writer import open_writer
-
-# Clients older than this must upgrade before they sync.
-MIN_SCHEMA_VERSION = 1
-CURRENT_SCHEMA_VERSION = 1
+from sync.client import ClientNotYours, check_client
+from sync.cursor import InvalidCursor
+from sync.protocol import UnsupportedVersion, check_client_id, check_pull, check_push
 
 strawberry.enum(push.Status, description="What happened to one pushed mutation.")
 strawberry.enum(conflict.Keep, description="Which value of a conflict to keep.")
 
 
-def _check_protocol(client_id: str, schema_version: int) -> None:
-    if schema_version < MIN_SCHEMA_VERSION or schema_version > CURRENT_SCHEMA_VERSION:
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Raise what the protocol's rules (``sync.protocol``) refuse as GraphQL errors."""
+    try:
+        yield
+    except UnsupportedVersion as exc:
         raise GraphQLError(
-            f"schemaVersion {schema_version} is not supported; this server speaks "
-            f"{MIN_SCHEMA_VERSION} to {CURRENT_SCHEMA_VERSION}. Update the app.",
+            exc.message,
             extensions={
                 "code": "VERSION_NOT_SUPPORTED",
-                "minimum": MIN_SCHEMA_VERSION,
-                "current": CURRENT_SCHEMA_VERSION,
+                "minimum": exc.minimum,
+                "current": exc.current,
             },
-        )
-    _check_client_id(client_id)
-
-
-def check_pull(client_id: str, schema_version: int, limit: int) -> None:
-    """Raise the GraphQL error a syncPull with these arguments answers, if any.
-
-    The compiled path (reads/pull.py) asks too, and leaves a refused pull to the resolver.
-    """
-    _check_protocol(client_id, schema_version)
-    if not 1 <= limit <= pull.MAX_PAGE:
-        raise bad_input("limit", f"ask for 1 to {pull.MAX_PAGE} changes per page")
-
-
-def _check_client_id(client_id: str) -> None:
-    if not 1 <= len(client_id) <= MAX_CLIENT_ID:
+        ) from None
+    except ValidationFailed as exc:
+        raise bad_input(exc.errors[0].field, exc.errors[0].message) from None
+    except ClientNotYours as exc:
+        raise bad_input("clientId", str(exc)) from None
+    except InvalidCursor:
         raise bad_input(
-            "clientId", f"use 1 to {MAX_CLIENT_ID} characters, such as a UUID per install"
-        )
-
-
-def _client_error(exc: ClientNotYours) -> GraphQLError:
-    return bad_input("clientId", str(exc))
+            "cursor", "this cursor was not issued by this server; pull with cursor: null"
+        ) from None
 
 
 @strawberry.type
@@ -119,6 +107,19 @@ class SyncPushResult:
     clock_restamped: bool = strawberry.field(
         description="Your clock ran more than 5 minutes ahead; fix the device clock."
     )
+
+    @classmethod
+    def from_result(cls, result: push.PushResult) -> SyncPushResult:
+        return cls(
+            last_mutation_id=result.last_mutation_id,
+            results=[
+                SyncMutationResult(id=r.id, status=r.status, reason=r.reason)
+                for r in result.results
+            ],
+            resend_from=result.resend_from,
+            server_hlc=result.server_hlc,
+            clock_restamped=result.clock_restamped,
+        )
 
 
 @strawberry.type(description="The losing value of two edits made at the same time.")
@@ -181,17 +182,11 @@ class SyncQuery:
     ) -> SyncPullResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        check_pull(client_id, schema_version, limit)
-        try:
+        with _refusals():
+            check_pull(client_id, schema_version, limit)
             page = await pull.collect_changes(
                 ctx.engine, owner_id=owner_id, client_id=client_id, cursor=cursor, limit=limit
             )
-        except InvalidCursor:
-            raise bad_input(
-                "cursor", "this cursor was not issued by this server; pull with cursor: null"
-            ) from None
-        except ClientNotYours as exc:
-            raise _client_error(exc) from None
         return _pull_result(page)
 
     @strawberry.field(description="Open conflicts, newest first.")
@@ -206,11 +201,7 @@ class SyncQuery:
             rows = await conflict.list_conflicts(
                 conn, owner_id=owner_id, after=cursor, limit=first + 1
             )
-
-        async def count() -> int:
-            async with ctx.engine.connect() as conn:
-                return await conflict.count_conflicts(conn, owner_id=owner_id)
-
+        count = counting(ctx.engine, conflict.count_conflicts, owner_id=owner_id)
         return build_connection(
             rows,
             first,
@@ -228,18 +219,12 @@ class SyncMutation:
     async def sync_push(self, info: Info[Context, None], input: SyncPushInput) -> SyncPushResult:
         ctx = info.context
         owner_id = await ctx.owner_id()
-        _check_protocol(input.client_id, input.schema_version)
-        if len(input.mutations) > push.MAX_MUTATIONS:
-            raise bad_input(
-                "input.mutations", f"push at most {push.MAX_MUTATIONS} mutations at a time"
-            )
-        if any(m.id < 1 for m in input.mutations):
-            raise bad_input("input.mutations", "mutation ids start at 1")
         mutations = [
             push.Mutation(m.id, m.name, m.args if isinstance(m.args, dict) else {})
             for m in input.mutations
         ]
-        try:
+        with _refusals():
+            check_push(input.client_id, input.schema_version, mutations)
             result = await push.apply_push(
                 ctx.engine,
                 owner_id=owner_id,
@@ -247,34 +232,17 @@ class SyncMutation:
                 mutations=mutations,
                 clock=ctx.clock,
             )
-        except ClientNotYours as exc:
-            raise _client_error(exc) from None
-        return SyncPushResult(
-            last_mutation_id=result.last_mutation_id,
-            results=[
-                SyncMutationResult(id=r.id, status=r.status, reason=r.reason)
-                for r in result.results
-            ],
-            resend_from=result.resend_from,
-            server_hlc=result.server_hlc,
-            clock_restamped=result.clock_restamped,
-        )
+        return SyncPushResult.from_result(result)
 
     @strawberry.mutation(description="Close a conflict, keeping the winning or the losing value.")
     async def resolve_sync_conflict(
         self, info: Info[Context, None], id: strawberry.ID, keep: conflict.Keep
     ) -> ConflictResult:
-        ctx = info.context
-        owner_id = await ctx.owner_id()
-        try:
-            conflict_id = parse_uuid("id", id)
-            async with open_writer(ctx.engine, owner_id, ctx.clock) as w:
-                row = await conflict.resolve_conflict(w, conflict_id, keep)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        except errors.NotFound as exc:
-            return not_found(exc)
-        return SyncConflict.from_row(row)
+        return await run_write(
+            info.context,
+            lambda w: conflict.resolve_conflict(w, parse_uuid("id", id), keep),
+            SyncConflict.from_row,
+        )
 
 
 @strawberry.type
@@ -291,25 +259,12 @@ class SyncSubscription:
                 extensions={"code": "BAD_USER_INPUT"},
             )
         # The rule of syncPull and syncPush: a client id belongs to the account that used it first.
-        _check_client_id(client_id)
-        try:
+        with _refusals():
+            check_client_id(client_id)
             async with ctx.engine.connect() as conn:
                 await check_client(conn, owner_id=owner_id, client_id=client_id)
-        except ClientNotYours as exc:
-            raise _client_error(exc) from None
-        async with ctx.feed.subscribe(owner_id) as queue:
-            # A first poke at once: changes made before the subscription started count too.
-            yield SyncPoke(cursor=None, version=None)
-            while True:
-                notice = await queue.get()
-                if notice.origin is not None and notice.origin == client_id:
-                    continue  # the device's own push: it learns the result from its pull
-                cursor = (
-                    None
-                    if notice.epoch is None or notice.version is None
-                    else encode_cursor(notice.epoch, Position(notice.version, BOUNDARY, ()))
-                )
-                yield SyncPoke(cursor=cursor, version=notice.version)
+        async for poke in ctx.feed.pokes(owner_id, client_id):
+            yield SyncPoke(cursor=poke.cursor, version=poke.version)
 
 
-__all__ = ["SyncMutation", "SyncQuery", "SyncSubscription", "check_pull"]
+__all__ = ["SyncMutation", "SyncQuery", "SyncSubscription"]

@@ -9,11 +9,11 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from model import errors
 from schema.context import Context
-from schema.errors import ValidationError, validation_error
+from schema.errors import VALIDATION, ValidationError, expect
+from schema.write import run_call
 from transfer import contact_import
-from transfer.contact_import import ImportFormat
+from transfer.contact_import import ImportFormat, ImportSummary
 from transfer.entry import MalformedFile as FileFault
 
 strawberry.enum(
@@ -44,6 +44,15 @@ class ImportResult:
     skipped: int
     problems: list[ImportProblem]
 
+    @staticmethod
+    def from_summary(summary: ImportSummary) -> ImportResult:
+        return ImportResult(
+            created=summary.created,
+            updated=summary.updated,
+            skipped=summary.skipped,
+            problems=[ImportProblem(line=p.line, message=p.message) for p in summary.problems],
+        )
+
 
 @strawberry.type(description="The file is not the format it was sent as; nothing was imported.")
 class MalformedFile:
@@ -68,6 +77,20 @@ class ExportLink:
     expires_at: datetime
 
 
+IMPORT_FAILURES = (
+    VALIDATION
+    | expect(
+        FileFault,
+        lambda exc: MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line),
+    )
+    | expect(
+        contact_import.ImportRunning,
+        lambda _: ImportInProgress(
+            message="An import into this account is already running; send this file "
+            "again when it has finished."
+        ),
+    )
+)
 ImportContactsResult = Annotated[
     ImportResult | MalformedFile | ValidationError | ImportInProgress,
     strawberry.union("ImportContactsResult"),
@@ -88,24 +111,12 @@ class TransferMutation:
         owner_id = await ctx.owner_id()
         # Starlette's UploadFile: a spooled file (on disk past 1 MiB), read a line at a time.
         upload: Any = input.file
-        try:
-            summary = await contact_import.import_file(
+        return await run_call(
+            lambda: contact_import.import_file(
                 ctx.engine, owner_id, ctx.clock, upload.file, input.format
-            )
-        except contact_import.ImportRunning:
-            return ImportInProgress(
-                message="An import into this account is already running; send this file "
-                "again when it has finished."
-            )
-        except FileFault as exc:
-            return MalformedFile(message=f"Line {exc.line}: {exc.message}", line=exc.line)
-        except errors.ValidationFailed as exc:
-            return validation_error(exc)
-        return ImportResult(
-            created=summary.created,
-            updated=summary.updated,
-            skipped=summary.skipped,
-            problems=[ImportProblem(line=p.line, message=p.message) for p in summary.problems],
+            ),
+            ImportResult.from_summary,
+            IMPORT_FAILURES,
         )
 
     @strawberry.mutation(

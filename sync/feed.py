@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from sync.cursor import BOUNDARY, Position, encode_cursor
 from sync.writer import CHANNEL
 
 log = logging.getLogger("rapport.sync.feed")
@@ -30,6 +31,14 @@ class Notice:
     version: int | None  # None: notices may have been missed; pull to catch up
     epoch: UUID | None
     origin: str | None = None  # the client whose push caused it, if any
+
+
+@dataclass(frozen=True)
+class Poke:
+    """Pull now: from ``cursor`` when set (the position of the change), else from yours."""
+
+    cursor: str | None
+    version: int | None
 
 
 def _setter(event: asyncio.Event) -> Any:
@@ -108,3 +117,20 @@ class ChangeFeed:
             self._subscribers[owner_id].discard(queue)
             if not self._subscribers[owner_id]:
                 del self._subscribers[owner_id]
+
+    async def pokes(self, owner_id: UUID, client_id: str) -> AsyncIterator[Poke]:
+        """Poke one client: once at once (changes made before it listened count too), then
+        on each of the owner's changes but the client's own pushes, which it learns of from
+        its pull."""
+        async with self.subscribe(owner_id) as queue:
+            yield Poke(cursor=None, version=None)
+            while True:
+                notice = await queue.get()
+                if notice.origin is not None and notice.origin == client_id:
+                    continue
+                cursor = (
+                    None
+                    if notice.epoch is None or notice.version is None
+                    else encode_cursor(notice.epoch, Position(notice.version, BOUNDARY, ()))
+                )
+                yield Poke(cursor=cursor, version=notice.version)
