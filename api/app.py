@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -110,6 +111,7 @@ class RapportGraphQL(GraphQLOverHTTP):
     ) -> ExecutionResult:
         # Counted and timed by operation name and outcome (GET /metrics), and named in logs.
         jsonlog.bind_operation(metrics.operation_label(request_data.operation_name))
+        metrics.mark_counted(request.scope)
         answer = super().execute_single
         return await metrics.observe_request(  # type: ignore[no-any-return]
             request_data.operation_name,
@@ -304,6 +306,8 @@ def create_app(
         ],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        # Refusals answered before any operation ran (405, 413, 429, a bad link...).
+        middleware=[Middleware(metrics.CountErrors)],
     )
     app.state.engine = engine
     app.state.authenticator = authenticator

@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("rapport.api.requests")
 
@@ -42,6 +43,12 @@ LATENCY = Histogram(
     "Time to answer a GraphQL operation over HTTP, by operation name and outcome.",
     ["operation", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HTTP_ERRORS = Counter(
+    "rapport_http_errors",
+    "HTTP requests answered with an error status outside any GraphQL operation (a method, "
+    "size, media type, rate or link refused: 4xx; a fault: 5xx), by route and status.",
+    ["route", "status"],
 )
 POOL_OPEN = Gauge(
     "rapport_db_pool_open_connections",
@@ -75,6 +82,43 @@ def operation_label(name: str | None) -> str:
 
 def outcome_of(errors: list[Any] | None) -> str:
     return "error" if errors else "ok"
+
+
+# Set in a request's ASGI scope once its GraphQL operation is counted, so HTTP_ERRORS does not
+# count the request again.
+_COUNTED = "rapport.operation_counted"
+
+
+def mark_counted(scope: Scope) -> None:
+    """Note that the request's operation is counted (``observe_request``)."""
+    scope[_COUNTED] = True
+
+
+class CountErrors:
+    """Count the HTTP requests answered with an error status that no operation counted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # if the app raises before it answers, the server answers 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            if status >= 400 and not scope.get(_COUNTED):
+                # Route templates (/export/{token}), so the label's values are the app's.
+                route = scope.get("route")
+                HTTP_ERRORS.labels(getattr(route, "path", "unmatched"), str(status)).inc()
 
 
 async def observe_request(operation: str | None, answer: Callable[[], Awaitable[Any]]) -> Any:

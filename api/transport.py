@@ -12,7 +12,7 @@ What Strawberry's ASGI view leaves out, and this module adds:
   request too large, a path that names nothing) are JSON shaped like GraphQL errors
   (``api.refusal``), never plain text.
 - One size limit for everything a client sends: a body (413) and a GET's query string (414),
-  checked by ``api.admission``; a WebSocket message (closed with 1009), checked here. A
+  checked by ``api.admission``; a WebSocket message (closed with 1009), by ``api.websocket``. A
   multipart upload (the GraphQL multipart request spec) has a larger limit of its own and needs
   a preflight header (``api.admission`` too).
 - Automatic persisted queries (``extensions.persistedQuery``, api/persisted.py): the stored
@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncGenerator
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -33,12 +32,10 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.async_base_view import AsyncBaseHTTPView
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -53,6 +50,7 @@ from api.admission import (
 )
 from api.media import GRAPHQL_RESPONSE_JSON, JSON, choose_media_type
 from api.refusal import Refusal, error_response
+from api.websocket import CountedTransportWS, SizeLimitedWebSocket, count_refusal
 from schema.context import Context
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -74,43 +72,11 @@ def _failed_before_execution(result: ExecutionResult) -> bool:
     )
 
 
-class _WebSocketWithinLimit(ASGIWebSocketAdapter):
-    """Strawberry's WebSocket adapter, closing (1009) on a message over the size limit."""
-
-    def __init__(
-        self,
-        view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, Any],
-        request: WebSocket,
-        response: WebSocket,
-    ) -> None:
-        super().__init__(view, request, response)
-        self.max_bytes = cast(GraphQLOverHTTP, view).max_body_bytes
-
-    async def iter_json(
-        self, *, ignore_parsing_errors: bool = False
-    ) -> AsyncGenerator[object, None]:
-        # Strawberry's loop, with the size check before decoding.
-        try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                text = await self.ws.receive_text()
-                if len(text.encode()) > self.max_bytes:
-                    await self.ws.close(1009, f"Messages are limited to {self.max_bytes} bytes")
-                    return
-                try:
-                    yield self.view.decode_json(text)
-                except json.JSONDecodeError as exc:
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from exc
-        except KeyError as exc:
-            raise NonTextMessageReceived from exc
-        except WebSocketDisconnect:
-            pass
-
-
 class GraphQLOverHTTP(GraphQL[Context, None]):
     """Strawberry's ASGI view, answering as the GraphQL-over-HTTP spec asks."""
 
-    websocket_adapter_class = _WebSocketWithinLimit
+    websocket_adapter_class = SizeLimitedWebSocket
+    graphql_transport_ws_handler_class = CountedTransportWS
 
     def __init__(
         self,
@@ -126,6 +92,11 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         self.max_upload_bytes = max_upload_bytes
         # None: persisted queries are answered PersistedQueryNotSupported.
         self.persisted_queries = persisted_queries
+
+    async def reject_websocket(self, request: WebSocket) -> WebSocket:
+        # A page of another origin (Strawberry refuses its handshake with 403).
+        count_refusal("origin")
+        return await super().reject_websocket(request)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A persisted query's GET has no "query" parameter, which Strawberry takes for a

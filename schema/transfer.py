@@ -68,7 +68,10 @@ class ImportInProgress:
     message: str
 
 
-@strawberry.type(description="Where to download your export: GET the url within minutes.")
+@strawberry.type(
+    description="Where to download your export: GET the url once, within minutes; signing "
+    "out the session that asked for it ends it too."
+)
 class ExportLink:
     url: str = strawberry.field(
         description="A path under this API's origin, e.g. /export/…; the link is the "
@@ -125,7 +128,7 @@ class TransferMutation:
     )
     async def request_export(self, info: Info[Context, None]) -> ExportLink:
         ctx = info.context
-        owner_id = await ctx.owner_id()
+        viewer = await ctx.viewer()
         assert ctx.export_links is not None, "the app sets export_links on every HTTP context"
-        path, expires = ctx.export_links.issue(owner_id)
+        path, expires = ctx.export_links.issue(viewer.user_id, viewer.session_id)
         return ExportLink(url=path, expires_at=expires)

@@ -1,6 +1,8 @@
 """The export archive: everything an owner keeps, as a zip streamed while it is read.
 
-One read-only, repeatable-read transaction gives every file the same snapshot. Each file is
+One read-only, repeatable-read transaction gives every file the same snapshot (the caller
+opens it: api/export.py reads the replica once it holds every commit made before the download
+started, else the primary; store/replica.py). Each file is
 read through a server-side cursor a page at a time and each row is turned into JSON by
 PostgreSQL, so memory stays flat however many rows there are (bench/export.py). Deleted rows
 (tombstones kept for sync) and sync bookkeeping (clocks, versions) are left out; so are
@@ -9,13 +11,14 @@ secrets: password hashes and push tokens.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from stream_zip import ZIP_64, async_stream_zip
 
 from notifications.ics import build_calendar
@@ -128,18 +131,17 @@ CONTACTS_VCF = (
     f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE owner_id = :owner AND cl % 2 = 1 ORDER BY id"
 )
 Member = tuple[str, datetime, int, Any, AsyncIterator[bytes]]
+# Opens a read-only, repeatable-read transaction (store.replica.snapshot_after).
+Snapshot = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
 async def stream_archive(
-    engine: AsyncEngine, owner_id: UUID, now: datetime
-) -> AsyncIterator[bytes]:
-    """Yield the owner's export as zip bytes, reading the database as the client downloads."""
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="REPEATABLE READ")
-        async with conn.begin():
-            await conn.execute(sa.text("SET TRANSACTION READ ONLY"))
-            async for chunk in async_stream_zip(_members(conn, owner_id, now)):
-                yield chunk
+    snapshot: Snapshot, owner_id: UUID, now: datetime
+) -> AsyncGenerator[bytes, None]:
+    """Yield the owner's export as zip bytes, reading the snapshot as the client downloads."""
+    async with snapshot() as conn:
+        async for chunk in async_stream_zip(_members(conn, owner_id, now)):
+            yield chunk
 
 
 async def _members(conn: AsyncConnection, owner_id: UUID, now: datetime) -> AsyncIterator[Member]:

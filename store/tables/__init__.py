@@ -7,8 +7,8 @@ Synced tables carry ``server_version`` (the owner's version when the row last ch
 means alive, even means deleted). Derived columns are written by the server only.
 
 One module per part of the product: ``account``, ``protocol`` (sync bookkeeping), ``contact``,
-``networking``, ``notification`` and ``colleague`` (links between accounts); ``columns`` holds
-what they share. Import the tables from here (``from store import tables``).
+``networking``, ``notification``, ``colleague`` (links between accounts) and ``export``;
+``columns`` holds what they share. Import the tables from here (``from store import tables``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from store.tables.contact import (
     tag_aliases,
     tags,
 )
+from store.tables.export import export_downloads
 from store.tables.networking import event_attendees, events, goals
 from store.tables.notification import (
     NOTIFICATION_HISTORY,
@@ -61,6 +62,7 @@ __all__ = [
     "duplicate_dismissals",
     "event_attendees",
     "events",
+    "export_downloads",
     "goals",
     "interaction_participants",
     "interactions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -11,10 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import icalendar
 import pytest
 import vobject
+from itsdangerous import URLSafeSerializer
 from starlette.applications import Starlette
 
 from api.app import create_app
@@ -23,8 +26,9 @@ from tests.api.graphql import create_contact, data, post, sign_up
 from tests.api.test_calendar_feed import feed_url, fetch, occurrences
 from tests.api.test_import import CONTACTS, VCARDS, contacts, import_file
 from tests.api.test_isolation import make_world
-from tests.conftest import make_settings, serve
+from tests.conftest import libpq_url, make_settings, serve
 from transfer.archive import file_names
+from transfer.link import SALT
 
 REQUEST = "mutation { requestExport { url expiresAt } }"
 
@@ -127,8 +131,9 @@ async def test_a_link_changed_or_forged_for_another_owner_is_refused(
     await create_contact(http, bob.token, firstName="Bob's secret")
     url = await request_export(http, alice.token)
     token = url.removeprefix("/export/")
-    payload_part, _, signature = token.rpartition(".")
-    payload = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))
+    signature = token.rpartition(".")[2]
+    # Read without the key (itsdangerous may have compressed it), as anyone holding it could.
+    payload = URLSafeSerializer("not the key", salt=SALT).loads_unsafe(token)[1]
     assert payload["o"] == alice.user_id
     # Bob's id in Alice's signed link: the signature no longer matches.
     forged = dict(payload, o=bob.user_id)
@@ -237,3 +242,147 @@ async def test_export_then_import_into_a_new_account_reproduces_the_contacts(
 async def test_request_export_needs_a_signed_in_user(http: httpx.AsyncClient) -> None:
     body = await post(http, REQUEST)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_link_works_once(http: httpx.AsyncClient) -> None:
+    alice = await sign_up(http)
+    url = await request_export(http, alice.token)
+    await download(http, url)
+    again = await http.get(url)
+    assert again.status_code == 410
+    [error] = again.json()["errors"]
+    assert (
+        error["message"]
+        == "This export link was used already; ask for a new one with requestExport."
+    )
+    # A new link works: only the used one is spent.
+    await download(http, await request_export(http, alice.token))
+
+
+async def test_signing_out_ends_the_sessions_links(http: httpx.AsyncClient) -> None:
+    alice = await sign_up(http)
+    url = await request_export(http, alice.token)
+    other = await sign_in(http, alice.email, alice.password)
+    kept = await request_export(http, other)
+    assert (await data(http, "mutation { signOut { ok } }", token=alice.token))["signOut"]["ok"]
+    response = await http.get(url)
+    assert response.status_code == 410
+    assert "has ended (signed out or revoked); sign in" in response.json()["errors"][0]["message"]
+    # The link another session asked for still works.
+    await download(http, kept)
+
+
+async def sign_in(http: httpx.AsyncClient, email: str, password: str) -> str:
+    signed = (
+        await data(
+            http,
+            "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p})"
+            " { ... on AuthPayload { accessToken } } }",
+            {"e": email, "p": password},
+        )
+    )["signIn"]
+    token: str = signed["accessToken"]
+    return token
+
+
+async def waiting_for_contacts(lock: asyncpg.Connection, count: int) -> None:
+    """Return once ``count`` sessions wait for the contacts table's lock."""
+    waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'contacts'::regclass"
+    while await lock.fetchval(waiting) < count:  # noqa: ASYNC110 (the server's state)
+        await asyncio.sleep(0.02)
+
+
+async def hold_contacts(api_db: str) -> tuple[asyncpg.Connection, Any]:
+    """Lock the contacts table: a download waits at its first file, in its snapshot."""
+    lock = await asyncpg.connect(libpq_url(api_db))
+    held = lock.transaction()
+    await held.start()
+    await lock.execute("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
+    return lock, held
+
+
+async def test_a_download_given_up_by_its_client_frees_its_owner(
+    http: httpx.AsyncClient, api_url: str, api_db: str
+) -> None:
+    alice = await sign_up(http)
+    first, second = [await request_export(http, alice.token) for _ in range(2)]
+    lock, held = await hold_contacts(api_db)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=30) as gone,
+            gone.stream("GET", first) as response,
+        ):
+            assert response.status_code == 200
+        # The client hung up mid-download: the stream closed without being read.
+        await held.rollback()
+    finally:
+        await lock.close()
+    # The server notices, ends the download and gives back its place (and its connection).
+    await asyncio.wait_for(downloaded(http, second), 30)
+
+
+async def test_a_download_that_fails_frees_its_owner(
+    http: httpx.AsyncClient, api_url: str, api_db: str
+) -> None:
+    alice = await sign_up(http)
+    first, second = [await request_export(http, alice.token) for _ in range(2)]
+    lock, held = await hold_contacts(api_db)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=30) as client,
+            client.stream("GET", first) as response,
+        ):
+            assert response.status_code == 200
+            # The download's database session ends under it (a restart, an operator).
+            waiting = (
+                "SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'contacts'::regclass"
+            )
+            while (pid := await lock.fetchval(waiting)) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            await lock.execute("SELECT pg_terminate_backend($1)", pid)
+            with pytest.raises(httpx.RemoteProtocolError):
+                await response.aread()  # the archive stops short
+    finally:
+        await held.rollback()
+        await lock.close()
+    await asyncio.wait_for(downloaded(http, second), 30)
+
+
+async def downloaded(http: httpx.AsyncClient, url: str) -> None:
+    """GET ``url`` until it is not refused for a download in flight; it must then succeed."""
+    while (answer := await http.get(url)).status_code == 429:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    assert answer.status_code == 200
+
+
+async def test_an_owner_downloads_one_export_at_a_time(
+    http: httpx.AsyncClient, api_url: str, api_db: str
+) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    await create_contact(http, alice.token, firstName="Ada")
+    first, second = [await request_export(http, alice.token) for _ in range(2)]
+    lock, held = await hold_contacts(api_db)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=30) as slow,
+            slow.stream("GET", first) as running,
+        ):
+            assert running.status_code == 200
+            refused = await http.get(second)
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "10"
+            [error] = refused.json()["errors"]
+            assert error["extensions"]["code"] == "RATE_LIMITED"
+            assert "downloading already" in error["message"]
+            # Another owner's download is not refused: it waits at the lock beside Alice's.
+            bobs = asyncio.create_task(http.get(await request_export(http, bob.token)))
+            await waiting_for_contacts(lock, 2)
+            await held.rollback()
+            body = b"".join([chunk async for chunk in running.aiter_bytes()])
+    finally:
+        await lock.close()
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert [c["first_name"] for c in read_json(archive, "contacts.json")] == ["Ada"]
+    assert (await bobs).status_code == 200
+    # Refused while the other ran, the second link was not spent: it works now.
+    await download(http, second)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +13,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from api.app import create_app
 from model.clock import FixedClock
@@ -23,6 +28,7 @@ from tests.api.test_notifications_api import CREATE_REMINDER, MONDAY, REGISTER
 from tests.api.test_sync_api import PULL, PUSH, now_clock, unique
 from tests.conftest import make_settings, serve
 
+TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -191,3 +197,91 @@ async def test_a_token_protects_metrics_and_production_hides_them_without_one(
         assert "rapport_graphql_requests" in str(await scrape(client, secret))
     async with serve(hidden) as url, httpx.AsyncClient(base_url=url) as client:
         assert (await client.get("/metrics")).status_code == 404
+
+
+def grown(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
+async def test_refusals_before_any_operation_are_counted_by_route_and_status(
+    http: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(http)
+    before = await scrape(http)
+    assert (await http.put("/graphql", json={"query": "{ me { id } }"})).status_code == 405
+    too_large = await http.post(
+        "/graphql",
+        content=b" " * (1024 * 1024 + 1),
+        headers={"content-type": "application/json"},
+    )
+    assert too_large.status_code == 413
+    assert (await http.get("/export/not-a-link")).status_code == 404
+    # A mutation over GET is an operation: counted with the operations, as refused, only.
+    over_get = await http.get(
+        "/graphql",
+        params={"query": "mutation { signOut { ok } }"},
+        headers={"authorization": f"Bearer {account.token}"},
+    )
+    assert over_get.status_code == 405
+    after = await scrape(http)
+
+    errors = "rapport_http_errors_total"
+    assert grown(before, after, errors, route="/graphql", status="405") == 1
+    assert grown(before, after, errors, route="/graphql", status="413") == 1
+    assert grown(before, after, errors, route="/export/{token}", status="404") == 1
+    refused = {"operation": "anonymous", "outcome": "refused"}
+    assert grown(before, after, "rapport_graphql_requests_total", **refused) == 1
+
+
+async def running_operations(http: httpx.AsyncClient, expected: float) -> Samples:
+    """Scrape until the running WebSocket operations are ``expected`` (a cancelled operation
+    ends on the server's next turn, after its client's complete)."""
+    while True:
+        samples = await scrape(http)
+        if value(samples, "rapport_websocket_operations_running") == expected:
+            return samples
+        await asyncio.sleep(0.02)
+
+
+async def test_websocket_operations_and_refused_connections_are_counted(
+    http: httpx.AsyncClient, api_url: str
+) -> None:
+    account = await sign_up(http)
+    ws_url = api_url.replace("http://", "ws://") + "/graphql"
+    before = await scrape(http)
+    running = value(before, "rapport_websocket_operations_running")
+    async with connect(ws_url, subprotocols=[TRANSPORT_WS]) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {account.token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = f'subscription Changes {{ changes(clientId: "{unique("ws")}") {{ version }} }}'
+        subscribe = {"query": query, "operationName": "Changes"}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        assert json.loads(await ws.recv())["type"] == "next"
+        await asyncio.wait_for(running_operations(http, running + 1), 10)
+        await ws.send(json.dumps({"id": "1", "type": "complete"}))
+        after = await asyncio.wait_for(running_operations(http, running), 10)
+    operations = "rapport_websocket_operations_total"
+    assert grown(before, after, operations, operation="Changes", message="subscribe") == 1
+    assert grown(before, after, operations, operation="Changes", message="complete") == 1
+
+    # Refused: a protocol the server does not speak, an operation before connection_init, and
+    # a page of another origin.
+    async with connect(ws_url, subprotocols=["graphql-nonsense"]) as ws:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4406
+    async with connect(ws_url, subprotocols=[TRANSPORT_WS]) as ws:
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+    with pytest.raises(InvalidStatus):
+        async with connect(ws_url, origin="https://elsewhere.example"):  # type: ignore[arg-type]
+            pass
+    refused = await scrape(http)
+    refusals = "rapport_websocket_refusals_total"
+    for reason in ("subprotocol", "not_initialised", "origin"):
+        assert grown(after, refused, refusals, reason=reason) == 1, reason

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from model.clock import FixedClock
 from tests.api.graphql import SIGN_UP, data, post, sign_up
+from tests.api.test_metrics import grown, scrape
 from tests.conftest import make_settings, serve
 from tests.integration.test_ratelimits import pass_time
 
@@ -217,10 +218,14 @@ async def test_a_user_over_the_request_rate_gets_429_with_retry_after(
             assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         for _ in range(3):
             await data(http, ME, token=busy.token)
+        before = await scrape(http)
         response = await http.post(
             "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {busy.token}"}
         )
         assert response.status_code == 429
+        # Refused before any operation ran: counted by status (GET /metrics).
+        errors = "rapport_http_errors_total"
+        assert grown(before, await scrape(http), errors, route="/graphql", status="429") == 1
         assert response.headers["retry-after"] == "20"
         assert response.headers["content-type"] == "application/json"
         error = response.json()["errors"][0]

@@ -1,7 +1,8 @@
-"""Pulled pages from a real streaming replica, and from the primary while it lags.
+"""Pulled pages and exports from a real streaming replica, and from the primary while it lags.
 
 A client must read its own writes: a pull reads the page on the replica only when the
-replica has replayed every commit the primary had for that owner when the pull began.
+replica has replayed every commit the primary had for that owner when the pull began; an
+export, only when it has replayed the primary's WAL position at the download's start.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sync.pull import collect_changes
 from sync.writer import open_writer
 from tests.api.graphql import create_contact as create_contact_over_http
 from tests.api.graphql import data, sign_up
+from tests.api.test_export import download, read_json, request_export
 from tests.api.test_sync_api import PULL
 from tests.conftest import make_settings, serve
 from tests.integration.sync_support import changes_of, make_owner
@@ -155,5 +157,45 @@ async def test_over_http_insights_and_pulls_read_the_replica_until_it_lags_behin
             )["syncPull"]
             assert [c["fields"]["firstName"] for c in again["changes"]] == ["Grace"]
             assert (count("replica"), count("primary")) == (before[0] + 2, before[1] + 2)
+        finally:
+            pair.delay_replay("0")
+
+
+UPDATE_ME = "mutation($n: String!) { updateMe(input: {displayName: $n}) { __typename } }"
+
+
+async def test_over_http_exports_read_the_replica_once_it_has_replayed_the_primary(
+    engines: tuple[AsyncEngine, AsyncEngine], pair: Pair, tmp_path: Path
+) -> None:
+    primary, replica = engines
+    settings = make_settings(tmp_path, database={"replica_url": pair.replica_url})
+    app = create_app(settings, database_url=pair.primary_url)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        account = await sign_up(http)
+        await create_contact_over_http(http, account.token, firstName="Ada")
+        await caught_up(primary, replica)
+        before = count("replica"), count("primary")
+        archive = await download(http, await request_export(http, account.token))
+        assert [c["first_name"] for c in read_json(archive, "contacts.json")] == ["Ada"]
+        assert (count("replica"), count("primary")) == (before[0] + 1, before[1])
+
+        pair.delay_replay("1h")
+        await replay_delayed(replica, "1h")
+        try:
+            # A write that does not move the owner's version (settings, as the worker's
+            # delivery history): a check of versions would read the lagging replica.
+            await data(http, UPDATE_ME, {"n": "Ada's account"}, account.token)
+            archive = await download(http, await request_export(http, account.token))
+            assert read_json(archive, "settings.json")[0]["display_name"] == "Ada's account"
+            assert (count("replica"), count("primary")) == (before[0] + 1, before[1] + 1)
+            # And one that does.
+            grace = await create_contact_over_http(http, account.token, firstName="Grace")
+            archive = await download(http, await request_export(http, account.token))
+            names = sorted(c["first_name"] for c in read_json(archive, "contacts.json"))
+            assert names == ["Ada", "Grace"]
+            assert (count("replica"), count("primary")) == (before[0] + 1, before[1] + 2)
+            async with replica.connect() as conn:
+                on_replica = sa.text("SELECT count(*) FROM contacts WHERE id = CAST(:id AS uuid)")
+                assert await conn.scalar(on_replica, {"id": grace["id"]}) == 0  # it really lags
         finally:
             pair.delay_replay("0")

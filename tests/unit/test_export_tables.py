@@ -15,6 +15,7 @@ LEFT_OUT = {
     "sync_conflicts": "the losing side of concurrent text edits, shown by the app until resolved",
     "tag_aliases": "offline tag ids mapped onto the tag that kept the name",
     "planner_owners": "when the notification planner last planned the owner",
+    "export_downloads": "which export links started a download (each works once)",
 }
 # Global tables whose rows name a user, and are exported by that user's id.
 GLOBAL_EXPORTED = {"users", "colleague_invitations"}
