@@ -1,7 +1,7 @@
 """contacts: targets, people the user wants to meet, with why, for which goal, and research
 
 Revision ID: 0017
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 15:30:00
 
 ``is_target``, ``target_reason``, ``target_goal_id`` and ``research_notes`` are synced contact
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0017"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
