@@ -30,6 +30,13 @@ INVITATION_DAYS = 30
 INVITE_SCOPE = "colleague-invite"
 INVITE_LIMIT = 20
 INVITE_PERIOD = timedelta(days=1)
+# Accepting takes a transaction lock on the pair of accounts first, so two people accepting each
+# other's invitations at once make one link, not two with different ids (or a deadlock between
+# their invitation rows). Seeds the hash, so these keys are not another lock's.
+PAIR_LOCK_SEED = 1_807_336_118
+_LOCK_PAIR = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:pair, :seed))").bindparams(
+    seed=PAIR_LOCK_SEED
+)
 
 _email = TypeAdapter(EmailStr)
 _i = tables.colleague_invitations.c
@@ -134,10 +141,26 @@ async def accept_colleague(
 ) -> sa.RowMapping:
     """Accept an invitation: this side's link now, the inviter's in their own transaction."""
     async with engine.begin() as conn:
+        inviter_id = await conn.scalar(sa.select(_i.inviter_id).where(_i.id == invitation_id))
+        if inviter_id is not None:
+            pair = ":".join(sorted((str(owner_id), str(inviter_id))))
+            await conn.execute(_LOCK_PAIR, {"pair": pair})
         invitation, inviter = await _invitation_for_me(conn, owner_id, invitation_id, now)
         await conn.execute(
             sa.update(tables.colleague_invitations)
             .where(_i.id == invitation_id)
+            .values(status="ACCEPTED", responded_at=now)
+        )
+        # The link answers any invitation between the two the other way too: left pending, it
+        # would let one side link again, without being asked, after the other ended the link.
+        await conn.execute(
+            sa.update(tables.colleague_invitations)
+            .where(
+                _i.inviter_id == owner_id,
+                _i.email_hash == email_digest(inviter["email"] or ""),
+                _i.status == "PENDING",
+                _i.expires_at > now,
+            )
             .values(status="ACCEPTED", responded_at=now)
         )
         existing = (

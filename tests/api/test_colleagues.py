@@ -206,3 +206,37 @@ async def test_accepting_the_same_invitation_at_once_links_once(http: httpx.Asyn
     answers = await asyncio.gather(*(call(http, ACCEPT, bob, id=sent["id"]) for _ in range(3)))
     assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict", "Conflict"]
     assert len(await colleagues(http, alice)) == len(await colleagues(http, bob)) == 1
+
+
+async def test_a_link_closes_the_invitations_both_ways_so_an_ended_one_stays_ended(
+    http: httpx.AsyncClient,
+) -> None:
+    alice, bob = await sign_up(http), await sign_up(http)
+    to_bob = await invite(http, alice, bob.email)
+    to_alice = await invite(http, bob, alice.email)
+    linked = await call(http, ACCEPT, alice, id=to_alice["id"])
+    assert linked["__typename"] == "Colleague"
+    assert (await invitations(http, bob))["incoming"] == []
+    assert (await call(http, END, alice, id=linked["id"]))["status"] == "ENDED"
+    # Alice's invitation, sent before they linked, does not let Bob link again once she ended it.
+    late = await call(http, ACCEPT, bob, id=to_bob["id"])
+    assert late["__typename"] == "Conflict", late
+    assert [c["status"] for c in await colleagues(http, alice)] == ["ENDED"]
+    assert [c["status"] for c in await colleagues(http, bob)] == ["ENDED"]
+
+
+async def test_accepting_each_others_invitations_at_once_answers_both(
+    http: httpx.AsyncClient,
+) -> None:
+    for _ in range(5):
+        alice, bob = await sign_up(http), await sign_up(http)
+        to_bob = await invite(http, alice, bob.email)
+        to_alice = await invite(http, bob, alice.email)
+        answers = await asyncio.gather(
+            call(http, ACCEPT, bob, id=to_bob["id"]), call(http, ACCEPT, alice, id=to_alice["id"])
+        )
+        # One link, the same on both sides: the second accept finds the pair linked.
+        assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict"]
+        (mine,) = await colleagues(http, alice)
+        (theirs,) = await colleagues(http, bob)
+        assert mine["id"] == theirs["id"]
