@@ -60,6 +60,8 @@ class Metric(StrEnum):
     MAKE_INTRODUCTIONS = "MAKE_INTRODUCTIONS"
     LOG_INTERACTIONS = "LOG_INTERACTIONS"
     ATTEND_EVENTS = "ATTEND_EVENTS"
+    # Targets first met in the window (their first interaction or MET attendance).
+    MEET_TARGETS = "MEET_TARGETS"
 
 
 class Period(StrEnum):

@@ -138,6 +138,11 @@ class ContactPatch(_Patch):
     notes: LongText | None = None
     # Days before this contact's birthday and work anniversary to notify (overrides yours).
     lead_days: LeadDays | None = None
+    # Someone to meet (a target): why they matter, the goal they serve, what was found out.
+    is_target: bool | None = None
+    target_reason: ShortText | None = None
+    target_goal_id: UUID | None = None
+    research_notes: LongText | None = None
 
 
 class InteractionPatch(_Patch):
@@ -239,7 +244,17 @@ REQUIRED_ON_CREATE: dict[type[_Patch], dict[str, str]] = {
 # Fields that may not be cleared (set to null) once set.
 NOT_NULL: dict[type[_Patch], frozenset[str]] = {
     ContactPatch: frozenset(
-        {"firstName", "lastName", "stage", "importance", "emails", "phones", "urls", "interests"}
+        {
+            "firstName",
+            "lastName",
+            "stage",
+            "importance",
+            "emails",
+            "phones",
+            "urls",
+            "interests",
+            "isTarget",
+        }
     ),
     InteractionPatch: frozenset({"contactIds", "kind", "occurredAt", "summary"}),
     TagPatch: frozenset({"name"}),

@@ -26,6 +26,11 @@ CONTACT_COLUMNS: dict[str, tuple[str, Render, bool]] = {
     "notes": ("notes", render.string, True),
     "lastInteractionAt": ("last_interaction_at", render.datetime, True),
     "nextFollowUpAt": ("next_follow_up_at", render.datetime, True),
+    "isTarget": ("is_target", render.boolean, False),
+    "targetReason": ("target_reason", render.string, True),
+    "targetGoalId": ("target_goal_id", render.uuid, True),
+    "researchNotes": ("research_notes", render.string, True),
+    "targetMetAt": ("target_met_at", render.datetime, True),
     "createdAt": ("created_at", render.datetime, False),
     "updatedAt": ("updated_at", render.datetime, False),
 }

@@ -20,10 +20,12 @@ from schema import (
     mutation,
     networking,
     notifications,
+    offer,
     query,
     reminders,
     summary,
     sync,
+    target,
     transfer,
 )
 from schema.arguments import guard_arguments
@@ -45,6 +47,7 @@ Query = merge_types(
         duplicates.DuplicateQuery,
         colleague.ColleagueQuery,
         colleague_share.ColleagueShareQuery,
+        target.TargetQuery,
     ),
 )
 Mutation = merge_types(
@@ -61,6 +64,7 @@ Mutation = merge_types(
         transfer.TransferMutation,
         colleague.ColleagueMutation,
         colleague_share.ColleagueShareMutation,
+        offer.OfferMutation,
     ),
 )
 

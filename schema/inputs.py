@@ -53,6 +53,16 @@ class UpdateContactInput:
         default=strawberry.UNSET,
         description="Days before their birthday and work anniversary to notify (0-365).",
     )
+    is_target: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Someone you want to meet (see `targets`)."
+    )
+    target_reason: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Why they matter (up to 500 characters)."
+    )
+    target_goal_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="One of your living networking goals."
+    )
+    research_notes: str | None = strawberry.UNSET
 
 
 @strawberry.input(description="A new contact; only firstName is required.")

@@ -91,7 +91,7 @@ class Goal:
     starts_on: dt.date
     ends_on: dt.date | None
     tag_id: strawberry.ID | None = strawberry.field(
-        description="MEET_NEW_PEOPLE: only contacts with this tag count."
+        description="MEET_NEW_PEOPLE, MEET_TARGETS: only contacts with this tag count."
     )
     archived: bool
 
@@ -131,6 +131,7 @@ class Goal:
                 start=start,
                 end=end,
                 tag_id=None if self.tag_id is None else UUID(self.tag_id),
+                goal_id=UUID(self.id),
             )
         progress = goal.measure_rows(self.metric, self.target, window, rows, zone)
         return GoalProgress.from_progress(progress)

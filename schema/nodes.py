@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -22,6 +22,9 @@ from schema.enums import Channel, Importance, InteractionKind, Stage
 from schema.pagination import Connection, build_connection, check_first, counting, read_after
 from schema.scores import Sentiment
 from store import interactions as interaction_store
+
+if TYPE_CHECKING:
+    from schema.offer import FollowUpOffer
 
 
 @strawberry.type(description="A labelled value such as a work email or a mobile number.")
@@ -174,6 +177,20 @@ class Interaction:
         rows = await loaders.contact.load_many(ids)
         return [Contact.from_row(row) for row in rows if row is not None]
 
+    @strawberry.field(
+        description="A reminder to follow up, offered when this is a first meeting, call, "
+        "video call, meal or event with someone and nothing else is logged with them; "
+        "`afterDays` (0-29, default 3) after it. Null when none stands."
+    )
+    async def follow_up_offer(
+        self, info: Info[Context, None], after_days: int = 3
+    ) -> Annotated[FollowUpOffer, strawberry.lazy("schema.offer")] | None:
+        from schema.offer import resolve_offer  # schema.offer builds on this module
+
+        return await resolve_offer(
+            info.context, UUID(self.id), self.kind.value, self.occurred_at, after_days
+        )
+
 
 @strawberry.type
 class Contact:
@@ -206,6 +223,21 @@ class Contact:
     )
     lead_days: list[int] | None = strawberry.field(
         description="Days before their birthday and anniversary to notify; null: your default."
+    )
+    is_target: bool = strawberry.field(
+        description="Someone you want to meet. A target is still to meet while targetMetAt "
+        "is null; it stays marked after, so goals can count it."
+    )
+    target_reason: str | None = strawberry.field(description="Why this target matters to you.")
+    target_goal_id: strawberry.ID | None = strawberry.field(
+        description="The networking goal this target serves."
+    )
+    research_notes: str | None = strawberry.field(
+        description="What you found out before meeting them."
+    )
+    target_met_at: dt.datetime | None = strawberry.field(
+        description="When a target was first met: its first interaction that is not a NOTE, "
+        "or the start of the first event it is marked MET at (computed by the server)."
     )
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -245,6 +277,13 @@ class Contact:
             last_interaction_at=row["last_interaction_at"],
             next_follow_up_at=row["next_follow_up_at"],
             lead_days=row["lead_days"],
+            is_target=row["is_target"],
+            target_reason=row["target_reason"],
+            target_goal_id=None
+            if row["target_goal_id"] is None
+            else strawberry.ID(str(row["target_goal_id"])),
+            research_notes=row["research_notes"],
+            target_met_at=row["target_met_at"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             introduced_by_id=row["introduced_by_id"],

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store import tables
 from store.contacts import READ_COLUMNS as CONTACT_COLUMNS
+from store.targets import met_targets_query
 
 c = tables.contacts.c
 i = tables.interactions.c
@@ -45,6 +46,7 @@ async def goal_items(
     start: datetime,
     end: datetime,
     tag_id: UUID | None,
+    goal_id: UUID | None = None,
 ) -> list[sa.RowMapping]:
     """Return (key, at, label) rows that count towards a goal metric in [start, end).
 
@@ -76,6 +78,10 @@ async def goal_items(
     elif metric == "ATTEND_EVENTS":
         query = sa.select(e.id.label("key"), e.starts_at.label("at"), e.name.label("label")).where(
             e.owner_id == owner_id, e.cl % 2 == 1, e.starts_at >= start, e.starts_at < end
+        )
+    elif metric == "MEET_TARGETS":
+        query = met_targets_query(
+            owner_id=owner_id, goal_id=goal_id, start=start, end=end, tag_id=tag_id
         )
     elif metric == "RECONNECT_DORMANT":
         seen = (

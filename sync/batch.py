@@ -12,6 +12,7 @@ from typing import Any
 
 from model.patches import ContactPatch, InteractionPatch, validate_patch
 from sync.arguments import PutArgs, parse_args
+from sync.derived import DERIVED_FROM
 from sync.entity import CONTACT, INTERACTION, Entity
 from sync.interaction import add_participants
 from sync.merge import redirect_contacts
@@ -33,7 +34,7 @@ async def create_contacts(w: Writer, raws: Sequence[Mapping[str, Any]]) -> None:
     """Apply ``contact.put`` mutations of new contacts, without introducers, in one insert."""
     items = _new_rows(raws, ContactPatch)
     for key, values, _ in items:
-        if {"cadenceDays", "snoozedUntil"} & set(values):
+        if DERIVED_FROM & set(values):
             w.touched_contacts.add(key["id"])
     await w.create_many(CONTACT, items)
 
@@ -66,8 +67,11 @@ BATCHED_ENTITY: dict[str, Entity] = {"contact.put": CONTACT, "interaction.put": 
 
 
 def batchable(name: str, args: Mapping[str, Any]) -> bool:
-    """Whether a creation by this mutation can join a batch (an introducer needs a check)."""
+    """Whether a creation by this mutation can join a batch (an introducer or a target's goal
+    needs a check)."""
     if name not in BATCHED:
         return False
     fields = args.get("fields")
-    return isinstance(fields, dict) and (name != "contact.put" or "introducedById" not in fields)
+    return isinstance(fields, dict) and (
+        name != "contact.put" or not {"introducedById", "targetGoalId"} & set(fields)
+    )

@@ -77,7 +77,7 @@ async def resolve_conflict(w: Writer, conflict_id: UUID, keep: Keep) -> sa.RowMa
 
 # Fields whose losing value is kept as a conflict rather than dropped.
 LONG_TEXT: dict[str, tuple[str, ...]] = {
-    "contact": ("notes",),
+    "contact": ("notes", "researchNotes"),
     "interaction": ("body",),
     "goal": ("description",),
     "event": ("notes",),

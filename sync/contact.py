@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from model.errors import FieldError, NotFound, ValidationFailed
 from model.patches import ContactPatch, validate_patch
 from store import tables
+from sync.derived import DERIVED_FROM
 from sync.entity import CONTACT
+from sync.target import check_target_goal
 from sync.writer import Writer
 
 
@@ -44,6 +46,7 @@ async def create_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> s
     """Create a contact from a patch of its fields."""
     values = validate_patch(ContactPatch, data, creating=True)
     await check_introducer(w, contact_id, values)
+    await check_target_goal(w, values)
     row, _ = await w.put(CONTACT, {"id": contact_id}, values)
     w.touched_contacts.add(contact_id)
     return (await w.flush()).get(contact_id, row)
@@ -53,8 +56,9 @@ async def update_contact(w: Writer, contact_id: UUID, data: dict[str, Any]) -> s
     """Change the fields a patch names; leave the others as they are."""
     values = validate_patch(ContactPatch, data, creating=False)
     await check_introducer(w, contact_id, values)
+    await check_target_goal(w, values)
     row, won = await w.put(CONTACT, {"id": contact_id}, values, alive_only=True)
-    if {"cadenceDays", "snoozedUntil"} & set(won):
+    if DERIVED_FROM & set(won):
         w.touched_contacts.add(contact_id)
         return (await w.flush()).get(contact_id, row)
     return row

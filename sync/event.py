@@ -32,7 +32,14 @@ async def put_event(
     if ends is not None and starts is not None and ends < starts:
         raise ValidationFailed([FieldError("endsAt", "ends before it starts; pick a later time")])
     clocks = dict.fromkeys(values, clock) if clock is not None else None
-    written, _ = await w.put(EVENT, {"id": event_id}, values, clocks=clocks, loaded=(row,))
+    written, won = await w.put(EVENT, {"id": event_id}, values, clocks=clocks, loaded=(row,))
+    if "startsAt" in won and row is not None:
+        # A target met here was met when the event starts (sync/derived.py).
+        a = tables.event_attendees.c
+        attendees = await w.conn.scalars(
+            sa.select(a.contact_id).where(a.owner_id == w.owner_id, a.event_id == event_id)
+        )
+        w.touched_contacts.update(attendees.all())
     return written
 
 
@@ -53,6 +60,8 @@ async def set_attendee(
     await require_row(w, tables.contacts, contact_id, "contact", alive=online)
     key = {"event_id": event_id, "contact_id": contact_id}
     row, _ = await w.insert_membership(EVENT_ATTENDEE, key, True, cl=cl)
+    # MET attendance meets a target (sync/derived.py re-derives targetMetAt).
+    w.touched_contacts.add(contact_id)
     if values:
         clocks = dict.fromkeys(values, clock) if clock is not None else None
         row, _ = await w.put(EVENT_ATTENDEE, key, values, clocks=clocks)
@@ -78,3 +87,4 @@ async def remove_attendee(
     await require_row(w, tables.contacts, contact_id, "contact", alive=False)
     key = {"event_id": event_id, "contact_id": contact_id}
     await w.insert_membership(EVENT_ATTENDEE, key, False, cl=cl)
+    w.touched_contacts.add(contact_id)

@@ -3,7 +3,8 @@
 Everything goes through the caller's Writer with the server's clock, so every change syncs:
 
 - the survivor's lists (emails, phones, urls, interests) become the union of all, its own
-  entries first; its empty fields take the first merged contact's value; notes are joined;
+  entries first; its empty fields take the first merged contact's value; notes (and research
+  notes) are joined; a merged target makes the survivor a target;
 - interactions, tags, reminders, event attendance and "introduced by" links of the merged
   contacts move to the survivor (goals aim at tags, so they follow the tags);
 - the merged contacts become tombstones whose ``merged_into`` names the survivor (pulls show
@@ -40,10 +41,16 @@ _LISTS: dict[str, tuple[Any, int]] = {
     "interests": (lambda label: label.casefold(), 50),
 }
 # Joined, each merged contact's text after the survivor's.
-_JOINED = ("notes", "howWeMet")
+_JOINED = ("notes", "howWeMet", "researchNotes")
 _NOTES_LIMIT = 100_000
 # Fields the survivor keeps; when empty (or at their default), the first merged value fills them.
-_DEFAULTS: dict[str, Any] = {"lastName": "", "stage": "NEW", "importance": "NORMAL"}
+_DEFAULTS: dict[str, Any] = {
+    "lastName": "",
+    "stage": "NEW",
+    "importance": "NORMAL",
+    # A duplicate marked as someone to meet makes the survivor one (issue 18).
+    "isTarget": False,
+}
 _IMPORTANCE = ("LOW", "NORMAL", "HIGH", "VIP")
 
 _c = tables.contacts.c

@@ -59,6 +59,7 @@ from sync.arguments import (
 )
 from sync.conflict import record_conflicts
 from sync.contact import check_introducer
+from sync.derived import DERIVED_FROM
 from sync.entity import (
     CONTACT,
     CONTACT_TAG,
@@ -73,6 +74,7 @@ from sync.entity import (
 )
 from sync.interaction import apply_participants, set_interaction_alive
 from sync.merge import ContactMerged, survivors
+from sync.target import check_target_goal
 from sync.writer import Writer, require_row
 
 Handler = Callable[[Writer, Mapping[str, Any]], Awaitable[None]]
@@ -99,8 +101,13 @@ async def put_contact(w: Writer, raw: Mapping[str, Any]) -> None:
         (introducer_id,) = await survivors(w, [UUID(str(introducer))])
         args = args.model_copy(update={"fields": {**args.fields, "introducedById": introducer_id}})
         await check_introducer(w, args.id, {"introducedById": introducer_id}, alive_only=False)
+    if args.fields.get("targetGoalId") is not None:
+        link = {"targetGoalId": args.fields["targetGoalId"]}
+        await check_target_goal(
+            w, validate_patch(ContactPatch, link, creating=False), alive_only=False
+        )
     await _put(w, CONTACT, ContactPatch, args)
-    if {"cadenceDays", "snoozedUntil"} & set(args.fields):
+    if DERIVED_FROM & set(args.fields):
         w.touched_contacts.add(args.id)
 
 

@@ -56,8 +56,9 @@ FEEDS: tuple[Feed, ...] = (
         "contacts",
         ("id",),
         CONTACT,
-        # mergedInto: on a merge's tombstone, the contact it was merged into (sync/merge.py).
-        ("last_interaction_at", "next_follow_up_at", "merged_into"),
+        # mergedInto: on a merge's tombstone, the contact it was merged into (sync/merge.py);
+        # targetMetAt: when a target was first met (sync/derived.py).
+        ("last_interaction_at", "next_follow_up_at", "merged_into", "target_met_at"),
     ),
     Feed(2, "tag", "tags", ("id",), TAG),
     Feed(3, "tagAlias", "tag_aliases", ("id",)),

@@ -36,6 +36,11 @@ contacts = sa.Table(
     sa.Column("notes", sa.Text, nullable=True),
     # Overrides the owner's lead days for this contact's birthday and work anniversary.
     sa.Column("lead_days", JSONB, nullable=True),
+    # Someone the user wants to meet (issue 18): why, for which goal, and what they found.
+    sa.Column("is_target", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("target_reason", sa.Text, nullable=True),
+    sa.Column("target_goal_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("research_notes", sa.Text, nullable=True),
     # The contact this one was merged into (sync/merge.py); set only on a merge's tombstones.
     sa.Column("merged_into", UUID(as_uuid=True), nullable=True),
     # Derived, written by the server only.
@@ -43,10 +48,13 @@ contacts = sa.Table(
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.Column("last_interaction_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("next_follow_up_at", sa.DateTime(timezone=True), nullable=True),
+    # When a target was first met (sync/derived.py); null while not met or not a target.
+    sa.Column("target_met_at", sa.DateTime(timezone=True), nullable=True),
     *sync_columns(),
     *timestamps(),
     owned_fk(["introduced_by_id"], "contacts", ["id"], optional=True),
     owned_fk(["merged_into"], "contacts", ["id"], optional=True),
+    owned_fk(["target_goal_id"], "goals", ["id"], optional=True),
     sa.CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
     # Keyset orderings end with id, and so do their indexes (DESIGN §10).
     # Lists show living contacts only; partial indexes let the planner see that the alive
@@ -80,6 +88,14 @@ contacts = sa.Table(
         postgresql_where=sa.text("cl % 2 = 1"),
     ),
     sa.Index("ix_contacts_version", "owner_id", "server_version", "id"),
+    # The targets list: the few people still to meet, by name.
+    sa.Index(
+        "ix_contacts_targets",
+        "owner_id",
+        "sort_name",
+        "id",
+        postgresql_where=sa.text("is_target AND target_met_at IS NULL AND cl % 2 = 1"),
+    ),
     # Reconnect suggestions rank every living contact by how overdue it is: an index-only scan
     # of these few columns instead of the whole row (notes, lists, search text).
     sa.Index(

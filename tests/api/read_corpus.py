@@ -73,6 +73,7 @@ fragment Person on Contact {
   birthday { month day year } workStartedOn howWeMet interests preferredChannel
   communicationNotes cadenceDays snoozedUntil stage importance notes leadDays
   lastInteractionAt nextFollowUpAt createdAt updatedAt tags { id name color }
+  isTarget targetReason targetGoalId researchNotes targetMetAt
 }
 """
 
@@ -601,6 +602,27 @@ CORPUS: list[Operation] = [
         False,
     ),
     Operation("tags as Bob", "{ tags { id name color } }", user="bob"),
+    # -- targets (issue 18): the fields compile; the lists and offers are resolvers ---------------
+    Operation(
+        "target fields of a page",
+        "{ contacts(first: 50) { nodes { id isTarget targetReason targetGoalId researchNotes "
+        "targetMetAt } } }",
+    ),
+    Operation("targets", "{ targets { id displayName targetReason } }", compiles=False),
+    Operation(
+        "introduction paths",
+        "query($id: ID!) { introductionPaths(targetId: $id) { __typename "
+        "... on IntroductionPaths { paths { contact { id } score reasons { kind fact } } } } }",
+        lambda w: {"id": w.contacts[0]},
+        False,
+    ),
+    Operation(
+        "a follow-up offer",
+        "query($id: ID!) { interaction(id: $id) { ... on Interaction { id "
+        "followUpOffer { dueOn reason contacts { id } } } } }",
+        lambda w: {"id": w.interactions[0]},
+        False,
+    ),
     Operation("interaction, not an id", INTERACTION, lambda w: {"id": "42"}, False),
     Operation(
         "me through fragments",

@@ -181,6 +181,28 @@ async def _seed(http: httpx.AsyncClient) -> World:
     introduced = await create_contact(
         http, token, firstName="Introduced", lastName="ByZoë", introducedById=ids[0]
     )
+    # Targets (issue 18): one linked to a goal and met by an interaction, one still to meet.
+    goal = await data(
+        http,
+        'mutation($d: Date!) { createGoal(input: {title: "Meet", metric: MEET_TARGETS, '
+        "target: 2, period: MONTH, startsOn: $d}) { ... on Goal { id } } }",
+        {"d": str(today)},
+        token,
+    )
+    await data(
+        http,
+        "mutation($id: ID!, $g: ID!) { updateContact(id: $id, input: {isTarget: true, "
+        'targetReason: "Runs the “fund”", targetGoalId: $g, researchNotes: "a\\nb"}) '
+        "{ __typename } }",
+        {"id": ids[2], "g": goal["createGoal"]["id"]},
+        token,
+    )
+    await data(
+        http,
+        "mutation($id: ID!) { updateContact(id: $id, input: {isTarget: true}) { __typename } }",
+        {"id": ids[8]},
+        token,
+    )
     ids += [introduced["id"], orphan["id"]]
     bob_contact = await create_contact(http, bob.token, firstName="Bob's", lastName="Secret")
     bobs = await log_interaction(http, bob.token, [bob_contact["id"]], summary="bob only")

@@ -247,6 +247,14 @@ async def _make_networking(http: httpx.AsyncClient, world: World) -> None:
         token=world.alice.token,
     )
     world.goal, world.event = goal["createGoal"]["id"], event["createEvent"]["id"]
+    # Her contact is someone she wants to meet, for that goal (issue 18).
+    await data(
+        http,
+        "mutation($c: ID!, $g: ID!) { updateContact(id: $c, input: {isTarget: true, "
+        'targetGoalId: $g, researchNotes: "private research"}) { __typename } }',
+        {"c": world.contact, "g": world.goal},
+        world.alice.token,
+    )
     await data(
         http,
         "mutation($e: ID!, $c: ID!) { addEventAttendee(eventId: $e, contactId: $c) { __typename } }",
@@ -466,6 +474,24 @@ CASES: list[tuple[str, str, Any]] = [
         ),
     ),
     ("goals", "{ goals(includeArchived: true) { id } }", lambda w, d: d["goals"] == []),
+    # Targets and the follow-up offer (issue 18).
+    ("targets", "{ targets { id } }", lambda w, d: d["targets"] == []),
+    (
+        "introductionPaths",
+        "query($c: ID!) { introductionPaths(targetId: $c) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["introductionPaths"]
+            == {"__typename": "NotFound", "entity": "contact", "id": w.contact}
+        ),
+    ),
+    (
+        "acceptFollowUpOffer",
+        "mutation($i: ID!) { acceptFollowUpOffer(interactionId: $i) { " + NOT_FOUND + " } }",
+        lambda w, d: (
+            d["acceptFollowUpOffer"]
+            == {"__typename": "NotFound", "entity": "interaction", "id": w.interaction}
+        ),
+    ),
     ("events", "{ events { id } }", lambda w, d: d["events"] == [{"id": w.bob_event}]),
     (
         "networkSummary",
