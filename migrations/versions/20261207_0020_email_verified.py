@@ -1,7 +1,7 @@
 """email_verified: users.email_verified_at, and a 'verify' purpose for emailed tokens
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0017
 Create Date: 2026-12-07 17:00:00
 
 Colleague invitations are found by email, so they wait until an account proves its address.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0019"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
