@@ -15,6 +15,8 @@ from uuid import UUID
 
 import jwt
 from cachetools import LRUCache, TTLCache
+from pydantic import EmailStr, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
@@ -24,6 +26,20 @@ from store import accounts
 
 ISSUER = "rapport"
 _MAX_RECENT = 10_000
+_email = TypeAdapter(EmailStr)
+
+
+def firebase_email(claim: object) -> str | None:
+    """A Firebase token's email as a password account's is kept (trimmed, lower-cased), or None.
+
+    Lower-cased as at sign-up, so the address matches the same account and invitations.
+    """
+    if not isinstance(claim, str):
+        return None
+    try:
+        return str(_email.validate_python(claim.strip().lower()))
+    except PydanticValidationError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -180,6 +196,10 @@ class BearerAuth:
         except ValueError as exc:
             raise Unauthenticated(f"The Firebase ID token was refused: {exc}") from None
         uid = str(claims["uid"])
+        email = firebase_email(claims.get("email"))
+        # Firebase proved the mailbox only if it says so; otherwise the claim is just typed in.
+        verified = email is not None and claims.get("email_verified") is True
+        now = self.clock.now()
         async with self.engine.begin() as conn:
             user = await accounts.find_user_by_firebase_uid(conn, uid=uid)
             if user is None:
@@ -187,10 +207,16 @@ class BearerAuth:
                 user = await accounts.insert_user(
                     conn,
                     user_id=uuid7(),
-                    now=self.clock.now(),
+                    now=now,
                     firebase_uid=uid,
-                    email=claims.get("email"),
+                    email=email,
+                    email_verified_at=now if verified else None,
                     display_name=str(claims.get("name") or ""),
+                )
+            elif verified and user["email_verified_at"] is None and user["email"] == email:
+                # Verified in Firebase since the account was made.
+                user = await accounts.update_user(
+                    conn, user_id=user["id"], now=now, values={"email_verified_at": now}
                 )
             if user is None:
                 # Lost a race with a concurrent first request, or the email has a local account.

@@ -3,7 +3,8 @@
 ``request`` checks the password (counted by the sign-in limit, as changePassword is), that the
 address is well formed and free, then emails a single-use link to the new address and a notice
 to the old one; nothing changes until the link is used. ``confirm`` spends the link's token and
-sets the email, unless another account took the address meanwhile. Reset links sent to the old
+sets the email, marked verified (the link proved the mailbox), unless another account took
+the address meanwhile. Reset links sent to the old
 address die with it. A Firebase account has no password here: its email is its provider's,
 and changeEmail says so (InvalidCredentials).
 """
@@ -117,8 +118,12 @@ class EmailChange:
                     "replaced by a newer change or never sent); change your email again.",
                 )
                 user_id, new_email = spent["user_id"], spent["new_email"]
+                # The link reached the new address: it is verified as it takes effect.
                 await accounts.update_user(
-                    conn, user_id=user_id, now=now, values={"email": new_email}
+                    conn,
+                    user_id=user_id,
+                    now=now,
+                    values={"email": new_email, "email_verified_at": now},
                 )
                 # Reset links went to the old address: they must not outlive it.
                 await account_tokens.drop_tokens(conn, user_id=user_id)

@@ -1,4 +1,4 @@
-"""Builds what password reset, email change and the calendar feed need, from the settings."""
+"""Builds what password reset, email change and verification, and the calendar feed need."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.routing import Route
 from api.auth import Authenticator
 from api.calendar_feed import CalendarFeeds
 from api.email_change import EmailChange
+from api.email_verification import EmailVerification
 from api.mailer import LogMailer, Mailer, Outbox, SmtpMailer
 from api.reset import MailLimits, PasswordReset
 from api.settings import Settings
@@ -84,7 +85,15 @@ def build_self_service(
         ttl=timedelta(hours=mail.email_change_ttl_hours),
         link=f"{app_url}/confirm-email",
     )
+    verifications = EmailVerification(
+        engine=engine,
+        clock=clock,
+        outbox=outbox,
+        limits=limits,
+        ttl=timedelta(hours=mail.email_change_ttl_hours),
+        link=f"{app_url}/verify-email",
+    )
     feeds = CalendarFeeds(
         engine=engine, clock=clock, key=settings.signing_key(), public_url=mail.public_url
     )
-    return Built(SelfService(resets, email_changes, feeds), outbox, feeds.routes())
+    return Built(SelfService(resets, email_changes, verifications, feeds), outbox, feeds.routes())

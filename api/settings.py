@@ -234,14 +234,16 @@ class MailSettings(_Group):
     mail_from: str = Field(
         default="Rapport <no-reply@localhost>", validation_alias="RAPPORT_MAIL_FROM"
     )
-    # Where the emails' links open (the app's link domain): /reset-password?token=… and
-    # /confirm-email?token=…; the page or app there calls resetPassword or confirmEmailChange.
+    # Where the emails' links open (the app's link domain): /reset-password?token=…,
+    # /confirm-email?token=… and /verify-email?token=…; the page or app there calls
+    # resetPassword, confirmEmailChange or confirmEmail.
     app_url: str = Field(default="http://127.0.0.1:8000", validation_alias="RAPPORT_APP_URL")
     # This API as calendar apps reach it: the calendar feed's URL starts with it.
     public_url: str = Field(default="http://127.0.0.1:8000", validation_alias="RAPPORT_PUBLIC_URL")
     password_reset_ttl_minutes: int = Field(
         default=30, ge=5, le=1440, validation_alias="RAPPORT_PASSWORD_RESET_TTL_MINUTES"
     )
+    # How long an email change's confirmation link, and a sign-up's verification link, work.
     email_change_ttl_hours: int = Field(
         default=24, ge=1, le=168, validation_alias="RAPPORT_EMAIL_CHANGE_TTL_HOURS"
     )

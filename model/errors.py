@@ -66,3 +66,11 @@ class Unauthenticated(RapportError):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class EmailNotVerified(RapportError):
+    """The account's email is not proven its owner's, and the action is found by that email."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -17,6 +17,8 @@ def render_me(compiler: Compiler, nodes: list[FieldNode]) -> str:
     lead_type = compiler.find_type("LeadDays")
 
     def special(name: str, field_nodes: list[FieldNode]) -> str:
+        if name == "emailVerified":
+            return render.boolean(f"{row.col('email_verified_at')} IS NOT NULL")
         if name != "leadDays":
             raise NotCompilable
 

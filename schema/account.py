@@ -1,4 +1,5 @@
-"""Account email and the calendar feed: password reset, email change, calendarFeed.
+"""Account email and the calendar feed: password reset, email change and verification,
+calendarFeed.
 
 Thin resolvers over ``api.reset``, ``api.email_change`` and ``api.calendar_feed`` (reached
 through ``Context.self_service``); each service call is one transaction.
@@ -40,6 +41,12 @@ class EmailChanges(Protocol):
     async def confirm(self, *, token: str, address: str) -> str: ...
 
 
+class EmailVerifications(Protocol):
+    async def send(self, *, user_id: UUID, email: str) -> None: ...
+    async def request(self, *, user_id: UUID, address: str) -> None: ...
+    async def confirm(self, *, token: str, address: str) -> str: ...
+
+
 class CalendarFeeds(Protocol):
     async def url(self, *, user_id: UUID) -> str: ...
     async def rotate(self, *, user_id: UUID) -> str: ...
@@ -51,6 +58,7 @@ class SelfService:
 
     resets: PasswordResets
     email_changes: EmailChanges
+    verifications: EmailVerifications
     calendar_feeds: CalendarFeeds
 
 
@@ -98,6 +106,19 @@ class EmailChanged:
 
 
 @strawberry.type(
+    description="Asked: unless your email is verified already, a new confirmation link is on "
+    "its way to it (older ones stop working)."
+)
+class EmailVerificationRequested:
+    message: str
+
+
+@strawberry.type(description="The account's email `email` is verified.")
+class EmailConfirmed:
+    email: str
+
+
+@strawberry.type(
     description="Your secret calendar URL (iCalendar): subscribe to it in a calendar app. "
     "Anyone with it can read your dates; rotate it if it leaked."
 )
@@ -120,6 +141,15 @@ ChangeEmailResult = Annotated[
 ConfirmEmailChangeResult = Annotated[
     EmailChanged | InvalidCredentials | Conflict | RateLimited,
     strawberry.union("ConfirmEmailChangeResult"),
+]
+
+RequestEmailVerificationResult = Annotated[
+    EmailVerificationRequested | InvalidCredentials | RateLimited,
+    strawberry.union("RequestEmailVerificationResult"),
+]
+ConfirmEmailResult = Annotated[
+    EmailConfirmed | InvalidCredentials | RateLimited,
+    strawberry.union("ConfirmEmailResult"),
 ]
 
 
@@ -198,6 +228,37 @@ class AccountMutation:
             lambda: _services(ctx).email_changes.confirm(token=token, address=ctx.client_address),
             lambda email: EmailChanged(email=email),
             INVALID_CREDENTIALS | CONFLICT | RATE_LIMITED,
+        )
+
+    @strawberry.mutation(
+        description="Email a new link confirming your address (signUp sent the first). "
+        "Colleague invitations reach you once it is confirmed."
+    )
+    async def request_email_verification(
+        self, info: Info[Context, None]
+    ) -> RequestEmailVerificationResult:
+        ctx = info.context
+        user_id = await ctx.owner_id()
+        return await run_call(
+            lambda: _services(ctx).verifications.request(
+                user_id=user_id, address=ctx.client_address
+            ),
+            lambda _: EmailVerificationRequested(
+                message="Unless your email is confirmed already, a link is on its way to it."
+            ),
+            INVALID_CREDENTIALS | RATE_LIMITED,
+        )
+
+    @strawberry.mutation(
+        description="Confirm your email with the token of the link sent to it (single use). "
+        "No sign-in needed: the link is the proof."
+    )
+    async def confirm_email(self, info: Info[Context, None], token: str) -> ConfirmEmailResult:
+        ctx = info.context
+        return await run_call(
+            lambda: _services(ctx).verifications.confirm(token=token, address=ctx.client_address),
+            lambda email: EmailConfirmed(email=email),
+            INVALID_CREDENTIALS | RATE_LIMITED,
         )
 
     @strawberry.mutation(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar, overload
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -20,10 +20,12 @@ from model.ids import parse_uuid
 from schema.context import Context
 from schema.errors import (
     CONFLICT,
+    EMAIL_UNVERIFIED,
     NOT_FOUND,
     RATE_LIMITED,
     VALIDATION,
     Conflict,
+    EmailUnverified,
     NotFound,
     RateLimited,
     ValidationError,
@@ -127,50 +129,44 @@ class ColleagueInvitation:
 @strawberry.type(description="Invitations waiting for you, and the ones you sent.")
 class ColleagueInvitations:
     incoming: list[ColleagueInvitation] = strawberry.field(
-        description="Pending, unexpired invitations sent to your email address."
+        description="Pending, unexpired invitations sent to your email address; empty until "
+        "that address is verified (`incomingHidden`)."
+    )
+    incoming_hidden: bool = strawberry.field(
+        description="True while your email is not verified: invitations sent to it are not "
+        "shown. Prompt the user to confirm it (the link sent at sign-up, or "
+        "requestEmailVerification)."
     )
     outgoing: list[ColleagueInvitation]
 
 
 ColleagueResult = Annotated[
-    Colleague | ValidationError | NotFound | Conflict, strawberry.union("ColleagueResult")
+    Colleague | ValidationError | NotFound | Conflict | EmailUnverified,
+    strawberry.union("ColleagueResult"),
 ]
 InviteResult = Annotated[
-    ColleagueInvitation | ValidationError | Conflict | RateLimited,
+    ColleagueInvitation | ValidationError | Conflict | RateLimited | EmailUnverified,
     strawberry.union("InviteColleagueResult"),
 ]
 InvitationResult = Annotated[
-    ColleagueInvitation | ValidationError | NotFound | Conflict,
+    ColleagueInvitation | ValidationError | NotFound | Conflict | EmailUnverified,
     strawberry.union("ColleagueInvitationResult"),
 ]
 
 
-@overload
 async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: Literal[False] = False
-) -> T | ValidationError | NotFound | Conflict: ...
-
-
-@overload
-async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: Literal[True]
-) -> T | ValidationError | Conflict | RateLimited: ...
-
-
-async def answer(
-    action: Callable[[], Awaitable[T]], *, limited: bool = False
-) -> T | ValidationError | NotFound | Conflict | RateLimited:
-    """Run a colleague write and turn its expected failures into their GraphQL types.
-
-    ``limited``: the write is rate-limited (and never names a missing object).
-    """
-    if limited:
-        return await run_call(action, _same, VALIDATION | CONFLICT | RATE_LIMITED)
+    action: Callable[[], Awaitable[T]],
+) -> T | ValidationError | NotFound | Conflict:
+    """Run a colleague write and turn its expected failures into their GraphQL types."""
     return await run_call(action, _same, VALIDATION | NOT_FOUND | CONFLICT)
 
 
 def _same(result: T) -> T:
     return result
+
+
+# Answering an invitation: it is found by the invitee's email, which must be verified.
+INVITEE_FAILURES = VALIDATION | NOT_FOUND | CONFLICT | EMAIL_UNVERIFIED
 
 
 async def replayed_owner(ctx: Context) -> UUID:
@@ -198,15 +194,18 @@ class ColleagueQuery:
         async with ctx.engine.connect() as conn:
             me = await accounts.get_user(conn, user_id=owner_id)
             assert me is not None
+            # Anyone can sign up with an address: its invitations wait until it is proven.
+            hidden = me["email"] is not None and me["email_verified_at"] is None
             incoming = (
                 []
-                if me["email"] is None
+                if me["email"] is None or hidden
                 else await store.incoming_invitations(
                     conn, email_hash=colleague.email_digest(me["email"]), now=now
                 )
             )
             outgoing = await store.outgoing_invitations(conn, owner_id=owner_id)
         return ColleagueInvitations(
+            incoming_hidden=hidden,
             incoming=[ColleagueInvitation.from_row(r, now, incoming=True) for r in incoming],
             outgoing=[ColleagueInvitation.from_row(r, now, incoming=False) for r in outgoing],
         )
@@ -217,7 +216,8 @@ class ColleagueMutation:
     @strawberry.mutation(
         description="Invite someone to link as colleagues by email. The answer is the same "
         "whether the address has an account or not; the invitation waits 30 days, so someone "
-        "who signs up with the address within them can still accept. At most 20 a day."
+        "who signs up with the address within them can still accept once it is verified. At "
+        "most 20 a day. Needs your own email verified (EmailUnverified): it is shown as yours."
     )
     async def invite_colleague(self, info: Info[Context, None], email: str) -> InviteResult:
         ctx = info.context
@@ -228,9 +228,14 @@ class ColleagueMutation:
             row = await colleague.invite_colleague(ctx.engine, owner_id, email, now)
             return ColleagueInvitation.from_row(row, now, incoming=False)
 
-        return await answer(invite, limited=True)
+        return await run_call(
+            invite, _same, VALIDATION | CONFLICT | RATE_LIMITED | EMAIL_UNVERIFIED
+        )
 
-    @strawberry.mutation(description="Accept an invitation sent to your email address.")
+    @strawberry.mutation(
+        description="Accept an invitation sent to your email address; EmailUnverified until "
+        "that address is confirmed."
+    )
     async def accept_colleague(
         self, info: Info[Context, None], invitation_id: strawberry.ID
     ) -> ColleagueResult:
@@ -242,9 +247,12 @@ class ColleagueMutation:
             row = await colleague.accept_colleague(ctx.engine, owner_id, key, ctx.clock.now())
             return Colleague.from_row(row)
 
-        return await answer(accept)
+        return await run_call(accept, _same, INVITEE_FAILURES)
 
-    @strawberry.mutation(description="Decline an invitation sent to your email address.")
+    @strawberry.mutation(
+        description="Decline an invitation sent to your email address; EmailUnverified until "
+        "that address is confirmed."
+    )
     async def decline_colleague(
         self, info: Info[Context, None], invitation_id: strawberry.ID
     ) -> InvitationResult:
@@ -257,7 +265,7 @@ class ColleagueMutation:
             row = await colleague.decline_colleague(ctx.engine, owner_id, key, now)
             return ColleagueInvitation.from_row(row, now, incoming=True)
 
-        return await answer(decline)
+        return await run_call(decline, _same, INVITEE_FAILURES)
 
     @strawberry.mutation(
         description="End a colleague link, for both sides. Pending shared cards and "

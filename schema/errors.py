@@ -70,6 +70,14 @@ class RateLimited:
     retry_after: int = strawberry.field(description="Seconds to wait before the next attempt.")
 
 
+@strawberry.type(
+    description="Confirm your email first: use the link sent to it, or ask for a new one with "
+    "requestEmailVerification."
+)
+class EmailUnverified:
+    message: str
+
+
 @strawberry.type(description="The object was deleted; restore it with its restore mutation.")
 class Deleted:
     id: strawberry.ID
@@ -129,6 +137,7 @@ CONFLICT = expect(errors.Conflict, lambda exc: Conflict(message=exc.message))
 INVALID_CREDENTIALS = expect(
     errors.InvalidCredentials, lambda exc: InvalidCredentials(message=exc.message)
 )
+EMAIL_UNVERIFIED = expect(errors.EmailNotVerified, lambda exc: EmailUnverified(message=exc.message))
 RATE_LIMITED = expect(
     errors.RateLimited, lambda exc: RateLimited(message=exc.message, retry_after=exc.retry_after)
 )

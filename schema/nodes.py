@@ -61,6 +61,10 @@ class LeadDays:
 class User:
     id: strawberry.ID
     email: str | None
+    email_verified: bool = strawberry.field(
+        description="Whether you proved `email` is yours (the link sent at sign-up, a confirmed "
+        "email change, or Firebase's email_verified). Colleague invitations need it."
+    )
     display_name: str
     time_zone: str = strawberry.field(description="IANA time zone reminders are planned in.")
     reminder_hour: int = strawberry.field(description="Local hour (0-23) reminders arrive at.")
@@ -80,6 +84,7 @@ class User:
         return cls(
             id=strawberry.ID(str(row["id"])),
             email=row["email"],
+            email_verified=row["email_verified_at"] is not None,
             display_name=row["display_name"],
             time_zone=row["time_zone"],
             reminder_hour=row["reminder_hour"],

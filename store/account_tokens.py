@@ -1,4 +1,5 @@
-"""Single-use tokens sent by email, kept as SHA-256 digests: password resets, email changes."""
+"""Single-use tokens sent by email, kept as SHA-256 digests: password resets, email changes
+and email verifications."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ t = tables.account_tokens
 c = t.c
 RESET = "reset"
 EMAIL = "email"
+VERIFY = "verify"
 
 
 async def insert_token(

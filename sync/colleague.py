@@ -2,9 +2,10 @@
 
 An invitation names an email address, not an account, so ``inviteColleague`` answers the same
 whether the address has an account or not (and the invitation still waits if it signs up
-within ``INVITATION_DAYS``). Nothing is shared by a link itself; links are not synced to
-devices (docs/sync.md). Each side's link row is its owner's; the other side's row follows in
-its own transaction (sync/colleague_peer.py).
+within ``INVITATION_DAYS``). Only an account whose email is verified invites, and sees, accepts
+or declines the invitations sent to it: anyone can sign up with an address. Nothing is shared
+by a link itself; links are not synced to devices (docs/sync.md). Each side's link row is its
+owner's; the other side's row follows in its own transaction (sync/colleague_peer.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from model.errors import Conflict, FieldError, NotFound, RateLimited, ValidationFailed
+from model.errors import (
+    Conflict,
+    EmailNotVerified,
+    FieldError,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from store import accounts, ratelimits, tables
 from sync.colleague_peer import end_pending_items, push_link, run_step
 from sync.entity import new_id
@@ -65,6 +73,12 @@ async def invite_colleague(
     async with engine.begin() as conn:
         me = await accounts.get_user(conn, user_id=owner_id)
         assert me is not None
+        if me["email_verified_at"] is None:
+            # The invitee is shown the inviter's email as who is asking: it must be theirs.
+            raise EmailNotVerified(
+                "Confirm your email first (the link sent to it, or requestEmailVerification): "
+                "the people you invite see it as yours."
+            )
         if me["email"] == address:
             raise ValidationFailed(
                 [FieldError("email", "that is your own address; invite a colleague's")]
@@ -112,6 +126,13 @@ async def _invitation_for_me(
     """
     me = await accounts.get_user(conn, user_id=owner_id)
     assert me is not None
+    if me["email_verified_at"] is None:
+        # Whoever signed up with an address has not shown it is theirs: an invitation to it
+        # is not for them yet. Said before any lookup, so it tells nothing of the id.
+        raise EmailNotVerified(
+            "Confirm your email first (the link sent to it, or requestEmailVerification); "
+            "then the invitations sent to it can be accepted or declined."
+        )
     query = (
         sa.select(tables.colleague_invitations)
         .where(_i.id == invitation_id, _i.email_hash == email_digest(me["email"] or ""))

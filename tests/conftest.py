@@ -41,6 +41,7 @@ from api.settings import (
 from store import migrate
 from store.embedded import start_embedded
 from store.engine import create_engine
+from tests.api.mailbox import MAILBOX
 from tests.pgbouncer import run_pgbouncer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,10 +213,11 @@ def api_pgbouncer(api_db: str) -> Iterator[str | None]:
 
 @pytest.fixture(scope="session")
 async def api_app(api_db: str, api_pgbouncer: str | None, session_tmp: Path) -> Starlette:
+    # Its emails are kept in MAILBOX, so tests can use their links (tests/api/graphql.py).
     if api_pgbouncer is None:
-        return create_app(make_settings(session_tmp), database_url=api_db)
+        return create_app(make_settings(session_tmp), database_url=api_db, mailer=MAILBOX)
     settings = make_settings(session_tmp, database={"pgbouncer": True, "direct_url": api_db})
-    return create_app(settings, database_url=api_pgbouncer)
+    return create_app(settings, database_url=api_pgbouncer, mailer=MAILBOX)
 
 
 @pytest.fixture(scope="session")

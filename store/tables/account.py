@@ -13,6 +13,9 @@ users = sa.Table(
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("email", sa.Text, nullable=True, unique=True),
+    # When the owner of ``email`` proved it (an emailed link, or Firebase's email_verified);
+    # null until then. Colleague invitations, found by email, wait for it (sync/colleague.py).
+    sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("password_hash", sa.Text, nullable=True),
     sa.Column("firebase_uid", sa.Text, nullable=True, unique=True),
     sa.Column("display_name", sa.Text, nullable=False, server_default=""),
@@ -79,8 +82,10 @@ rate_limits = sa.Table(
     sa.Index("rate_limits_tat", "tat"),
 )
 
-# Single-use tokens sent by email (api/reset.py, api/email_change.py): a password reset, or
-# the confirmation of a new email address (``new_email``). Only a SHA-256 digest is kept.
+# Single-use tokens sent by email (api/reset.py, api/email_change.py, api/email_verification.py):
+# a password reset, the confirmation of a new email address, or the proof that the account's
+# address is its owner's (``new_email``: the address the link went to). Only a SHA-256 digest
+# is kept.
 account_tokens = sa.Table(
     "account_tokens",
     metadata,
@@ -97,7 +102,7 @@ account_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("purpose IN ('reset', 'email')", name="purpose_known"),
+    sa.CheckConstraint("purpose IN ('reset', 'email', 'verify')", name="purpose_known"),
 )
 
 # The secret calendar feed URL of a user (api/calendar_feed.py). The URL's secret is derived

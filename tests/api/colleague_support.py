@@ -19,18 +19,20 @@ INVITE = (
     "mutation($e: String!) { inviteColleague(email: $e) { __typename ... on ColleagueInvitation { "
     + INVITATION
     + " } ... on ValidationError { message fields { field message } } ... on Conflict { message }"
-    " ... on RateLimited { message retryAfter } } }"
+    " ... on RateLimited { message retryAfter } ... on EmailUnverified { message } } }"
 )
+# Answering an invitation also needs a verified email.
+INVITEE_FAILURES = FAILURES + " ... on EmailUnverified { message }"
 ACCEPT = (
     "mutation($id: ID!) { acceptColleague(invitationId: $id) { __typename ... on Colleague { "
     + COLLEAGUE
     + " } "
-    + FAILURES
+    + INVITEE_FAILURES
     + " } }"
 )
 DECLINE = (
     "mutation($id: ID!) { declineColleague(invitationId: $id) { __typename "
-    "... on ColleagueInvitation { " + INVITATION + " } " + FAILURES + " } }"
+    "... on ColleagueInvitation { " + INVITATION + " } " + INVITEE_FAILURES + " } }"
 )
 END = (
     "mutation($id: ID!) { endColleague(colleagueId: $id) { __typename ... on Colleague { "
@@ -41,7 +43,11 @@ END = (
 )
 COLLEAGUES = "{ colleagues { " + COLLEAGUE + " } }"
 INVITATIONS = (
-    "{ colleagueInvitations { incoming { " + INVITATION + " } outgoing { " + INVITATION + " } } }"
+    "{ colleagueInvitations { incomingHidden incoming { "
+    + INVITATION
+    + " } outgoing { "
+    + INVITATION
+    + " } } }"
 )
 CARD = (
     "id direction colleagueId colleagueName note status firstName lastName company title "
@@ -104,7 +110,7 @@ async def invite(http: httpx.AsyncClient, inviter: Account, email: str) -> dict[
 
 async def link(http: httpx.AsyncClient) -> tuple[Account, Account, str]:
     """Sign up two users and link them as colleagues; return both and the link's id."""
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await invite(http, alice, bob.email)
     accepted = await call(http, ACCEPT, bob, id=sent["id"])
     assert accepted["__typename"] == "Colleague", accepted

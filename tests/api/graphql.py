@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from tests.api.mailbox import MAILBOX
+
 
 async def post(
     http: httpx.AsyncClient,
@@ -46,7 +48,9 @@ SIGN_UP = """
 mutation($input: SignUpInput!) {
   signUp(input: $input) {
     __typename
-    ... on AuthPayload { accessToken refreshToken expiresAt user { id email timeZone } }
+    ... on AuthPayload {
+      accessToken refreshToken expiresAt user { id email emailVerified timeZone }
+    }
     ... on ValidationError { message fields { field message } }
     ... on Conflict { message }
   }
@@ -63,8 +67,39 @@ class Account:
     user_id: str
 
 
-async def sign_up(http: httpx.AsyncClient, *, time_zone: str = "UTC") -> Account:
-    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+CONFIRM_EMAIL = """
+mutation($t: String!) {
+  confirmEmail(token: $t) {
+    __typename
+    ... on EmailConfirmed { email }
+    ... on InvalidCredentials { message }
+    ... on RateLimited { message retryAfter }
+  }
+}
+"""
+
+
+async def confirm_email(http: httpx.AsyncClient, token: str) -> dict[str, Any]:
+    result: dict[str, Any] = (await data(http, CONFIRM_EMAIL, {"t": token}))["confirmEmail"]
+    return result
+
+
+async def verify_email(http: httpx.AsyncClient, who: Account) -> None:
+    """Confirm ``who``'s email with the link the shared app mailed at sign-up (MAILBOX)."""
+    token = await MAILBOX.link_token(who.email, "verify-email")
+    confirmed = await confirm_email(http, token)
+    assert confirmed == {"__typename": "EmailConfirmed", "email": who.email}, confirmed
+
+
+async def sign_up(
+    http: httpx.AsyncClient,
+    *,
+    time_zone: str = "UTC",
+    verified: bool = False,
+    email: str | None = None,
+) -> Account:
+    """Sign up a new account; ``verified``: confirm its email too (the shared app only)."""
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
     password = "correct horse battery staple"
     result = (
         await data(
@@ -74,9 +109,12 @@ async def sign_up(http: httpx.AsyncClient, *, time_zone: str = "UTC") -> Account
         )
     )["signUp"]
     assert result["__typename"] == "AuthPayload", result
-    return Account(
+    account = Account(
         email, password, result["accessToken"], result["refreshToken"], result["user"]["id"]
     )
+    if verified:
+        await verify_email(http, account)
+    return account
 
 
 CREATE_CONTACT = """

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.app import create_app
-from tests.api.graphql import data, post, sign_up
+from tests.api.graphql import confirm_email, data, post, sign_up
 from tests.api.test_account import CHANGE as CHANGE_PASSWORD
 from tests.api.test_auth import PROJECT, _id_token, _key_and_cert
 from tests.conftest import cloned_database, free_port, make_settings, serve
@@ -89,6 +89,7 @@ mutation($e: String!, $p: String!) {
 }
 """
 ME = "{ me { id email } }"
+VERIFY_SUBJECT = "Confirm your Rapport email"
 NEW_PASSWORD = "a brand new passphrase"
 
 
@@ -107,9 +108,14 @@ class Inbox:
             self._messages.append(message)
         return "250 Message accepted"
 
-    def to(self, address: str) -> list[EmailMessage]:
+    def to(self, address: str, *, verification: bool = False) -> list[EmailMessage]:
+        """The messages to ``address``; those verifying it (sent at sign-up) only if asked."""
         with self._lock:
-            return [m for m in self._messages if m["To"] == address]
+            return [
+                m
+                for m in self._messages
+                if m["To"] == address and (m["Subject"] == VERIFY_SUBJECT) == verification
+            ]
 
     async def wait_for(self, address: str, count: int = 1) -> list[EmailMessage]:
         """The first ``count`` messages to ``address``, once they arrived (sent in background)."""
@@ -197,6 +203,23 @@ async def signs_in(http: httpx.AsyncClient, address: str, password: str) -> bool
     return bool(result["__typename"] == "AuthPayload")
 
 
+async def test_sign_up_mails_a_link_that_verifies_the_email(mail: MailApp, inbox: Inbox) -> None:
+    user = await sign_up(mail.http)
+    me = "{ me { emailVerified } }"
+    assert (await data(mail.http, me, token=user.token))["me"] == {"emailVerified": False}
+    for _ in range(1000):
+        sent = inbox.to(user.email, verification=True)
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    (message,) = sent
+    token = link_token(message, "verify-email")
+    confirmed = await confirm_email(mail.http, token)
+    assert confirmed == {"__typename": "EmailConfirmed", "email": user.email}
+    assert (await data(mail.http, me, token=user.token))["me"] == {"emailVerified": True}
+    assert (await confirm_email(mail.http, token))["__typename"] == "InvalidCredentials"
+
+
 async def test_a_reset_link_sets_the_password_and_ends_every_session(
     mail: MailApp, inbox: Inbox
 ) -> None:
@@ -211,7 +234,11 @@ async def test_a_reset_link_sets_the_password_and_ends_every_session(
     async with mail.engine.connect() as conn:
         kept = (
             await conn.execute(
-                sa.text("SELECT token_hash, purpose FROM account_tokens WHERE user_id = :u"),
+                # The sign-up's verification token is there too; this test is the reset's.
+                sa.text(
+                    "SELECT token_hash, purpose FROM account_tokens"
+                    " WHERE user_id = :u AND purpose = 'reset'"
+                ),
                 {"u": uuid.UUID(user.user_id)},
             )
         ).all()

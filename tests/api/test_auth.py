@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -295,3 +296,39 @@ async def test_firebase_id_tokens_sign_users_in_and_create_them_once(
             # Local accounts keep working beside Firebase.
             local = await sign_up(client)
             assert (await data(client, ME, token=local.token))["me"]["id"] == local.user_id
+
+
+async def test_firebase_emails_are_lower_cased_and_verified_only_when_firebase_says_so(
+    tmp_path: Path, api_db: str
+) -> None:
+    key, cert = _key_and_cert()
+
+    async def certs(request: Request) -> Response:
+        return JSONResponse({"test-key": cert}, headers={"Cache-Control": "max-age=60"})
+
+    me = "{ me { email emailVerified } }"
+    cert_app = Starlette(routes=[Route("/certs", certs)])
+    async with serve(cert_app) as cert_url:
+        settings = make_settings(
+            tmp_path,
+            auth={"firebase_project_id": PROJECT, "firebase_cert_url": f"{cert_url}/certs"},
+        )
+        app = create_app(settings, database_url=api_db)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            uid = f"fb-{uuid.uuid4().hex[:8]}"
+            address = f" {uid.upper()}@Example.COM "
+            unproven = _id_token(key, uid, email=address, email_verified=False)
+            expected = f"{uid}@example.com"
+            assert (await data(client, me, token=unproven))["me"] == {
+                "email": expected,
+                "emailVerified": False,
+            }
+            # Verified in Firebase later: the next request with such a token marks it.
+            proven = _id_token(key, uid, email=address, email_verified=True)
+            assert (await data(client, me, token=proven))["me"] == {
+                "email": expected,
+                "emailVerified": True,
+            }
+            other = f"fb-{uuid.uuid4().hex[:8]}"
+            first = _id_token(key, other, email=f"{other}@example.com", email_verified=True)
+            assert (await data(client, me, token=first))["me"]["emailVerified"] is True

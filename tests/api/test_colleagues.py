@@ -22,7 +22,7 @@ from tests.api.colleague_support import (
     invite,
     link,
 )
-from tests.api.graphql import data, sign_up
+from tests.api.graphql import data, sign_up, verify_email
 
 DELETE = "mutation($p: String!) { deleteAccount(input: {password: $p}) { __typename } }"
 
@@ -30,7 +30,7 @@ DELETE = "mutation($p: String!) { deleteAccount(input: {password: $p}) { __typen
 async def test_an_invitation_reads_the_same_whether_the_address_has_an_account(
     http: httpx.AsyncClient,
 ) -> None:
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     known = await invite(http, alice, bob.email)
     unknown = await invite(http, alice, "nobody-here@example.com")
     assert known["__typename"] == unknown["__typename"] == "ColleagueInvitation"
@@ -44,31 +44,62 @@ async def test_an_invitation_reads_the_same_whether_the_address_has_an_account(
     assert {i["status"] for i in outgoing} == {"PENDING"}
 
 
-async def test_an_address_that_signs_up_later_can_accept(http: httpx.AsyncClient) -> None:
-    alice = await sign_up(http)
+async def test_an_address_that_signs_up_later_can_accept_once_it_is_verified(
+    http: httpx.AsyncClient,
+) -> None:
+    alice = await sign_up(http, verified=True)
     # No account has this address when the invitation is sent.
     address = f"later-{uuid4().hex[:10]}@example.com"
     sent = await invite(http, alice, address.upper())
     assert sent["email"] == address
-    signed = await data(
-        http,
-        "mutation($i: SignUpInput!) { signUp(input: $i) { ... on AuthPayload { accessToken } } }",
-        {"i": {"email": address, "password": "correct horse battery staple"}},
-    )
-    token = signed["signUp"]["accessToken"]
-    incoming = (
-        await data(http, "{ colleagueInvitations { incoming { id name email } } }", token=token)
-    )["colleagueInvitations"]["incoming"]
-    assert [i["id"] for i in incoming] == [sent["id"]]
-    assert incoming[0]["email"] == alice.email
-    accepted = await data(
-        http,
-        "mutation($id: ID!) { acceptColleague(invitationId: $id) { __typename } }",
-        {"id": sent["id"]},
-        token,
-    )
-    assert accepted["acceptColleague"]["__typename"] == "Colleague"
+    # Whoever signs up with it has not shown the mailbox is theirs: nothing of Alice shows.
+    newcomer = await sign_up(http, email=address)
+    me = "{ me { emailVerified } }"
+    assert (await data(http, me, token=newcomer.token))["me"] == {"emailVerified": False}
+    assert await invitations(http, newcomer) == {
+        "incomingHidden": True,
+        "incoming": [],
+        "outgoing": [],
+    }
+    for mutation in (ACCEPT, DECLINE):
+        refused = await call(http, mutation, newcomer, id=sent["id"])
+        assert refused["__typename"] == "EmailUnverified", refused
+        assert "Confirm your email" in refused["message"]
+    assert await colleagues(http, newcomer) == []
+    assert (await invitations(http, alice))["outgoing"][0]["status"] == "PENDING"
+    # Nor can it invite anyone in an address it has not proven (the invitee would see it).
+    posing = await invite(http, newcomer, alice.email)
+    assert posing["__typename"] == "EmailUnverified", posing
+    assert (await invitations(http, alice))["incoming"] == []
+
+    # The link mailed at sign-up proves it (through the app's Outbox, as a user would).
+    await verify_email(http, newcomer)
+    assert (await data(http, me, token=newcomer.token))["me"] == {"emailVerified": True}
+    seen = await invitations(http, newcomer)
+    assert seen["incomingHidden"] is False
+    assert [(i["id"], i["email"]) for i in seen["incoming"]] == [(sent["id"], alice.email)]
+    accepted = await call(http, ACCEPT, newcomer, id=sent["id"])
+    assert accepted["__typename"] == "Colleague", accepted
     assert [c["email"] for c in await colleagues(http, alice)] == [address]
+
+
+async def test_an_address_registered_again_after_deletion_needs_verifying(
+    http: httpx.AsyncClient,
+) -> None:
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
+    sent = await invite(http, alice, bob.email)
+    deleted = await data(
+        http,
+        "mutation($p: String!) { deleteAccount(input: {password: $p}) { __typename } }",
+        {"p": bob.password},
+        bob.token,
+    )
+    assert deleted["deleteAccount"]["__typename"] == "AccountDeleted", deleted
+    # Someone else registers the freed address: the old owner's proof does not carry over.
+    again = await sign_up(http, email=bob.email)
+    assert (await invitations(http, again))["incoming"] == []
+    refused = await call(http, ACCEPT, again, id=sent["id"])
+    assert refused["__typename"] == "EmailUnverified", refused
 
 
 async def test_accepting_links_both_sides_once(http: httpx.AsyncClient) -> None:
@@ -94,7 +125,11 @@ async def test_accepting_links_both_sides_once(http: httpx.AsyncClient) -> None:
 
 
 async def test_only_the_invited_address_can_answer_an_invitation(http: httpx.AsyncClient) -> None:
-    alice, bob, eve = await sign_up(http), await sign_up(http), await sign_up(http)
+    alice, bob, eve = (
+        await sign_up(http, verified=True),
+        await sign_up(http, verified=True),
+        await sign_up(http, verified=True),
+    )
     sent = await invite(http, alice, bob.email)
     for who in (eve, alice):
         for query in (ACCEPT, DECLINE):
@@ -109,7 +144,7 @@ async def test_only_the_invited_address_can_answer_an_invitation(http: httpx.Asy
 
 
 async def test_a_declined_invitation_cannot_be_accepted(http: httpx.AsyncClient) -> None:
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await invite(http, alice, bob.email)
     declined = await call(http, DECLINE, bob, id=sent["id"])
     assert declined["__typename"] == "ColleagueInvitation"
@@ -126,7 +161,7 @@ async def test_a_declined_invitation_cannot_be_accepted(http: httpx.AsyncClient)
 
 
 async def test_an_expired_invitation_says_so(http: httpx.AsyncClient, api_app: Starlette) -> None:
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await invite(http, alice, bob.email)
     i = tables.colleague_invitations.c
     async with api_app.state.engine.begin() as conn:
@@ -147,7 +182,7 @@ async def test_an_expired_invitation_says_so(http: httpx.AsyncClient, api_app: S
 async def test_bad_addresses_are_refused_and_invitations_are_rate_limited(
     http: httpx.AsyncClient,
 ) -> None:
-    alice = await sign_up(http)
+    alice = await sign_up(http, verified=True)
     own = await invite(http, alice, alice.email)
     assert own["__typename"] == "ValidationError"
     assert "your own address" in own["fields"][0]["message"]
@@ -167,7 +202,7 @@ async def test_bad_addresses_are_refused_and_invitations_are_rate_limited(
 
 async def test_either_side_ends_a_link_for_both(http: httpx.AsyncClient) -> None:
     alice, bob, link_id = await link(http)
-    eve = await sign_up(http)
+    eve = await sign_up(http, verified=True)
     assert (await call(http, END, eve, id=link_id))["__typename"] == "NotFound"
     ended = await call(http, END, bob, id=link_id)
     assert (ended["status"], ended["endedBy"]) == ("ENDED", "YOU")
@@ -186,7 +221,7 @@ async def test_deleting_an_account_ends_its_links_and_invitations(
     http: httpx.AsyncClient,
 ) -> None:
     alice, bob, _ = await link(http)
-    carol = await sign_up(http)
+    carol = await sign_up(http, verified=True)
     await invite(http, bob, carol.email)
     pending = await invite(http, carol, bob.email)
     assert (await data(http, DELETE, {"p": bob.password}, bob.token))["deleteAccount"][
@@ -201,7 +236,7 @@ async def test_deleting_an_account_ends_its_links_and_invitations(
 
 
 async def test_accepting_the_same_invitation_at_once_links_once(http: httpx.AsyncClient) -> None:
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await invite(http, alice, bob.email)
     answers = await asyncio.gather(*(call(http, ACCEPT, bob, id=sent["id"]) for _ in range(3)))
     assert sorted(a["__typename"] for a in answers) == ["Colleague", "Conflict", "Conflict"]
@@ -211,7 +246,7 @@ async def test_accepting_the_same_invitation_at_once_links_once(http: httpx.Asyn
 async def test_a_link_closes_the_invitations_both_ways_so_an_ended_one_stays_ended(
     http: httpx.AsyncClient,
 ) -> None:
-    alice, bob = await sign_up(http), await sign_up(http)
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     to_bob = await invite(http, alice, bob.email)
     to_alice = await invite(http, bob, alice.email)
     linked = await call(http, ACCEPT, alice, id=to_alice["id"])
@@ -229,7 +264,7 @@ async def test_accepting_each_others_invitations_at_once_answers_both(
     http: httpx.AsyncClient,
 ) -> None:
     for _ in range(5):
-        alice, bob = await sign_up(http), await sign_up(http)
+        alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
         to_bob = await invite(http, alice, bob.email)
         to_alice = await invite(http, bob, alice.email)
         answers = await asyncio.gather(

@@ -28,6 +28,7 @@ from notifications.sender import LogSender
 from notifications.worker import Worker
 from store import tables
 from tests.api.graphql import Account, create_contact, data, log_interaction, post, sign_up
+from tests.api.mailbox import MAILBOX
 from tests.conftest import make_settings, serve
 from transfer.link import SALT
 
@@ -39,6 +40,7 @@ PUBLIC = {
     "requestPasswordReset",
     "resetPassword",
     "confirmEmailChange",
+    "confirmEmail",
 }
 # Sent as multipart uploads, which these JSON cases cannot: their isolation cases are in
 # tests/api/test_import.py (Bob's import never reaches Alice's contacts).
@@ -74,7 +76,9 @@ async def served(
         yield Served(api_app, api_url, compiled=True)
         return
     app = create_app(
-        make_settings(session_tmp, graphql={"compiled_reads": False}), database_url=api_db
+        make_settings(session_tmp, graphql={"compiled_reads": False}),
+        database_url=api_db,
+        mailer=MAILBOX,
     )
     assert app.state.compiled_reads is None
     async with serve(app) as url:
@@ -111,7 +115,8 @@ class World:
 
 
 async def make_world(http: httpx.AsyncClient, app: Starlette | None = None) -> World:
-    alice, bob = await sign_up(http), await sign_up(http)
+    # Verified, so that invitations to them are shown and the test sees what may leak.
+    alice, bob = await sign_up(http, verified=True), await sign_up(http, verified=True)
     contact = await create_contact(http, alice.token, firstName="Alice's friend", company="Secret")
     interaction = await log_interaction(http, alice.token, [contact["id"]], body="private notes")
     tag = await data(
@@ -186,7 +191,7 @@ async def _add_notifications(http: httpx.AsyncClient, app: Starlette, world: Wor
 
 async def _make_colleagues(http: httpx.AsyncClient, world: World) -> None:
     """Alice's colleague Carol: a card Alice shared, a request Carol sent, and Dave's invitation."""
-    carol, dave = await sign_up(http), await sign_up(http)
+    carol, dave = await sign_up(http, verified=True), await sign_up(http, verified=True)
     sent = await data(
         http,
         "mutation($e: String!) { inviteColleague(email: $e) { ... on ColleagueInvitation { id } } }",
@@ -676,6 +681,17 @@ CASES: list[tuple[str, str, Any]] = [
         "confirmEmailChange",
         'mutation { confirmEmailChange(token: "guessed") { __typename } }',
         lambda w, d: d["confirmEmailChange"]["__typename"] == "InvalidCredentials",
+    ),
+    (
+        # Bob's own address gets the link (he is verified already: none); Alice's stays as is.
+        "requestEmailVerification",
+        "mutation { requestEmailVerification { __typename } }",
+        lambda w, d: d["requestEmailVerification"]["__typename"] == "EmailVerificationRequested",
+    ),
+    (
+        "confirmEmail",
+        'mutation { confirmEmail(token: "guessed") { __typename } }',
+        lambda w, d: d["confirmEmail"]["__typename"] == "InvalidCredentials",
     ),
     ("colleagues", "{ colleagues { id } }", lambda w, d: d["colleagues"] == []),
     (

@@ -53,10 +53,17 @@ def changes_of(page: PullPage) -> list[Change]:
     return parsed
 
 
-async def make_owner(engine: AsyncEngine) -> UUID:
+async def make_owner(engine: AsyncEngine, *, verified: bool = False) -> UUID:
+    """A user; ``verified``: their email counts as proven (colleague invitations need it)."""
     owner = new_id()
     async with engine.begin() as conn:
-        await insert_user(conn, user_id=owner, now=NOW, email=f"{owner}@example.com")
+        await insert_user(
+            conn,
+            user_id=owner,
+            now=NOW,
+            email=f"{owner}@example.com",
+            email_verified_at=NOW if verified else None,
+        )
     return owner
 
 

@@ -17,7 +17,8 @@ from tests.integration.sync_support import NOW, make_owner
 
 
 async def _linked(engine: AsyncEngine) -> tuple[UUID, UUID, UUID]:
-    asker, introducer = await make_owner(engine), await make_owner(engine)
+    asker = await make_owner(engine, verified=True)
+    introducer = await make_owner(engine, verified=True)
     sent = await colleague.invite_colleague(engine, asker, f"{introducer}@example.com", NOW)
     await colleague.accept_colleague(engine, introducer, sent["id"], NOW)
     return asker, introducer, sent["id"]
