@@ -58,15 +58,25 @@ def password_problem(field: str, password: str) -> FieldError | None:
     return None
 
 
+def normalize_email(field: str, email: str) -> str:
+    """Return ``email`` trimmed and lower-cased, or raise ValidationFailed naming ``field``."""
+    try:
+        return _email.validate_python(email.strip().lower())
+    except PydanticValidationError:
+        # Quoted in part: the answer need not carry back up to 100,000 characters.
+        shown = email if len(email) <= 80 else f"{email[:77]}..."
+        raise ValidationFailed(
+            [FieldError(field, f"{shown!r} is not an email address like ada@example.com")]
+        ) from None
+
+
 def _check_sign_up(email: str, password: str, display_name: str, time_zone: str) -> str:
     errors: list[FieldError] = []
     normalized = email.strip().lower()
     try:
-        normalized = _email.validate_python(normalized)
-    except PydanticValidationError:
-        errors.append(
-            FieldError("email", f"{email!r} is not an email address like ada@example.com")
-        )
+        normalized = normalize_email("email", email)
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
     weak = password_problem("password", password)
     if weak is not None:
         errors.append(weak)

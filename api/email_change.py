@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.auth import normalize_email
 from api.mailer import Email, Outbox, mask_address
-from api.reset import MailLimits, new_token, normalize_email, spend_link
+from api.reset import MailLimits, new_token, spend_link
 from model.clock import Clock
 from model.errors import Conflict, FieldError, ValidationFailed
 from store import account_tokens, accounts

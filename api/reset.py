@@ -19,21 +19,18 @@ from uuid import UUID
 
 import anyio.to_thread
 from argon2 import PasswordHasher
-from pydantic import EmailStr, TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from api.auth import password_problem
+from api.auth import normalize_email, password_problem
 from api.mailer import Email, Outbox
 from api.throttle import SIGN_IN_ACCOUNT, Limit, spend_steps, take_steps, to_seconds
 from model.clock import Clock
-from model.errors import FieldError, InvalidCredentials, RateLimited, ValidationFailed
+from model.errors import InvalidCredentials, RateLimited, ValidationFailed
 from store import account_tokens, accounts, ratelimits
 
 MAIL_EMAIL = "mail-email"
 MAIL_ADDRESS = "mail-address"
-_email = TypeAdapter(EmailStr)
 
 
 def new_token() -> tuple[str, bytes]:
@@ -56,18 +53,6 @@ async def spend_link(
     if spent is None:
         raise InvalidCredentials(refusal)
     return spent
-
-
-def normalize_email(field: str, email: str) -> str:
-    """Return ``email`` trimmed and lower-cased, or raise ValidationFailed naming ``field``."""
-    try:
-        return _email.validate_python(email.strip().lower())
-    except PydanticValidationError:
-        # Quoted in part: the answer need not carry back up to 100,000 characters.
-        shown = email if len(email) <= 80 else f"{email[:77]}..."
-        raise ValidationFailed(
-            [FieldError(field, f"{shown!r} is not an email address like ada@example.com")]
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -19,8 +19,18 @@ from strawberry.types import Info
 from model.ids import parse_uuid
 from schema.colleague import ShareDirection, answer, replayed_owner
 from schema.context import Context
-from schema.errors import Conflict, NotFound, ValidationError
+from schema.errors import (
+    CONFLICT,
+    NOT_FOUND,
+    RATE_LIMITED,
+    VALIDATION,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ValidationError,
+)
 from schema.nodes import LabeledValue
+from schema.write import run_call
 from store import colleagues as store
 from store import tables
 from sync import colleague_card, colleague_intro
@@ -160,13 +170,23 @@ class IntroductionRequest:
         )
 
 
+# RateLimited: only shareContact and requestIntroduction, limited per sender (docs/api.md).
 SharedCardResult = Annotated[
-    SharedCard | ValidationError | NotFound | Conflict, strawberry.union("SharedCardResult")
+    SharedCard | ValidationError | NotFound | Conflict | RateLimited,
+    strawberry.union("SharedCardResult"),
 ]
 IntroductionResult = Annotated[
-    IntroductionRequest | ValidationError | NotFound | Conflict,
+    IntroductionRequest | ValidationError | NotFound | Conflict | RateLimited,
     strawberry.union("IntroductionRequestResult"),
 ]
+SENDER_FAILURES = VALIDATION | NOT_FOUND | CONFLICT | RATE_LIMITED
+
+
+T = TypeVar("T")
+
+
+def _same(result: T) -> T:
+    return result
 
 
 async def _card(ctx: Context, owner_id: UUID, card_id: UUID) -> SharedCard:
@@ -224,7 +244,8 @@ class ColleagueShareMutation:
     @strawberry.mutation(
         description="Share a copy of one of your contacts with a colleague: the name and the "
         "`fields` you choose (all of company, title, emails, phones, urls by default), never "
-        "notes or interactions. Later edits of the contact are not shared."
+        "notes or interactions. Later edits of the contact are not shared. At most 50 a day "
+        "(RateLimited)."
     )
     async def share_contact(
         self,
@@ -250,7 +271,7 @@ class ColleagueShareMutation:
             )
             return await _card(ctx, owner_id, card_id)
 
-        return await answer(share)
+        return await run_call(share, _same, SENDER_FAILURES)
 
     @strawberry.mutation(
         description="Add a card shared with you to your contacts, with who shared it and when "
@@ -289,7 +310,7 @@ class ColleagueShareMutation:
         description="Ask a colleague for a warm introduction. You cannot see their contacts: "
         "say whom you want to meet in `whom` (a name, a company, a role), why in `note`, and "
         "optionally which of your own contacts it is about (`contactId`, e.g. someone you "
-        "want to meet), so the introduction is logged with them."
+        "want to meet), so the introduction is logged with them. At most 20 a day (RateLimited)."
     )
     async def request_introduction(
         self,
@@ -314,7 +335,7 @@ class ColleagueShareMutation:
             )
             return await _request(ctx, owner_id, request_id)
 
-        return await answer(ask)
+        return await run_call(ask, _same, SENDER_FAILURES)
 
     @strawberry.mutation(
         description="Accept an introduction request: pick which of your contacts you introduce "

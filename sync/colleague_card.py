@@ -8,7 +8,7 @@ new contact through the write path, with where it came from in ``howWeMet``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from model.clock import Clock
-from model.errors import Conflict, NotFound
+from model.errors import Conflict, NotFound, RateLimited
 from model.text import MAX_TEXT
-from store import tables
+from store import ratelimits, tables
 from sync.colleague_peer import log_received_introduction, push_card, run_step
 from sync.contact import create_contact
 from sync.entity import new_id
@@ -27,6 +27,11 @@ from sync.writer import Writer, open_writer
 
 # The fields a card may carry, as GraphQL names them; the name always travels.
 CARD_FIELDS = ("company", "title", "emails", "phones", "urls")
+# Cards a user may share: 50 a day, as a burst then one every ~29 minutes (store.ratelimits),
+# so a hostile colleague cannot flood someone's incoming cards.
+SHARE_SCOPE = "colleague-share"
+SHARE_LIMIT = 50
+SHARE_PERIOD = timedelta(days=1)
 
 _l = tables.colleagues.c
 _cards = tables.shared_cards
@@ -130,6 +135,12 @@ async def share_contact(
     async with engine.begin() as conn:
         await require_active_link(conn, owner_id, link_id)
         contact = await load_contact(conn, owner_id, contact_id)
+        # A refused take changes nothing, so raising here leaves nothing half-written.
+        wait = await ratelimits.take_request(
+            conn, scope=SHARE_SCOPE, key=str(owner_id), limit=SHARE_LIMIT, period=SHARE_PERIOD
+        )
+        if wait is not None:
+            raise RateLimited(max(1, int(wait.total_seconds()) + 1))
         card = await insert_card(
             conn,
             owner_id=owner_id,

@@ -12,15 +12,16 @@ contact for the person (the one named when asking, or the shared card when accep
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from model.clock import Clock
-from model.errors import Conflict, FieldError, NotFound, ValidationFailed
+from model.errors import Conflict, FieldError, NotFound, RateLimited, ValidationFailed
 from model.text import MAX_SHORT, MAX_TEXT
-from store import tables
+from store import ratelimits, tables
 from sync.colleague_card import CARD_FIELDS, insert_card, load_contact, require_active_link
 from sync.colleague_peer import introduction_interaction_id, push_card, push_request, run_step
 from sync.contact import require_alive_contacts
@@ -28,6 +29,11 @@ from sync.entity import new_id
 from sync.interaction import log_interaction
 from sync.writer import open_writer
 
+# Introductions a user may ask for: 20 a day, as a burst then one every 72 minutes
+# (store.ratelimits), so a hostile colleague cannot flood someone's incoming requests.
+ASK_SCOPE = "colleague-introduction"
+ASK_LIMIT = 20
+ASK_PERIOD = timedelta(days=1)
 _r = tables.introduction_requests.c
 _requests = tables.introduction_requests
 
@@ -70,6 +76,12 @@ async def request_introduction(
         await require_active_link(conn, owner_id, link_id)
         if contact_id is not None:
             await load_contact(conn, owner_id, contact_id)
+        # A refused take changes nothing, so raising here leaves nothing half-written.
+        wait = await ratelimits.take_request(
+            conn, scope=ASK_SCOPE, key=str(owner_id), limit=ASK_LIMIT, period=ASK_PERIOD
+        )
+        if wait is not None:
+            raise RateLimited(max(1, int(wait.total_seconds()) + 1))
         request = (
             (
                 await conn.execute(

@@ -13,6 +13,8 @@ FAILURES = """
   ... on NotFound { message entity id }
   ... on Conflict { message }
 """
+# Sharing a card and asking for an introduction are limited per sender, too.
+SENDER_FAILURES = FAILURES + " ... on RateLimited { message retryAfter }"
 COLLEAGUE = "id name email status endedBy since endedAt"
 INVITATION = "id direction email name status createdAt expiresAt"
 INVITE = (
@@ -56,7 +58,7 @@ CARD = (
 SHARE = (
     "mutation($c: ID!, $contact: ID!, $note: String, $fields: [CardField!]) {"
     " shareContact(colleagueId: $c, contactId: $contact, note: $note, fields: $fields) {"
-    " __typename ... on SharedCard { " + CARD + " } " + FAILURES + " } }"
+    " __typename ... on SharedCard { " + CARD + " } " + SENDER_FAILURES + " } }"
 )
 ACCEPT_CARD = (
     "mutation($id: ID!) { acceptSharedCard(id: $id) { __typename ... on SharedCard { "
@@ -80,7 +82,7 @@ REQUEST = (
 ASK = (
     "mutation($c: ID!, $whom: String!, $note: String, $contact: ID) {"
     " requestIntroduction(colleagueId: $c, whom: $whom, note: $note, contactId: $contact) {"
-    " __typename ... on IntroductionRequest { " + REQUEST + " } " + FAILURES + " } }"
+    " __typename ... on IntroductionRequest { " + REQUEST + " } " + SENDER_FAILURES + " } }"
 )
 ACCEPT_INTRO = (
     "mutation($id: ID!, $contact: ID!, $share: Boolean!, $note: String) {"

@@ -73,6 +73,19 @@ async def test_sign_up_explains_each_bad_field(http: httpx.AsyncClient) -> None:
     assert {f["field"] for f in result["fields"]} == {"email", "password", "timeZone"}
 
 
+async def test_sign_up_quotes_a_huge_malformed_email_only_in_part(http: httpx.AsyncClient) -> None:
+    bad = {"email": "a" * 100_000, "password": "a long enough password"}
+    result = (await data(http, SIGN_UP, {"input": bad}))["signUp"]
+    assert result["__typename"] == "ValidationError"
+    # The answer need not carry the 100,000 characters back; the same quoting as a reset's.
+    assert result["fields"] == [
+        {
+            "field": "email",
+            "message": f"'{'a' * 77}...' is not an email address like ada@example.com",
+        }
+    ]
+
+
 async def test_sign_in_checks_the_password(http: httpx.AsyncClient) -> None:
     account = await sign_up(http)
     wrong = await data(http, SIGN_IN, {"email": account.email, "password": "wrong password!"})

@@ -397,3 +397,32 @@ async def test_two_accepts_at_once_add_one_contact(http: httpx.AsyncClient) -> N
     assert sorted(a["__typename"] for a in answers) == ["Conflict", "Conflict", "SharedCard"]
     contacts = await data(http, "{ contacts(first: 10) { totalCount } }", token=bob.token)
     assert contacts["contacts"]["totalCount"] == 1
+
+
+async def test_sharing_cards_is_limited_per_sender(http: httpx.AsyncClient) -> None:
+    alice, bob, link_id = await link(http)
+    person = await grace(http, alice)
+    for _ in range(50):
+        shared = await call(http, SHARE, alice, c=link_id, contact=person["id"])
+        assert shared["__typename"] == "SharedCard", shared
+    limited = await call(http, SHARE, alice, c=link_id, contact=person["id"])
+    assert limited["__typename"] == "RateLimited"
+    assert limited["retryAfter"] > 0
+    # The refused card was not written, and the limit is the sender's: bob still shares.
+    assert len(await cards(http, bob, "INCOMING")) == 50
+    bobs = await grace(http, bob)
+    back = await call(http, SHARE, bob, c=link_id, contact=bobs["id"])
+    assert back["__typename"] == "SharedCard", back
+
+
+async def test_asking_for_introductions_is_limited_per_sender(http: httpx.AsyncClient) -> None:
+    alice, bob, link_id = await link(http)
+    for n in range(20):
+        asked = await call(http, ASK, alice, c=link_id, whom=f"Someone at Acme {n}")
+        assert asked["__typename"] == "IntroductionRequest", asked
+    limited = await call(http, ASK, alice, c=link_id, whom="One too many")
+    assert limited["__typename"] == "RateLimited"
+    assert limited["retryAfter"] > 0
+    assert len(await requests(http, bob, "INCOMING")) == 20
+    back = await call(http, ASK, bob, c=link_id, whom="Someone at Initech")
+    assert back["__typename"] == "IntroductionRequest", back
