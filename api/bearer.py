@@ -23,6 +23,7 @@ from uuid_utils.compat import uuid7
 from model.clock import Clock
 from model.errors import Unauthenticated
 from store import accounts
+from store.engine import outside_transaction
 
 ISSUER = "rapport"
 _MAX_RECENT = 10_000
@@ -180,7 +181,7 @@ class BearerAuth:
         async with self.engine.connect() as conn:
             # One statement, one round trip: no BEGIN and ROLLBACK around it. A phone's first
             # request after a pause pays this check before its read.
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn = await outside_transaction(conn)
             active = await accounts.session_is_active(conn, session_id=session_id, now=now)
         if not active:
             raise Unauthenticated("This session has ended (signed out or revoked); sign in again.")

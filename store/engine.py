@@ -6,7 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -25,6 +25,23 @@ def _statement_name() -> str:
     # Behind PgBouncer's transaction pooling, a server connection serves many clients, and
     # asyncpg's own names (__asyncpg_stmt_1__, counted per process) collide across processes.
     return f"__rapport_{uuid4().hex}__"
+
+
+# The engine's execution option that says it talks to a PgBouncer in transaction pooling mode.
+BEHIND_PGBOUNCER = "rapport_behind_pgbouncer"
+
+
+async def outside_transaction(conn: AsyncConnection) -> AsyncConnection:
+    """Run ``conn``'s next statements without BEGIN and ROLLBACK around them (AUTOCOMMIT): one
+    round trip for a lone statement.
+
+    Not behind PgBouncer: there SQLAlchemy prepares a statement and executes it in two
+    exchanges, and transaction pooling may give each to a different server connection
+    ("prepared statement does not exist") unless a transaction holds them together.
+    """
+    if conn.sync_engine.get_execution_options().get(BEHIND_PGBOUNCER):
+        return conn
+    return await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def create_engine(
@@ -47,6 +64,7 @@ def create_engine(
         )
     return create_async_engine(
         async_url(url),
+        execution_options={BEHIND_PGBOUNCER: pgbouncer},
         pool_size=pool_size,
         max_overflow=max_overflow,
         # No ping before every checkout (three round trips on asyncpg): a connection that died

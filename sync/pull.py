@@ -17,6 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.engine import outside_transaction
 from store.replica import READS as REPLICA_READS
 from store.replica import replica_of
 from sync.client import ClientNotYours
@@ -278,14 +279,15 @@ async def _pull(
     async with engine.connect() as raw:
         # Most pulls are polls that find nothing new: one statement, outside any transaction,
         # answers them.
-        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        conn = await outside_transaction(raw)
         state = await _read_state(conn, owner_id, client_id)
         position = _start(state, cursor)
         if position is None:
             return state, None, None
         if position.version >= state.version and position.rank == BOUNDARY:
             return state, position, None
-        await conn.commit()  # ends SQLAlchemy's notion of a transaction; nothing is sent
+        # Ends SQLAlchemy's notion of a transaction (in AUTOCOMMIT nothing is sent).
+        await conn.commit()
         replica = replica_of(engine)
         if replica is None:
             snapshot = await _read_snapshot(raw, read, owner_id, client_id, cursor, limit)
